@@ -1,0 +1,1389 @@
+//! `SeatTable`: every seat rule of one pool (S1–S11, W1–W3, the events of W4) as a pure state
+//! machine. It does no I/O and reads no clock: each operation takes `now` and returns its
+//! outcome, and leaves behind the changes to persist (`take_changes`) and what parked waiters
+//! must be told (`take_notices`). The pool actor owns exactly one table, persists its changes
+//! and answers; it never decides a rule, and this module never sends a message.
+//!
+//! Time only moves forward inside a table: every operation first processes, in time order,
+//! everything that fell due up to `now` (seat deadlines, license expiries, waits that ended,
+//! idle reclaim, usage hours), so the answer is right even when a timer fired late.
+//!
+//! Data structures are sized for a pool with a million held seats: seats by id and by holder
+//! in hash maps, deadlines in an ordered set holding one entry per seat. A heartbeat only
+//! moves the seat's deadline field; the entry is moved lazily when it falls due (or at once
+//! when the deadline moved earlier), so heartbeats touch no ordered structure.
+
+use std::collections::{BTreeSet, VecDeque};
+
+use hashbrown::{HashMap, HashSet};
+
+use crate::ids::{AccountId, DeviceId, Platform, Policy, PoolId, SeatId, WaiterId};
+use crate::model::{
+    AcquireOutcome, AcquireRequest, Change, CloseOutcome, GoneReason, License, MemberError,
+    NoSeatDetails, Notice, PoolSettings, PoolSnapshot, PoolStatus, Refusal, SeatError, SeatRecord,
+    SeatSummary, SeatView, TableLimits, Tombstone,
+};
+use crate::time::{Timestamp, DAY_MS};
+use crate::usage::UsageCounter;
+
+/// The identity of a seat's holder for S2: one seat per (account, device, platform).
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+struct HolderKey {
+    account: AccountId,
+    platform: Platform,
+    device: DeviceId,
+}
+
+#[derive(Debug)]
+struct Seat {
+    id: SeatId,
+    account: AccountId,
+    device: DeviceId,
+    platform: Platform,
+    policy: Policy,
+    granted_at: Timestamp,
+    /// Heartbeat deadline; `None` for the owner's kept seat.
+    deadline: Option<Timestamp>,
+    offline_until: Option<Timestamp>,
+    last_active: Timestamp,
+    /// Where the seat sits in `expiry`; never later than `deadline`.
+    scheduled: Option<Timestamp>,
+    /// Where the seat sits in `idle`; never later than `last_active + idle_reclaim`.
+    idle_scheduled: Option<Timestamp>,
+    /// The deadline last handed out to be persisted.
+    persisted_deadline: Option<Timestamp>,
+}
+
+impl Seat {
+    fn holder_key(&self) -> HolderKey {
+        HolderKey {
+            account: self.account,
+            platform: self.platform,
+            device: self.device.clone(),
+        }
+    }
+
+    fn offline_at(&self, t: Timestamp) -> bool {
+        self.offline_until.is_some_and(|until| t < until)
+    }
+
+    fn record(&self) -> SeatRecord {
+        SeatRecord {
+            id: self.id,
+            account: self.account,
+            device: self.device.clone(),
+            platform: self.platform,
+            policy: self.policy,
+            granted_at: self.granted_at,
+            deadline: self.deadline,
+            offline_until: self.offline_until,
+            last_active: self.last_active,
+        }
+    }
+
+    /// The W2 idle-reclaim key, for member seats only.
+    fn idle_key(&self, idle_ms: u64) -> Option<Timestamp> {
+        (self.policy == Policy::Member).then(|| {
+            let idle_from = self.last_active.plus_millis(idle_ms);
+            match self.offline_until {
+                Some(until) => idle_from.max(until),
+                None => idle_from,
+            }
+        })
+    }
+}
+
+/// The seats of one account: almost always one, so the common case allocates nothing.
+#[derive(Debug)]
+enum SeatList {
+    One(SeatId),
+    Many(Vec<SeatId>),
+}
+
+impl SeatList {
+    fn as_slice(&self) -> &[SeatId] {
+        match self {
+            SeatList::One(id) => std::slice::from_ref(id),
+            SeatList::Many(v) => v,
+        }
+    }
+
+    fn push(&mut self, id: SeatId) {
+        match self {
+            SeatList::One(first) => *self = SeatList::Many(vec![*first, id]),
+            SeatList::Many(v) => v.push(id),
+        }
+    }
+
+    /// Removes `id`; true when the list is now empty.
+    fn remove(&mut self, id: SeatId) -> bool {
+        match self {
+            SeatList::One(only) => *only == id,
+            SeatList::Many(v) => {
+                v.retain(|s| *s != id);
+                v.is_empty()
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Waiter {
+    id: WaiterId,
+    account: AccountId,
+    device: DeviceId,
+    platform: Platform,
+    until: Timestamp,
+}
+
+/// Something that falls due at a moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Due {
+    SeatDeadline(SeatId),
+    LicenseExpiry,
+    WaitEnds(WaiterId),
+    IdleReclaim,
+    HourEnds,
+    UsageFlush,
+}
+
+/// One pool's seats, waiting queue and member status: the seat rules as a pure state machine.
+#[derive(Debug)]
+pub struct SeatTable {
+    pool: PoolId,
+    owner: AccountId,
+    settings: PoolSettings,
+    limits: TableLimits,
+    licenses: Vec<License>,
+    /// Capacity as of `now` (L5), recomputed when a license is added or expires.
+    capacity: u32,
+    next_license_expiry: Option<Timestamp>,
+    seats: HashMap<SeatId, Seat>,
+    by_holder: HashMap<HolderKey, SeatId>,
+    by_account: HashMap<AccountId, SeatList>,
+    expiry: BTreeSet<(Timestamp, SeatId)>,
+    idle: BTreeSet<(Timestamp, SeatId)>,
+    /// Capacity used by members' seats and the owner's web seats: one each.
+    single_seats: u32,
+    /// The owner's desktop seats on its own pool: two to a seat (S9).
+    owner_desktops: u32,
+    blocked: HashSet<AccountId>,
+    queue: VecDeque<Waiter>,
+    wait_ends: BTreeSet<(Timestamp, WaiterId)>,
+    tombstones: HashMap<SeatId, Tombstone>,
+    tombstone_order: VecDeque<SeatId>,
+    next_seat_id: u64,
+    usage: UsageCounter,
+    changes: Vec<Change>,
+    notices: Vec<Notice>,
+    now: Timestamp,
+}
+
+impl SeatTable {
+    /// A new, empty pool.
+    pub fn new(
+        pool: PoolId,
+        owner: AccountId,
+        licenses: Vec<License>,
+        settings: PoolSettings,
+        limits: TableLimits,
+        now: Timestamp,
+    ) -> Self {
+        let mut snapshot = PoolSnapshot::new(pool, owner, licenses);
+        snapshot.settings = settings;
+        Self::restore(snapshot, limits, now)
+    }
+
+    /// Rebuilds a pool from its persisted state. Heartbeats are persisted only when a deadline
+    /// moved by more than a tenth of the timeout, so a saved deadline may lag the real one by
+    /// that much: a seat whose saved deadline plus a tenth of the timeout is still ahead gets
+    /// at least one heartbeat interval of grace; the others expire now.
+    pub fn restore(snapshot: PoolSnapshot, limits: TableLimits, now: Timestamp) -> Self {
+        let mut table = SeatTable {
+            pool: snapshot.pool,
+            owner: snapshot.owner,
+            settings: snapshot.settings,
+            limits,
+            licenses: snapshot.licenses,
+            capacity: 0,
+            next_license_expiry: None,
+            seats: HashMap::with_capacity(snapshot.seats.len()),
+            by_holder: HashMap::with_capacity(snapshot.seats.len()),
+            by_account: HashMap::new(),
+            expiry: BTreeSet::new(),
+            idle: BTreeSet::new(),
+            single_seats: 0,
+            owner_desktops: 0,
+            blocked: snapshot.blocked.into_iter().collect(),
+            queue: VecDeque::new(),
+            wait_ends: BTreeSet::new(),
+            tombstones: HashMap::new(),
+            tombstone_order: VecDeque::new(),
+            next_seat_id: snapshot.next_seat_id.max(1),
+            usage: UsageCounter::new(now, snapshot.usage),
+            changes: Vec::new(),
+            notices: Vec::new(),
+            now,
+        };
+        let mut tombstones = snapshot.tombstones;
+        tombstones.sort_by_key(|t| t.at);
+        for tomb in tombstones {
+            table.next_seat_id = table.next_seat_id.max(tomb.seat.0 + 1);
+            table.remember(tomb);
+        }
+        let timeout = table.settings.timeout_ms();
+        let grace = u64::from(table.settings.heartbeat_interval_s()) * 1_000;
+        let mut expired = Vec::new();
+        for rec in snapshot.seats {
+            table.next_seat_id = table.next_seat_id.max(rec.id.0 + 1);
+            let deadline = match rec.deadline {
+                Some(d) if d.plus_millis(timeout / 10) > now => Some(d.max(now.plus_millis(grace))),
+                Some(_) => {
+                    expired.push(rec.id);
+                    rec.deadline
+                }
+                None => None,
+            };
+            table.insert_seat(Seat {
+                id: rec.id,
+                account: rec.account,
+                device: rec.device,
+                platform: rec.platform,
+                policy: rec.policy,
+                granted_at: rec.granted_at,
+                deadline,
+                offline_until: rec.offline_until,
+                last_active: rec.last_active,
+                scheduled: None,
+                idle_scheduled: None,
+                persisted_deadline: rec.deadline,
+            });
+        }
+        for id in expired {
+            table.remove_seat(id, GoneReason::Expired, now);
+        }
+        table.recompute_capacity(now);
+        table.enforce_capacity(now);
+        table.usage.observe(table.in_use(), table.capacity);
+        table
+    }
+
+    // ----- reads -------------------------------------------------------------------------
+
+    /// The pool this table serves.
+    pub fn pool(&self) -> PoolId {
+        self.pool
+    }
+
+    /// The pool's owner.
+    pub fn owner(&self) -> AccountId {
+        self.owner
+    }
+
+    /// The pool's settings.
+    pub fn settings(&self) -> &PoolSettings {
+        &self.settings
+    }
+
+    /// The pool's licenses.
+    pub fn licenses(&self) -> &[License] {
+        &self.licenses
+    }
+
+    /// Capacity in use: members' and web seats one each, the owner's desktops two to a seat.
+    pub fn in_use(&self) -> u32 {
+        self.single_seats + self.owner_desktops.div_ceil(2)
+    }
+
+    /// Capacity, queue and seat counts as of the last operation.
+    pub fn status(&self) -> PoolStatus {
+        PoolStatus {
+            capacity: self.capacity,
+            in_use: self.in_use(),
+            seats: self.seats.len(),
+            queue_length: self.queue.len(),
+        }
+    }
+
+    /// Whether the table holds nothing that needs it to stay in memory.
+    pub fn is_idle(&self) -> bool {
+        self.seats.is_empty()
+            && self.queue.is_empty()
+            && self.changes.is_empty()
+            && self.usage.flush_due().is_none()
+    }
+
+    /// Whether `account` is blocked from this pool.
+    pub fn is_blocked(&self, account: AccountId) -> bool {
+        self.blocked.contains(&account)
+    }
+
+    /// Every held seat, oldest grant first.
+    pub fn seats(&self) -> Vec<SeatView> {
+        let mut views: Vec<SeatView> = self.seats.values().map(|s| self.view(s)).collect();
+        views.sort_by_key(|v| (v.granted_at, v.id));
+        views
+    }
+
+    /// The seats `account` holds, oldest grant first.
+    pub fn seats_of(&self, account: AccountId) -> Vec<SeatView> {
+        let mut views: Vec<SeatView> = self
+            .account_seats(account)
+            .iter()
+            .filter_map(|id| self.seats.get(id))
+            .map(|s| self.view(s))
+            .collect();
+        views.sort_by_key(|v| (v.granted_at, v.id));
+        views
+    }
+
+    /// The seat `id` as its holder sees it.
+    pub fn seat(&self, id: SeatId) -> Option<SeatView> {
+        self.seats.get(&id).map(|s| self.view(s))
+    }
+
+    /// Every seat as it would be persisted now, with the table's other persisted state.
+    pub fn snapshot(&self) -> PoolSnapshot {
+        let mut seats: Vec<SeatRecord> = self.seats.values().map(Seat::record).collect();
+        seats.sort_by_key(|s| s.id);
+        let mut blocked: Vec<AccountId> = self.blocked.iter().copied().collect();
+        blocked.sort_unstable();
+        PoolSnapshot {
+            pool: self.pool,
+            owner: self.owner,
+            licenses: self.licenses.clone(),
+            settings: self.settings.clone(),
+            seats,
+            blocked,
+            next_seat_id: self.next_seat_id,
+            tombstones: self
+                .tombstone_order
+                .iter()
+                .filter_map(|id| self.tombstones.get(id).cloned())
+                .collect(),
+            usage: None,
+        }
+    }
+
+    /// The next moment something falls due; the actor sets its one timer for it.
+    pub fn next_deadline(&self) -> Option<Timestamp> {
+        self.next_due().map(|(t, _)| t)
+    }
+
+    /// The changes made since the last call, in order, to be persisted.
+    pub fn take_changes(&mut self) -> Vec<Change> {
+        std::mem::take(&mut self.changes)
+    }
+
+    /// Whether changes are waiting to be taken.
+    pub fn has_changes(&self) -> bool {
+        !self.changes.is_empty()
+    }
+
+    /// What parked waiters must be told since the last call.
+    pub fn take_notices(&mut self) -> Vec<Notice> {
+        std::mem::take(&mut self.notices)
+    }
+
+    // ----- seat operations ---------------------------------------------------------------
+
+    /// S2, S3, S8–S10, W1: a seat for (account, device, platform), the same one again while
+    /// held, a place in the queue when the request may wait, or a refusal saying why.
+    pub fn acquire(&mut self, req: AcquireRequest, now: Timestamp) -> AcquireOutcome {
+        let now = self.advance(now);
+        if let Err(refusal) = self.availability() {
+            return self.refuse(refusal);
+        }
+        let policy = self.policy_of(req.account);
+        if policy == Policy::Member && self.blocked.contains(&req.account) {
+            return self.refuse(Refusal::MemberBlocked);
+        }
+        let key = HolderKey {
+            account: req.account,
+            platform: req.platform,
+            device: req.device,
+        };
+        if let Some(&id) = self.by_holder.get(&key) {
+            let seat = self.restart(id, now);
+            return AcquireOutcome::Granted { seat, reused: true };
+        }
+        if let Some(seat) = self.web_elsewhere(req.account, req.platform) {
+            return self.refuse(Refusal::WebSessionActiveElsewhere { seat });
+        }
+        let need = self.need(policy, req.platform);
+        if need == 0 || (self.queue.is_empty() && self.free() >= need) {
+            let seat = self.grant(key, policy, now);
+            return AcquireOutcome::Granted {
+                seat,
+                reused: false,
+            };
+        }
+        match req.wait {
+            Some((waiter, until)) if until > now => {
+                if self.queue.len() >= self.limits.max_waiters {
+                    return self.refuse(Refusal::Throttled);
+                }
+                self.queue.push_back(Waiter {
+                    id: waiter,
+                    account: key.account,
+                    device: key.device,
+                    platform: key.platform,
+                    until,
+                });
+                self.wait_ends.insert((until, waiter));
+                self.serve_queue(now);
+                // Idle reclaim (W2) may have handed a seat to this very request at once.
+                let granted = self.notices.iter().position(
+                    |n| matches!(n, Notice::WaiterGranted { waiter: w, .. } if *w == waiter),
+                );
+                if let Some(i) = granted {
+                    if let Notice::WaiterGranted { seat, .. } = self.notices.remove(i) {
+                        return AcquireOutcome::Granted {
+                            seat,
+                            reused: false,
+                        };
+                    }
+                }
+                let position = self
+                    .queue
+                    .iter()
+                    .position(|w| w.id == waiter)
+                    .map_or(self.queue.len(), |i| i + 1);
+                AcquireOutcome::Queued { waiter, position }
+            }
+            _ => {
+                let details = self.no_seat_details(key.account, None);
+                self.refuse(Refusal::NoSeatAvailable(details))
+            }
+        }
+    }
+
+    /// S4, W2: a heartbeat keeps the seat alive and reports whether the user is active
+    /// (`None` counts as active).
+    pub fn heartbeat(
+        &mut self,
+        id: SeatId,
+        account: AccountId,
+        active: Option<bool>,
+        now: Timestamp,
+    ) -> Result<SeatView, SeatError> {
+        let now = self.advance(now);
+        self.holder_seat(id, account)?;
+        let timeout = self.settings.timeout_ms();
+        let seat = self.seats.get_mut(&id).ok_or(SeatError::NotFound)?;
+        if active != Some(false) {
+            seat.last_active = now;
+        }
+        if seat.deadline.is_some() {
+            let mut deadline = now.plus_millis(timeout);
+            if let Some(until) = seat.offline_until.filter(|u| now < *u) {
+                deadline = deadline.max(until.plus_millis(timeout));
+            }
+            self.set_deadline(id, Some(deadline));
+            self.persist_deadline_if_moved(id);
+        }
+        Ok(self.view_of(id))
+    }
+
+    /// S5, S11: the application closed. A member's seat and any web seat are freed; the
+    /// owner's desktop seat and an offline reservation are kept. Repeating it is harmless.
+    pub fn close(
+        &mut self,
+        id: SeatId,
+        account: AccountId,
+        now: Timestamp,
+    ) -> Result<CloseOutcome, SeatError> {
+        let now = self.advance(now);
+        if let Err(err) = self.holder_seat(id, account) {
+            return self.repeated_release(id, err);
+        }
+        let seat = &self.seats[&id];
+        if seat.platform == Platform::Web
+            || (seat.policy == Policy::Member && !seat.offline_at(now))
+        {
+            self.remove_seat(id, GoneReason::Released, now);
+            self.serve_queue(now);
+            return Ok(CloseOutcome::Freed);
+        }
+        if !seat.offline_at(now) && seat.deadline.is_some() {
+            // The owner's desktop seat on its own pool is kept and needs no heartbeat.
+            self.set_deadline(id, None);
+            self.persist(id);
+        }
+        Ok(CloseOutcome::Kept)
+    }
+
+    /// S6: logging out frees the seat on that device, whoever holds it. Repeating it is
+    /// harmless.
+    pub fn logout(
+        &mut self,
+        id: SeatId,
+        account: AccountId,
+        now: Timestamp,
+    ) -> Result<CloseOutcome, SeatError> {
+        let now = self.advance(now);
+        if let Err(err) = self.holder_seat(id, account) {
+            return self.repeated_release(id, err);
+        }
+        self.remove_seat(id, GoneReason::Released, now);
+        self.serve_queue(now);
+        Ok(CloseOutcome::Freed)
+    }
+
+    /// S7: "free up my seats" in this pool; returns the seats released.
+    pub fn release_all(&mut self, account: AccountId, now: Timestamp) -> Vec<SeatId> {
+        let now = self.advance(now);
+        let ids = self.account_seats(account).to_vec();
+        for &id in &ids {
+            self.remove_seat(id, GoneReason::Released, now);
+        }
+        self.serve_queue(now);
+        ids
+    }
+
+    /// S11: reserves the seat for offline use until `until`, at most the pool's
+    /// `offline_max_days` ahead and never past the latest expiry of its live licenses.
+    pub fn reserve_offline(
+        &mut self,
+        id: SeatId,
+        account: AccountId,
+        until: Timestamp,
+        now: Timestamp,
+    ) -> Result<SeatView, SeatError> {
+        let now = self.advance(now);
+        self.holder_seat(id, account)?;
+        if self.seats[&id].platform == Platform::Web {
+            return Err(SeatError::OfflineNotForWeb);
+        }
+        if until <= now {
+            return Err(SeatError::OfflineUntilInPast);
+        }
+        let mut max_until = now.plus_millis(u64::from(self.settings.offline_max_days) * DAY_MS);
+        if let Some(latest) = self.license_expires_at(now) {
+            max_until = max_until.min(latest);
+        }
+        if until > max_until {
+            return Err(SeatError::OfflinePeriodTooLong { max_until });
+        }
+        let deadline = until.plus_millis(self.settings.timeout_ms());
+        if let Some(seat) = self.seats.get_mut(&id) {
+            seat.offline_until = Some(until);
+        }
+        self.set_deadline(id, Some(deadline));
+        self.reschedule_idle(id);
+        self.persist(id);
+        Ok(self.view_of(id))
+    }
+
+    /// W3: the owner or an operator releases any seat; its holder hears `revoked`.
+    pub fn admin_release(&mut self, id: SeatId, now: Timestamp) -> Result<(), SeatError> {
+        let now = self.advance(now);
+        if !self.seats.contains_key(&id) {
+            return Err(SeatError::NotFound);
+        }
+        self.remove_seat(id, GoneReason::Revoked, now);
+        self.serve_queue(now);
+        Ok(())
+    }
+
+    /// A waiter left the queue (its client disconnected). True when it was waiting.
+    pub fn cancel_waiter(&mut self, waiter: WaiterId, now: Timestamp) -> bool {
+        let now = self.advance(now);
+        let Some(i) = self.queue.iter().position(|w| w.id == waiter) else {
+            return false;
+        };
+        if let Some(w) = self.queue.remove(i) {
+            self.wait_ends.remove(&(w.until, w.id));
+        }
+        // The head may have changed to a request that needs less (S9).
+        self.serve_queue(now);
+        true
+    }
+
+    // ----- members, licenses, settings ---------------------------------------------------
+
+    /// S10, I3: blocks a member; its seats are revoked at once and its waits refused. Returns
+    /// the seats revoked.
+    pub fn block(&mut self, account: AccountId, now: Timestamp) -> Result<usize, MemberError> {
+        let now = self.advance(now);
+        if account == self.owner {
+            return Err(MemberError::IsOwner);
+        }
+        if self.blocked.insert(account) {
+            self.changes.push(Change::MemberBlocked(account));
+        }
+        let revoked = self.evict_account(account, GoneReason::MemberBlocked, now);
+        self.refuse_waiters_of(account, Refusal::MemberBlocked);
+        self.serve_queue(now);
+        Ok(revoked)
+    }
+
+    /// I3: lets a blocked member take seats again.
+    pub fn unblock(&mut self, account: AccountId, now: Timestamp) -> Result<(), MemberError> {
+        self.advance(now);
+        if account == self.owner {
+            return Err(MemberError::IsOwner);
+        }
+        if self.blocked.remove(&account) {
+            self.changes.push(Change::MemberUnblocked(account));
+        }
+        Ok(())
+    }
+
+    /// I3: deletes a member: its seats are revoked and its waits refused; it may join again.
+    pub fn remove_member(
+        &mut self,
+        account: AccountId,
+        now: Timestamp,
+    ) -> Result<usize, MemberError> {
+        let now = self.advance(now);
+        if account == self.owner {
+            return Err(MemberError::IsOwner);
+        }
+        self.blocked.remove(&account);
+        self.changes.push(Change::MemberRemoved(account));
+        let revoked = self.evict_account(account, GoneReason::Revoked, now);
+        self.refuse_waiters_of(account, Refusal::NotAMember);
+        self.serve_queue(now);
+        Ok(revoked)
+    }
+
+    /// L5, S10: replaces the pool's licenses (one activated, one changed). A lower capacity
+    /// revokes the seats over it in S10's order; a higher one serves the queue.
+    pub fn set_licenses(&mut self, licenses: Vec<License>, now: Timestamp) {
+        let now = self.advance(now);
+        self.licenses = licenses;
+        self.recompute_capacity(now);
+        self.enforce_capacity(now);
+        self.usage.observe(self.in_use(), self.capacity);
+        self.serve_queue(now);
+    }
+
+    /// Changes the pool's settings. A new timeout applies to each seat from its next
+    /// heartbeat; a new idle-reclaim time applies at once.
+    pub fn update_settings(&mut self, settings: PoolSettings, now: Timestamp) {
+        let now = self.advance(now);
+        let idle_changed = settings.idle_reclaim_s != self.settings.idle_reclaim_s;
+        self.settings = settings;
+        if idle_changed {
+            self.idle.clear();
+            let ids: Vec<SeatId> = self.seats.keys().copied().collect();
+            for id in ids {
+                if let Some(seat) = self.seats.get_mut(&id) {
+                    seat.idle_scheduled = None;
+                }
+                self.reschedule_idle(id);
+            }
+        }
+        self.serve_queue(now);
+    }
+
+    /// Processes everything due up to `now`: expiries (S4, S11), license expiries (S10),
+    /// waits that ended (W1), idle reclaim (W2) and usage records (W4).
+    pub fn expire_due(&mut self, now: Timestamp) {
+        self.advance(now);
+    }
+
+    /// Undoes what a failed commit carried: its grants are taken back (nobody was told of
+    /// them) and everything else is returned, in order, to go first into the next commit.
+    /// Returns that list and the seats taken back.
+    pub fn rollback(&mut self, failed: Vec<Change>) -> (Vec<Change>, Vec<SeatId>) {
+        let mut undone = Vec::new();
+        for change in &failed {
+            if let Change::SeatGranted(rec) = change {
+                if self.seats.contains_key(&rec.id) {
+                    self.drop_seat(rec.id);
+                    self.usage.undo_grant();
+                    undone.push(rec.id);
+                }
+            }
+        }
+        let retry: Vec<Change> = failed
+            .into_iter()
+            .filter(|c| match c {
+                Change::SeatGranted(_) => false,
+                Change::SeatUpdated(rec) => !undone.contains(&rec.id),
+                _ => true,
+            })
+            .collect();
+        // Later changes not yet committed must not bring an undone seat back either.
+        self.changes.retain(|c| match c {
+            Change::SeatUpdated(rec) => !undone.contains(&rec.id),
+            _ => true,
+        });
+        let now = self.now;
+        self.serve_queue(now);
+        (retry, undone)
+    }
+
+    // ----- time --------------------------------------------------------------------------
+
+    /// Moves the table to `now` (never backwards), processing what fell due in time order.
+    fn advance(&mut self, now: Timestamp) -> Timestamp {
+        let now = now.max(self.now);
+        while let Some((t, due)) = self.next_due() {
+            if t > now {
+                break;
+            }
+            self.roll_usage(t);
+            self.now = t.max(self.now);
+            self.process(due, t);
+        }
+        self.roll_usage(now);
+        self.now = now;
+        now
+    }
+
+    fn next_due(&self) -> Option<(Timestamp, Due)> {
+        let mut best: Option<(Timestamp, Due)> = None;
+        let mut consider = |t: Option<Timestamp>, due: Due| {
+            if let Some(t) = t {
+                if best.is_none_or(|(b, _)| t < b) {
+                    best = Some((t, due));
+                }
+            }
+        };
+        if let Some(&(t, id)) = self.expiry.first() {
+            consider(Some(t), Due::SeatDeadline(id));
+        }
+        consider(self.next_license_expiry, Due::LicenseExpiry);
+        if let Some(&(t, w)) = self.wait_ends.first() {
+            consider(Some(t), Due::WaitEnds(w));
+        }
+        if !self.queue.is_empty() {
+            consider(self.idle.first().map(|(t, _)| *t), Due::IdleReclaim);
+        }
+        if !self.seats.is_empty() {
+            consider(Some(self.usage.hour_end()), Due::HourEnds);
+        }
+        consider(self.usage.flush_due(), Due::UsageFlush);
+        best
+    }
+
+    fn process(&mut self, due: Due, t: Timestamp) {
+        match due {
+            Due::SeatDeadline(id) => {
+                let Some(seat) = self.seats.get(&id) else {
+                    // A removed seat leaves no entry behind; should one remain, drop it.
+                    self.expiry.remove(&(t, id));
+                    return;
+                };
+                let scheduled = seat.scheduled;
+                match seat.deadline {
+                    Some(d) if d > t => {
+                        // A heartbeat moved the deadline: move the entry now.
+                        if let Some(s) = scheduled {
+                            self.expiry.remove(&(s, id));
+                        }
+                        self.expiry.insert((d, id));
+                        if let Some(seat) = self.seats.get_mut(&id) {
+                            seat.scheduled = Some(d);
+                        }
+                    }
+                    Some(_) => {
+                        self.remove_seat(id, GoneReason::Expired, t);
+                        self.serve_queue(t);
+                    }
+                    None => {
+                        if let Some(s) = scheduled {
+                            self.expiry.remove(&(s, id));
+                        }
+                        if let Some(seat) = self.seats.get_mut(&id) {
+                            seat.scheduled = None;
+                        }
+                    }
+                }
+            }
+            Due::LicenseExpiry => {
+                self.recompute_capacity(t);
+                self.enforce_capacity(t);
+                self.usage.observe(self.in_use(), self.capacity);
+                self.serve_queue(t);
+            }
+            Due::WaitEnds(waiter) => {
+                if let Some(i) = self.queue.iter().position(|w| w.id == waiter) {
+                    if let Some(w) = self.queue.remove(i) {
+                        self.wait_ends.remove(&(w.until, w.id));
+                        let details = self.no_seat_details(w.account, Some(i + 1));
+                        self.usage.refusal();
+                        self.notices.push(Notice::WaiterRefused {
+                            waiter,
+                            refusal: Refusal::NoSeatAvailable(details),
+                        });
+                    }
+                } else {
+                    self.wait_ends.retain(|(_, w)| *w != waiter);
+                }
+                self.serve_queue(t);
+            }
+            // The head is waiting for capacity: serve_queue reclaims the seats idle at `t`
+            // and moves the entries of seats active since past `t`.
+            Due::IdleReclaim => self.serve_queue(t),
+            Due::HourEnds => self.roll_usage(t),
+            Due::UsageFlush => {
+                let rec = self.usage.flush(t);
+                self.changes.push(Change::Usage(rec));
+            }
+        }
+    }
+
+    fn roll_usage(&mut self, t: Timestamp) {
+        if t.hour_start() <= self.usage.hour() {
+            return;
+        }
+        let (in_use, capacity) = (self.in_use(), self.capacity);
+        let holders = self.by_account.keys().copied();
+        if let Some(rec) = self.usage.roll_to(t, in_use, capacity, holders) {
+            self.changes.push(Change::Usage(rec));
+        }
+    }
+
+    // ----- capacity and the queue ----------------------------------------------------------
+
+    fn recompute_capacity(&mut self, t: Timestamp) {
+        self.capacity = self
+            .licenses
+            .iter()
+            .filter(|l| l.is_live(t))
+            .map(|l| l.seats)
+            .fold(0u32, u32::saturating_add);
+        self.next_license_expiry = self
+            .licenses
+            .iter()
+            .filter_map(|l| l.expires_at)
+            .filter(|end| *end > t)
+            .min();
+    }
+
+    /// The latest expiry among live licenses; `None` when one is permanent or none is live.
+    fn license_expires_at(&self, t: Timestamp) -> Option<Timestamp> {
+        let live = self.licenses.iter().filter(|l| l.is_live(t));
+        let mut latest = None;
+        for license in live {
+            match license.expires_at {
+                None => return None,
+                Some(end) => latest = latest.max(Some(end)),
+            }
+        }
+        latest
+    }
+
+    fn availability(&self) -> Result<(), Refusal> {
+        if self.licenses.is_empty() {
+            return Err(Refusal::NoLicense);
+        }
+        if self.capacity == 0 {
+            return Err(if self.licenses.iter().all(|l| l.trial) {
+                Refusal::TrialExpired
+            } else {
+                Refusal::LicenseExpired
+            });
+        }
+        Ok(())
+    }
+
+    fn free(&self) -> u32 {
+        self.capacity.saturating_sub(self.in_use())
+    }
+
+    fn policy_of(&self, account: AccountId) -> Policy {
+        if account == self.owner {
+            Policy::Owner
+        } else {
+            Policy::Member
+        }
+    }
+
+    /// Capacity a new seat would use: the owner's second desktop device shares a seat (S9).
+    fn need(&self, policy: Policy, platform: Platform) -> u32 {
+        if policy == Policy::Owner && platform.is_desktop() && self.owner_desktops % 2 == 1 {
+            0
+        } else {
+            1
+        }
+    }
+
+    /// S10: revokes seats over capacity: members' before the owner's, offline reservations
+    /// last, and within each group the most recently granted first.
+    fn enforce_capacity(&mut self, t: Timestamp) {
+        if self.in_use() <= self.capacity {
+            return;
+        }
+        let mut order: Vec<(u8, std::cmp::Reverse<(Timestamp, SeatId)>)> = self
+            .seats
+            .values()
+            .map(|s| {
+                let group = match (s.offline_at(t), s.policy) {
+                    (false, Policy::Member) => 0,
+                    (false, Policy::Owner) => 1,
+                    (true, Policy::Member) => 2,
+                    (true, Policy::Owner) => 3,
+                };
+                (group, std::cmp::Reverse((s.granted_at, s.id)))
+            })
+            .collect();
+        order.sort_unstable();
+        for (_, std::cmp::Reverse((_, id))) in order {
+            if self.in_use() <= self.capacity {
+                break;
+            }
+            self.remove_seat(id, GoneReason::CapacityReduced, t);
+        }
+    }
+
+    /// W1: hands free capacity to the head of the queue, in order, reclaiming idle seats
+    /// (W2) when the head cannot be served.
+    fn serve_queue(&mut self, t: Timestamp) {
+        while let Some(head) = self.queue.front() {
+            let head = head.clone();
+            let refusal = if let Err(refusal) = self.availability() {
+                Some(refusal)
+            } else if self.policy_of(head.account) == Policy::Member
+                && self.blocked.contains(&head.account)
+            {
+                Some(Refusal::MemberBlocked)
+            } else {
+                self.web_elsewhere_than(head.account, head.platform, &head.device)
+                    .map(|seat| Refusal::WebSessionActiveElsewhere { seat })
+            };
+            if let Some(refusal) = refusal {
+                self.pop_head();
+                self.usage.refusal();
+                self.notices.push(Notice::WaiterRefused {
+                    waiter: head.id,
+                    refusal,
+                });
+                continue;
+            }
+            let key = HolderKey {
+                account: head.account,
+                platform: head.platform,
+                device: head.device.clone(),
+            };
+            if let Some(&id) = self.by_holder.get(&key) {
+                self.pop_head();
+                let seat = self.restart(id, t);
+                self.notices.push(Notice::WaiterGranted {
+                    waiter: head.id,
+                    seat,
+                });
+                continue;
+            }
+            let policy = self.policy_of(head.account);
+            if self.free() >= self.need(policy, head.platform) {
+                self.pop_head();
+                let seat = self.grant(key, policy, t);
+                self.notices.push(Notice::WaiterGranted {
+                    waiter: head.id,
+                    seat,
+                });
+                continue;
+            }
+            if !self.reclaim_one_idle(t) {
+                return;
+            }
+        }
+    }
+
+    fn pop_head(&mut self) {
+        if let Some(w) = self.queue.pop_front() {
+            self.wait_ends.remove(&(w.until, w.id));
+        }
+    }
+
+    /// W2: takes back the member seat idle longest, if one is idle at `t`. Entries whose
+    /// seat was active since are moved to their new time. True when a seat was taken back.
+    fn reclaim_one_idle(&mut self, t: Timestamp) -> bool {
+        let Some(idle_ms) = self.idle_ms() else {
+            return false;
+        };
+        while let Some(&(at, id)) = self.idle.first() {
+            if at > t {
+                return false;
+            }
+            self.idle.remove(&(at, id));
+            let Some(seat) = self.seats.get_mut(&id) else {
+                continue;
+            };
+            seat.idle_scheduled = None;
+            match seat.idle_key(idle_ms) {
+                Some(key) if key <= t => {
+                    self.remove_seat(id, GoneReason::Revoked, t);
+                    return true;
+                }
+                Some(key) => {
+                    seat.idle_scheduled = Some(key);
+                    self.idle.insert((key, id));
+                }
+                None => {}
+            }
+        }
+        false
+    }
+
+    fn idle_ms(&self) -> Option<u64> {
+        self.settings
+            .idle_reclaim_s
+            .map(|s| u64::from(s.max(1)) * 1_000)
+    }
+
+    fn refuse_waiters_of(&mut self, account: AccountId, refusal: Refusal) {
+        let mut kept = VecDeque::with_capacity(self.queue.len());
+        for w in std::mem::take(&mut self.queue) {
+            if w.account == account {
+                self.wait_ends.remove(&(w.until, w.id));
+                self.usage.refusal();
+                self.notices.push(Notice::WaiterRefused {
+                    waiter: w.id,
+                    refusal: refusal.clone(),
+                });
+            } else {
+                kept.push_back(w);
+            }
+        }
+        self.queue = kept;
+    }
+
+    fn refuse(&mut self, refusal: Refusal) -> AcquireOutcome {
+        self.usage.refusal();
+        AcquireOutcome::Refused(refusal)
+    }
+
+    fn no_seat_details(&self, account: AccountId, position: Option<usize>) -> NoSeatDetails {
+        let mut own_seats_elsewhere: Vec<SeatSummary> = self
+            .account_seats(account)
+            .iter()
+            .filter_map(|id| self.seats.get(id))
+            .map(|s| SeatSummary {
+                id: s.id,
+                device: s.device.clone(),
+                platform: s.platform,
+                granted_at: s.granted_at,
+            })
+            .collect();
+        own_seats_elsewhere.sort_by_key(|s| (s.granted_at, s.id));
+        NoSeatDetails {
+            capacity: self.capacity,
+            in_use: self.in_use(),
+            own_seats_elsewhere,
+            queue_position: position,
+        }
+    }
+
+    // ----- seats -------------------------------------------------------------------------
+
+    fn account_seats(&self, account: AccountId) -> &[SeatId] {
+        self.by_account
+            .get(&account)
+            .map_or(&[], SeatList::as_slice)
+    }
+
+    /// S9: the account's web seat on another device, if any.
+    fn web_elsewhere(&self, account: AccountId, platform: Platform) -> Option<SeatId> {
+        if platform != Platform::Web {
+            return None;
+        }
+        self.account_seats(account).iter().copied().find(|id| {
+            self.seats
+                .get(id)
+                .is_some_and(|s| s.platform == Platform::Web)
+        })
+    }
+
+    fn web_elsewhere_than(
+        &self,
+        account: AccountId,
+        platform: Platform,
+        device: &DeviceId,
+    ) -> Option<SeatId> {
+        if platform != Platform::Web {
+            return None;
+        }
+        self.account_seats(account).iter().copied().find(|id| {
+            self.seats
+                .get(id)
+                .is_some_and(|s| s.platform == Platform::Web && &s.device != device)
+        })
+    }
+
+    /// The seat exists and `account` holds it.
+    fn holder_seat(&self, id: SeatId, account: AccountId) -> Result<(), SeatError> {
+        match self.seats.get(&id) {
+            Some(seat) if seat.account == account => Ok(()),
+            Some(_) => Err(SeatError::NotFound),
+            None => match self.tombstones.get(&id) {
+                Some(t) if t.account == account => Err(SeatError::Gone(t.reason)),
+                _ => Err(SeatError::NotFound),
+            },
+        }
+    }
+
+    /// A close or logout repeated by the holder after the seat was released succeeds again.
+    fn repeated_release(&self, id: SeatId, err: SeatError) -> Result<CloseOutcome, SeatError> {
+        match err {
+            SeatError::Gone(GoneReason::Released) if self.tombstones.contains_key(&id) => {
+                Ok(CloseOutcome::AlreadyReleased)
+            }
+            _ => Err(err),
+        }
+    }
+
+    fn grant(&mut self, key: HolderKey, policy: Policy, t: Timestamp) -> SeatView {
+        let id = SeatId(self.next_seat_id);
+        self.next_seat_id += 1;
+        let deadline = t.plus_millis(self.settings.timeout_ms());
+        self.insert_seat(Seat {
+            id,
+            account: key.account,
+            device: key.device,
+            platform: key.platform,
+            policy,
+            granted_at: t,
+            deadline: Some(deadline),
+            offline_until: None,
+            last_active: t,
+            scheduled: None,
+            idle_scheduled: None,
+            persisted_deadline: Some(deadline),
+        });
+        let seat = &self.seats[&id];
+        self.changes.push(Change::SeatGranted(seat.record()));
+        self.usage.grant();
+        self.usage.holder(key.account);
+        self.usage.observe(self.in_use(), self.capacity);
+        self.view_of(id)
+    }
+
+    /// S2: the application started again on the same device; the seat runs again.
+    fn restart(&mut self, id: SeatId, t: Timestamp) -> SeatView {
+        let timeout = self.settings.timeout_ms();
+        let Some(seat) = self.seats.get_mut(&id) else {
+            return self.view_of(id);
+        };
+        seat.last_active = t;
+        let account = seat.account;
+        let mut deadline = t.plus_millis(timeout);
+        if let Some(until) = seat.offline_until.filter(|u| t < *u) {
+            deadline = deadline.max(until.plus_millis(timeout));
+        }
+        let was_kept = seat.deadline.is_none();
+        self.set_deadline(id, Some(deadline));
+        if was_kept {
+            self.persist(id);
+        } else {
+            self.persist_deadline_if_moved(id);
+        }
+        self.usage.holder(account);
+        self.view_of(id)
+    }
+
+    fn insert_seat(&mut self, seat: Seat) {
+        let id = seat.id;
+        self.count(&seat, true);
+        self.by_holder.insert(seat.holder_key(), id);
+        match self.by_account.get_mut(&seat.account) {
+            Some(list) => list.push(id),
+            None => {
+                self.by_account.insert(seat.account, SeatList::One(id));
+            }
+        }
+        let deadline = seat.deadline;
+        self.seats.insert(id, seat);
+        self.set_deadline(id, deadline);
+        self.reschedule_idle(id);
+    }
+
+    /// Removes a seat, remembers why and records the change.
+    fn remove_seat(&mut self, id: SeatId, reason: GoneReason, t: Timestamp) {
+        let Some(seat) = self.drop_seat(id) else {
+            return;
+        };
+        let tomb = Tombstone {
+            seat: id,
+            account: seat.account,
+            reason,
+            at: t,
+        };
+        self.remember(tomb.clone());
+        self.changes.push(Change::SeatRemoved(tomb));
+        self.usage.ended(reason);
+    }
+
+    /// Takes a seat out of every index, leaving no trace.
+    fn drop_seat(&mut self, id: SeatId) -> Option<Seat> {
+        let seat = self.seats.remove(&id)?;
+        self.count(&seat, false);
+        self.by_holder.remove(&seat.holder_key());
+        if let Some(list) = self.by_account.get_mut(&seat.account) {
+            if list.remove(id) {
+                self.by_account.remove(&seat.account);
+            }
+        }
+        if let Some(s) = seat.scheduled {
+            self.expiry.remove(&(s, id));
+        }
+        if let Some(s) = seat.idle_scheduled {
+            self.idle.remove(&(s, id));
+        }
+        Some(seat)
+    }
+
+    fn evict_account(&mut self, account: AccountId, reason: GoneReason, t: Timestamp) -> usize {
+        let ids = self.account_seats(account).to_vec();
+        for &id in &ids {
+            self.remove_seat(id, reason, t);
+        }
+        ids.len()
+    }
+
+    fn count(&mut self, seat: &Seat, add: bool) {
+        let counter = if seat.policy == Policy::Owner && seat.platform.is_desktop() {
+            &mut self.owner_desktops
+        } else {
+            &mut self.single_seats
+        };
+        if add {
+            *counter += 1;
+        } else {
+            *counter -= 1;
+        }
+    }
+
+    fn remember(&mut self, tomb: Tombstone) {
+        if self.limits.max_tombstones == 0 {
+            return;
+        }
+        while self.tombstone_order.len() >= self.limits.max_tombstones {
+            if let Some(old) = self.tombstone_order.pop_front() {
+                self.tombstones.remove(&old);
+            }
+        }
+        self.tombstone_order.push_back(tomb.seat);
+        self.tombstones.insert(tomb.seat, tomb);
+    }
+
+    /// Sets a seat's deadline, keeping its entry in `expiry` no later than the deadline: a
+    /// later deadline leaves the entry where it is (it is moved when it falls due).
+    fn set_deadline(&mut self, id: SeatId, deadline: Option<Timestamp>) {
+        let Some(seat) = self.seats.get_mut(&id) else {
+            return;
+        };
+        seat.deadline = deadline;
+        match (seat.scheduled, deadline) {
+            (Some(s), Some(d)) if d >= s => {}
+            (scheduled, deadline) => {
+                if let Some(s) = scheduled {
+                    self.expiry.remove(&(s, id));
+                }
+                seat.scheduled = deadline;
+                if let Some(d) = deadline {
+                    self.expiry.insert((d, id));
+                }
+            }
+        }
+    }
+
+    fn reschedule_idle(&mut self, id: SeatId) {
+        let Some(idle_ms) = self.idle_ms() else {
+            return;
+        };
+        let Some(seat) = self.seats.get_mut(&id) else {
+            return;
+        };
+        let key = seat.idle_key(idle_ms);
+        if seat.idle_scheduled == key {
+            return;
+        }
+        if let Some(s) = seat.idle_scheduled {
+            self.idle.remove(&(s, id));
+        }
+        seat.idle_scheduled = key;
+        if let Some(k) = key {
+            self.idle.insert((k, id));
+        }
+    }
+
+    /// Persists a seat whose deadline moved by more than a tenth of the timeout since it was
+    /// last persisted; smaller moves cost no write (recovery grants that much grace).
+    fn persist_deadline_if_moved(&mut self, id: SeatId) {
+        let tenth = self.settings.timeout_ms() / 10;
+        let Some(seat) = self.seats.get(&id) else {
+            return;
+        };
+        let moved = match (seat.persisted_deadline, seat.deadline) {
+            (Some(p), Some(d)) => d.as_millis().abs_diff(p.as_millis()) > tenth,
+            (p, d) => p != d,
+        };
+        if moved {
+            self.persist(id);
+        }
+    }
+
+    fn persist(&mut self, id: SeatId) {
+        if let Some(seat) = self.seats.get_mut(&id) {
+            seat.persisted_deadline = seat.deadline;
+            self.changes.push(Change::SeatUpdated(seat.record()));
+        }
+    }
+
+    /// The view of a seat the caller just checked or inserted.
+    fn view_of(&self, id: SeatId) -> SeatView {
+        self.view(&self.seats[&id])
+    }
+
+    fn view(&self, seat: &Seat) -> SeatView {
+        let offline = seat.offline_at(self.now);
+        SeatView {
+            id: seat.id,
+            account: seat.account,
+            device: seat.device.clone(),
+            platform: seat.platform,
+            policy: seat.policy,
+            granted_at: seat.granted_at,
+            expires_at: if offline { None } else { seat.deadline },
+            offline_until: seat.offline_until.filter(|_| offline),
+            heartbeat_interval_s: self.settings.heartbeat_interval_s(),
+            license_expires_at: self.license_expires_at(self.now),
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn check_invariants(&self) {
+        let mut singles = 0;
+        let mut desktops = 0;
+        for (id, seat) in &self.seats {
+            assert_eq!(*id, seat.id);
+            assert_eq!(self.by_holder.get(&seat.holder_key()), Some(id));
+            assert!(self.account_seats(seat.account).contains(id));
+            if seat.policy == Policy::Owner && seat.platform.is_desktop() {
+                desktops += 1;
+            } else {
+                singles += 1;
+            }
+            match (seat.scheduled, seat.deadline) {
+                (Some(s), Some(d)) => {
+                    assert!(s <= d, "entry after the deadline");
+                    assert!(self.expiry.contains(&(s, *id)));
+                }
+                (None, None) => {}
+                other => panic!("seat {id} scheduled/deadline mismatch: {other:?}"),
+            }
+        }
+        assert_eq!(self.by_holder.len(), self.seats.len());
+        assert_eq!(
+            self.expiry.len(),
+            self.seats.values().filter(|s| s.deadline.is_some()).count()
+        );
+        assert_eq!(
+            (singles, desktops),
+            (self.single_seats, self.owner_desktops)
+        );
+        assert!(self.in_use() <= self.capacity, "S1: over capacity");
+        assert_eq!(self.wait_ends.len(), self.queue.len());
+    }
+}
+
+#[cfg(test)]
+mod proptests;
+#[cfg(test)]
+mod tests;

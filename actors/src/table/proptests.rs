@@ -1,0 +1,303 @@
+//! Property test of the seat table: random sequences of every operation, clock jumps, license
+//! changes and failed commits never exceed capacity (S1), never keep two seats for one
+//! (account, device, platform), never lose a seat that was granted and not released, expired
+//! or revoked, and always hand a freed seat to the head of the queue (W1).
+
+use std::collections::{BTreeSet, VecDeque};
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::ids::LicenseId;
+
+const T0: Timestamp = Timestamp(1_800_000_000_000);
+const OWNER: AccountId = AccountId(0);
+
+#[derive(Debug, Clone)]
+enum Op {
+    Acquire {
+        account: u32,
+        device: u8,
+        platform: u8,
+        wait_s: Option<u16>,
+    },
+    Heartbeat {
+        pick: usize,
+        active: Option<bool>,
+    },
+    Close(usize),
+    Logout(usize),
+    ReleaseAll(u32),
+    Offline {
+        pick: usize,
+        secs: u32,
+    },
+    AdminRelease(usize),
+    Block(u32),
+    Unblock(u32),
+    RemoveMember(u32),
+    Licenses(Vec<(u32, Option<u32>)>),
+    Settings {
+        timeout_s: u32,
+        idle_s: Option<u32>,
+    },
+    CancelWaiter(usize),
+    Advance(u32),
+    Commit,
+    FailCommit,
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        8 => (0u32..6, 0u8..3, 0u8..3, prop::option::weighted(0.3, 1u16..120)).prop_map(
+            |(account, device, platform, wait_s)| Op::Acquire { account, device, platform, wait_s }
+        ),
+        3 => (any::<usize>(), prop::option::of(any::<bool>()))
+            .prop_map(|(pick, active)| Op::Heartbeat { pick, active }),
+        2 => any::<usize>().prop_map(Op::Close),
+        1 => any::<usize>().prop_map(Op::Logout),
+        1 => (0u32..6).prop_map(Op::ReleaseAll),
+        1 => (any::<usize>(), 1u32..2_000_000).prop_map(|(pick, secs)| Op::Offline { pick, secs }),
+        1 => any::<usize>().prop_map(Op::AdminRelease),
+        1 => (1u32..6).prop_map(Op::Block),
+        1 => (1u32..6).prop_map(Op::Unblock),
+        1 => (1u32..6).prop_map(Op::RemoveMember),
+        1 => prop::collection::vec((1u32..4, prop::option::of(1u32..50_000)), 0..3)
+            .prop_map(Op::Licenses),
+        1 => (1u32..40_000, prop::option::of(1u32..3_000))
+            .prop_map(|(timeout_s, idle_s)| Op::Settings { timeout_s, idle_s }),
+        1 => any::<usize>().prop_map(Op::CancelWaiter),
+        4 => prop_oneof![0u32..120, 0u32..40_000, 0u32..3_000_000].prop_map(Op::Advance),
+        2 => Just(Op::Commit),
+        1 => Just(Op::FailCommit),
+    ]
+}
+
+/// What the test believes the table holds, built only from what the table told it.
+struct Model {
+    held: BTreeSet<SeatId>,
+    queue: VecDeque<WaiterId>,
+    uncommitted: Vec<Change>,
+    next_waiter: u64,
+}
+
+impl Model {
+    fn pick(&self, table: &SeatTable, pick: usize) -> Option<SeatView> {
+        let ids: Vec<SeatId> = self.held.iter().copied().collect();
+        if ids.is_empty() {
+            return None;
+        }
+        table.seat(ids[pick % ids.len()])
+    }
+
+    fn absorb(&mut self, table: &mut SeatTable) {
+        for notice in table.take_notices() {
+            match notice {
+                Notice::WaiterGranted { waiter, seat } => {
+                    assert_eq!(
+                        self.queue.pop_front(),
+                        Some(waiter),
+                        "W1: a freed seat goes to the head of the queue"
+                    );
+                    self.held.insert(seat.id);
+                }
+                Notice::WaiterRefused { waiter, .. } => {
+                    let before = self.queue.len();
+                    self.queue.retain(|w| *w != waiter);
+                    assert_eq!(self.queue.len() + 1, before, "refused a waiter not waiting");
+                }
+            }
+        }
+        for change in table.take_changes() {
+            if let Change::SeatRemoved(t) = &change {
+                assert!(self.held.remove(&t.seat), "removed a seat never granted");
+            }
+            self.uncommitted.push(change);
+        }
+    }
+}
+
+fn run(ops: Vec<Op>) {
+    let mut now = T0;
+    let mut table = SeatTable::new(
+        PoolId(1),
+        OWNER,
+        vec![License {
+            id: LicenseId(1),
+            seats: 3,
+            expires_at: None,
+            trial: false,
+        }],
+        PoolSettings {
+            timeout_s: 600,
+            offline_max_days: 3,
+            idle_reclaim_s: Some(300),
+        },
+        TableLimits {
+            max_waiters: 4,
+            max_tombstones: 50,
+        },
+        now,
+    );
+    let mut model = Model {
+        held: BTreeSet::new(),
+        queue: VecDeque::new(),
+        uncommitted: Vec::new(),
+        next_waiter: 1,
+    };
+    let devices = ["a", "b", "c"];
+    let platforms = [Platform::Windows, Platform::Mac, Platform::Web];
+    for op in ops {
+        match op {
+            Op::Acquire {
+                account,
+                device,
+                platform,
+                wait_s,
+            } => {
+                let waiter = WaiterId(model.next_waiter);
+                model.next_waiter += 1;
+                let req = AcquireRequest {
+                    account: AccountId(account),
+                    device: DeviceId::parse(devices[device as usize]).unwrap(),
+                    platform: platforms[platform as usize],
+                    wait: wait_s.map(|s| (waiter, now.plus_secs(u64::from(s)))),
+                };
+                let queue_before = model.queue.len();
+                let outcome = table.acquire(req, now);
+                // Notices caused by time passing inside the call come first.
+                model.absorb(&mut table);
+                match outcome {
+                    AcquireOutcome::Granted { seat, reused } => {
+                        if reused {
+                            assert!(model.held.contains(&seat.id), "S2: reuses a held seat");
+                        } else {
+                            assert!(model.held.insert(seat.id), "a new seat id");
+                        }
+                    }
+                    AcquireOutcome::Queued {
+                        waiter: w,
+                        position,
+                    } => {
+                        assert_eq!(w, waiter);
+                        model.queue.push_back(w);
+                        assert_eq!(position, model.queue.len());
+                    }
+                    AcquireOutcome::Refused(_) => {}
+                }
+                let _ = queue_before;
+            }
+            Op::Heartbeat { pick, active } => {
+                if let Some(seat) = model.pick(&table, pick) {
+                    let _ = table.heartbeat(seat.id, seat.account, active, now);
+                }
+            }
+            Op::Close(pick) => {
+                if let Some(seat) = model.pick(&table, pick) {
+                    let _ = table.close(seat.id, seat.account, now);
+                }
+            }
+            Op::Logout(pick) => {
+                if let Some(seat) = model.pick(&table, pick) {
+                    let _ = table.logout(seat.id, seat.account, now);
+                }
+            }
+            Op::ReleaseAll(account) => {
+                table.release_all(AccountId(account), now);
+            }
+            Op::Offline { pick, secs } => {
+                if let Some(seat) = model.pick(&table, pick) {
+                    let until = now.plus_secs(u64::from(secs));
+                    let _ = table.reserve_offline(seat.id, seat.account, until, now);
+                }
+            }
+            Op::AdminRelease(pick) => {
+                if let Some(seat) = model.pick(&table, pick) {
+                    assert_eq!(table.admin_release(seat.id, now), Ok(()));
+                }
+            }
+            Op::Block(a) => {
+                let _ = table.block(AccountId(a), now);
+            }
+            Op::Unblock(a) => {
+                let _ = table.unblock(AccountId(a), now);
+            }
+            Op::RemoveMember(a) => {
+                let _ = table.remove_member(AccountId(a), now);
+            }
+            Op::Licenses(list) => {
+                let licenses = list
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, (seats, secs))| License {
+                        id: LicenseId(i as u32 + 10),
+                        seats,
+                        expires_at: secs.map(|s| now.plus_secs(u64::from(s))),
+                        trial: false,
+                    })
+                    .collect();
+                table.set_licenses(licenses, now);
+            }
+            Op::Settings { timeout_s, idle_s } => {
+                let settings = PoolSettings {
+                    timeout_s,
+                    offline_max_days: 3,
+                    idle_reclaim_s: idle_s,
+                };
+                table.update_settings(settings, now);
+            }
+            Op::CancelWaiter(pick) => {
+                if !model.queue.is_empty() {
+                    let w = model.queue[pick % model.queue.len()];
+                    let was_waiting = table.cancel_waiter(w, now);
+                    // Time passing inside the call may have served or refused it first.
+                    model.absorb(&mut table);
+                    if was_waiting {
+                        model.queue.retain(|q| *q != w);
+                    }
+                }
+            }
+            Op::Advance(secs) => {
+                now = now.plus_secs(u64::from(secs));
+                table.expire_due(now);
+            }
+            Op::Commit => {
+                model.absorb(&mut table);
+                model.uncommitted.clear();
+            }
+            Op::FailCommit => {
+                model.absorb(&mut table);
+                let failed = std::mem::take(&mut model.uncommitted);
+                let (retry, undone) = table.rollback(failed);
+                for id in undone {
+                    assert!(model.held.remove(&id), "undid a seat never granted");
+                }
+                model.uncommitted = retry;
+            }
+        }
+        model.absorb(&mut table);
+        table.check_invariants();
+        let actual: BTreeSet<SeatId> = table.seats.keys().copied().collect();
+        assert_eq!(
+            actual, model.held,
+            "a held seat was lost or a seat appeared unseen"
+        );
+        let queue: Vec<WaiterId> = table.queue.iter().map(|w| w.id).collect();
+        assert_eq!(queue, Vec::from(model.queue.clone()), "the queue is FIFO");
+        let status = table.status();
+        assert!(status.in_use <= status.capacity, "S1");
+        assert!(
+            model.queue.is_empty() || status.in_use >= status.capacity,
+            "W1: free capacity while someone waits"
+        );
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+    #[test]
+    fn s1_w1_random_operations_keep_every_invariant(ops in prop::collection::vec(op(), 1..80)) {
+        run(ops);
+    }
+}

@@ -1,0 +1,1037 @@
+//! One test or more per seat rule, with a simulated clock: the table is pure, so every rule is
+//! checked deterministically by passing `now`.
+
+use super::*;
+use crate::model::UsageRecord;
+use crate::time::{HOUR_MS, SECOND_MS};
+
+const T0: Timestamp = Timestamp(1_800_000_000_000 - 1_800_000_000_000 % HOUR_MS);
+const OWNER: AccountId = AccountId(0x00A_001);
+const BO: AccountId = AccountId(0x00B_002);
+const CY: AccountId = AccountId(0x00C_003);
+const DI: AccountId = AccountId(0x00D_004);
+
+fn license(seats: u32) -> License {
+    License {
+        id: crate::ids::LicenseId(seats),
+        seats,
+        expires_at: None,
+        trial: false,
+    }
+}
+
+fn expiring(seats: u32, at: Timestamp) -> License {
+    License {
+        expires_at: Some(at),
+        ..license(seats)
+    }
+}
+
+fn dev(name: &str) -> DeviceId {
+    DeviceId::parse(name).expect("test device ids are valid")
+}
+
+/// A pool under test with its own simulated clock.
+struct Pool {
+    table: SeatTable,
+    now: Timestamp,
+}
+
+fn pool(seats: u32) -> Pool {
+    pool_with(vec![license(seats)], PoolSettings::default())
+}
+
+fn pool_with(licenses: Vec<License>, settings: PoolSettings) -> Pool {
+    Pool {
+        table: SeatTable::new(
+            PoolId(1),
+            OWNER,
+            licenses,
+            settings,
+            TableLimits::default(),
+            T0,
+        ),
+        now: T0,
+    }
+}
+
+impl Pool {
+    fn advance_secs(&mut self, secs: u64) {
+        self.now = self.now.plus_millis(secs * SECOND_MS);
+        self.table.expire_due(self.now);
+        self.table.check_invariants();
+    }
+
+    fn request(&mut self, account: AccountId, device: &str, platform: Platform) -> AcquireOutcome {
+        let out = self.table.acquire(
+            AcquireRequest {
+                account,
+                device: dev(device),
+                platform,
+                wait: None,
+            },
+            self.now,
+        );
+        self.table.check_invariants();
+        out
+    }
+
+    fn wait(&mut self, account: AccountId, device: &str, waiter: u64, secs: u64) -> AcquireOutcome {
+        let out = self.table.acquire(
+            AcquireRequest {
+                account,
+                device: dev(device),
+                platform: Platform::Windows,
+                wait: Some((WaiterId(waiter), self.now.plus_secs(secs))),
+            },
+            self.now,
+        );
+        self.table.check_invariants();
+        out
+    }
+
+    /// Takes a seat that must be granted; returns it.
+    fn take(&mut self, account: AccountId, device: &str, platform: Platform) -> SeatView {
+        match self.request(account, device, platform) {
+            AcquireOutcome::Granted { seat, .. } => seat,
+            other => panic!("expected a seat for {account}/{device}, got {other:?}"),
+        }
+    }
+
+    fn refusal(&mut self, account: AccountId, device: &str, platform: Platform) -> Refusal {
+        match self.request(account, device, platform) {
+            AcquireOutcome::Refused(r) => r,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    fn heartbeat(&mut self, seat: &SeatView) -> Result<SeatView, SeatError> {
+        self.table.heartbeat(seat.id, seat.account, None, self.now)
+    }
+
+    fn in_use(&self) -> u32 {
+        self.table.status().in_use
+    }
+
+    fn removed(&mut self) -> Vec<(SeatId, GoneReason)> {
+        self.table
+            .take_changes()
+            .into_iter()
+            .filter_map(|c| match c {
+                Change::SeatRemoved(t) => Some((t.seat, t.reason)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn granted_waiters(&mut self) -> Vec<WaiterId> {
+        self.table
+            .take_notices()
+            .into_iter()
+            .filter_map(|n| match n {
+                Notice::WaiterGranted { waiter, .. } => Some(waiter),
+                Notice::WaiterRefused { .. } => None,
+            })
+            .collect()
+    }
+}
+
+const WIN: Platform = Platform::Windows;
+const MAC: Platform = Platform::Mac;
+const WEB: Platform = Platform::Web;
+
+// ----- S1 ------------------------------------------------------------------------------------
+
+#[test]
+fn s1_capacity_is_never_exceeded() {
+    let mut p = pool(3);
+    for i in 0..3 {
+        p.take(AccountId(100 + i), "pc", WIN);
+    }
+    for i in 3..50 {
+        let r = p.refusal(AccountId(100 + i), "pc", WIN);
+        assert_eq!(r.code(), "no_seat_available");
+    }
+    assert_eq!(p.in_use(), 3);
+    assert_eq!(p.table.status().seats, 3);
+}
+
+// ----- S2 ------------------------------------------------------------------------------------
+
+#[test]
+fn s2_starting_again_on_the_same_device_returns_the_same_seat() {
+    let mut p = pool(1);
+    let first = p.take(BO, "laptop", WIN);
+    p.advance_secs(60);
+    match p.request(BO, "laptop", WIN) {
+        AcquireOutcome::Granted { seat, reused } => {
+            assert!(reused);
+            assert_eq!(seat.id, first.id);
+            assert_eq!(
+                seat.granted_at, first.granted_at,
+                "a restart does not make it newer"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(p.in_use(), 1);
+}
+
+#[test]
+fn s2_same_seat_again_after_a_crash_and_restore() {
+    let mut p = pool(2);
+    let first = p.take(BO, "laptop", WIN);
+    let mut snapshot = PoolSnapshot::new(PoolId(1), OWNER, vec![license(2)]);
+    snapshot.apply(&p.table.take_changes());
+    let mut restored = Pool {
+        table: SeatTable::restore(snapshot, TableLimits::default(), p.now.plus_secs(5)),
+        now: p.now.plus_secs(5),
+    };
+    let again = restored.take(BO, "laptop", WIN);
+    assert_eq!(again.id, first.id);
+    let other = restored.take(CY, "pc", WIN);
+    assert!(
+        other.id > first.id,
+        "seat ids are never reused after a restart"
+    );
+}
+
+// ----- S3 ------------------------------------------------------------------------------------
+
+#[test]
+fn s3_same_account_on_another_device_takes_another_seat() {
+    let mut p = pool(5);
+    let a = p.take(BO, "laptop", WIN);
+    let b = p.take(BO, "desktop", WIN);
+    let c = p.take(BO, "laptop", MAC);
+    assert_ne!(a.id, b.id);
+    assert_ne!(a.id, c.id);
+    assert_eq!(p.in_use(), 3);
+}
+
+#[test]
+fn s3_several_accounts_on_one_terminal_server_take_one_seat_each() {
+    let mut p = pool(5);
+    p.take(BO, "terminal", WIN);
+    p.take(CY, "terminal", WIN);
+    p.take(DI, "terminal", WIN);
+    assert_eq!(p.in_use(), 3);
+}
+
+// ----- S4 ------------------------------------------------------------------------------------
+
+#[test]
+fn s4_seat_freed_after_heartbeat_timeout() {
+    let mut p = pool(1);
+    let seat = p.take(BO, "laptop", WIN);
+    assert_eq!(
+        seat.expires_at,
+        Some(T0.plus_secs(28_800)),
+        "default timeout is 8 hours"
+    );
+    p.advance_secs(28_799);
+    assert_eq!(p.in_use(), 1);
+    p.advance_secs(1);
+    assert_eq!(p.in_use(), 0);
+    assert_eq!(p.removed(), vec![(seat.id, GoneReason::Expired)]);
+    assert_eq!(
+        p.heartbeat(&seat),
+        Err(SeatError::Gone(GoneReason::Expired))
+    );
+}
+
+#[test]
+fn s4_heartbeats_keep_the_seat() {
+    let mut p = pool(1);
+    let seat = p.take(BO, "laptop", WIN);
+    for _ in 0..10 {
+        p.advance_secs(20_000);
+        let hb = p.heartbeat(&seat).expect("alive");
+        assert_eq!(hb.expires_at, Some(p.now.plus_secs(28_800)));
+    }
+    assert_eq!(p.in_use(), 1);
+    p.advance_secs(28_800);
+    assert_eq!(p.in_use(), 0);
+}
+
+#[test]
+fn s4_a_late_timer_still_expires_before_answering() {
+    let mut p = pool(1);
+    let seat = p.take(BO, "laptop", WIN);
+    // No expire_due call: the heartbeat itself arrives after the deadline.
+    p.now = p.now.plus_secs(30_000);
+    assert_eq!(
+        p.heartbeat(&seat),
+        Err(SeatError::Gone(GoneReason::Expired))
+    );
+    p.take(CY, "pc", WIN);
+}
+
+#[test]
+fn s4_new_timeout_applies_from_the_next_heartbeat() {
+    let mut p = pool(1);
+    let seat = p.take(BO, "laptop", WIN);
+    let settings = PoolSettings {
+        timeout_s: 60,
+        ..PoolSettings::default()
+    };
+    p.table.update_settings(settings, p.now);
+    p.advance_secs(120);
+    assert_eq!(p.in_use(), 1, "the old deadline still holds");
+    let hb = p.heartbeat(&seat).unwrap();
+    assert_eq!(hb.expires_at, Some(p.now.plus_secs(60)));
+    assert_eq!(hb.heartbeat_interval_s, 20);
+    p.advance_secs(61);
+    assert_eq!(p.in_use(), 0);
+}
+
+#[test]
+fn s4_a_heartbeat_is_persisted_only_when_the_deadline_moved_a_tenth() {
+    let mut p = pool(1);
+    let seat = p.take(BO, "laptop", WIN);
+    p.table.take_changes();
+    let seat_changes = |p: &mut Pool| -> Vec<Change> {
+        let changes = p.table.take_changes();
+        changes
+            .into_iter()
+            .filter(|c| !matches!(c, Change::Usage(_)))
+            .collect()
+    };
+    p.advance_secs(60);
+    p.heartbeat(&seat).unwrap();
+    assert!(
+        seat_changes(&mut p).is_empty(),
+        "a small move costs no write"
+    );
+    p.advance_secs(2_880);
+    p.heartbeat(&seat).unwrap();
+    let changes = seat_changes(&mut p);
+    assert!(
+        matches!(&changes[..], [Change::SeatUpdated(rec)] if rec.deadline == Some(p.now.plus_secs(28_800))),
+        "{changes:?}"
+    );
+}
+
+#[test]
+fn s4_recovery_gives_grace_to_seats_whose_saved_deadline_lags() {
+    let mut p = pool(3);
+    let fresh = p.take(BO, "a", WIN);
+    let stale = p.take(CY, "b", WIN);
+    let mut snapshot = PoolSnapshot::new(PoolId(1), OWNER, vec![license(3)]);
+    snapshot.apply(&p.table.take_changes());
+    // The broker was down until just past both saved deadlines; `fresh` had heartbeats that
+    // were not persisted (under a tenth of the timeout), `stale` had none for long.
+    for rec in &mut snapshot.seats {
+        if rec.id == stale.id {
+            rec.deadline = Some(T0.plus_secs(100));
+        }
+    }
+    let back = T0.plus_secs(28_800 + 60);
+    let table = SeatTable::restore(snapshot, TableLimits::default(), back);
+    let seat = table
+        .seat(fresh.id)
+        .expect("within a tenth of the timeout: kept");
+    assert!(
+        seat.expires_at >= Some(back.plus_secs(300)),
+        "at least one heartbeat interval"
+    );
+    assert!(table.seat(stale.id).is_none());
+}
+
+// ----- S5 ------------------------------------------------------------------------------------
+
+#[test]
+fn s5_member_seat_freed_on_close() {
+    let mut p = pool(1);
+    let seat = p.take(BO, "laptop", WIN);
+    assert_eq!(p.table.close(seat.id, BO, p.now), Ok(CloseOutcome::Freed));
+    assert_eq!(p.in_use(), 0);
+    assert_eq!(p.removed(), vec![(seat.id, GoneReason::Released)]);
+}
+
+#[test]
+fn s5_owner_desktop_seat_kept_on_close_and_never_expires() {
+    let mut p = pool(1);
+    let seat = p.take(OWNER, "workstation", WIN);
+    assert_eq!(seat.policy, Policy::Owner);
+    assert_eq!(p.table.close(seat.id, OWNER, p.now), Ok(CloseOutcome::Kept));
+    let kept = p.table.seat(seat.id).unwrap();
+    assert_eq!(kept.expires_at, None, "a kept seat needs no heartbeat");
+    p.advance_secs(365 * 24 * 3_600);
+    assert_eq!(p.in_use(), 1);
+    // Starting again on that device returns it, running again with a deadline.
+    let again = p.take(OWNER, "workstation", WIN);
+    assert_eq!(again.id, seat.id);
+    assert!(again.expires_at.is_some());
+}
+
+#[test]
+fn s5_web_seat_freed_on_close_for_everyone() {
+    let mut p = pool(2);
+    let owner_web = p.take(OWNER, "browser", WEB);
+    assert_eq!(
+        p.table.close(owner_web.id, OWNER, p.now),
+        Ok(CloseOutcome::Freed)
+    );
+    assert_eq!(p.in_use(), 0);
+}
+
+#[test]
+fn s5_repeated_close_is_harmless_but_other_endings_are_reported() {
+    let mut p = pool(2);
+    let seat = p.take(BO, "laptop", WIN);
+    p.table.close(seat.id, BO, p.now).unwrap();
+    assert_eq!(
+        p.table.close(seat.id, BO, p.now),
+        Ok(CloseOutcome::AlreadyReleased)
+    );
+    assert_eq!(
+        p.table.logout(seat.id, BO, p.now),
+        Ok(CloseOutcome::AlreadyReleased)
+    );
+    let other = p.take(CY, "pc", WIN);
+    p.table.admin_release(other.id, p.now).unwrap();
+    assert_eq!(
+        p.table.close(other.id, CY, p.now),
+        Err(SeatError::Gone(GoneReason::Revoked))
+    );
+    assert_eq!(p.table.close(other.id, BO, p.now), Err(SeatError::NotFound));
+}
+
+// ----- S6, S7 --------------------------------------------------------------------------------
+
+#[test]
+fn s6_logout_frees_the_seat_on_that_device_for_owner_and_member() {
+    let mut p = pool(2);
+    let owner = p.take(OWNER, "workstation", WIN);
+    p.table.close(owner.id, OWNER, p.now).unwrap();
+    let member = p.take(BO, "laptop", WIN);
+    assert_eq!(
+        p.table.logout(owner.id, OWNER, p.now),
+        Ok(CloseOutcome::Freed)
+    );
+    assert_eq!(
+        p.table.logout(member.id, BO, p.now),
+        Ok(CloseOutcome::Freed)
+    );
+    assert_eq!(p.in_use(), 0);
+}
+
+#[test]
+fn s7_free_up_my_seats_releases_every_device() {
+    let mut p = pool(5);
+    let a = p.take(BO, "laptop", WIN);
+    let b = p.take(BO, "desktop", MAC);
+    let c = p.take(BO, "browser", WEB);
+    let other = p.take(CY, "pc", WIN);
+    let mut released = p.table.release_all(BO, p.now);
+    released.sort();
+    assert_eq!(released, vec![a.id, b.id, c.id]);
+    assert_eq!(p.in_use(), 1);
+    assert!(p.table.seat(other.id).is_some());
+}
+
+// ----- S9 ------------------------------------------------------------------------------------
+
+#[test]
+fn s9_owner_desktops_count_two_to_a_seat() {
+    let mut p = pool(2);
+    let a = p.take(OWNER, "d1", WIN);
+    assert_eq!(p.in_use(), 1);
+    let b = p.take(OWNER, "d2", MAC);
+    assert_eq!(p.in_use(), 1, "two desktops share one seat");
+    assert_ne!(a.id, b.id, "each device has its own seat id");
+    p.take(OWNER, "d3", WIN);
+    assert_eq!(p.in_use(), 2);
+    // Full now, yet a fourth desktop fits in the half-used seat.
+    assert_eq!(p.refusal(BO, "laptop", WIN).code(), "no_seat_available");
+    p.take(OWNER, "d4", WIN);
+    assert_eq!(p.in_use(), 2);
+    assert_eq!(p.refusal(OWNER, "d5", WIN).code(), "no_seat_available");
+    assert_eq!(p.table.status().seats, 4);
+}
+
+#[test]
+fn s9_owner_web_seats_count_one_each_and_members_desktops_too() {
+    let mut p = pool(4);
+    p.take(OWNER, "browser", WEB);
+    p.take(BO, "d1", WIN);
+    p.take(BO, "d2", MAC);
+    assert_eq!(p.in_use(), 3);
+}
+
+#[test]
+fn s9_one_web_session_per_account() {
+    let mut p = pool(5);
+    let first = p.take(BO, "browser-1", WEB);
+    assert_eq!(
+        p.refusal(BO, "browser-2", WEB),
+        Refusal::WebSessionActiveElsewhere { seat: first.id }
+    );
+    // The same browser again is the same seat; desktops are not affected.
+    assert_eq!(p.take(BO, "browser-1", WEB).id, first.id);
+    p.take(BO, "browser-2", WIN);
+    p.table.close(first.id, BO, p.now).unwrap();
+    p.take(BO, "browser-2", WEB);
+}
+
+// ----- S10 -----------------------------------------------------------------------------------
+
+#[test]
+fn s10_blocked_member_is_revoked_and_refused() {
+    let mut p = pool(3);
+    let seat = p.take(BO, "laptop", WIN);
+    p.take(CY, "pc", WIN);
+    assert_eq!(p.table.block(BO, p.now), Ok(1));
+    assert_eq!(
+        p.heartbeat(&seat),
+        Err(SeatError::Gone(GoneReason::MemberBlocked))
+    );
+    assert_eq!(p.refusal(BO, "laptop", WIN), Refusal::MemberBlocked);
+    assert!(p.table.is_blocked(BO));
+    p.table.unblock(BO, p.now).unwrap();
+    p.take(BO, "laptop", WIN);
+    assert_eq!(p.table.block(OWNER, p.now), Err(MemberError::IsOwner));
+}
+
+#[test]
+fn s10_capacity_drop_revokes_in_rule_order() {
+    let end = T0.plus_secs(3_600);
+    let mut p = pool_with(vec![license(1), expiring(5, end)], PoolSettings::default());
+    let member_old = p.take(BO, "a", WIN);
+    p.advance_secs(1);
+    let owner_old = p.take(OWNER, "web", WEB);
+    p.advance_secs(1);
+    let member_offline = p.take(CY, "c", WIN);
+    p.table
+        .reserve_offline(member_offline.id, CY, end.plus_secs(3_600), p.now)
+        .expect("a permanent license sets no expiry limit");
+    p.advance_secs(1);
+    let member_new = p.take(DI, "d", WIN);
+    p.advance_secs(1);
+    let owner_new = p.take(OWNER, "web2", WIN);
+    assert_eq!(p.in_use(), 5);
+    p.table.take_changes();
+    // One license expires: capacity 6 -> 1, four seats must go.
+    p.now = end;
+    p.table.expire_due(end);
+    let removed: Vec<SeatId> = p.removed().into_iter().map(|(id, _)| id).collect();
+    assert_eq!(
+        removed,
+        vec![member_new.id, member_old.id, owner_new.id, owner_old.id],
+        "members newest first, then the owner's, the offline reservation last"
+    );
+    assert!(p.table.seat(member_offline.id).is_some());
+    assert_eq!(p.in_use(), 1);
+    assert_eq!(
+        p.heartbeat(&member_new),
+        Err(SeatError::Gone(GoneReason::CapacityReduced))
+    );
+}
+
+#[test]
+fn s10_offline_reservations_are_revoked_last() {
+    let mut p = pool_with(vec![license(1), license(2)], PoolSettings::default());
+    let offline = p.take(BO, "a", WIN);
+    p.table
+        .reserve_offline(offline.id, BO, p.now.plus_secs(3_600), p.now)
+        .unwrap();
+    p.advance_secs(1);
+    let online = p.take(CY, "b", WIN);
+    p.table.take_changes();
+    p.table.set_licenses(vec![license(1)], p.now);
+    assert_eq!(p.removed(), vec![(online.id, GoneReason::CapacityReduced)]);
+    assert!(p.table.seat(offline.id).is_some());
+}
+
+// ----- S11 -----------------------------------------------------------------------------------
+
+#[test]
+fn s11_offline_reservation_needs_no_heartbeat_and_survives_close() {
+    let mut p = pool(1);
+    let seat = p.take(BO, "laptop", WIN);
+    let until = p.now.plus_secs(10 * 24 * 3_600);
+    let view = p.table.reserve_offline(seat.id, BO, until, p.now).unwrap();
+    assert_eq!(view.expires_at, None);
+    assert_eq!(view.offline_until, Some(until));
+    assert_eq!(p.table.close(seat.id, BO, p.now), Ok(CloseOutcome::Kept));
+    p.advance_secs(9 * 24 * 3_600);
+    assert_eq!(p.in_use(), 1);
+    // Heartbeats are answered and do not end it.
+    let hb = p.heartbeat(&seat).unwrap();
+    assert_eq!(hb.offline_until, Some(until));
+    // Restarting on the same device returns it, still offline.
+    assert_eq!(p.take(BO, "laptop", WIN).offline_until, Some(until));
+}
+
+#[test]
+fn s11_after_the_period_s4_applies_from_that_moment() {
+    let mut p = pool(1);
+    let seat = p.take(BO, "laptop", WIN);
+    let until = p.now.plus_secs(24 * 3_600);
+    p.table.reserve_offline(seat.id, BO, until, p.now).unwrap();
+    p.advance_secs(24 * 3_600 + 28_799);
+    assert_eq!(p.in_use(), 1);
+    assert_eq!(
+        p.table.seat(seat.id).unwrap().expires_at,
+        Some(until.plus_secs(28_800))
+    );
+    p.advance_secs(1);
+    assert_eq!(p.in_use(), 0);
+}
+
+#[test]
+fn s11_period_limited_by_pool_setting_and_license_expiry() {
+    let end = T0.plus_secs(5 * 24 * 3_600);
+    let mut p = pool_with(vec![expiring(2, end)], PoolSettings::default());
+    let seat = p.take(BO, "laptop", WIN);
+    assert_eq!(
+        p.table
+            .reserve_offline(seat.id, BO, end.plus_secs(1), p.now),
+        Err(SeatError::OfflinePeriodTooLong { max_until: end })
+    );
+    p.table.reserve_offline(seat.id, BO, end, p.now).unwrap();
+
+    let mut p = pool(2);
+    let seat = p.take(BO, "laptop", WIN);
+    let max = p.now.plus_secs(14 * 24 * 3_600);
+    assert_eq!(
+        p.table
+            .reserve_offline(seat.id, BO, max.plus_secs(1), p.now),
+        Err(SeatError::OfflinePeriodTooLong { max_until: max })
+    );
+    assert_eq!(
+        p.table.reserve_offline(seat.id, BO, p.now, p.now),
+        Err(SeatError::OfflineUntilInPast)
+    );
+    let web = p.take(BO, "browser", WEB);
+    assert_eq!(
+        p.table.reserve_offline(web.id, BO, max, p.now),
+        Err(SeatError::OfflineNotForWeb)
+    );
+}
+
+#[test]
+fn s11_logout_and_free_up_my_seats_end_it_early() {
+    let mut p = pool(2);
+    let a = p.take(BO, "a", WIN);
+    let b = p.take(BO, "b", WIN);
+    let until = p.now.plus_secs(3_600);
+    p.table.reserve_offline(a.id, BO, until, p.now).unwrap();
+    p.table.reserve_offline(b.id, BO, until, p.now).unwrap();
+    assert_eq!(p.table.logout(a.id, BO, p.now), Ok(CloseOutcome::Freed));
+    assert_eq!(p.table.release_all(BO, p.now), vec![b.id]);
+    assert_eq!(p.in_use(), 0);
+}
+
+// ----- S12 -----------------------------------------------------------------------------------
+
+#[test]
+fn s12_no_seat_refusal_says_what_would_help() {
+    let mut p = pool(2);
+    let elsewhere = p.take(BO, "office-pc", WIN);
+    p.take(CY, "pc", WIN);
+    match p.refusal(BO, "laptop", MAC) {
+        Refusal::NoSeatAvailable(d) => {
+            assert_eq!((d.capacity, d.in_use), (2, 2));
+            assert_eq!(d.own_seats_elsewhere.len(), 1);
+            assert_eq!(d.own_seats_elsewhere[0].id, elsewhere.id);
+            assert_eq!(d.own_seats_elsewhere[0].device, dev("office-pc"));
+            assert_eq!(d.queue_position, None);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn s12_pools_without_live_licenses_say_why() {
+    let mut p = pool_with(vec![], PoolSettings::default());
+    assert_eq!(p.refusal(BO, "a", WIN), Refusal::NoLicense);
+    let end = T0.plus_secs(10);
+    let mut p = pool_with(vec![expiring(1, end)], PoolSettings::default());
+    p.advance_secs(10);
+    assert_eq!(p.refusal(BO, "a", WIN), Refusal::LicenseExpired);
+    let trial = License {
+        trial: true,
+        ..expiring(1, end)
+    };
+    let mut p = pool_with(vec![trial], PoolSettings::default());
+    p.advance_secs(10);
+    assert_eq!(p.refusal(OWNER, "a", WIN), Refusal::TrialExpired);
+}
+
+// ----- L5 ------------------------------------------------------------------------------------
+
+#[test]
+fn l5_capacity_is_the_sum_of_live_licenses() {
+    let mut p = pool_with(
+        vec![license(3), expiring(2, T0.plus_secs(60))],
+        PoolSettings::default(),
+    );
+    assert_eq!(p.table.status().capacity, 5);
+    p.advance_secs(60);
+    assert_eq!(p.table.status().capacity, 3);
+    p.table.set_licenses(vec![license(3), license(10)], p.now);
+    assert_eq!(p.table.status().capacity, 13);
+}
+
+#[test]
+fn l5_a_new_license_serves_the_queue() {
+    let mut p = pool(1);
+    p.take(BO, "a", WIN);
+    assert!(matches!(
+        p.wait(CY, "c", 1, 60),
+        AcquireOutcome::Queued { position: 1, .. }
+    ));
+    p.table.set_licenses(vec![license(1), license(1)], p.now);
+    assert_eq!(p.granted_waiters(), vec![WaiterId(1)]);
+}
+
+// ----- W1 ------------------------------------------------------------------------------------
+
+#[test]
+fn w1_freed_seats_go_to_waiters_in_fifo_order() {
+    let mut p = pool(1);
+    let held = p.take(BO, "a", WIN);
+    assert!(matches!(
+        p.wait(CY, "c", 1, 60),
+        AcquireOutcome::Queued { position: 1, .. }
+    ));
+    assert!(matches!(
+        p.wait(DI, "d", 2, 60),
+        AcquireOutcome::Queued { position: 2, .. }
+    ));
+    assert_eq!(p.table.status().queue_length, 2);
+    p.table.close(held.id, BO, p.now).unwrap();
+    assert_eq!(p.granted_waiters(), vec![WaiterId(1)]);
+    assert_eq!(p.table.status().queue_length, 1);
+}
+
+#[test]
+fn w1_a_freed_seat_never_goes_to_a_newcomer_while_someone_waits() {
+    let mut p = pool(1);
+    let held = p.take(BO, "a", WIN);
+    p.wait(CY, "c", 1, 60);
+    p.table.close(held.id, BO, p.now).unwrap();
+    assert_eq!(p.refusal(DI, "d", WIN).code(), "no_seat_available");
+    assert_eq!(p.granted_waiters(), vec![WaiterId(1)]);
+}
+
+#[test]
+fn w1_a_wait_that_ends_is_refused_with_its_position() {
+    let mut p = pool(1);
+    p.take(BO, "a", WIN);
+    p.wait(CY, "c", 1, 30);
+    p.wait(DI, "d", 2, 10);
+    p.advance_secs(10);
+    let notices = p.table.take_notices();
+    match &notices[..] {
+        [Notice::WaiterRefused {
+            waiter,
+            refusal: Refusal::NoSeatAvailable(d),
+        }] => {
+            assert_eq!(*waiter, WaiterId(2));
+            assert_eq!(d.queue_position, Some(2));
+        }
+        other => panic!("{other:?}"),
+    }
+    p.advance_secs(20);
+    match &p.table.take_notices()[..] {
+        [Notice::WaiterRefused {
+            refusal: Refusal::NoSeatAvailable(d),
+            ..
+        }] => assert_eq!(d.queue_position, Some(1)),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(p.table.status().queue_length, 0);
+}
+
+#[test]
+fn w1_a_waiter_that_disconnects_leaves_the_queue() {
+    let mut p = pool(1);
+    let held = p.take(BO, "a", WIN);
+    p.wait(CY, "c", 1, 60);
+    p.wait(DI, "d", 2, 60);
+    assert!(p.table.cancel_waiter(WaiterId(1), p.now));
+    assert!(!p.table.cancel_waiter(WaiterId(1), p.now));
+    p.table.close(held.id, BO, p.now).unwrap();
+    assert_eq!(p.granted_waiters(), vec![WaiterId(2)]);
+}
+
+#[test]
+fn w1_the_queue_is_bounded() {
+    let mut p = pool(1);
+    p.table.limits.max_waiters = 2;
+    p.take(BO, "a", WIN);
+    p.wait(CY, "c", 1, 60);
+    p.wait(DI, "d", 2, 60);
+    assert_eq!(
+        p.wait(AccountId(77), "e", 3, 60),
+        AcquireOutcome::Refused(Refusal::Throttled)
+    );
+}
+
+#[test]
+fn w1_an_expired_seat_goes_to_the_head_of_the_queue() {
+    let mut p = pool(1);
+    p.take(BO, "a", WIN);
+    p.advance_secs(28_790);
+    p.wait(CY, "c", 1, 60);
+    p.advance_secs(10);
+    assert_eq!(p.granted_waiters(), vec![WaiterId(1)]);
+}
+
+#[test]
+fn w1_blocking_a_waiting_member_refuses_its_wait() {
+    let mut p = pool(1);
+    p.take(BO, "a", WIN);
+    p.wait(CY, "c", 1, 60);
+    p.table.block(CY, p.now).unwrap();
+    assert_eq!(
+        p.table.take_notices(),
+        vec![Notice::WaiterRefused {
+            waiter: WaiterId(1),
+            refusal: Refusal::MemberBlocked
+        }]
+    );
+}
+
+// ----- W2 ------------------------------------------------------------------------------------
+
+fn idle_pool() -> Pool {
+    pool_with(
+        vec![license(1)],
+        PoolSettings {
+            idle_reclaim_s: Some(600),
+            ..PoolSettings::default()
+        },
+    )
+}
+
+#[test]
+fn w2_an_idle_seat_is_reclaimed_only_when_someone_waits() {
+    let mut p = idle_pool();
+    let idle = p.take(BO, "a", WIN);
+    p.advance_secs(300);
+    p.table.heartbeat(idle.id, BO, Some(false), p.now).unwrap();
+    p.advance_secs(3_600);
+    assert_eq!(p.in_use(), 1, "nobody waits: the idle seat stays");
+    assert!(matches!(
+        p.wait(CY, "c", 1, 60),
+        AcquireOutcome::Granted { reused: false, .. }
+    ));
+    assert_eq!(
+        p.heartbeat(&idle),
+        Err(SeatError::Gone(GoneReason::Revoked))
+    );
+}
+
+#[test]
+fn w2_an_active_seat_is_not_reclaimed_and_a_wait_reclaims_once_it_goes_idle() {
+    let mut p = idle_pool();
+    let seat = p.take(BO, "a", WIN);
+    p.advance_secs(500);
+    p.table.heartbeat(seat.id, BO, Some(true), p.now).unwrap();
+    p.advance_secs(200);
+    assert!(matches!(
+        p.wait(CY, "c", 1, 1_000),
+        AcquireOutcome::Queued { .. }
+    ));
+    p.table.heartbeat(seat.id, BO, Some(false), p.now).unwrap();
+    p.advance_secs(399);
+    assert!(p.granted_waiters().is_empty());
+    p.advance_secs(1);
+    assert_eq!(p.granted_waiters(), vec![WaiterId(1)]);
+}
+
+#[test]
+fn w2_owner_seats_and_offline_reservations_are_not_reclaimed() {
+    let mut p = pool_with(
+        vec![license(2)],
+        PoolSettings {
+            idle_reclaim_s: Some(60),
+            ..PoolSettings::default()
+        },
+    );
+    p.take(OWNER, "a", WIN);
+    let off = p.take(BO, "b", WIN);
+    p.table
+        .reserve_offline(off.id, BO, p.now.plus_secs(3_600), p.now)
+        .unwrap();
+    p.advance_secs(600);
+    assert!(matches!(
+        p.wait(CY, "c", 1, 60),
+        AcquireOutcome::Queued { .. }
+    ));
+    p.advance_secs(60);
+    assert_eq!(p.in_use(), 2);
+}
+
+// ----- W3, I3 --------------------------------------------------------------------------------
+
+#[test]
+fn w3_admin_release_and_the_holder_hears_revoked() {
+    let mut p = pool(1);
+    let seat = p.take(BO, "a", WIN);
+    assert_eq!(p.table.admin_release(seat.id, p.now), Ok(()));
+    assert_eq!(
+        p.heartbeat(&seat),
+        Err(SeatError::Gone(GoneReason::Revoked))
+    );
+    assert_eq!(
+        p.table.admin_release(seat.id, p.now),
+        Err(SeatError::NotFound)
+    );
+}
+
+#[test]
+fn i3_a_deleted_member_loses_its_seats_and_may_come_back() {
+    let mut p = pool(2);
+    let seat = p.take(BO, "a", WIN);
+    p.table.block(BO, p.now).unwrap();
+    assert_eq!(p.table.remove_member(BO, p.now), Ok(0));
+    assert!(!p.table.is_blocked(BO), "a deleted member joins afresh");
+    p.take(BO, "a", WIN);
+    let seat2 = p.take(CY, "c", WIN);
+    assert_eq!(p.table.remove_member(CY, p.now), Ok(1));
+    assert_eq!(
+        p.heartbeat(&seat2),
+        Err(SeatError::Gone(GoneReason::Revoked))
+    );
+    let _ = seat;
+}
+
+// ----- W4 ------------------------------------------------------------------------------------
+
+#[test]
+fn w4_seat_events_are_counted_per_hour() {
+    let mut p = pool(1);
+    let a = p.take(BO, "a", WIN);
+    p.refusal(CY, "c", WIN);
+    p.table.close(a.id, BO, p.now).unwrap();
+    let b = p.take(CY, "c", WIN);
+    p.table.admin_release(b.id, p.now).unwrap();
+    p.take(DI, "d", WIN);
+    p.advance_secs(28_800);
+    let usage: Vec<UsageRecord> = p
+        .table
+        .take_changes()
+        .into_iter()
+        .filter_map(|c| match c {
+            Change::Usage(u) => Some(u),
+            _ => None,
+        })
+        .collect();
+    let first = usage.iter().find(|u| u.hour == T0).expect("the first hour");
+    assert_eq!(
+        (
+            first.grants,
+            first.refusals,
+            first.releases,
+            first.revocations
+        ),
+        (3, 1, 1, 1)
+    );
+    assert_eq!((first.peak_in_use, first.capacity), (1, 1));
+    assert_eq!(first.accounts, vec![BO, CY, DI]);
+    let expiry_hour = usage
+        .iter()
+        .find(|u| u.expirations == 1)
+        .expect("the expiry is counted in its hour");
+    assert_eq!(expiry_hour.hour, T0.plus_secs(28_800).hour_start());
+    assert!(usage.iter().all(|u| u.hour <= p.now));
+}
+
+#[test]
+fn w4_counts_are_handed_out_within_a_minute() {
+    let mut p = pool(1);
+    p.take(BO, "a", WIN);
+    p.table.take_changes();
+    assert_eq!(p.table.next_deadline(), Some(T0.plus_secs(60)));
+    p.advance_secs(60);
+    assert!(p
+        .table
+        .take_changes()
+        .iter()
+        .any(|c| matches!(c, Change::Usage(u) if u.grants == 1)));
+}
+
+// ----- persistence ---------------------------------------------------------------------------
+
+#[test]
+fn a_failed_commit_undoes_its_grants_and_keeps_its_releases() {
+    let mut p = pool(2);
+    let kept = p.take(BO, "a", WIN);
+    p.table.take_changes();
+    p.table.close(kept.id, BO, p.now).unwrap();
+    let lost = p.take(CY, "c", WIN);
+    let failed = p.table.take_changes();
+    let (retry, undone) = p.table.rollback(failed);
+    assert_eq!(undone, vec![lost.id]);
+    assert!(p.table.seat(lost.id).is_none());
+    assert!(matches!(&retry[..], [Change::SeatRemoved(t), ..] if t.seat == kept.id));
+    assert!(!retry.iter().any(|c| matches!(c, Change::SeatGranted(_))));
+    assert_eq!(p.in_use(), 0);
+    assert_eq!(p.heartbeat(&lost), Err(SeatError::NotFound));
+    p.table.check_invariants();
+}
+
+#[test]
+fn snapshot_and_changes_rebuild_the_same_table() {
+    let mut p = pool(3);
+    let mut snapshot = PoolSnapshot::new(PoolId(1), OWNER, vec![license(3)]);
+    let a = p.take(BO, "a", WIN);
+    p.take(OWNER, "w", WIN);
+    p.take(CY, "c", MAC);
+    p.table.close(a.id, BO, p.now).unwrap();
+    p.table.block(DI, p.now).unwrap();
+    snapshot.apply(&p.table.take_changes());
+    let mut mine = p.table.snapshot();
+    mine.usage = None;
+    snapshot.usage = None;
+    assert_eq!(snapshot, mine);
+}
+
+#[test]
+fn heartbeat_from_another_account_is_not_found() {
+    let mut p = pool(1);
+    let seat = p.take(BO, "a", WIN);
+    assert_eq!(
+        p.table.heartbeat(seat.id, CY, None, p.now),
+        Err(SeatError::NotFound)
+    );
+    assert_eq!(
+        p.table.heartbeat(SeatId(999), BO, None, p.now),
+        Err(SeatError::NotFound)
+    );
+}
+
+#[test]
+fn time_never_goes_backwards_inside_the_table() {
+    let mut p = pool(1);
+    let seat = p.take(BO, "a", WIN);
+    p.now = T0.plus_secs(100);
+    p.heartbeat(&seat).unwrap();
+    let earlier = T0.plus_secs(50);
+    let hb = p.table.heartbeat(seat.id, BO, None, earlier).unwrap();
+    assert_eq!(hb.expires_at, Some(T0.plus_secs(100 + 28_800)));
+}
+
+#[test]
+fn next_deadline_follows_the_earliest_due_event() {
+    let mut p = pool(2);
+    assert_eq!(p.table.next_deadline(), None);
+    let seat = p.take(BO, "a", WIN);
+    p.table.take_changes();
+    p.advance_secs(60); // usage flushed
+    assert_eq!(p.table.next_deadline(), Some(T0.plus_millis(HOUR_MS)));
+    p.table.update_settings(
+        PoolSettings {
+            timeout_s: 10,
+            ..PoolSettings::default()
+        },
+        p.now,
+    );
+    p.heartbeat(&seat).unwrap();
+    assert_eq!(p.table.next_deadline(), Some(p.now.plus_secs(10)));
+}

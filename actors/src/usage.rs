@@ -1,0 +1,237 @@
+//! W4 usage counting for one pool: per UTC hour, the peak of seats in use, the capacity, the
+//! counts of each seat event and the distinct accounts, kept in memory by the seat table and
+//! handed out as `UsageRecord` changes at most once a minute while something changed, and at
+//! each hour's end. Reports (sums per day, distinct accounts per day) are built elsewhere from
+//! the persisted records.
+
+use hashbrown::HashSet;
+
+use crate::ids::AccountId;
+use crate::model::{GoneReason, UsageRecord};
+use crate::time::{Timestamp, HOUR_MS, SECOND_MS};
+
+/// How often the counts of an hour are persisted while they change (W4: a crash may lose at
+/// most the last minute).
+pub const USAGE_FLUSH_MS: u64 = 60 * SECOND_MS;
+
+/// The counts of the current hour and the accounts seen so far this hour and this day.
+#[derive(Debug)]
+pub(crate) struct UsageCounter {
+    current: UsageRecord,
+    accounts: HashSet<AccountId>,
+    day_accounts: HashSet<AccountId>,
+    /// Something changed since the last record handed out.
+    dirty: bool,
+    last_flush: Timestamp,
+}
+
+impl UsageCounter {
+    /// Counts starting in the hour of `now`, continuing `saved` when it is of that hour.
+    pub(crate) fn new(now: Timestamp, saved: Option<UsageRecord>) -> Self {
+        let hour = now.hour_start();
+        let mut counter = UsageCounter {
+            current: UsageRecord {
+                hour,
+                ..UsageRecord::default()
+            },
+            accounts: HashSet::new(),
+            day_accounts: HashSet::new(),
+            dirty: false,
+            last_flush: now,
+        };
+        if let Some(saved) = saved {
+            if saved.hour.day_start() == hour.day_start() {
+                counter
+                    .day_accounts
+                    .extend(saved.day_accounts.iter().copied());
+            }
+            if saved.hour == hour {
+                counter.accounts.extend(saved.accounts.iter().copied());
+                counter.current = saved;
+            }
+        }
+        counter
+    }
+
+    /// The hour being counted.
+    pub(crate) fn hour(&self) -> Timestamp {
+        self.current.hour
+    }
+
+    /// When the next record is due: a minute after the last one while something changed.
+    pub(crate) fn flush_due(&self) -> Option<Timestamp> {
+        self.dirty
+            .then(|| self.last_flush.plus_millis(USAGE_FLUSH_MS))
+    }
+
+    /// The end of the hour being counted.
+    pub(crate) fn hour_end(&self) -> Timestamp {
+        self.current.hour.plus_millis(HOUR_MS)
+    }
+
+    /// Moves to the hour of `t` when it is a later one. Returns the closed hour's final
+    /// record when it has anything to say. `holders` are the accounts holding seats now: they
+    /// hold one during the new hour too.
+    pub(crate) fn roll_to(
+        &mut self,
+        t: Timestamp,
+        in_use: u32,
+        capacity: u32,
+        holders: impl Iterator<Item = AccountId>,
+    ) -> Option<UsageRecord> {
+        let hour = t.hour_start();
+        if hour <= self.current.hour {
+            return None;
+        }
+        let closing = (self.dirty || self.current.peak_in_use > 0).then(|| self.record());
+        let new_day = hour.day_start() != self.current.hour.day_start();
+        self.current = UsageRecord {
+            hour,
+            peak_in_use: in_use,
+            capacity,
+            ..UsageRecord::default()
+        };
+        self.accounts.clear();
+        if new_day {
+            self.day_accounts.clear();
+        }
+        for account in holders {
+            self.accounts.insert(account);
+            self.day_accounts.insert(account);
+        }
+        self.dirty = in_use > 0;
+        closing
+    }
+
+    /// The record of the hour so far, marking the counts as handed out at `now`.
+    pub(crate) fn flush(&mut self, now: Timestamp) -> UsageRecord {
+        self.dirty = false;
+        self.last_flush = now;
+        self.record()
+    }
+
+    fn record(&self) -> UsageRecord {
+        let mut rec = self.current.clone();
+        rec.accounts = sorted(&self.accounts);
+        rec.day_accounts = sorted(&self.day_accounts);
+        rec
+    }
+
+    /// Notes the capacity and capacity in use after a change. A new peak is worth a record;
+    /// a capacity alone rides along with the next one.
+    pub(crate) fn observe(&mut self, in_use: u32, capacity: u32) {
+        self.current.capacity = self.current.capacity.max(capacity);
+        if in_use > self.current.peak_in_use {
+            self.current.peak_in_use = in_use;
+            self.dirty = true;
+        }
+    }
+
+    /// Notes that `account` holds a seat (a grant or an S2 restart).
+    pub(crate) fn holder(&mut self, account: AccountId) {
+        let new_hour = self.accounts.insert(account);
+        let new_day = self.day_accounts.insert(account);
+        self.dirty |= new_hour || new_day;
+    }
+
+    /// Notes a new seat.
+    pub(crate) fn grant(&mut self) {
+        self.current.grants += 1;
+        self.dirty = true;
+    }
+
+    /// Notes a refused request.
+    pub(crate) fn refusal(&mut self) {
+        self.current.refusals += 1;
+        self.dirty = true;
+    }
+
+    /// Notes a seat that ended, by why it ended.
+    pub(crate) fn ended(&mut self, reason: GoneReason) {
+        match reason {
+            GoneReason::Released => self.current.releases += 1,
+            GoneReason::Expired => self.current.expirations += 1,
+            GoneReason::Revoked | GoneReason::CapacityReduced | GoneReason::MemberBlocked => {
+                self.current.revocations += 1
+            }
+        }
+        self.dirty = true;
+    }
+
+    /// Takes back a grant that was never acknowledged (its commit failed).
+    pub(crate) fn undo_grant(&mut self) {
+        self.current.grants = self.current.grants.saturating_sub(1);
+        self.dirty = true;
+    }
+}
+
+fn sorted(set: &HashSet<AccountId>) -> Vec<AccountId> {
+    let mut v: Vec<AccountId> = set.iter().copied().collect();
+    v.sort_unstable();
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::DAY_MS;
+
+    const T0: Timestamp = Timestamp(DAY_MS * 20_000);
+
+    #[test]
+    fn w4_hour_roll_closes_the_hour_and_carries_holders() {
+        let mut u = UsageCounter::new(T0, None);
+        u.grant();
+        u.holder(AccountId(1));
+        u.observe(1, 5);
+        let closed = u
+            .roll_to(T0.plus_millis(HOUR_MS), 1, 5, [AccountId(1)].into_iter())
+            .expect("the closed hour has a record");
+        assert_eq!(closed.grants, 1);
+        assert_eq!(closed.peak_in_use, 1);
+        assert_eq!(closed.accounts, vec![AccountId(1)]);
+        let next = u.flush(T0.plus_millis(HOUR_MS));
+        assert_eq!(next.grants, 0);
+        assert_eq!(
+            next.peak_in_use, 1,
+            "a seat held into the new hour is in use there"
+        );
+        assert_eq!(next.accounts, vec![AccountId(1)]);
+    }
+
+    #[test]
+    fn w4_day_accounts_accumulate_over_the_day_and_reset_at_midnight() {
+        let mut u = UsageCounter::new(T0, None);
+        u.holder(AccountId(1));
+        u.roll_to(T0.plus_millis(HOUR_MS), 0, 5, std::iter::empty());
+        u.holder(AccountId(2));
+        let rec = u.flush(T0.plus_millis(HOUR_MS));
+        assert_eq!(rec.accounts, vec![AccountId(2)]);
+        assert_eq!(rec.day_accounts, vec![AccountId(1), AccountId(2)]);
+        u.roll_to(T0.plus_millis(DAY_MS), 0, 5, std::iter::empty());
+        assert!(u.flush(T0.plus_millis(DAY_MS)).day_accounts.is_empty());
+    }
+
+    #[test]
+    fn w4_restart_in_the_same_hour_continues_the_counts() {
+        let mut u = UsageCounter::new(T0, None);
+        u.grant();
+        u.holder(AccountId(7));
+        let saved = u.flush(T0);
+        let mut again = UsageCounter::new(T0.plus_millis(1_000), Some(saved));
+        again.grant();
+        let rec = again.flush(T0.plus_millis(2_000));
+        assert_eq!(rec.grants, 2);
+        assert_eq!(rec.accounts, vec![AccountId(7)]);
+    }
+
+    #[test]
+    fn w4_flush_is_due_a_minute_after_the_last_while_dirty() {
+        let mut u = UsageCounter::new(T0, None);
+        assert_eq!(u.flush_due(), None);
+        u.refusal();
+        assert_eq!(u.flush_due(), Some(T0.plus_millis(USAGE_FLUSH_MS)));
+        u.flush(T0.plus_millis(5));
+        assert_eq!(u.flush_due(), None);
+    }
+}
