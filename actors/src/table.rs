@@ -685,35 +685,34 @@ impl SeatTable {
     }
 
     /// Undoes what a failed commit carried: its grants are taken back (nobody was told of
-    /// them) and everything else is returned, in order, to go first into the next commit.
-    /// Returns that list and the seats taken back.
-    pub fn rollback(&mut self, failed: Vec<Change>) -> (Vec<Change>, Vec<SeatId>) {
+    /// them) and its other changes are put, in order, in front of `later` (the changes made
+    /// since, not yet committed), so they go first into the next commit. Updates of the
+    /// seats taken back are dropped from both. Returns the seats taken back.
+    pub fn rollback(&mut self, failed: Vec<Change>, later: &mut Vec<Change>) -> Vec<SeatId> {
         let mut undone = Vec::new();
         for change in &failed {
             if let Change::SeatGranted(rec) = change {
-                if self.seats.contains_key(&rec.id) {
-                    self.drop_seat(rec.id);
+                if self.drop_seat(rec.id).is_some() {
                     self.usage.undo_grant();
                     undone.push(rec.id);
                 }
             }
         }
-        let retry: Vec<Change> = failed
-            .into_iter()
-            .filter(|c| match c {
-                Change::SeatGranted(_) => false,
-                Change::SeatUpdated(rec) => !undone.contains(&rec.id),
-                _ => true,
-            })
-            .collect();
-        // Later changes not yet committed must not bring an undone seat back either.
-        self.changes.retain(|c| match c {
+        let keep = |c: &Change| match c {
+            Change::SeatGranted(_) => false,
             Change::SeatUpdated(rec) => !undone.contains(&rec.id),
             _ => true,
-        });
+        };
+        let mut retry: Vec<Change> = failed.into_iter().filter(keep).collect();
+        retry.extend(std::mem::take(later).into_iter().filter(|c| {
+            // A later grant is not part of the failure: it stays.
+            matches!(c, Change::SeatGranted(_)) || keep(c)
+        }));
+        *later = retry;
+        self.changes.retain(keep);
         let now = self.now;
         self.serve_queue(now);
-        (retry, undone)
+        undone
     }
 
     // ----- time --------------------------------------------------------------------------

@@ -268,7 +268,8 @@ fn run(ops: Vec<Op>) {
             Op::FailCommit => {
                 model.absorb(&mut table);
                 let failed = std::mem::take(&mut model.uncommitted);
-                let (retry, undone) = table.rollback(failed);
+                let mut retry = Vec::new();
+                let undone = table.rollback(failed, &mut retry);
                 for id in undone {
                     assert!(model.held.remove(&id), "undid a seat never granted");
                 }

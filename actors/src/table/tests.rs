@@ -966,7 +966,8 @@ fn a_failed_commit_undoes_its_grants_and_keeps_its_releases() {
     p.table.close(kept.id, BO, p.now).unwrap();
     let lost = p.take(CY, "c", WIN);
     let failed = p.table.take_changes();
-    let (retry, undone) = p.table.rollback(failed);
+    let mut retry = Vec::new();
+    let undone = p.table.rollback(failed, &mut retry);
     assert_eq!(undone, vec![lost.id]);
     assert!(p.table.seat(lost.id).is_none());
     assert!(matches!(&retry[..], [Change::SeatRemoved(t), ..] if t.seat == kept.id));

@@ -1,0 +1,911 @@
+//! `PoolActor`: the actix actor that owns one pool's `SeatTable`. Only this actor mutates the
+//! table, so every change to a pool is serialised here without locks, while pools run in
+//! parallel on their arbiters. The actor decides no rule: it reads the clock, calls the table,
+//! hands the table's changes to the committer, and answers once they are durable.
+//!
+//! Durable before acknowledged: an answer that depends on a change (a grant, a release, an
+//! offline reservation, a member blocked) waits for the commit carrying every change made
+//! before it. Heartbeats, refusals and reads answer at once. A failed commit undoes its
+//! grants (their callers hear `StoreUnavailable`) and keeps its releases, which go first into
+//! the next commit.
+//!
+//! One timer per actor, set for the table's next deadline. A panic inside the table is caught
+//! here: the request hears `PoolUnavailable`, the pool is reloaded from the store after its
+//! commit in flight lands, and other pools never notice.
+
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use hashbrown::HashMap;
+use tokio::sync::oneshot;
+
+use crate::committer::CommitResult;
+use crate::error::EngineError;
+use crate::ids::{AccountId, PoolId, SeatId, WaiterId};
+use crate::model::{
+    AcquireOutcome, AcquireRequest, Change, CloseOutcome, License, MemberError, Notice,
+    PoolSettings, PoolSnapshot, PoolStatus, SeatError, SeatView,
+};
+use crate::registry::Env;
+use crate::store::StoreError;
+use crate::table::SeatTable;
+use crate::time::Timestamp;
+
+/// Where an operation's answer goes.
+pub type Reply<T> = oneshot::Sender<Result<T, EngineError>>;
+
+/// How long after a failed commit the actor tries again by itself.
+const COMMIT_RETRY_DELAY: Duration = Duration::from_millis(50);
+/// How long after a failed load (of a reload) the actor tries again.
+const RELOAD_RETRY_DELAY: Duration = Duration::from_secs(1);
+
+macro_rules! pool_message {
+    ($(#[$doc:meta])* $name:ident { $($(#[$fdoc:meta])* $field:ident : $ty:ty),* $(,)? } -> $out:ty) => {
+        $(#[$doc])*
+        #[derive(Debug)]
+        pub struct $name {
+            $($(#[$fdoc])* pub $field: $ty,)*
+            /// Where the answer goes.
+            pub reply: Reply<$out>,
+        }
+
+        impl Message for $name {
+            type Result = ();
+        }
+    };
+}
+
+pool_message!(
+    /// S2, W1: take a seat, waiting for one when the request allows.
+    Acquire {
+        /// The request.
+        req: AcquireRequest,
+    } -> AcquireOutcome
+);
+pool_message!(
+    /// S4, W2: keep a seat alive.
+    Heartbeat {
+        /// The seat.
+        seat: SeatId,
+        /// Its holder.
+        account: AccountId,
+        /// Whether the user was active.
+        active: Option<bool>,
+    } -> Result<SeatView, SeatError>
+);
+pool_message!(
+    /// S5: the application closed.
+    Close {
+        /// The seat.
+        seat: SeatId,
+        /// Its holder.
+        account: AccountId,
+    } -> Result<CloseOutcome, SeatError>
+);
+pool_message!(
+    /// S6: log out on that device.
+    Logout {
+        /// The seat.
+        seat: SeatId,
+        /// Its holder.
+        account: AccountId,
+    } -> Result<CloseOutcome, SeatError>
+);
+pool_message!(
+    /// S7: free up every seat of an account in this pool.
+    ReleaseAll {
+        /// The account.
+        account: AccountId,
+    } -> Vec<SeatId>
+);
+pool_message!(
+    /// S11: reserve a seat for offline use.
+    ReserveOffline {
+        /// The seat.
+        seat: SeatId,
+        /// Its holder.
+        account: AccountId,
+        /// The end of the reservation.
+        until: Timestamp,
+    } -> Result<SeatView, SeatError>
+);
+pool_message!(
+    /// W3: the owner or an operator releases a seat.
+    AdminRelease {
+        /// The seat.
+        seat: SeatId,
+    } -> Result<(), SeatError>
+);
+pool_message!(
+    /// S10, I3: block a member.
+    Block {
+        /// The member.
+        account: AccountId,
+    } -> Result<usize, MemberError>
+);
+pool_message!(
+    /// I3: unblock a member.
+    Unblock {
+        /// The member.
+        account: AccountId,
+    } -> Result<(), MemberError>
+);
+pool_message!(
+    /// I3: delete a member.
+    RemoveMember {
+        /// The member.
+        account: AccountId,
+    } -> Result<usize, MemberError>
+);
+pool_message!(
+    /// L5, S10: the pool's licenses changed (the service persisted them first).
+    SetLicenses {
+        /// Every license of the pool.
+        licenses: Vec<License>,
+    } -> ()
+);
+pool_message!(
+    /// The pool's settings changed (the service persisted them first).
+    UpdateSettings {
+        /// The new settings.
+        settings: PoolSettings,
+    } -> ()
+);
+pool_message!(
+    /// Capacity, seats in use and queue length.
+    GetStatus {} -> PoolStatus
+);
+pool_message!(
+    /// The pool's seats, or one account's.
+    ListSeats {
+        /// Only this account's seats, when set.
+        account: Option<AccountId>,
+    } -> Vec<SeatView>
+);
+
+/// W1: a waiting client went away; its place in the queue is given up. Not counted against
+/// the mailbox bound: it must get through when the pool is busiest.
+#[derive(Debug)]
+pub struct CancelWaiter {
+    /// The waiter.
+    pub waiter: WaiterId,
+}
+
+impl Message for CancelWaiter {
+    type Result = ();
+}
+
+/// Shutdown: answer every waiter `ShuttingDown`, refuse new waits, and answer once every
+/// pending change is committed.
+#[derive(Debug)]
+pub struct Drain {
+    /// Told when nothing is left to commit.
+    pub done: oneshot::Sender<()>,
+}
+
+impl Message for Drain {
+    type Result = ();
+}
+
+/// Makes the next table call panic: how tests prove a panic stays inside its pool.
+#[cfg(test)]
+#[derive(Debug)]
+pub(crate) struct Poison;
+
+#[cfg(test)]
+impl Message for Poison {
+    type Result = ();
+}
+
+/// Blocks the actor's thread for a while: how tests fill a mailbox deterministically.
+#[cfg(test)]
+#[derive(Debug)]
+pub(crate) struct Stall(pub(crate) Duration);
+
+#[cfg(test)]
+impl Message for Stall {
+    type Result = ();
+}
+
+/// Capacity, seats and queue of a pool, published after every operation so that metrics and
+/// status pages read them without a message round trip.
+#[derive(Debug, Default)]
+pub struct StatusCell {
+    capacity: AtomicU32,
+    in_use: AtomicU32,
+    seats: AtomicU64,
+    queue_length: AtomicU32,
+}
+
+impl StatusCell {
+    /// The last published status.
+    pub fn read(&self) -> PoolStatus {
+        PoolStatus {
+            capacity: self.capacity.load(Ordering::Relaxed),
+            in_use: self.in_use.load(Ordering::Relaxed),
+            seats: self.seats.load(Ordering::Relaxed) as usize,
+            queue_length: self.queue_length.load(Ordering::Relaxed) as usize,
+        }
+    }
+
+    fn publish(&self, s: PoolStatus) {
+        self.capacity.store(s.capacity, Ordering::Relaxed);
+        self.in_use.store(s.in_use, Ordering::Relaxed);
+        self.seats.store(s.seats as u64, Ordering::Relaxed);
+        self.queue_length
+            .store(s.queue_length as u32, Ordering::Relaxed);
+    }
+}
+
+/// What an actor shares with the handle the registry gives out.
+#[derive(Debug, Clone)]
+pub(crate) struct ActorShared {
+    pub(crate) mailbox: Arc<AtomicUsize>,
+    pub(crate) status: Arc<StatusCell>,
+    pub(crate) generation: u64,
+}
+
+/// An answer waiting for a commit.
+struct Ack {
+    /// The seat the answer hands out; failed with the commit that undoes its grant.
+    seat: Option<SeatId>,
+    send: Box<dyn FnOnce(Result<(), EngineError>)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Serving,
+    /// The table panicked; the pool is reloaded from the store.
+    Reloading,
+    /// Another node took the pool; every request hears `PoolOwnedElsewhere`.
+    Lost,
+    /// Stopped while idle; the registry starts a fresh actor.
+    Retired,
+}
+
+/// The actor that owns one pool's `SeatTable`: see the module documentation.
+pub struct PoolActor {
+    pool: PoolId,
+    table: SeatTable,
+    env: Arc<Env>,
+    shared: ActorShared,
+    state: State,
+    pending_changes: Vec<Change>,
+    pending_acks: Vec<Ack>,
+    in_flight: Option<Vec<Ack>>,
+    waiters: HashMap<WaiterId, Reply<AcquireOutcome>>,
+    timer: Option<(Timestamp, SpawnHandle)>,
+    idle_check: Option<SpawnHandle>,
+    retry_scheduled: bool,
+    draining: bool,
+    drained: Vec<oneshot::Sender<()>>,
+    #[cfg(test)]
+    poisoned: bool,
+}
+
+impl PoolActor {
+    pub(crate) fn new(snapshot: PoolSnapshot, env: Arc<Env>, shared: ActorShared) -> Self {
+        let now = env.clock.now();
+        let table = SeatTable::restore(snapshot, env.config.limits.clone(), now);
+        PoolActor {
+            pool: table.pool(),
+            table,
+            env,
+            shared,
+            state: State::Serving,
+            pending_changes: Vec::new(),
+            pending_acks: Vec::new(),
+            in_flight: None,
+            waiters: HashMap::new(),
+            timer: None,
+            idle_check: None,
+            retry_scheduled: false,
+            draining: false,
+            drained: Vec::new(),
+            #[cfg(test)]
+            poisoned: false,
+        }
+    }
+
+    /// Counts the message out of the mailbox bound and says whether it can be served.
+    fn enter(&mut self) -> Result<(), EngineError> {
+        self.shared.mailbox.fetch_sub(1, Ordering::AcqRel);
+        match self.state {
+            State::Serving => Ok(()),
+            State::Reloading => Err(EngineError::PoolUnavailable),
+            State::Lost => Err(EngineError::PoolOwnedElsewhere),
+            State::Retired => Err(EngineError::Retired),
+        }
+    }
+
+    /// Calls the table, catching a panic at this boundary.
+    fn run<R>(
+        &mut self,
+        ctx: &mut Context<Self>,
+        f: impl FnOnce(&mut SeatTable, Timestamp) -> R,
+    ) -> Result<R, EngineError> {
+        let now = self.env.clock.now();
+        #[cfg(test)]
+        let poisoned = std::mem::take(&mut self.poisoned);
+        let table = &mut self.table;
+        let result = panic::catch_unwind(AssertUnwindSafe(|| {
+            #[cfg(test)]
+            if poisoned {
+                panic!("poisoned seat table (test)");
+            }
+            f(table, now)
+        }));
+        match result {
+            Ok(r) => Ok(r),
+            Err(_) => {
+                self.env.stats.table_panics.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(pool = %self.pool, "seat table panicked; reloading the pool");
+                self.start_reload(ctx);
+                Err(EngineError::PoolUnavailable)
+            }
+        }
+    }
+
+    /// Moves the table's changes to the pending commit and tells waiters their news.
+    fn collect(&mut self, ctx: &mut Context<Self>) {
+        loop {
+            self.pending_changes.extend(self.table.take_changes());
+            let notices = self.table.take_notices();
+            if notices.is_empty() {
+                return;
+            }
+            for notice in notices {
+                match notice {
+                    Notice::WaiterGranted { waiter, seat } => match self.waiters.remove(&waiter) {
+                        Some(reply) if !reply.is_closed() => {
+                            let id = seat.id;
+                            self.ack(
+                                reply,
+                                Ok(AcquireOutcome::Granted {
+                                    seat,
+                                    reused: false,
+                                }),
+                                Some(id),
+                            );
+                        }
+                        _ => {
+                            // Handed to a client that left: give it back to the next one.
+                            let _ = self.run(ctx, |t, now| t.logout(seat.id, seat.account, now));
+                        }
+                    },
+                    Notice::WaiterRefused { waiter, refusal } => {
+                        if let Some(reply) = self.waiters.remove(&waiter) {
+                            let _ = reply.send(Ok(AcquireOutcome::Refused(refusal)));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Answers once every change made so far is durable (at once when none is pending).
+    fn ack<T: 'static>(
+        &mut self,
+        reply: Reply<T>,
+        value: Result<T, EngineError>,
+        seat: Option<SeatId>,
+    ) {
+        let value = match value {
+            Ok(v) => v,
+            Err(e) => {
+                let _ = reply.send(Err(e));
+                return;
+            }
+        };
+        let send: Box<dyn FnOnce(Result<(), EngineError>)> = Box::new(move |r| {
+            let _ = reply.send(r.map(|()| value));
+        });
+        let ack = Ack { seat, send };
+        if !self.pending_changes.is_empty() {
+            self.pending_acks.push(ack);
+        } else if let Some(in_flight) = self.in_flight.as_mut() {
+            in_flight.push(ack);
+        } else {
+            (ack.send)(Ok(()));
+        }
+    }
+
+    /// After every operation: commit what is pending, set the timer, publish the status.
+    fn settle(&mut self, ctx: &mut Context<Self>) {
+        self.flush(ctx);
+        self.reschedule(ctx);
+        self.shared.status.publish(self.table.status());
+        self.check_drained();
+        self.check_idle(ctx);
+    }
+
+    fn flush(&mut self, ctx: &mut Context<Self>) {
+        if self.state != State::Serving
+            || self.in_flight.is_some()
+            || self.retry_scheduled
+            || self.pending_changes.is_empty()
+        {
+            return;
+        }
+        let changes = std::mem::take(&mut self.pending_changes);
+        self.in_flight = Some(std::mem::take(&mut self.pending_acks));
+        let done = self.env.committer.submit(self.pool, changes);
+        ctx.spawn(
+            done.into_actor(self)
+                .map(|result, act, ctx| act.commit_done(result.ok(), ctx)),
+        );
+    }
+
+    fn commit_done(&mut self, done: Option<CommitResult>, ctx: &mut Context<Self>) {
+        let acks = self.in_flight.take().unwrap_or_default();
+        let (changes, result) = match done {
+            Some(done) => (done.changes, done.result),
+            None => (
+                Vec::new(),
+                Err(StoreError::Unavailable("the committer stopped".into())),
+            ),
+        };
+        match result {
+            Ok(()) => acks.into_iter().for_each(|a| (a.send)(Ok(()))),
+            Err(StoreError::PoolOwnedElsewhere(_)) => {
+                acks.into_iter()
+                    .for_each(|a| (a.send)(Err(EngineError::PoolOwnedElsewhere)));
+                self.lose();
+                return;
+            }
+            Err(err) => {
+                tracing::warn!(pool = %self.pool, %err, "commit failed; its grants are undone");
+                acks.into_iter()
+                    .for_each(|a| (a.send)(Err(EngineError::StoreUnavailable)));
+                if self.state == State::Serving {
+                    self.undo(changes, ctx);
+                }
+                self.retry_scheduled = true;
+                ctx.run_later(COMMIT_RETRY_DELAY, |act, ctx| {
+                    act.retry_scheduled = false;
+                    act.settle(ctx);
+                });
+            }
+        }
+        if self.state == State::Reloading {
+            self.reload(ctx);
+            return;
+        }
+        self.settle(ctx);
+    }
+
+    /// Undoes a failed commit's grants; its other changes go first into the next commit.
+    fn undo(&mut self, failed: Vec<Change>, ctx: &mut Context<Self>) {
+        let mut later = std::mem::take(&mut self.pending_changes);
+        let undone = match self.run(ctx, |t, _| {
+            let undone = t.rollback(failed, &mut later);
+            (undone, later)
+        }) {
+            Ok((undone, later)) => {
+                self.pending_changes = later;
+                undone
+            }
+            Err(_) => return,
+        };
+        if !undone.is_empty() {
+            let (lost, kept): (Vec<Ack>, Vec<Ack>) = std::mem::take(&mut self.pending_acks)
+                .into_iter()
+                .partition(|a| a.seat.is_some_and(|s| undone.contains(&s)));
+            self.pending_acks = kept;
+            lost.into_iter()
+                .for_each(|a| (a.send)(Err(EngineError::StoreUnavailable)));
+        }
+        self.collect(ctx);
+    }
+
+    fn reschedule(&mut self, ctx: &mut Context<Self>) {
+        let next = match self.state {
+            State::Serving => self.table.next_deadline(),
+            _ => None,
+        };
+        if next == self.timer.as_ref().map(|(at, _)| *at) {
+            return;
+        }
+        if let Some((_, handle)) = self.timer.take() {
+            ctx.cancel_future(handle);
+        }
+        if let Some(at) = next {
+            let delay = at.since(self.env.clock.now());
+            let handle = ctx.run_later(delay, |act, ctx| {
+                act.timer = None;
+                if act.state == State::Serving {
+                    let _ = act.run(ctx, |t, now| t.expire_due(now));
+                    act.collect(ctx);
+                }
+                act.settle(ctx);
+            });
+            self.timer = Some((at, handle));
+        }
+    }
+
+    /// Stops the actor once it has held nothing for the configured idle time.
+    fn check_idle(&mut self, ctx: &mut Context<Self>) {
+        let idle = self.state == State::Serving
+            && self.table.is_idle()
+            && self.pending_changes.is_empty()
+            && self.in_flight.is_none()
+            && self.waiters.is_empty();
+        if !idle {
+            if let Some(handle) = self.idle_check.take() {
+                ctx.cancel_future(handle);
+            }
+            return;
+        }
+        if self.idle_check.is_some() {
+            return;
+        }
+        let after = self.env.config.idle_stop_after;
+        self.idle_check = Some(ctx.run_later(after, |act, ctx| {
+            act.idle_check = None;
+            let still_idle = act.state == State::Serving
+                && act.table.is_idle()
+                && act.in_flight.is_none()
+                && act.pending_changes.is_empty()
+                && act.waiters.is_empty()
+                && act.shared.mailbox.load(Ordering::Acquire) == 0;
+            if still_idle {
+                act.state = State::Retired;
+                let generation = act.shared.generation;
+                act.env.forget(act.pool, generation);
+                ctx.stop();
+            } else {
+                act.check_idle(ctx);
+            }
+        }));
+    }
+
+    fn check_drained(&mut self) {
+        if self.pending_changes.is_empty() && self.in_flight.is_none() {
+            for done in self.drained.drain(..) {
+                let _ = done.send(());
+            }
+        }
+    }
+
+    fn fail_waiters(&mut self, err: EngineError) {
+        for (_, reply) in self.waiters.drain() {
+            let _ = reply.send(Err(err));
+        }
+    }
+
+    fn lose(&mut self) {
+        tracing::error!(pool = %self.pool, "another node owns this pool now; letting go");
+        self.state = State::Lost;
+        self.fail_waiters(EngineError::PoolOwnedElsewhere);
+        for ack in self.pending_acks.drain(..) {
+            (ack.send)(Err(EngineError::PoolOwnedElsewhere));
+        }
+        self.pending_changes.clear();
+        self.check_drained();
+    }
+
+    fn start_reload(&mut self, ctx: &mut Context<Self>) {
+        if self.state != State::Serving {
+            return;
+        }
+        self.state = State::Reloading;
+        self.fail_waiters(EngineError::PoolUnavailable);
+        for ack in self.pending_acks.drain(..) {
+            (ack.send)(Err(EngineError::PoolUnavailable));
+        }
+        // Nobody was told of these changes; the store's state is the truth again.
+        self.pending_changes.clear();
+        if let Some((_, handle)) = self.timer.take() {
+            ctx.cancel_future(handle);
+        }
+        if self.in_flight.is_none() {
+            self.reload(ctx);
+        }
+    }
+
+    fn reload(&mut self, ctx: &mut Context<Self>) {
+        let env = self.env.clone();
+        let pool = self.pool;
+        ctx.spawn(
+            async move { env.store.load(pool).await }
+                .into_actor(self)
+                .map(|loaded, act, ctx| match loaded {
+                    Ok(Some(snapshot)) => {
+                        let now = act.env.clock.now();
+                        let limits = act.env.config.limits.clone();
+                        let restored = panic::catch_unwind(AssertUnwindSafe(|| {
+                            SeatTable::restore(snapshot, limits, now)
+                        }));
+                        match restored {
+                            Ok(table) => {
+                                act.table = table;
+                                act.state = State::Serving;
+                                act.env.stats.pool_reloads.fetch_add(1, Ordering::Relaxed);
+                                tracing::info!(pool = %act.pool, "pool reloaded from the store");
+                                act.collect(ctx);
+                                act.settle(ctx);
+                            }
+                            Err(_) => {
+                                ctx.run_later(RELOAD_RETRY_DELAY, |act, ctx| act.reload(ctx));
+                            }
+                        }
+                    }
+                    Ok(None) => {
+                        act.state = State::Retired;
+                        act.env.forget(act.pool, act.shared.generation);
+                        ctx.stop();
+                    }
+                    Err(err) => {
+                        tracing::warn!(pool = %act.pool, %err, "reload failed; retrying");
+                        ctx.run_later(RELOAD_RETRY_DELAY, |act, ctx| act.reload(ctx));
+                    }
+                }),
+        );
+    }
+
+    /// Runs a table operation whose answer waits until its changes are durable.
+    fn durable_op<T: 'static>(
+        &mut self,
+        ctx: &mut Context<Self>,
+        reply: Reply<T>,
+        op: impl FnOnce(&mut SeatTable, Timestamp) -> T,
+    ) {
+        if let Err(e) = self.enter() {
+            let _ = reply.send(Err(e));
+            return;
+        }
+        let result = self.run(ctx, op);
+        self.collect(ctx);
+        self.ack(reply, result, None);
+        self.settle(ctx);
+    }
+
+    /// Runs a table operation answered at once (its changes, if any, still get committed).
+    fn immediate_op<T>(
+        &mut self,
+        ctx: &mut Context<Self>,
+        reply: Reply<T>,
+        op: impl FnOnce(&mut SeatTable, Timestamp) -> T,
+    ) {
+        if let Err(e) = self.enter() {
+            let _ = reply.send(Err(e));
+            return;
+        }
+        let result = self.run(ctx, op);
+        let _ = reply.send(result);
+        self.collect(ctx);
+        self.settle(ctx);
+    }
+}
+
+impl Actor for PoolActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        // The bound is the registry's counter: actix's own bound is per sender clone.
+        ctx.set_mailbox_capacity(0);
+        self.env.stats.live_actors.fetch_add(1, Ordering::Relaxed);
+        self.collect(ctx);
+        self.settle(ctx);
+    }
+
+    fn stopped(&mut self, _: &mut Context<Self>) {
+        self.env.stats.live_actors.fetch_sub(1, Ordering::Relaxed);
+        self.fail_waiters(EngineError::ShuttingDown);
+    }
+}
+
+impl Handler<Acquire> for PoolActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Acquire, ctx: &mut Context<Self>) {
+        if let Err(e) = self.enter() {
+            let _ = msg.reply.send(Err(e));
+            return;
+        }
+        if self.draining && msg.req.wait.is_some() {
+            let _ = msg.reply.send(Err(EngineError::ShuttingDown));
+            return;
+        }
+        let outcome = match self.run(ctx, |t, now| t.acquire(msg.req, now)) {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                let _ = msg.reply.send(Err(e));
+                return;
+            }
+        };
+        self.collect(ctx);
+        match outcome {
+            AcquireOutcome::Granted { seat, reused } => {
+                let id = seat.id;
+                self.ack(
+                    msg.reply,
+                    Ok(AcquireOutcome::Granted { seat, reused }),
+                    Some(id),
+                );
+            }
+            AcquireOutcome::Queued { waiter, .. } => {
+                self.waiters.insert(waiter, msg.reply);
+            }
+            refused @ AcquireOutcome::Refused(_) => {
+                let _ = msg.reply.send(Ok(refused));
+            }
+        }
+        self.settle(ctx);
+    }
+}
+
+impl Handler<Heartbeat> for PoolActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Heartbeat, ctx: &mut Context<Self>) {
+        self.immediate_op(ctx, msg.reply, |t, now| {
+            t.heartbeat(msg.seat, msg.account, msg.active, now)
+        });
+    }
+}
+
+impl Handler<Close> for PoolActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Close, ctx: &mut Context<Self>) {
+        self.durable_op(ctx, msg.reply, |t, now| t.close(msg.seat, msg.account, now));
+    }
+}
+
+impl Handler<Logout> for PoolActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Logout, ctx: &mut Context<Self>) {
+        self.durable_op(ctx, msg.reply, |t, now| {
+            t.logout(msg.seat, msg.account, now)
+        });
+    }
+}
+
+impl Handler<ReleaseAll> for PoolActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: ReleaseAll, ctx: &mut Context<Self>) {
+        self.durable_op(ctx, msg.reply, |t, now| t.release_all(msg.account, now));
+    }
+}
+
+impl Handler<ReserveOffline> for PoolActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: ReserveOffline, ctx: &mut Context<Self>) {
+        self.durable_op(ctx, msg.reply, |t, now| {
+            t.reserve_offline(msg.seat, msg.account, msg.until, now)
+        });
+    }
+}
+
+impl Handler<AdminRelease> for PoolActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: AdminRelease, ctx: &mut Context<Self>) {
+        self.durable_op(ctx, msg.reply, |t, now| t.admin_release(msg.seat, now));
+    }
+}
+
+impl Handler<Block> for PoolActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Block, ctx: &mut Context<Self>) {
+        self.durable_op(ctx, msg.reply, |t, now| t.block(msg.account, now));
+    }
+}
+
+impl Handler<Unblock> for PoolActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Unblock, ctx: &mut Context<Self>) {
+        self.durable_op(ctx, msg.reply, |t, now| t.unblock(msg.account, now));
+    }
+}
+
+impl Handler<RemoveMember> for PoolActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: RemoveMember, ctx: &mut Context<Self>) {
+        self.durable_op(ctx, msg.reply, |t, now| t.remove_member(msg.account, now));
+    }
+}
+
+impl Handler<SetLicenses> for PoolActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: SetLicenses, ctx: &mut Context<Self>) {
+        self.durable_op(ctx, msg.reply, |t, now| t.set_licenses(msg.licenses, now));
+    }
+}
+
+impl Handler<UpdateSettings> for PoolActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: UpdateSettings, ctx: &mut Context<Self>) {
+        self.durable_op(ctx, msg.reply, |t, now| {
+            t.update_settings(msg.settings, now)
+        });
+    }
+}
+
+impl Handler<GetStatus> for PoolActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: GetStatus, ctx: &mut Context<Self>) {
+        self.immediate_op(ctx, msg.reply, |t, now| {
+            t.expire_due(now);
+            t.status()
+        });
+    }
+}
+
+impl Handler<ListSeats> for PoolActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: ListSeats, ctx: &mut Context<Self>) {
+        self.immediate_op(ctx, msg.reply, |t, now| {
+            t.expire_due(now);
+            match msg.account {
+                Some(account) => t.seats_of(account),
+                None => t.seats(),
+            }
+        });
+    }
+}
+
+impl Handler<CancelWaiter> for PoolActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: CancelWaiter, ctx: &mut Context<Self>) {
+        if self.state != State::Serving || self.waiters.remove(&msg.waiter).is_none() {
+            return;
+        }
+        let _ = self.run(ctx, |t, now| t.cancel_waiter(msg.waiter, now));
+        self.collect(ctx);
+        self.settle(ctx);
+    }
+}
+
+impl Handler<Drain> for PoolActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Drain, ctx: &mut Context<Self>) {
+        self.draining = true;
+        let waiting: Vec<WaiterId> = self.waiters.keys().copied().collect();
+        for waiter in waiting {
+            if let Some(reply) = self.waiters.remove(&waiter) {
+                let _ = reply.send(Err(EngineError::ShuttingDown));
+            }
+            if self.state == State::Serving {
+                let _ = self.run(ctx, |t, now| t.cancel_waiter(waiter, now));
+            }
+        }
+        self.drained.push(msg.done);
+        self.collect(ctx);
+        self.settle(ctx);
+    }
+}
+
+#[cfg(test)]
+impl Handler<Stall> for PoolActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Stall, _: &mut Context<Self>) {
+        std::thread::sleep(msg.0);
+    }
+}
+
+#[cfg(test)]
+impl Handler<Poison> for PoolActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Poison, _: &mut Context<Self>) {
+        self.poisoned = true;
+    }
+}

@@ -1,0 +1,528 @@
+//! Tests of the pool actor, the registry and the committer together, on the in-memory store.
+//! Time is tokio's paused clock (`tokio::time::pause`), which the actor's timers and its
+//! `TokioClock` both follow, so hours of heartbeat timeout pass in microseconds.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::ids::{AccountId, DeviceId, LicenseId, Platform, PoolId};
+use crate::model::{
+    AcquireOutcome, AcquireRequest, CloseOutcome, GoneReason, License, PoolSnapshot, Refusal,
+    SeatError, SeatView, TableLimits,
+};
+use crate::registry::{EngineConfig, PoolRegistry};
+use crate::store::MemoryStore;
+use crate::time::{Timestamp, TokioClock};
+use crate::EngineError;
+
+const T0: Timestamp = Timestamp(1_800_000_000_000);
+const OWNER: AccountId = AccountId(0xFFF_FFF);
+
+fn license(seats: u32) -> License {
+    License {
+        id: LicenseId(1),
+        seats,
+        expires_at: None,
+        trial: false,
+    }
+}
+
+async fn store_with_pools(pools: &[(u64, u32)]) -> Arc<MemoryStore> {
+    let store = Arc::new(MemoryStore::new());
+    for &(id, seats) in pools {
+        use crate::store::PoolStore;
+        store
+            .create_pool(PoolSnapshot::new(PoolId(id), OWNER, vec![license(seats)]))
+            .await
+            .expect("create pool");
+    }
+    store
+}
+
+fn registry(store: Arc<MemoryStore>, config: EngineConfig) -> PoolRegistry {
+    PoolRegistry::new(
+        store,
+        Arc::new(TokioClock::starting_at(T0)),
+        config,
+        Vec::new(),
+    )
+}
+
+fn request(account: u32, device: &str) -> AcquireRequest {
+    AcquireRequest {
+        account: AccountId(account),
+        device: DeviceId::parse(device).expect("valid device"),
+        platform: Platform::Windows,
+        wait: None,
+    }
+}
+
+async fn take(reg: &PoolRegistry, pool: u64, account: u32) -> SeatView {
+    match reg
+        .acquire(PoolId(pool), request(account, "pc"), None)
+        .await
+    {
+        Ok(AcquireOutcome::Granted { seat, .. }) => seat,
+        other => panic!("expected a seat, got {other:?}"),
+    }
+}
+
+#[actix_rt::test]
+async fn s1_ten_thousand_concurrent_acquires_grant_exactly_the_capacity() {
+    let store = store_with_pools(&[(1, 100)]).await;
+    let reg = registry(store.clone(), EngineConfig::default());
+    let mut tasks = Vec::new();
+    for i in 0..10_000u32 {
+        let reg = reg.clone();
+        tasks.push(actix_rt::spawn(async move {
+            loop {
+                match reg.acquire(PoolId(1), request(i, "pc"), None).await {
+                    Err(EngineError::Throttled) => tokio::task::yield_now().await,
+                    other => return other,
+                }
+            }
+        }));
+    }
+    let mut granted = 0;
+    let mut refused = 0;
+    for t in tasks {
+        match t.await.expect("task") {
+            Ok(AcquireOutcome::Granted { .. }) => granted += 1,
+            Ok(AcquireOutcome::Refused(Refusal::NoSeatAvailable(d))) => {
+                assert_eq!(d.capacity, 100);
+                refused += 1;
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!((granted, refused), (100, 9_900));
+    assert_eq!(
+        reg.status(PoolId(1)).await,
+        Ok(crate::PoolStatus {
+            capacity: 100,
+            in_use: 100,
+            seats: 100,
+            queue_length: 0,
+        })
+    );
+    assert_eq!(store.get(PoolId(1)).expect("stored").seats.len(), 100);
+}
+
+#[actix_rt::test]
+async fn a_grant_is_durable_before_it_is_acknowledged() {
+    let store = store_with_pools(&[(1, 5)]).await;
+    let reg = registry(store.clone(), EngineConfig::default());
+    let seat = take(&reg, 1, 7).await;
+    let stored = store.get(PoolId(1)).expect("stored");
+    assert!(stored.seats.iter().any(|s| s.id == seat.id));
+    assert_eq!(
+        reg.close(PoolId(1), seat.id, AccountId(7)).await,
+        Ok(Ok(CloseOutcome::Freed))
+    );
+    assert!(store.get(PoolId(1)).expect("stored").seats.is_empty());
+}
+
+#[actix_rt::test]
+async fn group_commit_carries_many_pools_and_changes_per_store_call() {
+    let pools: Vec<(u64, u32)> = (1..=50).map(|p| (p, 1_000)).collect();
+    let store = store_with_pools(&pools).await;
+    store.set_latency(Duration::from_millis(2));
+    let reg = registry(store.clone(), EngineConfig::default());
+    let mut tasks = Vec::new();
+    for i in 0..2_000u32 {
+        let reg = reg.clone();
+        tasks.push(actix_rt::spawn(async move {
+            let pool = PoolId(u64::from(i % 50) + 1);
+            let seat = match reg.acquire(pool, request(i, "pc"), None).await {
+                Ok(AcquireOutcome::Granted { seat, .. }) => seat,
+                other => panic!("{other:?}"),
+            };
+            reg.close(pool, seat.id, AccountId(i)).await
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.expect("task"), Ok(Ok(CloseOutcome::Freed)));
+    }
+    let calls = store.commit_calls();
+    let pool_commits = store.pool_commits();
+    let changes = store.changes_committed();
+    assert!(
+        changes >= 4_000,
+        "every grant and release was committed: {changes}"
+    );
+    assert!(
+        calls * 10 < 4_000,
+        "4,000 operations took {calls} store calls: no group commit"
+    );
+    assert!(
+        pool_commits > calls * 2,
+        "{pool_commits} pool commits in {calls} calls: no batching across pools"
+    );
+}
+
+#[actix_rt::test]
+async fn a_failing_store_undoes_grants_and_keeps_releases() {
+    let store = store_with_pools(&[(1, 1)]).await;
+    let reg = registry(store.clone(), EngineConfig::default());
+    let held = take(&reg, 1, 1).await;
+    store.set_failing(true);
+    // The release is not durable, so it is not acknowledged, but it stays applied.
+    assert_eq!(
+        reg.close(PoolId(1), held.id, AccountId(1)).await,
+        Err(EngineError::StoreUnavailable)
+    );
+    // The freed seat can be granted, but that grant fails to commit and is undone.
+    assert_eq!(
+        reg.acquire(PoolId(1), request(2, "pc"), None).await,
+        Err(EngineError::StoreUnavailable)
+    );
+    assert_eq!(reg.status(PoolId(1)).await.map(|s| s.in_use), Ok(0));
+    store.set_failing(false);
+    let seat = take(&reg, 1, 3).await;
+    let stored = store.get(PoolId(1)).expect("stored");
+    assert_eq!(
+        stored.seats.iter().map(|s| s.id).collect::<Vec<_>>(),
+        vec![seat.id],
+        "the kept release was committed before the new grant"
+    );
+    assert!(stored
+        .tombstones
+        .iter()
+        .any(|t| t.seat == held.id && t.reason == GoneReason::Released));
+    // A retried close after the 503 is answered as a repeat.
+    assert_eq!(
+        reg.close(PoolId(1), held.id, AccountId(1)).await,
+        Ok(Ok(CloseOutcome::AlreadyReleased))
+    );
+}
+
+#[actix_rt::test]
+async fn a_full_mailbox_answers_throttled_at_once() {
+    let store = store_with_pools(&[(1, 10)]).await;
+    let arbiter = actix_rt::Arbiter::new();
+    let reg = PoolRegistry::new(
+        store,
+        Arc::new(TokioClock::starting_at(T0)),
+        EngineConfig {
+            mailbox_capacity: 4,
+            ..EngineConfig::default()
+        },
+        vec![arbiter.handle()],
+    );
+    reg.stall(PoolId(1), Duration::from_millis(500))
+        .await
+        .expect("stall");
+    let started = std::time::Instant::now();
+    let mut tasks = Vec::new();
+    for i in 0..10u32 {
+        let reg = reg.clone();
+        tasks.push(actix_rt::spawn(async move {
+            let r = reg.acquire(PoolId(1), request(i, "pc"), None).await;
+            (r, started.elapsed())
+        }));
+    }
+    let mut throttled = 0;
+    let mut granted = 0;
+    for t in tasks {
+        match t.await.expect("task") {
+            (Err(EngineError::Throttled), took) => {
+                throttled += 1;
+                assert!(
+                    took < Duration::from_millis(450),
+                    "throttled only after {took:?}"
+                );
+            }
+            (Ok(AcquireOutcome::Granted { .. }), _) => granted += 1,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!((granted, throttled), (4, 6));
+    assert!(
+        reg.stats()
+            .mailbox_full
+            .load(std::sync::atomic::Ordering::Relaxed)
+            >= 6
+    );
+    arbiter.stop();
+}
+
+#[actix_rt::test]
+async fn a_panic_in_one_pool_leaves_the_others_serving() {
+    let store = store_with_pools(&[(1, 5), (2, 5)]).await;
+    let reg = registry(store.clone(), EngineConfig::default());
+    let kept = take(&reg, 1, 1).await;
+    take(&reg, 2, 1).await;
+    reg.poison(PoolId(1)).await.expect("poison");
+    assert_eq!(
+        reg.acquire(PoolId(1), request(2, "pc"), None).await,
+        Err(EngineError::PoolUnavailable)
+    );
+    // The other pool does not notice.
+    take(&reg, 2, 2).await;
+    // The panicked pool comes back from the store with its committed seats.
+    let mut seats = Err(EngineError::PoolUnavailable);
+    for _ in 0..100 {
+        seats = reg.seats(PoolId(1), None).await;
+        if seats.is_ok() {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    let seats = seats.expect("reloaded");
+    assert_eq!(
+        seats.iter().map(|s| s.id).collect::<Vec<_>>(),
+        vec![kept.id]
+    );
+    take(&reg, 1, 3).await;
+    let stats = reg.stats();
+    assert_eq!(
+        stats
+            .table_panics
+            .load(std::sync::atomic::Ordering::Relaxed),
+        1
+    );
+    assert_eq!(
+        stats
+            .pool_reloads
+            .load(std::sync::atomic::Ordering::Relaxed),
+        1
+    );
+}
+
+#[actix_rt::test]
+async fn w1_a_waiter_gets_the_seat_freed_for_it() {
+    tokio::time::pause();
+    let store = store_with_pools(&[(1, 1)]).await;
+    let reg = registry(store.clone(), EngineConfig::default());
+    let held = take(&reg, 1, 1).await;
+    let waiting = {
+        let reg = reg.clone();
+        actix_rt::spawn(async move {
+            reg.acquire(PoolId(1), request(2, "pc"), Some(Duration::from_secs(30)))
+                .await
+        })
+    };
+    while reg.status(PoolId(1)).await.map(|s| s.queue_length) != Ok(1) {
+        tokio::task::yield_now().await;
+    }
+    reg.close(PoolId(1), held.id, AccountId(1))
+        .await
+        .expect("engine")
+        .expect("closed");
+    match waiting.await.expect("task") {
+        Ok(AcquireOutcome::Granted { seat, .. }) => {
+            assert_eq!(seat.account, AccountId(2));
+            let stored = store.get(PoolId(1)).expect("stored");
+            assert!(
+                stored.seats.iter().any(|s| s.id == seat.id),
+                "durable first"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[actix_rt::test]
+async fn w1_a_wait_that_ends_is_refused_with_its_position() {
+    tokio::time::pause();
+    let store = store_with_pools(&[(1, 1)]).await;
+    let reg = registry(store, EngineConfig::default());
+    take(&reg, 1, 1).await;
+    let started = tokio::time::Instant::now();
+    let outcome = reg
+        .acquire(PoolId(1), request(2, "pc"), Some(Duration::from_secs(20)))
+        .await;
+    assert_eq!(
+        started.elapsed().as_secs(),
+        20,
+        "answered when the wait ended"
+    );
+    match outcome {
+        Ok(AcquireOutcome::Refused(Refusal::NoSeatAvailable(d))) => {
+            assert_eq!(d.queue_position, Some(1));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[actix_rt::test]
+async fn w1_a_client_that_goes_away_leaves_the_queue() {
+    let store = store_with_pools(&[(1, 1)]).await;
+    let reg = registry(store, EngineConfig::default());
+    take(&reg, 1, 1).await;
+    let waiting = {
+        let reg = reg.clone();
+        actix_rt::spawn(async move {
+            reg.acquire(PoolId(1), request(2, "pc"), Some(Duration::from_secs(60)))
+                .await
+        })
+    };
+    while reg.status(PoolId(1)).await.map(|s| s.queue_length) != Ok(1) {
+        tokio::task::yield_now().await;
+    }
+    waiting.abort();
+    let mut queue = Ok(1);
+    for _ in 0..100 {
+        queue = reg.status(PoolId(1)).await.map(|s| s.queue_length);
+        if queue == Ok(0) {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(queue, Ok(0));
+}
+
+#[actix_rt::test]
+async fn s4_the_actor_timer_frees_a_silent_seat_and_persists_it() {
+    tokio::time::pause();
+    let store = store_with_pools(&[(1, 1)]).await;
+    let reg = registry(store.clone(), EngineConfig::default());
+    let seat = take(&reg, 1, 1).await;
+    tokio::time::sleep(Duration::from_secs(28_800 + 1)).await;
+    // No request reached the pool: its own timer expired the seat and committed it.
+    assert!(store.get(PoolId(1)).expect("stored").seats.is_empty());
+    assert_eq!(
+        reg.heartbeat(PoolId(1), seat.id, AccountId(1), None).await,
+        Ok(Err(SeatError::Gone(GoneReason::Expired)))
+    );
+}
+
+#[actix_rt::test]
+async fn s2_seats_survive_a_restart_of_the_engine() {
+    let store = store_with_pools(&[(1, 3), (2, 3), (3, 3)]).await;
+    let first = registry(store.clone(), EngineConfig::default());
+    let a = take(&first, 1, 1).await;
+    let b = take(&first, 2, 1).await;
+    drop(first);
+    let second = registry(store.clone(), EngineConfig::default());
+    assert!(!second.is_ready());
+    second.load_live_pools(8).await;
+    assert!(second.is_ready());
+    let mut live: Vec<PoolId> = second.statuses().into_iter().map(|(p, _)| p).collect();
+    live.sort();
+    assert_eq!(
+        live,
+        vec![PoolId(1), PoolId(2)],
+        "pools holding seats are loaded at start"
+    );
+    match second.acquire(PoolId(1), request(1, "pc"), None).await {
+        Ok(AcquireOutcome::Granted { seat, reused }) => {
+            assert!(reused);
+            assert_eq!(seat.id, a.id);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        second
+            .heartbeat(PoolId(2), b.id, AccountId(1), None)
+            .await
+            .map(|r| r.map(|s| s.id)),
+        Ok(Ok(b.id))
+    );
+}
+
+#[actix_rt::test]
+async fn idle_actors_stop_and_come_back_on_demand() {
+    tokio::time::pause();
+    let store = store_with_pools(&[(1, 3)]).await;
+    let reg = registry(
+        store,
+        EngineConfig {
+            idle_stop_after: Duration::from_secs(10),
+            ..EngineConfig::default()
+        },
+    );
+    let seat = take(&reg, 1, 1).await;
+    reg.logout(PoolId(1), seat.id, AccountId(1))
+        .await
+        .expect("engine")
+        .expect("logout");
+    assert_eq!(
+        reg.stats()
+            .live_actors
+            .load(std::sync::atomic::Ordering::Relaxed),
+        1
+    );
+    // The usage counts are flushed within a minute; then the idle time runs.
+    tokio::time::sleep(Duration::from_secs(120)).await;
+    assert_eq!(
+        reg.stats()
+            .live_actors
+            .load(std::sync::atomic::Ordering::Relaxed),
+        0
+    );
+    assert!(reg.statuses().is_empty());
+    take(&reg, 1, 2).await;
+    assert_eq!(
+        reg.stats()
+            .live_actors
+            .load(std::sync::atomic::Ordering::Relaxed),
+        1
+    );
+}
+
+#[actix_rt::test]
+async fn unknown_pools_are_not_found() {
+    let store = store_with_pools(&[]).await;
+    let reg = registry(store, EngineConfig::default());
+    assert_eq!(
+        reg.acquire(PoolId(9), request(1, "pc"), None).await,
+        Err(EngineError::PoolNotFound)
+    );
+    assert!(reg.statuses().is_empty());
+}
+
+#[actix_rt::test]
+async fn drain_answers_waiters_shutting_down_and_flushes() {
+    let store = store_with_pools(&[(1, 1)]).await;
+    let reg = registry(store, EngineConfig::default());
+    take(&reg, 1, 1).await;
+    let waiting = {
+        let reg = reg.clone();
+        actix_rt::spawn(async move {
+            reg.acquire(PoolId(1), request(2, "pc"), Some(Duration::from_secs(60)))
+                .await
+        })
+    };
+    while reg.status(PoolId(1)).await.map(|s| s.queue_length) != Ok(1) {
+        tokio::task::yield_now().await;
+    }
+    reg.drain().await;
+    assert_eq!(waiting.await.expect("task"), Err(EngineError::ShuttingDown));
+    assert_eq!(
+        reg.acquire(PoolId(1), request(3, "pc"), Some(Duration::from_secs(5)))
+            .await,
+        Err(EngineError::ShuttingDown)
+    );
+}
+
+#[actix_rt::test]
+async fn the_queue_bound_answers_throttled() {
+    let store = store_with_pools(&[(1, 1)]).await;
+    let reg = registry(
+        store,
+        EngineConfig {
+            limits: TableLimits {
+                max_waiters: 1,
+                ..TableLimits::default()
+            },
+            ..EngineConfig::default()
+        },
+    );
+    take(&reg, 1, 1).await;
+    let _waiting = {
+        let reg = reg.clone();
+        actix_rt::spawn(async move {
+            reg.acquire(PoolId(1), request(2, "pc"), Some(Duration::from_secs(60)))
+                .await
+        })
+    };
+    while reg.status(PoolId(1)).await.map(|s| s.queue_length) != Ok(1) {
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(
+        reg.acquire(PoolId(1), request(3, "pc"), Some(Duration::from_secs(60)))
+            .await,
+        Ok(AcquireOutcome::Refused(Refusal::Throttled))
+    );
+}

@@ -1,0 +1,577 @@
+//! `PoolRegistry`: finds a pool's actor or starts it by loading the pool from the store, spreads
+//! actors over the arbiters it was given, bounds each pool's mailbox, and offers one typed
+//! async method per operation. At start it loads, in the background, every pool that holds
+//! seats, so their expiries fire without a request; a request for a pool not loaded yet waits
+//! for that pool's load (concurrent requests share it). Idle actors stop themselves and
+//! leave the registry; the next request starts a fresh one.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::dev::ToEnvelope;
+use actix::prelude::*;
+use dashmap::DashMap;
+use tokio::sync::{oneshot, OnceCell};
+
+use crate::actor::{self, ActorShared, PoolActor, Reply, StatusCell};
+use crate::committer::{CommitStats, Committer};
+use crate::error::EngineError;
+use crate::ids::{AccountId, PoolId, SeatId, WaiterId};
+use crate::model::{
+    AcquireOutcome, AcquireRequest, CloseOutcome, License, MemberError, PoolSettings, PoolStatus,
+    SeatError, SeatView, TableLimits,
+};
+use crate::store::PoolStore;
+use crate::time::{Clock, Timestamp};
+
+/// The engine's settings.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Bounds of each pool's table (waiting queue, tombstones).
+    pub limits: TableLimits,
+    /// Messages a pool's mailbox holds before requests hear `Throttled`.
+    pub mailbox_capacity: usize,
+    /// How long an actor holding nothing stays before it stops.
+    pub idle_stop_after: Duration,
+    /// The most pool commits in one store call.
+    pub max_batch: usize,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            limits: TableLimits::default(),
+            mailbox_capacity: 1_000,
+            idle_stop_after: Duration::from_secs(300),
+            max_batch: 1_024,
+        }
+    }
+}
+
+/// Counters of the engine, for metrics.
+#[derive(Debug, Default)]
+pub struct EngineStats {
+    /// Pool actors running.
+    pub live_actors: AtomicU64,
+    /// Requests refused because a pool's mailbox was full.
+    pub mailbox_full: AtomicU64,
+    /// Panics caught at the actor boundary.
+    pub table_panics: AtomicU64,
+    /// Pools reloaded from the store after a panic.
+    pub pool_reloads: AtomicU64,
+}
+
+/// A running pool actor as the registry hands it out.
+#[derive(Debug, Clone)]
+pub struct PoolHandle {
+    addr: Addr<PoolActor>,
+    shared: ActorShared,
+    capacity: usize,
+    stats: Arc<EngineStats>,
+}
+
+impl PoolHandle {
+    /// The pool's last published status, read without a message.
+    pub fn status(&self) -> PoolStatus {
+        self.shared.status.read()
+    }
+
+    /// Sends a counted message; `Throttled` when the pool's mailbox is full.
+    fn try_send<M>(&self, msg: M) -> Result<(), SendFailure>
+    where
+        M: Message<Result = ()> + Send + 'static,
+        PoolActor: Handler<M>,
+        <PoolActor as Actor>::Context: ToEnvelope<PoolActor, M>,
+    {
+        let before = self.shared.mailbox.fetch_add(1, Ordering::AcqRel);
+        if before >= self.capacity {
+            self.shared.mailbox.fetch_sub(1, Ordering::AcqRel);
+            self.stats.mailbox_full.fetch_add(1, Ordering::Relaxed);
+            return Err(SendFailure::Full);
+        }
+        self.addr.try_send(msg).map_err(|e| {
+            self.shared.mailbox.fetch_sub(1, Ordering::AcqRel);
+            match e {
+                SendError::Full(_) => SendFailure::Full,
+                SendError::Closed(_) => SendFailure::Closed,
+            }
+        })
+    }
+}
+
+enum SendFailure {
+    Full,
+    Closed,
+}
+
+type Slot = Arc<OnceCell<PoolHandle>>;
+
+/// What the registry and its actors share.
+pub(crate) struct Env {
+    pub(crate) store: Arc<dyn PoolStore>,
+    pub(crate) committer: Committer,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) config: EngineConfig,
+    pub(crate) stats: Arc<EngineStats>,
+    slots: DashMap<PoolId, Slot>,
+}
+
+impl Env {
+    /// Removes a pool's actor from the registry, if it is still that generation.
+    pub(crate) fn forget(&self, pool: PoolId, generation: u64) {
+        self.slots.remove_if(&pool, |_, slot| {
+            slot.get().is_none_or(|h| h.shared.generation == generation)
+        });
+    }
+}
+
+/// Finds or starts pool actors and sends them operations. Cheap to clone.
+#[derive(Clone)]
+pub struct PoolRegistry {
+    env: Arc<Env>,
+    arbiters: Arc<Vec<ArbiterHandle>>,
+    next_arbiter: Arc<AtomicUsize>,
+    next_waiter: Arc<AtomicU64>,
+    next_generation: Arc<AtomicU64>,
+    ready: Arc<AtomicBool>,
+}
+
+impl std::fmt::Debug for PoolRegistry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PoolRegistry")
+            .field("pools", &self.env.slots.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl PoolRegistry {
+    /// A registry over `store`, starting its committer on the current runtime. Actors run on
+    /// `arbiters` in turn, or on the current arbiter when the list is empty.
+    pub fn new(
+        store: Arc<dyn PoolStore>,
+        clock: Arc<dyn Clock>,
+        config: EngineConfig,
+        arbiters: Vec<ArbiterHandle>,
+    ) -> Self {
+        let committer = Committer::start(store.clone(), config.max_batch);
+        PoolRegistry {
+            env: Arc::new(Env {
+                store,
+                committer,
+                clock,
+                config,
+                stats: Arc::new(EngineStats::default()),
+                slots: DashMap::new(),
+            }),
+            arbiters: Arc::new(arbiters),
+            next_arbiter: Arc::new(AtomicUsize::new(0)),
+            next_waiter: Arc::new(AtomicU64::new(1)),
+            next_generation: Arc::new(AtomicU64::new(1)),
+            ready: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// The engine's counters.
+    pub fn stats(&self) -> &EngineStats {
+        &self.env.stats
+    }
+
+    /// The committer's counters.
+    pub fn commit_stats(&self) -> &CommitStats {
+        self.env.committer.stats()
+    }
+
+    /// The current time as the engine sees it.
+    pub fn now(&self) -> Timestamp {
+        self.env.clock.now()
+    }
+
+    /// Whether the pools holding seats at start are loaded (see `load_live_pools`).
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
+
+    /// The status of every running pool, read without messages (for metrics).
+    pub fn statuses(&self) -> Vec<(PoolId, PoolStatus)> {
+        self.env
+            .slots
+            .iter()
+            .filter_map(|e| e.value().get().map(|h| (*e.key(), h.status())))
+            .collect()
+    }
+
+    /// Loads every pool that holds seats, `concurrency` at a time, retrying while the store
+    /// fails; `is_ready` turns true when all are loaded. Runs inside the actix system (it
+    /// starts actors), like everything of the engine.
+    pub async fn load_live_pools(&self, concurrency: usize) {
+        let pools = loop {
+            match self.env.store.live_pools().await {
+                Ok(pools) => break pools,
+                Err(err) => {
+                    tracing::warn!(%err, "listing live pools failed; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        };
+        let mut tasks = tokio::task::JoinSet::new();
+        for pool in pools {
+            while tasks.len() >= concurrency.max(1) {
+                tasks.join_next().await;
+            }
+            let registry = self.clone();
+            tasks.spawn_local(async move {
+                while let Err(err) = registry.handle(pool).await {
+                    if err == EngineError::PoolNotFound {
+                        return;
+                    }
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            });
+        }
+        while tasks.join_next().await.is_some() {}
+        self.ready.store(true, Ordering::Release);
+    }
+
+    /// The pool's running actor, started (and the pool loaded) when needed.
+    pub async fn handle(&self, pool: PoolId) -> Result<PoolHandle, EngineError> {
+        let slot: Slot = self
+            .env
+            .slots
+            .entry(pool)
+            .or_insert_with(|| Arc::new(OnceCell::new()))
+            .clone();
+        match slot.get_or_try_init(|| self.start(pool)).await {
+            Ok(handle) => Ok(handle.clone()),
+            Err(err) => {
+                self.env
+                    .slots
+                    .remove_if(&pool, |_, s| Arc::ptr_eq(s, &slot) && s.get().is_none());
+                Err(err)
+            }
+        }
+    }
+
+    async fn start(&self, pool: PoolId) -> Result<PoolHandle, EngineError> {
+        let snapshot = match self.env.store.load(pool).await {
+            Ok(Some(snapshot)) => snapshot,
+            Ok(None) => return Err(EngineError::PoolNotFound),
+            Err(err) => {
+                tracing::warn!(%pool, %err, "loading pool failed");
+                return Err(EngineError::StoreUnavailable);
+            }
+        };
+        let shared = ActorShared {
+            mailbox: Arc::new(AtomicUsize::new(0)),
+            status: Arc::new(StatusCell::default()),
+            generation: self.next_generation.fetch_add(1, Ordering::Relaxed),
+        };
+        let env = self.env.clone();
+        let actor_shared = shared.clone();
+        let make = move |_: &mut Context<PoolActor>| PoolActor::new(snapshot, env, actor_shared);
+        let addr = if self.arbiters.is_empty() {
+            PoolActor::create(make)
+        } else {
+            let i = self.next_arbiter.fetch_add(1, Ordering::Relaxed) % self.arbiters.len();
+            PoolActor::start_in_arbiter(&self.arbiters[i], make)
+        };
+        Ok(PoolHandle {
+            addr,
+            shared,
+            capacity: self.env.config.mailbox_capacity,
+            stats: self.env.stats.clone(),
+        })
+    }
+
+    /// Sends a message built by `make` to the pool's actor and waits for its answer. Retries
+    /// with a fresh actor when the one found had just stopped while idle (the message was
+    /// then never handled, so retrying is safe).
+    pub async fn call<M, T>(
+        &self,
+        pool: PoolId,
+        make: impl Fn(Reply<T>) -> M,
+    ) -> Result<T, EngineError>
+    where
+        M: Message<Result = ()> + Send + 'static,
+        PoolActor: Handler<M>,
+        <PoolActor as Actor>::Context: ToEnvelope<PoolActor, M>,
+    {
+        for _ in 0..3 {
+            let handle = self.handle(pool).await?;
+            let (tx, rx) = oneshot::channel();
+            match handle.try_send(make(tx)) {
+                Ok(()) => {}
+                Err(SendFailure::Full) => return Err(EngineError::Throttled),
+                Err(SendFailure::Closed) => {
+                    self.env.forget(pool, handle.shared.generation);
+                    continue;
+                }
+            }
+            match rx.await {
+                Ok(Err(EngineError::Retired)) | Err(_) => {
+                    self.env.forget(pool, handle.shared.generation);
+                }
+                Ok(result) => return result,
+            }
+        }
+        Err(EngineError::PoolUnavailable)
+    }
+
+    /// S2, S3, S9, W1: takes a seat, waiting up to `wait` for one. Dropping the future while
+    /// it waits gives up its place in the queue.
+    pub async fn acquire(
+        &self,
+        pool: PoolId,
+        mut req: AcquireRequest,
+        wait: Option<Duration>,
+    ) -> Result<AcquireOutcome, EngineError> {
+        let waiter = WaiterId(self.next_waiter.fetch_add(1, Ordering::Relaxed));
+        req.wait = wait
+            .filter(|w| !w.is_zero())
+            .map(|w| (waiter, self.now().plus_millis(w.as_millis() as u64)));
+        let mut guard = None;
+        for _ in 0..3 {
+            let handle = self.handle(pool).await?;
+            let (tx, rx) = oneshot::channel();
+            let msg = actor::Acquire {
+                req: req.clone(),
+                reply: tx,
+            };
+            match handle.try_send(msg) {
+                Ok(()) => {}
+                Err(SendFailure::Full) => return Err(EngineError::Throttled),
+                Err(SendFailure::Closed) => {
+                    self.env.forget(pool, handle.shared.generation);
+                    continue;
+                }
+            }
+            guard = req.wait.map(|_| CancelOnDrop {
+                addr: Some(handle.addr.clone()),
+                waiter,
+            });
+            match rx.await {
+                Ok(Err(EngineError::Retired)) | Err(_) => {
+                    self.env.forget(pool, handle.shared.generation);
+                }
+                Ok(result) => {
+                    if let Some(g) = guard.as_mut() {
+                        g.addr = None;
+                    }
+                    return result;
+                }
+            }
+        }
+        drop(guard);
+        Err(EngineError::PoolUnavailable)
+    }
+
+    /// S4, W2: a heartbeat.
+    pub async fn heartbeat(
+        &self,
+        pool: PoolId,
+        seat: SeatId,
+        account: AccountId,
+        active: Option<bool>,
+    ) -> Result<Result<SeatView, SeatError>, EngineError> {
+        self.call(pool, |reply| actor::Heartbeat {
+            seat,
+            account,
+            active,
+            reply,
+        })
+        .await
+    }
+
+    /// S5: the application closed.
+    pub async fn close(
+        &self,
+        pool: PoolId,
+        seat: SeatId,
+        account: AccountId,
+    ) -> Result<Result<CloseOutcome, SeatError>, EngineError> {
+        self.call(pool, |reply| actor::Close {
+            seat,
+            account,
+            reply,
+        })
+        .await
+    }
+
+    /// S6: log out on that device.
+    pub async fn logout(
+        &self,
+        pool: PoolId,
+        seat: SeatId,
+        account: AccountId,
+    ) -> Result<Result<CloseOutcome, SeatError>, EngineError> {
+        self.call(pool, |reply| actor::Logout {
+            seat,
+            account,
+            reply,
+        })
+        .await
+    }
+
+    /// S7: free up every seat of an account in this pool.
+    pub async fn release_all(
+        &self,
+        pool: PoolId,
+        account: AccountId,
+    ) -> Result<Vec<SeatId>, EngineError> {
+        self.call(pool, |reply| actor::ReleaseAll { account, reply })
+            .await
+    }
+
+    /// S11: reserve a seat for offline use until `until`.
+    pub async fn reserve_offline(
+        &self,
+        pool: PoolId,
+        seat: SeatId,
+        account: AccountId,
+        until: Timestamp,
+    ) -> Result<Result<SeatView, SeatError>, EngineError> {
+        self.call(pool, |reply| actor::ReserveOffline {
+            seat,
+            account,
+            until,
+            reply,
+        })
+        .await
+    }
+
+    /// W3: the owner or an operator releases a seat.
+    pub async fn admin_release(
+        &self,
+        pool: PoolId,
+        seat: SeatId,
+    ) -> Result<Result<(), SeatError>, EngineError> {
+        self.call(pool, |reply| actor::AdminRelease { seat, reply })
+            .await
+    }
+
+    /// S10, I3: block a member.
+    pub async fn block(
+        &self,
+        pool: PoolId,
+        account: AccountId,
+    ) -> Result<Result<usize, MemberError>, EngineError> {
+        self.call(pool, |reply| actor::Block { account, reply })
+            .await
+    }
+
+    /// I3: unblock a member.
+    pub async fn unblock(
+        &self,
+        pool: PoolId,
+        account: AccountId,
+    ) -> Result<Result<(), MemberError>, EngineError> {
+        self.call(pool, |reply| actor::Unblock { account, reply })
+            .await
+    }
+
+    /// I3: delete a member.
+    pub async fn remove_member(
+        &self,
+        pool: PoolId,
+        account: AccountId,
+    ) -> Result<Result<usize, MemberError>, EngineError> {
+        self.call(pool, |reply| actor::RemoveMember { account, reply })
+            .await
+    }
+
+    /// L5, S10: tell the pool its licenses changed.
+    pub async fn set_licenses(
+        &self,
+        pool: PoolId,
+        licenses: Vec<License>,
+    ) -> Result<(), EngineError> {
+        self.call(pool, |reply| actor::SetLicenses {
+            licenses: licenses.clone(),
+            reply,
+        })
+        .await
+    }
+
+    /// Tell the pool its settings changed.
+    pub async fn update_settings(
+        &self,
+        pool: PoolId,
+        settings: PoolSettings,
+    ) -> Result<(), EngineError> {
+        self.call(pool, |reply| actor::UpdateSettings {
+            settings: settings.clone(),
+            reply,
+        })
+        .await
+    }
+
+    /// Capacity, seats in use and queue length, as of now.
+    pub async fn status(&self, pool: PoolId) -> Result<PoolStatus, EngineError> {
+        self.call(pool, |reply| actor::GetStatus { reply }).await
+    }
+
+    /// The pool's seats, or only `account`'s.
+    pub async fn seats(
+        &self,
+        pool: PoolId,
+        account: Option<AccountId>,
+    ) -> Result<Vec<SeatView>, EngineError> {
+        self.call(pool, |reply| actor::ListSeats { account, reply })
+            .await
+    }
+
+    /// Shutdown: every waiting request hears `ShuttingDown`, and this returns once every
+    /// running pool has committed what it had pending.
+    pub async fn drain(&self) {
+        let handles: Vec<PoolHandle> = self
+            .env
+            .slots
+            .iter()
+            .filter_map(|e| e.value().get().cloned())
+            .collect();
+        let mut done = Vec::with_capacity(handles.len());
+        for handle in handles {
+            let (tx, rx) = oneshot::channel();
+            if handle.addr.try_send(actor::Drain { done: tx }).is_ok() {
+                done.push(rx);
+            }
+        }
+        for rx in done {
+            let _ = rx.await;
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) async fn stall(&self, pool: PoolId, how_long: Duration) -> Result<(), EngineError> {
+        let handle = self.handle(pool).await?;
+        handle
+            .addr
+            .try_send(actor::Stall(how_long))
+            .map_err(|_| EngineError::PoolUnavailable)
+    }
+
+    #[cfg(test)]
+    pub(crate) async fn poison(&self, pool: PoolId) -> Result<(), EngineError> {
+        let handle = self.handle(pool).await?;
+        handle
+            .addr
+            .try_send(actor::Poison)
+            .map_err(|_| EngineError::PoolUnavailable)
+    }
+}
+
+/// Gives up a waiter's place in the queue when its request goes away (W1).
+struct CancelOnDrop {
+    addr: Option<Addr<PoolActor>>,
+    waiter: WaiterId,
+}
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        if let Some(addr) = self.addr.take() {
+            addr.do_send(actor::CancelWaiter {
+                waiter: self.waiter,
+            });
+        }
+    }
+}

@@ -1,0 +1,398 @@
+//! The storage contract of the engine: `PoolStore`, the trait every backend implements (the
+//! embedded file store and Redis live in the service crate), and `MemoryStore`, an in-memory
+//! implementation for the engine's own tests and benchmarks that can be told to fail or to
+//! take time like a disk. The conformance tests every backend must pass are in `conformance`.
+//!
+//! The engine persists only what its tables own: seats, member status, tombstones, the seat
+//! counter and usage counts. Pools themselves, their licenses and settings are written by the
+//! service (activation, `PATCH /v1/pools/{pool}`), which then tells the pool's actor.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use hashbrown::HashMap;
+
+use crate::ids::PoolId;
+use crate::model::{Change, PoolSnapshot};
+
+/// A boxed future returned by a store, so stores can be used as trait objects.
+pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Why a store could not do what it was asked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// The store did not answer or refused (disk full, Redis down, timeout).
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+    /// Another node took the pool over (a newer ownership epoch); this node must let go.
+    #[error("pool {0} is owned by another node")]
+    PoolOwnedElsewhere(PoolId),
+    /// A pool was created twice.
+    #[error("pool {0} exists already")]
+    PoolExists(PoolId),
+}
+
+/// One pool's changes in one group commit, in the order they happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolCommit {
+    /// The pool.
+    pub pool: PoolId,
+    /// Its changes since its previous commit.
+    pub changes: Vec<Change>,
+}
+
+/// What the engine needs from storage.
+pub trait PoolStore: Send + Sync + 'static {
+    /// Creates a pool (the service does this when an owner activates a first license).
+    fn create_pool(&self, snapshot: PoolSnapshot) -> StoreFuture<'_, Result<(), StoreError>>;
+
+    /// Everything needed to rebuild the pool's table; `None` for an unknown pool. A backend
+    /// that fences owners (Redis) takes the pool's ownership here.
+    fn load(&self, pool: PoolId) -> StoreFuture<'_, Result<Option<PoolSnapshot>, StoreError>>;
+
+    /// Persists the changes of several pools at once (one transaction or one pipeline) and
+    /// answers one result per entry of `batch`, in order. Each pool's changes are applied in
+    /// order and atomically: all of them or none.
+    fn commit<'a>(
+        &'a self,
+        batch: &'a [PoolCommit],
+    ) -> StoreFuture<'a, Vec<Result<(), StoreError>>>;
+
+    /// The pools that hold seats, to be loaded at start so that their expiries fire.
+    fn live_pools(&self) -> StoreFuture<'_, Result<Vec<PoolId>, StoreError>>;
+}
+
+/// An in-memory store for tests and benchmarks: the reference semantics of `PoolStore`
+/// (`PoolSnapshot::apply`), plus switches to fail commits and to take time like a disk.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    pools: Mutex<HashMap<PoolId, PoolSnapshot>>,
+    fail: AtomicBool,
+    latency_us: AtomicU64,
+    calls: AtomicU64,
+    pool_commits: AtomicU64,
+    changes: AtomicU64,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// From now on, every commit and load fails (`true`) or works again (`false`).
+    pub fn set_failing(&self, fail: bool) {
+        self.fail.store(fail, Ordering::SeqCst);
+    }
+
+    /// Makes each commit take this long, like an fsync.
+    pub fn set_latency(&self, latency: Duration) {
+        self.latency_us
+            .store(latency.as_micros() as u64, Ordering::SeqCst);
+    }
+
+    /// How many times `commit` was called.
+    pub fn commit_calls(&self) -> u64 {
+        self.calls.load(Ordering::SeqCst)
+    }
+
+    /// How many pool commits all calls carried together.
+    pub fn pool_commits(&self) -> u64 {
+        self.pool_commits.load(Ordering::SeqCst)
+    }
+
+    /// How many changes all commits carried together.
+    pub fn changes_committed(&self) -> u64 {
+        self.changes.load(Ordering::SeqCst)
+    }
+
+    /// The stored state of a pool.
+    pub fn get(&self, pool: PoolId) -> Option<PoolSnapshot> {
+        self.lock().get(&pool).cloned()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<PoolId, PoolSnapshot>> {
+        // A panic while holding the lock leaves consistent data: each commit applies fully
+        // before the guard drops or not at all.
+        self.pools.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn failing(&self) -> Result<(), StoreError> {
+        if self.fail.load(Ordering::SeqCst) {
+            Err(StoreError::Unavailable("memory store told to fail".into()))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl PoolStore for MemoryStore {
+    fn create_pool(&self, snapshot: PoolSnapshot) -> StoreFuture<'_, Result<(), StoreError>> {
+        Box::pin(async move {
+            self.failing()?;
+            let mut pools = self.lock();
+            if pools.contains_key(&snapshot.pool) {
+                return Err(StoreError::PoolExists(snapshot.pool));
+            }
+            pools.insert(snapshot.pool, snapshot);
+            Ok(())
+        })
+    }
+
+    fn load(&self, pool: PoolId) -> StoreFuture<'_, Result<Option<PoolSnapshot>, StoreError>> {
+        Box::pin(async move {
+            self.failing()?;
+            Ok(self.get(pool))
+        })
+    }
+
+    fn commit<'a>(
+        &'a self,
+        batch: &'a [PoolCommit],
+    ) -> StoreFuture<'a, Vec<Result<(), StoreError>>> {
+        Box::pin(async move {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            let latency = self.latency_us.load(Ordering::SeqCst);
+            if latency > 0 {
+                tokio::time::sleep(Duration::from_micros(latency)).await;
+            }
+            if let Err(e) = self.failing() {
+                return batch.iter().map(|_| Err(e.clone())).collect();
+            }
+            let mut pools = self.lock();
+            batch
+                .iter()
+                .map(|commit| {
+                    let snapshot = pools.get_mut(&commit.pool).ok_or_else(|| {
+                        StoreError::Unavailable(format!("pool {} is not stored", commit.pool))
+                    })?;
+                    snapshot.apply(&commit.changes);
+                    self.pool_commits.fetch_add(1, Ordering::SeqCst);
+                    self.changes
+                        .fetch_add(commit.changes.len() as u64, Ordering::SeqCst);
+                    Ok(())
+                })
+                .collect()
+        })
+    }
+
+    fn live_pools(&self) -> StoreFuture<'_, Result<Vec<PoolId>, StoreError>> {
+        Box::pin(async move {
+            self.failing()?;
+            let mut live: Vec<PoolId> = self
+                .lock()
+                .values()
+                .filter(|s| !s.seats.is_empty())
+                .map(|s| s.pool)
+                .collect();
+            live.sort_unstable();
+            Ok(live)
+        })
+    }
+}
+
+/// The conformance tests of `PoolStore`: every backend runs them (`run_all`) against a real
+/// instance of itself. Each check creates its own pools from `first_pool` upwards.
+pub mod conformance {
+    use super::*;
+    use crate::ids::{AccountId, DeviceId, LicenseId, Platform, Policy, SeatId};
+    use crate::model::{GoneReason, License, SeatRecord, Tombstone, UsageRecord};
+    use crate::time::Timestamp;
+
+    const NOW: Timestamp = Timestamp(1_800_000_000_000);
+
+    fn pool(id: u64) -> PoolSnapshot {
+        PoolSnapshot::new(
+            PoolId(id),
+            AccountId(0x0A0_001),
+            vec![License {
+                id: LicenseId(7),
+                seats: 10,
+                expires_at: Some(NOW.plus_secs(86_400)),
+                trial: false,
+            }],
+        )
+    }
+
+    fn seat(id: u64, account: u32) -> SeatRecord {
+        SeatRecord {
+            id: SeatId(id),
+            account: AccountId(account),
+            device: DeviceId::parse(&format!("device-{id}")).expect("a valid device id"),
+            platform: Platform::Windows,
+            policy: Policy::Member,
+            granted_at: NOW,
+            deadline: Some(NOW.plus_secs(600)),
+            offline_until: None,
+            last_active: NOW,
+        }
+    }
+
+    fn removed(id: u64, account: u32, reason: GoneReason) -> Change {
+        Change::SeatRemoved(Tombstone {
+            seat: SeatId(id),
+            account: AccountId(account),
+            reason,
+            at: NOW.plus_secs(5),
+        })
+    }
+
+    async fn commit_one(store: &dyn PoolStore, pool: PoolId, changes: Vec<Change>) {
+        let results = store.commit(&[PoolCommit { pool, changes }]).await;
+        assert_eq!(results, vec![Ok(())], "commit of pool {pool}");
+    }
+
+    /// Runs every check; panics on the first that fails.
+    pub async fn run_all(store: &dyn PoolStore, first_pool: u64) {
+        unknown_pool_loads_as_none(store, first_pool).await;
+        created_pool_loads_as_created(store, first_pool + 1).await;
+        committed_changes_load_as_applied_in_order(store, first_pool + 2).await;
+        one_commit_carries_many_pools(store, first_pool + 3).await;
+        live_pools_are_those_holding_seats(store, first_pool + 10).await;
+        seat_counter_survives_removal(store, first_pool + 20).await;
+        creating_a_pool_twice_is_refused(store, first_pool + 21).await;
+    }
+
+    /// Loading a pool never created answers `None`.
+    pub async fn unknown_pool_loads_as_none(store: &dyn PoolStore, id: u64) {
+        assert_eq!(store.load(PoolId(id)).await, Ok(None));
+    }
+
+    /// A created pool loads back unchanged.
+    pub async fn created_pool_loads_as_created(store: &dyn PoolStore, id: u64) {
+        let snap = pool(id);
+        store.create_pool(snap.clone()).await.expect("create");
+        assert_eq!(store.load(PoolId(id)).await, Ok(Some(snap)));
+    }
+
+    /// Changes load back exactly as `PoolSnapshot::apply` computes them, in order.
+    pub async fn committed_changes_load_as_applied_in_order(store: &dyn PoolStore, id: u64) {
+        let mut expected = pool(id);
+        store.create_pool(expected.clone()).await.expect("create");
+        let mut kept = seat(2, 0x0B0_002);
+        let changes = vec![
+            Change::SeatGranted(seat(1, 0x0B0_001)),
+            Change::SeatGranted(kept.clone()),
+            removed(1, 0x0B0_001, GoneReason::Released),
+            Change::MemberBlocked(AccountId(0x0C0_003)),
+            Change::MemberBlocked(AccountId(0x0C0_004)),
+            Change::MemberUnblocked(AccountId(0x0C0_004)),
+            Change::Usage(UsageRecord {
+                hour: NOW.hour_start(),
+                grants: 2,
+                accounts: vec![AccountId(0x0B0_001), AccountId(0x0B0_002)],
+                ..UsageRecord::default()
+            }),
+        ];
+        commit_one(store, PoolId(id), changes.clone()).await;
+        kept.deadline = None;
+        let more = vec![Change::SeatUpdated(kept)];
+        commit_one(store, PoolId(id), more.clone()).await;
+        expected.apply(&changes);
+        expected.apply(&more);
+        let loaded = store.load(PoolId(id)).await.expect("load").expect("exists");
+        assert_eq!(loaded, expected);
+        assert_eq!(loaded.seats.len(), 1);
+        assert_eq!(loaded.seats[0].deadline, None);
+        assert_eq!(loaded.tombstones.len(), 1);
+        assert_eq!(loaded.blocked, vec![AccountId(0x0C0_003)]);
+    }
+
+    /// One commit call carries several pools, each applied on its own.
+    pub async fn one_commit_carries_many_pools(store: &dyn PoolStore, id: u64) {
+        let pools: Vec<PoolId> = (0..3).map(|i| PoolId(id * 1_000 + i)).collect();
+        for p in &pools {
+            store.create_pool(pool(p.0)).await.expect("create");
+        }
+        let batch: Vec<PoolCommit> = pools
+            .iter()
+            .enumerate()
+            .map(|(i, p)| PoolCommit {
+                pool: *p,
+                changes: (0..=i as u64)
+                    .map(|s| Change::SeatGranted(seat(s + 1, 0x0D0_000 + s as u32)))
+                    .collect(),
+            })
+            .collect();
+        let results = store.commit(&batch).await;
+        assert_eq!(results, vec![Ok(()), Ok(()), Ok(())]);
+        for (i, p) in pools.iter().enumerate() {
+            let loaded = store.load(*p).await.expect("load").expect("exists");
+            assert_eq!(loaded.seats.len(), i + 1);
+        }
+    }
+
+    /// Pools holding seats are listed as live; pools without seats are not.
+    pub async fn live_pools_are_those_holding_seats(store: &dyn PoolStore, id: u64) {
+        let (busy, empty) = (PoolId(id), PoolId(id + 1));
+        store.create_pool(pool(busy.0)).await.expect("create");
+        store.create_pool(pool(empty.0)).await.expect("create");
+        commit_one(store, busy, vec![Change::SeatGranted(seat(1, 0x0E0_001))]).await;
+        let live = store.live_pools().await.expect("live pools");
+        assert!(live.contains(&busy));
+        assert!(!live.contains(&empty));
+        commit_one(
+            store,
+            busy,
+            vec![removed(1, 0x0E0_001, GoneReason::Expired)],
+        )
+        .await;
+        let live = store.live_pools().await.expect("live pools");
+        assert!(!live.contains(&busy));
+    }
+
+    /// The next seat id stays above every id ever persisted, even after its seat went.
+    pub async fn seat_counter_survives_removal(store: &dyn PoolStore, id: u64) {
+        store.create_pool(pool(id)).await.expect("create");
+        commit_one(
+            store,
+            PoolId(id),
+            vec![Change::SeatGranted(seat(41, 0x0F0_001))],
+        )
+        .await;
+        commit_one(
+            store,
+            PoolId(id),
+            vec![removed(41, 0x0F0_001, GoneReason::Released)],
+        )
+        .await;
+        let loaded = store.load(PoolId(id)).await.expect("load").expect("exists");
+        assert!(loaded.next_seat_id >= 42);
+    }
+
+    /// A pool is created once.
+    pub async fn creating_a_pool_twice_is_refused(store: &dyn PoolStore, id: u64) {
+        store.create_pool(pool(id)).await.expect("create");
+        assert_eq!(
+            store.create_pool(pool(id)).await,
+            Err(StoreError::PoolExists(PoolId(id)))
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn memory_store_passes_the_conformance_tests() {
+        conformance::run_all(&MemoryStore::new(), 100).await;
+    }
+
+    #[tokio::test]
+    async fn memory_store_fails_on_demand() {
+        let store = MemoryStore::new();
+        store.set_failing(true);
+        let results = store
+            .commit(&[PoolCommit {
+                pool: PoolId(1),
+                changes: vec![],
+            }])
+            .await;
+        assert!(matches!(results[..], [Err(StoreError::Unavailable(_))]));
+        assert!(store.load(PoolId(1)).await.is_err());
+    }
+}
