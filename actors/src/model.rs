@@ -73,7 +73,7 @@ impl Default for TableLimits {
     fn default() -> Self {
         TableLimits {
             max_waiters: 1_000,
-            max_tombstones: 100_000,
+            max_tombstones: STORED_TOMBSTONES,
         }
     }
 }
@@ -163,10 +163,13 @@ pub struct UsageRecord {
     pub expirations: u32,
     /// Seats taken away (revoked, capacity reduced, member blocked).
     pub revocations: u32,
-    /// Accounts that held a seat at some time during the hour.
+    /// Accounts that held a seat at some time during the hour, sorted. In a `Change`: only
+    /// those first seen since the hour's previous record; a store adds them to the hour's
+    /// set, and a snapshot carries the whole set.
     pub accounts: Vec<AccountId>,
-    /// Accounts that held a seat at some time during the hour's UTC day so far, so that a
-    /// day counts distinct accounts over the whole day.
+    /// Accounts that held a seat at some time during the hour's UTC day, sorted, likewise:
+    /// new ones in a `Change`, all of them so far in a snapshot. A day counts distinct
+    /// accounts over the whole day from this set.
     pub day_accounts: Vec<AccountId>,
 }
 
@@ -188,6 +191,10 @@ pub enum Change {
     /// The usage counts of an hour so far (W4).
     Usage(UsageRecord),
 }
+
+/// How many tombstones a stored pool keeps at least (the newest ones), so that a holder
+/// learns why its seat went even after a restart. Matches the table's default bound.
+pub const STORED_TOMBSTONES: usize = 100_000;
 
 /// Everything needed to rebuild a pool's table after a restart.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -241,8 +248,12 @@ impl PoolSnapshot {
                 }
                 Change::SeatRemoved(tomb) => {
                     self.seats.retain(|s| s.id != tomb.seat);
-                    self.tombstones.retain(|t| t.seat != tomb.seat);
                     self.tombstones.push(tomb.clone());
+                    // Keep the newest tombstones only; trimming in halves keeps it O(1)
+                    // amortised per removal.
+                    if self.tombstones.len() >= 2 * STORED_TOMBSTONES {
+                        self.tombstones.drain(..STORED_TOMBSTONES);
+                    }
                 }
                 Change::MemberBlocked(account) => {
                     if !self.blocked.contains(account) {
@@ -252,14 +263,40 @@ impl PoolSnapshot {
                 Change::MemberUnblocked(account) | Change::MemberRemoved(account) => {
                     self.blocked.retain(|a| a != account);
                 }
-                Change::Usage(rec) => {
-                    if self.usage.as_ref().is_none_or(|u| u.hour <= rec.hour) {
-                        self.usage = Some(rec.clone());
-                    }
-                }
+                Change::Usage(rec) => self.apply_usage(rec),
             }
         }
     }
+}
+
+impl PoolSnapshot {
+    /// Merges a usage record into the latest hour's counts and account sets.
+    fn apply_usage(&mut self, rec: &UsageRecord) {
+        let mut merged = rec.clone();
+        match &self.usage {
+            Some(old) if old.hour > rec.hour => return,
+            Some(old) => {
+                if old.hour == rec.hour {
+                    merged.accounts = union(&old.accounts, &rec.accounts);
+                }
+                if old.hour.day_start() == rec.hour.day_start() {
+                    merged.day_accounts = union(&old.day_accounts, &rec.day_accounts);
+                }
+            }
+            None => {}
+        }
+        self.usage = Some(merged);
+    }
+}
+
+/// The sorted union of two sorted lists.
+fn union(a: &[AccountId], b: &[AccountId]) -> Vec<AccountId> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    out.extend_from_slice(a);
+    out.extend_from_slice(b);
+    out.sort_unstable();
+    out.dedup();
+    out
 }
 
 /// A seat as its holder and the pool's owner see it.

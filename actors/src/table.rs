@@ -42,16 +42,41 @@ struct Seat {
     platform: Platform,
     policy: Policy,
     granted_at: Timestamp,
-    /// Heartbeat deadline; `None` for the owner's kept seat.
-    deadline: Option<Timestamp>,
-    offline_until: Option<Timestamp>,
+    /// Heartbeat deadline; never for the owner's kept seat.
+    deadline: When,
+    offline_until: When,
     last_active: Timestamp,
     /// Where the seat sits in `expiry`; never later than `deadline`.
-    scheduled: Option<Timestamp>,
+    scheduled: When,
     /// Where the seat sits in `idle`; never later than `last_active + idle_reclaim`.
-    idle_scheduled: Option<Timestamp>,
+    idle_scheduled: When,
     /// The deadline last handed out to be persisted.
-    persisted_deadline: Option<Timestamp>,
+    persisted_deadline: When,
+}
+
+/// An optional moment in 8 bytes instead of 16, to keep a million seats small.
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+struct When(u64);
+
+impl When {
+    const NEVER: When = When(u64::MAX);
+
+    fn get(self) -> Option<Timestamp> {
+        (self != Self::NEVER).then_some(Timestamp(self.0))
+    }
+}
+
+impl From<Option<Timestamp>> for When {
+    fn from(t: Option<Timestamp>) -> Self {
+        // The last representable moment is taken as the one before it, not as never.
+        t.map_or(When::NEVER, |t| When(t.0.min(u64::MAX - 1)))
+    }
+}
+
+impl From<Timestamp> for When {
+    fn from(t: Timestamp) -> Self {
+        Some(t).into()
+    }
 }
 
 impl Seat {
@@ -64,7 +89,7 @@ impl Seat {
     }
 
     fn offline_at(&self, t: Timestamp) -> bool {
-        self.offline_until.is_some_and(|until| t < until)
+        self.offline_until.get().is_some_and(|until| t < until)
     }
 
     fn record(&self) -> SeatRecord {
@@ -75,8 +100,8 @@ impl Seat {
             platform: self.platform,
             policy: self.policy,
             granted_at: self.granted_at,
-            deadline: self.deadline,
-            offline_until: self.offline_until,
+            deadline: self.deadline.get(),
+            offline_until: self.offline_until.get(),
             last_active: self.last_active,
         }
     }
@@ -85,7 +110,7 @@ impl Seat {
     fn idle_key(&self, idle_ms: u64) -> Option<Timestamp> {
         (self.policy == Policy::Member).then(|| {
             let idle_from = self.last_active.plus_millis(idle_ms);
-            match self.offline_until {
+            match self.offline_until.get() {
                 Some(until) => idle_from.max(until),
                 None => idle_from,
             }
@@ -97,7 +122,7 @@ impl Seat {
 #[derive(Debug)]
 enum SeatList {
     One(SeatId),
-    Many(Vec<SeatId>),
+    Many(Box<Vec<SeatId>>),
 }
 
 impl SeatList {
@@ -110,7 +135,7 @@ impl SeatList {
 
     fn push(&mut self, id: SeatId) {
         match self {
-            SeatList::One(first) => *self = SeatList::Many(vec![*first, id]),
+            SeatList::One(first) => *self = SeatList::Many(Box::new(vec![*first, id])),
             SeatList::Many(v) => v.push(id),
         }
     }
@@ -157,6 +182,8 @@ pub struct SeatTable {
     licenses: Vec<License>,
     /// Capacity as of `now` (L5), recomputed when a license is added or expires.
     capacity: u32,
+    /// The latest expiry among live licenses; `None` when one is permanent or none is live.
+    license_latest: Option<Timestamp>,
     next_license_expiry: Option<Timestamp>,
     seats: HashMap<SeatId, Seat>,
     by_holder: HashMap<HolderKey, SeatId>,
@@ -206,6 +233,7 @@ impl SeatTable {
             limits,
             licenses: snapshot.licenses,
             capacity: 0,
+            license_latest: None,
             next_license_expiry: None,
             seats: HashMap::with_capacity(snapshot.seats.len()),
             by_holder: HashMap::with_capacity(snapshot.seats.len()),
@@ -244,20 +272,22 @@ impl SeatTable {
                 }
                 None => None,
             };
-            table.insert_seat(Seat {
+            let seat = Seat {
                 id: rec.id,
                 account: rec.account,
                 device: rec.device,
                 platform: rec.platform,
                 policy: rec.policy,
                 granted_at: rec.granted_at,
-                deadline,
-                offline_until: rec.offline_until,
+                deadline: deadline.into(),
+                offline_until: rec.offline_until.into(),
                 last_active: rec.last_active,
-                scheduled: None,
-                idle_scheduled: None,
-                persisted_deadline: rec.deadline,
-            });
+                scheduled: When::NEVER,
+                idle_scheduled: When::NEVER,
+                persisted_deadline: rec.deadline.into(),
+            };
+            let key = seat.holder_key();
+            table.insert_seat(seat, key);
         }
         for id in expired {
             table.remove_seat(id, GoneReason::Expired, now);
@@ -459,7 +489,8 @@ impl SeatTable {
     }
 
     /// S4, W2: a heartbeat keeps the seat alive and reports whether the user is active
-    /// (`None` counts as active).
+    /// (`None` counts as active). The hot path: one hash lookup, no ordered index touched
+    /// unless the deadline moved earlier.
     pub fn heartbeat(
         &mut self,
         id: SeatId,
@@ -468,21 +499,40 @@ impl SeatTable {
         now: Timestamp,
     ) -> Result<SeatView, SeatError> {
         let now = self.advance(now);
-        self.holder_seat(id, account)?;
         let timeout = self.settings.timeout_ms();
-        let seat = self.seats.get_mut(&id).ok_or(SeatError::NotFound)?;
+        let Some(seat) = self.seats.get_mut(&id).filter(|s| s.account == account) else {
+            return Err(self.missing(id, account));
+        };
         if active != Some(false) {
             seat.last_active = now;
         }
-        if seat.deadline.is_some() {
+        if seat.deadline != When::NEVER {
             let mut deadline = now.plus_millis(timeout);
-            if let Some(until) = seat.offline_until.filter(|u| now < *u) {
+            if let Some(until) = seat.offline_until.get().filter(|u| now < *u) {
                 deadline = deadline.max(until.plus_millis(timeout));
             }
-            self.set_deadline(id, Some(deadline));
-            self.persist_deadline_if_moved(id);
+            seat.deadline = deadline.into();
+            match seat.scheduled.get() {
+                Some(s) if deadline >= s => {}
+                scheduled => {
+                    if let Some(s) = scheduled {
+                        self.expiry.remove(&(s, id));
+                    }
+                    self.expiry.insert((deadline, id));
+                    seat.scheduled = deadline.into();
+                }
+            }
+            // Small moves cost no write: recovery grants a tenth of the timeout of grace.
+            let moved = seat
+                .persisted_deadline
+                .get()
+                .is_none_or(|p| deadline.as_millis().abs_diff(p.as_millis()) > timeout / 10);
+            if moved {
+                seat.persisted_deadline = deadline.into();
+                self.changes.push(Change::SeatUpdated(seat.record()));
+            }
         }
-        Ok(self.view_of(id))
+        Ok(seat_view(seat, now, &self.settings, self.license_latest))
     }
 
     /// S5, S11: the application closed. A member's seat and any web seat are freed; the
@@ -505,7 +555,7 @@ impl SeatTable {
             self.serve_queue(now);
             return Ok(CloseOutcome::Freed);
         }
-        if !seat.offline_at(now) && seat.deadline.is_some() {
+        if !seat.offline_at(now) && seat.deadline != When::NEVER {
             // The owner's desktop seat on its own pool is kept and needs no heartbeat.
             self.set_deadline(id, None);
             self.persist(id);
@@ -559,7 +609,7 @@ impl SeatTable {
             return Err(SeatError::OfflineUntilInPast);
         }
         let mut max_until = now.plus_millis(u64::from(self.settings.offline_max_days) * DAY_MS);
-        if let Some(latest) = self.license_expires_at(now) {
+        if let Some(latest) = self.license_latest {
             max_until = max_until.min(latest);
         }
         if until > max_until {
@@ -567,7 +617,7 @@ impl SeatTable {
         }
         let deadline = until.plus_millis(self.settings.timeout_ms());
         if let Some(seat) = self.seats.get_mut(&id) {
-            seat.offline_until = Some(until);
+            seat.offline_until = until.into();
         }
         self.set_deadline(id, Some(deadline));
         self.reschedule_idle(id);
@@ -670,7 +720,7 @@ impl SeatTable {
             let ids: Vec<SeatId> = self.seats.keys().copied().collect();
             for id in ids {
                 if let Some(seat) = self.seats.get_mut(&id) {
-                    seat.idle_scheduled = None;
+                    seat.idle_scheduled = When::NEVER;
                 }
                 self.reschedule_idle(id);
             }
@@ -767,8 +817,8 @@ impl SeatTable {
                     self.expiry.remove(&(t, id));
                     return;
                 };
-                let scheduled = seat.scheduled;
-                match seat.deadline {
+                let scheduled = seat.scheduled.get();
+                match seat.deadline.get() {
                     Some(d) if d > t => {
                         // A heartbeat moved the deadline: move the entry now.
                         if let Some(s) = scheduled {
@@ -776,7 +826,7 @@ impl SeatTable {
                         }
                         self.expiry.insert((d, id));
                         if let Some(seat) = self.seats.get_mut(&id) {
-                            seat.scheduled = Some(d);
+                            seat.scheduled = d.into();
                         }
                     }
                     Some(_) => {
@@ -788,7 +838,7 @@ impl SeatTable {
                             self.expiry.remove(&(s, id));
                         }
                         if let Some(seat) = self.seats.get_mut(&id) {
-                            seat.scheduled = None;
+                            seat.scheduled = When::NEVER;
                         }
                     }
                 }
@@ -840,6 +890,7 @@ impl SeatTable {
     // ----- capacity and the queue ----------------------------------------------------------
 
     fn recompute_capacity(&mut self, t: Timestamp) {
+        self.license_latest = self.license_expires_at(t);
         self.capacity = self
             .licenses
             .iter()
@@ -1004,14 +1055,14 @@ impl SeatTable {
             let Some(seat) = self.seats.get_mut(&id) else {
                 continue;
             };
-            seat.idle_scheduled = None;
+            seat.idle_scheduled = When::NEVER;
             match seat.idle_key(idle_ms) {
                 Some(key) if key <= t => {
                     self.remove_seat(id, GoneReason::Revoked, t);
                     return true;
                 }
                 Some(key) => {
-                    seat.idle_scheduled = Some(key);
+                    seat.idle_scheduled = key.into();
                     self.idle.insert((key, id));
                 }
                 None => {}
@@ -1109,11 +1160,17 @@ impl SeatTable {
     fn holder_seat(&self, id: SeatId, account: AccountId) -> Result<(), SeatError> {
         match self.seats.get(&id) {
             Some(seat) if seat.account == account => Ok(()),
-            Some(_) => Err(SeatError::NotFound),
-            None => match self.tombstones.get(&id) {
-                Some(t) if t.account == account => Err(SeatError::Gone(t.reason)),
-                _ => Err(SeatError::NotFound),
-            },
+            _ => Err(self.missing(id, account)),
+        }
+    }
+
+    /// Why `account` holds no seat `id`: gone for a reason it may hear, or unknown to it.
+    fn missing(&self, id: SeatId, account: AccountId) -> SeatError {
+        match self.tombstones.get(&id) {
+            Some(t) if t.account == account && !self.seats.contains_key(&id) => {
+                SeatError::Gone(t.reason)
+            }
+            _ => SeatError::NotFound,
         }
     }
 
@@ -1131,26 +1188,27 @@ impl SeatTable {
         let id = SeatId(self.next_seat_id);
         self.next_seat_id += 1;
         let deadline = t.plus_millis(self.settings.timeout_ms());
-        self.insert_seat(Seat {
+        let seat = Seat {
             id,
             account: key.account,
-            device: key.device,
+            device: key.device.clone(),
             platform: key.platform,
             policy,
             granted_at: t,
-            deadline: Some(deadline),
-            offline_until: None,
+            deadline: deadline.into(),
+            offline_until: When::NEVER,
             last_active: t,
-            scheduled: None,
-            idle_scheduled: None,
-            persisted_deadline: Some(deadline),
-        });
-        let seat = &self.seats[&id];
+            scheduled: When::NEVER,
+            idle_scheduled: When::NEVER,
+            persisted_deadline: deadline.into(),
+        };
+        let view = self.view(&seat);
         self.changes.push(Change::SeatGranted(seat.record()));
+        self.insert_seat(seat, key);
         self.usage.grant();
-        self.usage.holder(key.account);
+        self.usage.holder(view.account);
         self.usage.observe(self.in_use(), self.capacity);
-        self.view_of(id)
+        view
     }
 
     /// S2: the application started again on the same device; the seat runs again.
@@ -1162,10 +1220,10 @@ impl SeatTable {
         seat.last_active = t;
         let account = seat.account;
         let mut deadline = t.plus_millis(timeout);
-        if let Some(until) = seat.offline_until.filter(|u| t < *u) {
+        if let Some(until) = seat.offline_until.get().filter(|u| t < *u) {
             deadline = deadline.max(until.plus_millis(timeout));
         }
-        let was_kept = seat.deadline.is_none();
+        let was_kept = seat.deadline == When::NEVER;
         self.set_deadline(id, Some(deadline));
         if was_kept {
             self.persist(id);
@@ -1176,20 +1234,25 @@ impl SeatTable {
         self.view_of(id)
     }
 
-    fn insert_seat(&mut self, seat: Seat) {
+    fn insert_seat(&mut self, mut seat: Seat, key: HolderKey) {
         let id = seat.id;
         self.count(&seat, true);
-        self.by_holder.insert(seat.holder_key(), id);
+        if let Some(d) = seat.deadline.get() {
+            self.expiry.insert((d, id));
+        }
+        seat.scheduled = seat.deadline;
+        if let Some(k) = self.idle_ms().and_then(|ms| seat.idle_key(ms)) {
+            self.idle.insert((k, id));
+            seat.idle_scheduled = k.into();
+        }
+        self.by_holder.insert(key, id);
         match self.by_account.get_mut(&seat.account) {
             Some(list) => list.push(id),
             None => {
                 self.by_account.insert(seat.account, SeatList::One(id));
             }
         }
-        let deadline = seat.deadline;
         self.seats.insert(id, seat);
-        self.set_deadline(id, deadline);
-        self.reschedule_idle(id);
     }
 
     /// Removes a seat, remembers why and records the change.
@@ -1218,10 +1281,10 @@ impl SeatTable {
                 self.by_account.remove(&seat.account);
             }
         }
-        if let Some(s) = seat.scheduled {
+        if let Some(s) = seat.scheduled.get() {
             self.expiry.remove(&(s, id));
         }
-        if let Some(s) = seat.idle_scheduled {
+        if let Some(s) = seat.idle_scheduled.get() {
             self.idle.remove(&(s, id));
         }
         Some(seat)
@@ -1267,14 +1330,14 @@ impl SeatTable {
         let Some(seat) = self.seats.get_mut(&id) else {
             return;
         };
-        seat.deadline = deadline;
-        match (seat.scheduled, deadline) {
+        seat.deadline = deadline.into();
+        match (seat.scheduled.get(), deadline) {
             (Some(s), Some(d)) if d >= s => {}
             (scheduled, deadline) => {
                 if let Some(s) = scheduled {
                     self.expiry.remove(&(s, id));
                 }
-                seat.scheduled = deadline;
+                seat.scheduled = deadline.into();
                 if let Some(d) = deadline {
                     self.expiry.insert((d, id));
                 }
@@ -1290,13 +1353,13 @@ impl SeatTable {
             return;
         };
         let key = seat.idle_key(idle_ms);
-        if seat.idle_scheduled == key {
+        if seat.idle_scheduled.get() == key {
             return;
         }
-        if let Some(s) = seat.idle_scheduled {
+        if let Some(s) = seat.idle_scheduled.get() {
             self.idle.remove(&(s, id));
         }
-        seat.idle_scheduled = key;
+        seat.idle_scheduled = key.into();
         if let Some(k) = key {
             self.idle.insert((k, id));
         }
@@ -1309,7 +1372,7 @@ impl SeatTable {
         let Some(seat) = self.seats.get(&id) else {
             return;
         };
-        let moved = match (seat.persisted_deadline, seat.deadline) {
+        let moved = match (seat.persisted_deadline.get(), seat.deadline.get()) {
             (Some(p), Some(d)) => d.as_millis().abs_diff(p.as_millis()) > tenth,
             (p, d) => p != d,
         };
@@ -1331,19 +1394,7 @@ impl SeatTable {
     }
 
     fn view(&self, seat: &Seat) -> SeatView {
-        let offline = seat.offline_at(self.now);
-        SeatView {
-            id: seat.id,
-            account: seat.account,
-            device: seat.device.clone(),
-            platform: seat.platform,
-            policy: seat.policy,
-            granted_at: seat.granted_at,
-            expires_at: if offline { None } else { seat.deadline },
-            offline_until: seat.offline_until.filter(|_| offline),
-            heartbeat_interval_s: self.settings.heartbeat_interval_s(),
-            license_expires_at: self.license_expires_at(self.now),
-        }
+        seat_view(seat, self.now, &self.settings, self.license_latest)
     }
 
     #[cfg(test)]
@@ -1359,7 +1410,7 @@ impl SeatTable {
             } else {
                 singles += 1;
             }
-            match (seat.scheduled, seat.deadline) {
+            match (seat.scheduled.get(), seat.deadline.get()) {
                 (Some(s), Some(d)) => {
                     assert!(s <= d, "entry after the deadline");
                     assert!(self.expiry.contains(&(s, *id)));
@@ -1371,7 +1422,10 @@ impl SeatTable {
         assert_eq!(self.by_holder.len(), self.seats.len());
         assert_eq!(
             self.expiry.len(),
-            self.seats.values().filter(|s| s.deadline.is_some()).count()
+            self.seats
+                .values()
+                .filter(|s| s.deadline != When::NEVER)
+                .count()
         );
         assert_eq!(
             (singles, desktops),
@@ -1384,5 +1438,27 @@ impl SeatTable {
 
 #[cfg(test)]
 mod proptests;
+/// A seat as its holder sees it at `now`.
+fn seat_view(
+    seat: &Seat,
+    now: Timestamp,
+    settings: &PoolSettings,
+    license_latest: Option<Timestamp>,
+) -> SeatView {
+    let offline = seat.offline_at(now);
+    SeatView {
+        id: seat.id,
+        account: seat.account,
+        device: seat.device.clone(),
+        platform: seat.platform,
+        policy: seat.policy,
+        granted_at: seat.granted_at,
+        expires_at: if offline { None } else { seat.deadline.get() },
+        offline_until: seat.offline_until.get().filter(|_| offline),
+        heartbeat_interval_s: settings.heartbeat_interval_s(),
+        license_expires_at: license_latest,
+    }
+}
+
 #[cfg(test)]
 mod tests;

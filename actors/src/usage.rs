@@ -15,11 +15,15 @@ use crate::time::{Timestamp, HOUR_MS, SECOND_MS};
 pub const USAGE_FLUSH_MS: u64 = 60 * SECOND_MS;
 
 /// The counts of the current hour and the accounts seen so far this hour and this day.
+/// Records carry only the accounts first seen since the previous record, so a record's size
+/// follows what changed, not the pool's size.
 #[derive(Debug)]
 pub(crate) struct UsageCounter {
     current: UsageRecord,
     accounts: HashSet<AccountId>,
     day_accounts: HashSet<AccountId>,
+    new_accounts: Vec<AccountId>,
+    new_day_accounts: Vec<AccountId>,
     /// Something changed since the last record handed out.
     dirty: bool,
     last_flush: Timestamp,
@@ -36,6 +40,8 @@ impl UsageCounter {
             },
             accounts: HashSet::new(),
             day_accounts: HashSet::new(),
+            new_accounts: Vec::new(),
+            new_day_accounts: Vec::new(),
             dirty: false,
             last_flush: now,
         };
@@ -47,7 +53,11 @@ impl UsageCounter {
             }
             if saved.hour == hour {
                 counter.accounts.extend(saved.accounts.iter().copied());
-                counter.current = saved;
+                counter.current = UsageRecord {
+                    accounts: Vec::new(),
+                    day_accounts: Vec::new(),
+                    ..saved
+                };
             }
         }
         counter
@@ -92,12 +102,13 @@ impl UsageCounter {
             ..UsageRecord::default()
         };
         self.accounts.clear();
+        self.new_accounts.clear();
         if new_day {
             self.day_accounts.clear();
+            self.new_day_accounts.clear();
         }
         for account in holders {
-            self.accounts.insert(account);
-            self.day_accounts.insert(account);
+            self.holder(account);
         }
         self.dirty = in_use > 0;
         closing
@@ -110,10 +121,13 @@ impl UsageCounter {
         self.record()
     }
 
-    fn record(&self) -> UsageRecord {
+    /// The counts so far with the accounts first seen since the previous record.
+    fn record(&mut self) -> UsageRecord {
         let mut rec = self.current.clone();
-        rec.accounts = sorted(&self.accounts);
-        rec.day_accounts = sorted(&self.day_accounts);
+        rec.accounts = std::mem::take(&mut self.new_accounts);
+        rec.accounts.sort_unstable();
+        rec.day_accounts = std::mem::take(&mut self.new_day_accounts);
+        rec.day_accounts.sort_unstable();
         rec
     }
 
@@ -129,9 +143,14 @@ impl UsageCounter {
 
     /// Notes that `account` holds a seat (a grant or an S2 restart).
     pub(crate) fn holder(&mut self, account: AccountId) {
-        let new_hour = self.accounts.insert(account);
-        let new_day = self.day_accounts.insert(account);
-        self.dirty |= new_hour || new_day;
+        if self.accounts.insert(account) {
+            self.new_accounts.push(account);
+            self.dirty = true;
+        }
+        if self.day_accounts.insert(account) {
+            self.new_day_accounts.push(account);
+            self.dirty = true;
+        }
     }
 
     /// Notes a new seat.
@@ -163,12 +182,6 @@ impl UsageCounter {
         self.current.grants = self.current.grants.saturating_sub(1);
         self.dirty = true;
     }
-}
-
-fn sorted(set: &HashSet<AccountId>) -> Vec<AccountId> {
-    let mut v: Vec<AccountId> = set.iter().copied().collect();
-    v.sort_unstable();
-    v
 }
 
 #[cfg(test)]
@@ -205,11 +218,27 @@ mod tests {
         u.holder(AccountId(1));
         u.roll_to(T0.plus_millis(HOUR_MS), 0, 5, std::iter::empty());
         u.holder(AccountId(2));
+        u.holder(AccountId(1));
         let rec = u.flush(T0.plus_millis(HOUR_MS));
-        assert_eq!(rec.accounts, vec![AccountId(2)]);
-        assert_eq!(rec.day_accounts, vec![AccountId(1), AccountId(2)]);
+        assert_eq!(rec.accounts, vec![AccountId(1), AccountId(2)]);
+        assert_eq!(
+            rec.day_accounts,
+            vec![AccountId(2)],
+            "account 1 was counted for the day in the first hour"
+        );
         u.roll_to(T0.plus_millis(DAY_MS), 0, 5, std::iter::empty());
-        assert!(u.flush(T0.plus_millis(DAY_MS)).day_accounts.is_empty());
+        u.holder(AccountId(1));
+        assert_eq!(u.flush(T0.plus_millis(DAY_MS)).day_accounts, vec![AccountId(1)]);
+    }
+
+    #[test]
+    fn w4_records_carry_only_accounts_new_since_the_last_one() {
+        let mut u = UsageCounter::new(T0, None);
+        u.holder(AccountId(7));
+        assert_eq!(u.flush(T0).accounts, vec![AccountId(7)]);
+        u.holder(AccountId(7));
+        u.holder(AccountId(8));
+        assert_eq!(u.flush(T0).accounts, vec![AccountId(8)]);
     }
 
     #[test]
@@ -217,12 +246,19 @@ mod tests {
         let mut u = UsageCounter::new(T0, None);
         u.grant();
         u.holder(AccountId(7));
-        let saved = u.flush(T0);
-        let mut again = UsageCounter::new(T0.plus_millis(1_000), Some(saved));
+        // The store merges records into the hour's full sets (PoolSnapshot::apply).
+        let mut stored = crate::model::PoolSnapshot::new(
+            crate::ids::PoolId(1),
+            AccountId(0),
+            Vec::new(),
+        );
+        stored.apply(&[crate::model::Change::Usage(u.flush(T0))]);
+        let mut again = UsageCounter::new(T0.plus_millis(1_000), stored.usage);
         again.grant();
+        again.holder(AccountId(7));
         let rec = again.flush(T0.plus_millis(2_000));
         assert_eq!(rec.grants, 2);
-        assert_eq!(rec.accounts, vec![AccountId(7)]);
+        assert!(rec.accounts.is_empty(), "account 7 was counted before the restart");
     }
 
     #[test]
