@@ -190,10 +190,13 @@ impl Message for Drain {
     type Result = ();
 }
 
-/// Makes the next table call panic: how tests prove a panic stays inside its pool.
+/// Makes the next table call panic, before or after it changed the table: how tests prove a
+/// panic stays inside its pool and leaves nothing behind.
 #[cfg(test)]
 #[derive(Debug)]
-pub(crate) struct Poison;
+pub(crate) struct Poison {
+    pub(crate) after_change: bool,
+}
 
 #[cfg(test)]
 impl Message for Poison {
@@ -283,7 +286,7 @@ pub struct PoolActor {
     draining: bool,
     drained: Vec<oneshot::Sender<()>>,
     #[cfg(test)]
-    poisoned: bool,
+    poisoned: Option<bool>,
 }
 
 impl PoolActor {
@@ -306,7 +309,7 @@ impl PoolActor {
             draining: false,
             drained: Vec::new(),
             #[cfg(test)]
-            poisoned: false,
+            poisoned: None,
         }
     }
 
@@ -333,10 +336,15 @@ impl PoolActor {
         let table = &mut self.table;
         let result = panic::catch_unwind(AssertUnwindSafe(|| {
             #[cfg(test)]
-            if poisoned {
+            if poisoned == Some(false) {
                 panic!("poisoned seat table (test)");
             }
-            f(table, now)
+            let r = f(table, now);
+            #[cfg(test)]
+            if poisoned == Some(true) {
+                panic!("poisoned seat table after a change (test)");
+            }
+            r
         }));
         match result {
             Ok(r) => Ok(r),
@@ -349,32 +357,37 @@ impl PoolActor {
         }
     }
 
-    /// Moves the table's changes to the pending commit and tells waiters their news.
+    /// Moves the table's changes to the pending commit and tells waiters their news. Does
+    /// nothing unless the pool is serving: a table that panicked is never read again.
     fn collect(&mut self, ctx: &mut Context<Self>) {
-        loop {
+        while self.state == State::Serving {
             self.pending_changes.extend(self.table.take_changes());
             let notices = self.table.take_notices();
             if notices.is_empty() {
                 return;
             }
+            // Seats granted for waiters whose clients left; a twin request (same account,
+            // device and platform) served later in the same batch takes such a seat over.
+            let mut unclaimed: Vec<(SeatId, AccountId)> = Vec::new();
             for notice in notices {
                 match notice {
-                    Notice::WaiterGranted { waiter, seat } => match self.waiters.remove(&waiter) {
+                    Notice::WaiterGranted {
+                        waiter,
+                        seat,
+                        reused,
+                    } => match self.waiters.remove(&waiter) {
                         Some(reply) if !reply.is_closed() => {
+                            unclaimed.retain(|(id, _)| *id != seat.id);
                             let id = seat.id;
-                            self.ack(
-                                reply,
-                                Ok(AcquireOutcome::Granted {
-                                    seat,
-                                    reused: false,
-                                }),
-                                Some(id),
-                            );
+                            let outcome = AcquireOutcome::Granted {
+                                seat,
+                                reused: false,
+                            };
+                            self.ack(reply, Ok(outcome), Some(id));
                         }
-                        _ => {
-                            // Handed to a client that left: give it back to the next one.
-                            let _ = self.run(ctx, |t, now| t.logout(seat.id, seat.account, now));
-                        }
+                        // A seat that existed before is someone's; leave it alone.
+                        _ if reused => {}
+                        _ => unclaimed.push((seat.id, seat.account)),
                     },
                     Notice::WaiterRefused { waiter, refusal } => {
                         if let Some(reply) = self.waiters.remove(&waiter) {
@@ -383,6 +396,27 @@ impl PoolActor {
                     }
                 }
             }
+            for (id, account) in unclaimed {
+                // Nobody will use it: give it back so the queue moves on.
+                let _ = self.run(ctx, |t, now| t.logout(id, account, now));
+            }
+        }
+    }
+
+    /// Gives up the places of waiters whose clients left, before the queue is served.
+    fn prune_departed(&mut self, ctx: &mut Context<Self>) {
+        if self.waiters.is_empty() {
+            return;
+        }
+        let departed: Vec<WaiterId> = self
+            .waiters
+            .iter()
+            .filter(|(_, reply)| reply.is_closed())
+            .map(|(w, _)| *w)
+            .collect();
+        for waiter in departed {
+            self.waiters.remove(&waiter);
+            let _ = self.run(ctx, |t, now| t.cancel_waiter(waiter, now));
         }
     }
 
@@ -441,12 +475,14 @@ impl PoolActor {
 
     fn commit_done(&mut self, done: Option<CommitResult>, ctx: &mut Context<Self>) {
         let acks = self.in_flight.take().unwrap_or_default();
-        let (changes, result) = match done {
-            Some(done) => (done.changes, done.result),
-            None => (
-                Vec::new(),
-                Err(StoreError::Unavailable("the committer stopped".into())),
-            ),
+        let Some(CommitResult { changes, result }) = done else {
+            // The changes went with the committer: nothing is known of them, so the store's
+            // state becomes the truth again.
+            acks.into_iter()
+                .for_each(|a| (a.send)(Err(EngineError::StoreUnavailable)));
+            tracing::error!(pool = %self.pool, "the committer is gone; reloading the pool");
+            self.start_reload(ctx);
+            return;
         };
         match result {
             Ok(()) => acks.into_iter().for_each(|a| (a.send)(Ok(()))),
@@ -622,6 +658,7 @@ impl PoolActor {
                         match restored {
                             Ok(table) => {
                                 act.table = table;
+                                act.pending_changes.clear();
                                 act.state = State::Serving;
                                 act.env.stats.pool_reloads.fetch_add(1, Ordering::Relaxed);
                                 tracing::info!(pool = %act.pool, "pool reloaded from the store");
@@ -657,6 +694,7 @@ impl PoolActor {
             let _ = reply.send(Err(e));
             return;
         }
+        self.prune_departed(ctx);
         let result = self.run(ctx, op);
         self.collect(ctx);
         self.ack(reply, result, None);
@@ -674,6 +712,7 @@ impl PoolActor {
             let _ = reply.send(Err(e));
             return;
         }
+        self.prune_departed(ctx);
         let result = self.run(ctx, op);
         let _ = reply.send(result);
         self.collect(ctx);
@@ -710,6 +749,7 @@ impl Handler<Acquire> for PoolActor {
             let _ = msg.reply.send(Err(EngineError::ShuttingDown));
             return;
         }
+        self.prune_departed(ctx);
         let outcome = match self.run(ctx, |t, now| t.acquire(msg.req, now)) {
             Ok(outcome) => outcome,
             Err(e) => {
@@ -717,20 +757,20 @@ impl Handler<Acquire> for PoolActor {
                 return;
             }
         };
-        self.collect(ctx);
         match outcome {
             AcquireOutcome::Granted { seat, reused } => {
+                self.collect(ctx);
                 let id = seat.id;
-                self.ack(
-                    msg.reply,
-                    Ok(AcquireOutcome::Granted { seat, reused }),
-                    Some(id),
-                );
+                let outcome = AcquireOutcome::Granted { seat, reused };
+                self.ack(msg.reply, Ok(outcome), Some(id));
             }
             AcquireOutcome::Queued { waiter, .. } => {
+                // Registered before the news of this call is read: it may concern this waiter.
                 self.waiters.insert(waiter, msg.reply);
+                self.collect(ctx);
             }
             refused @ AcquireOutcome::Refused(_) => {
+                self.collect(ctx);
                 let _ = msg.reply.send(Ok(refused));
             }
         }
@@ -905,7 +945,7 @@ impl Handler<Stall> for PoolActor {
 impl Handler<Poison> for PoolActor {
     type Result = ();
 
-    fn handle(&mut self, _: Poison, _: &mut Context<Self>) {
-        self.poisoned = true;
+    fn handle(&mut self, msg: Poison, _: &mut Context<Self>) {
+        self.poisoned = Some(msg.after_change);
     }
 }

@@ -252,7 +252,7 @@ async fn a_panic_in_one_pool_leaves_the_others_serving() {
     let reg = registry(store.clone(), EngineConfig::default());
     let kept = take(&reg, 1, 1).await;
     take(&reg, 2, 1).await;
-    reg.poison(PoolId(1)).await.expect("poison");
+    reg.poison(PoolId(1), false).await.expect("poison");
     assert_eq!(
         reg.acquire(PoolId(1), request(2, "pc"), None).await,
         Err(EngineError::PoolUnavailable)
@@ -524,5 +524,141 @@ async fn the_queue_bound_answers_throttled() {
         reg.acquire(PoolId(1), request(3, "pc"), Some(Duration::from_secs(60)))
             .await,
         Ok(AcquireOutcome::Refused(Refusal::Throttled))
+    );
+}
+
+/// A waiter queued by the same call that hands a seat to a waiter whose client already left:
+/// the departed waiter's place is given up and the new waiter gets the seat and its answer.
+#[actix_rt::test]
+async fn w1_a_new_waiter_is_answered_when_a_departed_one_was_served_first() {
+    use crate::store::PoolStore;
+    let store = Arc::new(MemoryStore::new());
+    let mut snapshot = PoolSnapshot::new(PoolId(1), OWNER, vec![license(1)]);
+    snapshot.settings.timeout_s = 1;
+    store.create_pool(snapshot).await.unwrap();
+    let arbiter = actix_rt::Arbiter::new();
+    let reg = PoolRegistry::new(
+        store.clone(),
+        Arc::new(crate::time::SystemClock),
+        EngineConfig::default(),
+        vec![arbiter.handle()],
+    );
+    take(&reg, 1, 1).await; // deadline in 1 s, no heartbeats
+    let w1 = {
+        let reg = reg.clone();
+        actix_rt::spawn(async move {
+            reg.acquire(PoolId(1), request(2, "pc"), Some(Duration::from_secs(60)))
+                .await
+        })
+    };
+    while reg.status(PoolId(1)).await.map(|s| s.queue_length) != Ok(1) {
+        tokio::task::yield_now().await;
+    }
+    // Block the actor past the seat's deadline; meanwhile W2 arrives, then W1's client goes.
+    reg.stall(PoolId(1), Duration::from_millis(1_500))
+        .await
+        .unwrap();
+    let w2 = {
+        let reg = reg.clone();
+        actix_rt::spawn(async move {
+            reg.acquire(PoolId(1), request(3, "pc"), Some(Duration::from_secs(3)))
+                .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    w1.abort();
+    let outcome = tokio::time::timeout(Duration::from_secs(6), w2).await;
+    let status = reg.status(PoolId(1)).await;
+    arbiter.stop();
+    match outcome {
+        Ok(Ok(Ok(AcquireOutcome::Granted { .. }))) => {}
+        other => {
+            panic!("W2 (wait 3 s) expected a seat; after 6 s got {other:?}; pool status {status:?}")
+        }
+    }
+}
+
+/// A table that panics after changing itself: none of its changes reach the store, and the
+/// reloaded pool agrees with the store.
+#[actix_rt::test]
+async fn a_panicked_tables_changes_are_never_committed() {
+    let store = store_with_pools(&[(1, 2)]).await;
+    let reg = registry(store.clone(), EngineConfig::default());
+    let seat = take(&reg, 1, 1).await;
+    reg.poison(PoolId(1), true).await.expect("poison");
+    assert_eq!(
+        reg.close(PoolId(1), seat.id, AccountId(1)).await,
+        Err(EngineError::PoolUnavailable)
+    );
+    let mut seats = Err(EngineError::PoolUnavailable);
+    for _ in 0..100 {
+        seats = reg.seats(PoolId(1), None).await;
+        if seats.is_ok() {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    for _ in 0..100 {
+        tokio::task::yield_now().await;
+    }
+    let in_memory: Vec<_> = seats.expect("reloaded").iter().map(|s| s.id).collect();
+    let stored: Vec<_> = store
+        .get(PoolId(1))
+        .unwrap()
+        .seats
+        .iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(
+        in_memory, stored,
+        "the reloaded pool holds {in_memory:?} but the store holds {stored:?}"
+    );
+}
+
+/// Two waits from the same (account, device, platform) whose first client left: the second
+/// is told of a seat it really holds.
+#[actix_rt::test]
+async fn s2_a_waiter_keeps_the_seat_granted_to_its_departed_twin() {
+    use crate::store::PoolStore;
+    let store = Arc::new(MemoryStore::new());
+    let mut snapshot = PoolSnapshot::new(PoolId(1), OWNER, vec![license(1)]);
+    snapshot.settings.timeout_s = 1;
+    store.create_pool(snapshot).await.unwrap();
+    let arbiter = actix_rt::Arbiter::new();
+    let reg = PoolRegistry::new(
+        store.clone(),
+        Arc::new(crate::time::SystemClock),
+        EngineConfig::default(),
+        vec![arbiter.handle()],
+    );
+    take(&reg, 1, 1).await;
+    let spawn_wait = |reg: PoolRegistry| {
+        actix_rt::spawn(async move {
+            reg.acquire(PoolId(1), request(2, "pc"), Some(Duration::from_secs(60)))
+                .await
+        })
+    };
+    let w1 = spawn_wait(reg.clone());
+    while reg.status(PoolId(1)).await.map(|s| s.queue_length) != Ok(1) {
+        tokio::task::yield_now().await;
+    }
+    let w2 = spawn_wait(reg.clone());
+    while reg.status(PoolId(1)).await.map(|s| s.queue_length) != Ok(2) {
+        tokio::task::yield_now().await;
+    }
+    reg.stall(PoolId(1), Duration::from_millis(1_500))
+        .await
+        .unwrap();
+    w1.abort(); // its CancelWaiter is handled after the seat's deadline
+    let seat = match tokio::time::timeout(Duration::from_secs(5), w2).await {
+        Ok(Ok(Ok(AcquireOutcome::Granted { seat, .. }))) => seat,
+        other => panic!("{other:?}"),
+    };
+    let hb = reg.heartbeat(PoolId(1), seat.id, AccountId(2), None).await;
+    arbiter.stop();
+    assert!(
+        matches!(hb, Ok(Ok(_))),
+        "W2 was granted {} but its heartbeat says {hb:?}",
+        seat.id
     );
 }

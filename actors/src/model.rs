@@ -475,6 +475,9 @@ pub enum Notice {
         waiter: WaiterId,
         /// Its seat.
         seat: SeatView,
+        /// Whether the seat was already held by the same (account, device, platform): a
+        /// seat granted meanwhile to a twin request, not one granted for this waiter.
+        reused: bool,
     },
     /// The waiter's wait ended without a seat, or it can no longer wait.
     WaiterRefused {

@@ -307,6 +307,9 @@ impl PoolRegistry {
                     continue;
                 }
             }
+            // A dropped reply means the message was never handled: an actor answers every
+            // message it handles, and stops (idle) only with nothing in flight. So a retry
+            // cannot apply an operation twice.
             match rx.await {
                 Ok(Err(EngineError::Retired)) | Err(_) => {
                     self.env.forget(pool, handle.shared.generation);
@@ -551,11 +554,11 @@ impl PoolRegistry {
     }
 
     #[cfg(test)]
-    pub(crate) async fn poison(&self, pool: PoolId) -> Result<(), EngineError> {
+    pub(crate) async fn poison(&self, pool: PoolId, after_change: bool) -> Result<(), EngineError> {
         let handle = self.handle(pool).await?;
         handle
             .addr
-            .try_send(actor::Poison)
+            .try_send(actor::Poison { after_change })
             .map_err(|_| EngineError::PoolUnavailable)
     }
 }

@@ -120,6 +120,10 @@ impl Seat {
 
 /// The seats of one account: almost always one, so the common case allocates nothing.
 #[derive(Debug)]
+#[allow(
+    clippy::box_collection,
+    reason = "a thin box keeps the map's value at 16 bytes for the one-seat common case"
+)]
 enum SeatList {
     One(SeatId),
     Many(Box<Vec<SeatId>>),
@@ -159,6 +163,13 @@ struct Waiter {
     device: DeviceId,
     platform: Platform,
     until: Timestamp,
+}
+
+/// What became of a waiter the queue tried to serve.
+enum Served {
+    Yes,
+    Refused(Refusal),
+    NoCapacity,
 }
 
 /// Something that falls due at a moment.
@@ -555,8 +566,9 @@ impl SeatTable {
             self.serve_queue(now);
             return Ok(CloseOutcome::Freed);
         }
-        if !seat.offline_at(now) && seat.deadline != When::NEVER {
-            // The owner's desktop seat on its own pool is kept and needs no heartbeat.
+        if seat.policy == Policy::Owner && seat.deadline != When::NEVER {
+            // The owner's desktop seat on its own pool is kept and needs no heartbeat, also
+            // once an offline period it is in has ended.
             self.set_deadline(id, None);
             self.persist(id);
         }
@@ -616,10 +628,17 @@ impl SeatTable {
             return Err(SeatError::OfflinePeriodTooLong { max_until });
         }
         let deadline = until.plus_millis(self.settings.timeout_ms());
+        let kept = self
+            .seats
+            .get(&id)
+            .is_some_and(|s| s.deadline == When::NEVER);
         if let Some(seat) = self.seats.get_mut(&id) {
             seat.offline_until = until.into();
         }
-        self.set_deadline(id, Some(deadline));
+        if !kept {
+            // A kept owner seat stays kept; any other seat needs heartbeats again after.
+            self.set_deadline(id, Some(deadline));
+        }
         self.reschedule_idle(id);
         self.persist(id);
         Ok(self.view_of(id))
@@ -759,7 +778,8 @@ impl SeatTable {
             matches!(c, Change::SeatGranted(_)) || keep(c)
         }));
         *later = retry;
-        self.changes.retain(keep);
+        self.changes
+            .retain(|c| matches!(c, Change::SeatGranted(_)) || keep(c));
         let now = self.now;
         self.serve_queue(now);
         undone
@@ -973,66 +993,114 @@ impl SeatTable {
             })
             .collect();
         order.sort_unstable();
+        // First pass: skip the owner's desktops whose removal frees no capacity (an even
+        // count shares its seats fully, S9); second pass: whatever is still needed, in order.
+        let mut skipped = Vec::new();
         for (_, std::cmp::Reverse((_, id))) in order {
             if self.in_use() <= self.capacity {
-                break;
+                return;
+            }
+            let owner_desktop = self
+                .seats
+                .get(&id)
+                .is_some_and(|s| s.policy == Policy::Owner && s.platform.is_desktop());
+            if owner_desktop && self.owner_desktops % 2 == 0 {
+                skipped.push(id);
+                continue;
+            }
+            self.remove_seat(id, GoneReason::CapacityReduced, t);
+        }
+        for id in skipped {
+            if self.in_use() <= self.capacity {
+                return;
             }
             self.remove_seat(id, GoneReason::CapacityReduced, t);
         }
     }
 
     /// W1: hands free capacity to the head of the queue, in order, reclaiming idle seats
-    /// (W2) when the head cannot be served.
+    /// (W2) when the head cannot be served. Half a seat freed among the owner's desktops
+    /// (S9), which the head cannot use, goes to the first owner desktop waiting.
     fn serve_queue(&mut self, t: Timestamp) {
         while let Some(head) = self.queue.front() {
             let head = head.clone();
-            let refusal = if let Err(refusal) = self.availability() {
-                Some(refusal)
-            } else if self.policy_of(head.account) == Policy::Member
-                && self.blocked.contains(&head.account)
-            {
-                Some(Refusal::MemberBlocked)
-            } else {
-                self.web_elsewhere_than(head.account, head.platform, &head.device)
-                    .map(|seat| Refusal::WebSessionActiveElsewhere { seat })
-            };
-            if let Some(refusal) = refusal {
-                self.pop_head();
-                self.usage.refusal();
-                self.notices.push(Notice::WaiterRefused {
-                    waiter: head.id,
-                    refusal,
-                });
-                continue;
+            match self.serve_waiter(&head, t) {
+                Served::Yes => {
+                    self.pop_head();
+                    continue;
+                }
+                Served::Refused(refusal) => {
+                    self.pop_head();
+                    self.usage.refusal();
+                    self.notices.push(Notice::WaiterRefused {
+                        waiter: head.id,
+                        refusal,
+                    });
+                    continue;
+                }
+                Served::NoCapacity => {}
             }
-            let key = HolderKey {
-                account: head.account,
-                platform: head.platform,
-                device: head.device.clone(),
-            };
-            if let Some(&id) = self.by_holder.get(&key) {
-                self.pop_head();
-                let seat = self.restart(id, t);
-                self.notices.push(Notice::WaiterGranted {
-                    waiter: head.id,
-                    seat,
-                });
-                continue;
-            }
-            let policy = self.policy_of(head.account);
-            if self.free() >= self.need(policy, head.platform) {
-                self.pop_head();
-                let seat = self.grant(key, policy, t);
-                self.notices.push(Notice::WaiterGranted {
-                    waiter: head.id,
-                    seat,
-                });
-                continue;
+            if self.need(Policy::Owner, Platform::Windows) == 0 {
+                let owner_desktop = self
+                    .queue
+                    .iter()
+                    .position(|w| w.account == self.owner && w.platform.is_desktop());
+                if let Some(i) = owner_desktop {
+                    if let Some(w) = self.queue.remove(i) {
+                        self.wait_ends.remove(&(w.until, w.id));
+                        if let Served::Refused(refusal) = self.serve_waiter(&w, t) {
+                            self.notices.push(Notice::WaiterRefused {
+                                waiter: w.id,
+                                refusal,
+                            });
+                        }
+                    }
+                    continue;
+                }
             }
             if !self.reclaim_one_idle(t) {
                 return;
             }
         }
+    }
+
+    /// Grants a waiter its seat when it can have one now; the caller takes it off the queue
+    /// unless there is no capacity for it.
+    fn serve_waiter(&mut self, w: &Waiter, t: Timestamp) -> Served {
+        if let Err(refusal) = self.availability() {
+            return Served::Refused(refusal);
+        }
+        let policy = self.policy_of(w.account);
+        if policy == Policy::Member && self.blocked.contains(&w.account) {
+            return Served::Refused(Refusal::MemberBlocked);
+        }
+        if let Some(seat) = self.web_elsewhere_than(w.account, w.platform, &w.device) {
+            return Served::Refused(Refusal::WebSessionActiveElsewhere { seat });
+        }
+        let key = HolderKey {
+            account: w.account,
+            platform: w.platform,
+            device: w.device.clone(),
+        };
+        if let Some(&id) = self.by_holder.get(&key) {
+            let seat = self.restart(id, t);
+            self.notices.push(Notice::WaiterGranted {
+                waiter: w.id,
+                seat,
+                reused: true,
+            });
+            return Served::Yes;
+        }
+        if self.free() < self.need(policy, w.platform) {
+            return Served::NoCapacity;
+        }
+        let seat = self.grant(key, policy, t);
+        self.notices.push(Notice::WaiterGranted {
+            waiter: w.id,
+            seat,
+            reused: false,
+        });
+        Served::Yes
     }
 
     fn pop_head(&mut self) {

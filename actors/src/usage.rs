@@ -228,7 +228,10 @@ mod tests {
         );
         u.roll_to(T0.plus_millis(DAY_MS), 0, 5, std::iter::empty());
         u.holder(AccountId(1));
-        assert_eq!(u.flush(T0.plus_millis(DAY_MS)).day_accounts, vec![AccountId(1)]);
+        assert_eq!(
+            u.flush(T0.plus_millis(DAY_MS)).day_accounts,
+            vec![AccountId(1)]
+        );
     }
 
     #[test]
@@ -247,18 +250,18 @@ mod tests {
         u.grant();
         u.holder(AccountId(7));
         // The store merges records into the hour's full sets (PoolSnapshot::apply).
-        let mut stored = crate::model::PoolSnapshot::new(
-            crate::ids::PoolId(1),
-            AccountId(0),
-            Vec::new(),
-        );
+        let mut stored =
+            crate::model::PoolSnapshot::new(crate::ids::PoolId(1), AccountId(0), Vec::new());
         stored.apply(&[crate::model::Change::Usage(u.flush(T0))]);
         let mut again = UsageCounter::new(T0.plus_millis(1_000), stored.usage);
         again.grant();
         again.holder(AccountId(7));
         let rec = again.flush(T0.plus_millis(2_000));
         assert_eq!(rec.grants, 2);
-        assert!(rec.accounts.is_empty(), "account 7 was counted before the restart");
+        assert!(
+            rec.accounts.is_empty(),
+            "account 7 was counted before the restart"
+        );
     }
 
     #[test]

@@ -1036,3 +1036,110 @@ fn next_deadline_follows_the_earliest_due_event() {
     p.heartbeat(&seat).unwrap();
     assert_eq!(p.table.next_deadline(), Some(p.now.plus_secs(10)));
 }
+
+// ----- edge cases found in review ------------------------------------------------------------
+
+#[test]
+fn s5_owner_desktop_closed_while_offline_stays_kept() {
+    let mut p = pool(1);
+    let seat = p.take(OWNER, "desk", WIN);
+    let until = p.now.plus_secs(24 * 3_600);
+    p.table
+        .reserve_offline(seat.id, OWNER, until, p.now)
+        .unwrap();
+    assert_eq!(p.table.close(seat.id, OWNER, p.now), Ok(CloseOutcome::Kept));
+    // The offline day ends, then a full heartbeat timeout passes with the app still closed.
+    p.advance_secs(24 * 3_600 + 28_800 + 1);
+    assert!(
+        p.table.seat(seat.id).is_some(),
+        "S5: the owner's kept desktop seat was freed by S4: {:?}",
+        p.removed()
+    );
+}
+
+#[test]
+fn s5_kept_owner_seat_reserved_offline_stays_kept() {
+    let mut p = pool(1);
+    let seat = p.take(OWNER, "desk", WIN);
+    assert_eq!(p.table.close(seat.id, OWNER, p.now), Ok(CloseOutcome::Kept));
+    let until = p.now.plus_secs(3_600);
+    p.table
+        .reserve_offline(seat.id, OWNER, until, p.now)
+        .unwrap();
+    p.advance_secs(3_600 + 28_800 + 1);
+    assert!(
+        p.table.seat(seat.id).is_some(),
+        "S5: the kept seat became subject to S4 after the offline period: {:?}",
+        p.removed()
+    );
+}
+
+#[test]
+fn s10_s9_capacity_drop_skips_owner_desktops_that_free_nothing() {
+    let end = T0.plus_secs(3_600);
+    let mut p = pool_with(vec![license(1), expiring(1, end)], PoolSettings::default());
+    let _d1 = p.take(OWNER, "d1", WIN);
+    p.advance_secs(1);
+    let web = p.take(OWNER, "browser", WEB);
+    p.advance_secs(1);
+    let _d2 = p.take(OWNER, "d2", MAC);
+    assert_eq!(p.in_use(), 2); // d1+d2 share one seat, the web seat is the other
+    p.table.take_changes();
+    p.now = end;
+    p.table.expire_due(end);
+    assert_eq!(
+        p.removed(),
+        vec![(web.id, GoneReason::CapacityReduced)],
+        "capacity 2 -> 1: one revocation is enough"
+    );
+}
+
+#[test]
+fn w1_s9_a_freed_half_seat_goes_to_the_waiting_owner_desktop() {
+    let mut p = pool(2);
+    p.take(OWNER, "d1", WIN);
+    let d2 = p.take(OWNER, "d2", WIN);
+    p.take(BO, "b", WIN);
+    assert!(matches!(
+        p.wait(CY, "c", 1, 600),
+        AcquireOutcome::Queued { position: 1, .. }
+    ));
+    assert!(matches!(
+        p.wait(OWNER, "d3", 2, 600),
+        AcquireOutcome::Queued { position: 2, .. }
+    ));
+    p.table.logout(d2.id, OWNER, p.now).unwrap(); // frees the half seat d2 used
+    assert_eq!(p.granted_waiters(), vec![WaiterId(2)], "d3 waited for it");
+    assert_eq!(
+        p.table.status().queue_length,
+        1,
+        "the member still waits for a full seat"
+    );
+    let newcomer = p.request(OWNER, "d4", WIN);
+    assert!(
+        !matches!(newcomer, AcquireOutcome::Granted { .. }),
+        "no half seat is left for newcomer d4; notices {:?}",
+        p.table.take_notices()
+    );
+}
+
+#[test]
+fn rollback_keeps_later_grants_not_yet_taken() {
+    let mut p = pool(2);
+    p.take(BO, "a", WIN);
+    let failed = p.table.take_changes();
+    let later = p.take(CY, "c", WIN); // its SeatGranted is still inside the table
+    let mut retry = Vec::new();
+    p.table.rollback(failed, &mut retry);
+    assert!(
+        p.table.seat(later.id).is_some(),
+        "the later seat is still held"
+    );
+    retry.extend(p.table.take_changes());
+    assert!(
+        retry
+            .iter()
+            .any(|c| matches!(c, Change::SeatGranted(r) if r.id == later.id)),
+        "the held seat's grant will never be persisted: {retry:?}"
+    );
+}
