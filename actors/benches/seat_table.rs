@@ -46,7 +46,7 @@ const OWNER: AccountId = AccountId(0xFFF_FFF);
 
 /// A table holding `held` member seats, one account each, with device ids as long as a
 /// typical hashed machine id (36 characters).
-fn table_with(held: u32, capacity: u32) -> SeatTable {
+fn table_with(held: u32, capacity: u32) -> (SeatTable, Vec<SeatId>) {
     let mut table = SeatTable::new(
         PoolId(1),
         OWNER,
@@ -60,15 +60,18 @@ fn table_with(held: u32, capacity: u32) -> SeatTable {
         TableLimits::default(),
         T0,
     );
+    let mut ids = Vec::with_capacity(held as usize);
     for i in 0..held {
-        let out = table.acquire(request(i, &device(i)), T0);
-        assert!(matches!(out, AcquireOutcome::Granted { .. }));
+        match table.acquire(request(i, &device(i)), T0) {
+            AcquireOutcome::Granted { seat, .. } => ids.push(seat.id),
+            other => panic!("{other:?}"),
+        }
         if i % 4_096 == 0 {
             table.take_changes();
         }
     }
     table.take_changes();
-    table
+    (table, ids)
 }
 
 fn device(i: u32) -> String {
@@ -86,7 +89,8 @@ fn request(account: u32, device: &str) -> AcquireRequest {
 
 fn memory_report() {
     let before = ALLOCATED.load(Ordering::Relaxed);
-    let table = table_with(1_000_000, 2_000_000);
+    let (table, ids) = table_with(1_000_000, 2_000_000);
+    drop(ids);
     let after = ALLOCATED.load(Ordering::Relaxed);
     let bytes = (after - before) as f64;
     println!(
@@ -98,7 +102,7 @@ fn memory_report() {
 }
 
 fn acquire_release_pair(c: &mut Criterion) {
-    let mut table = table_with(100_000, 200_000);
+    let (mut table, _) = table_with(100_000, 200_000);
     let dev = device(u32::MAX);
     let req = request(0xABCDEF, &dev);
     let mut now = T0;
@@ -117,7 +121,7 @@ fn acquire_release_pair(c: &mut Criterion) {
 }
 
 fn heartbeat(c: &mut Criterion) {
-    let mut table = table_with(1_000_000, 2_000_000);
+    let (mut table, ids) = table_with(1_000_000, 2_000_000);
     let mut i: u64 = 0;
     let mut n: u64 = 0;
     let mut now = T0;
@@ -131,9 +135,9 @@ fn heartbeat(c: &mut Criterion) {
                 black_box(table.take_changes());
             }
             now = now.plus_millis(1);
-            let seat = SeatId(i + 1);
-            let hb = table.heartbeat(seat, AccountId(i as u32), None, now);
-            black_box(hb.is_ok());
+            let hb = table.heartbeat(ids[i as usize], AccountId(i as u32), None, now);
+            assert!(hb.is_ok(), "every heartbeat reaches a held seat");
+            let _ = black_box(hb);
         })
     });
     black_box(table.take_changes().len());

@@ -88,6 +88,11 @@ impl DeviceId {
         Ok(DeviceId(Arc::from(raw)))
     }
 
+    /// An id copied from one that was parsed already.
+    pub(crate) fn from_checked(id: Arc<str>) -> Self {
+        DeviceId(id)
+    }
+
     /// The id as the client sent it.
     pub fn as_str(&self) -> &str {
         &self.0

@@ -14,6 +14,7 @@
 //! when the deadline moved earlier), so heartbeats touch no ordered structure.
 
 use std::collections::{BTreeSet, VecDeque};
+use std::hash::BuildHasher;
 
 use hashbrown::{HashMap, HashSet};
 
@@ -26,19 +27,24 @@ use crate::model::{
 use crate::time::{Timestamp, DAY_MS};
 use crate::usage::UsageCounter;
 
-/// The identity of a seat's holder for S2: one seat per (account, device, platform).
-#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+mod slab;
+
+use slab::{counter_above, seat_id, DeviceBuf, Keyed, SeatSlab};
+
+/// The index key of a seat's holder for S2 (one seat per account, device and platform): the
+/// device is hashed, and the rare collision is resolved through the account's seats.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 struct HolderKey {
     account: AccountId,
     platform: Platform,
-    device: DeviceId,
+    device_hash: u64,
 }
 
 #[derive(Debug)]
 struct Seat {
     id: SeatId,
     account: AccountId,
-    device: DeviceId,
+    device: DeviceBuf,
     platform: Platform,
     policy: Policy,
     granted_at: Timestamp,
@@ -79,13 +85,15 @@ impl From<Timestamp> for When {
     }
 }
 
+impl Keyed for Seat {
+    fn key(&self) -> SeatId {
+        self.id
+    }
+}
+
 impl Seat {
-    fn holder_key(&self) -> HolderKey {
-        HolderKey {
-            account: self.account,
-            platform: self.platform,
-            device: self.device.clone(),
-        }
+    fn holds(&self, platform: Platform, device: &str) -> bool {
+        self.platform == platform && self.device.as_str() == device
     }
 
     fn offline_at(&self, t: Timestamp) -> bool {
@@ -96,7 +104,7 @@ impl Seat {
         SeatRecord {
             id: self.id,
             account: self.account,
-            device: self.device.clone(),
+            device: self.device.to_device_id(),
             platform: self.platform,
             policy: self.policy,
             granted_at: self.granted_at,
@@ -196,8 +204,12 @@ pub struct SeatTable {
     /// The latest expiry among live licenses; `None` when one is permanent or none is live.
     license_latest: Option<Timestamp>,
     next_license_expiry: Option<Timestamp>,
-    seats: HashMap<SeatId, Seat>,
+    seats: SeatSlab<Seat>,
     by_holder: HashMap<HolderKey, SeatId>,
+    device_hasher: hashbrown::DefaultHashBuilder,
+    /// Tests make every device hash collide, to prove the collision path.
+    #[cfg(test)]
+    colliding_hashes: bool,
     by_account: HashMap<AccountId, SeatList>,
     expiry: BTreeSet<(Timestamp, SeatId)>,
     idle: BTreeSet<(Timestamp, SeatId)>,
@@ -210,7 +222,9 @@ pub struct SeatTable {
     wait_ends: BTreeSet<(Timestamp, WaiterId)>,
     tombstones: HashMap<SeatId, Tombstone>,
     tombstone_order: VecDeque<SeatId>,
-    next_seat_id: u64,
+    /// Above every seat id the pool ever handed out; new ids take the next grant counter
+    /// above it as their high bits, so ids never repeat.
+    id_bound: u64,
     usage: UsageCounter,
     changes: Vec<Change>,
     notices: Vec<Notice>,
@@ -246,8 +260,11 @@ impl SeatTable {
             capacity: 0,
             license_latest: None,
             next_license_expiry: None,
-            seats: HashMap::with_capacity(snapshot.seats.len()),
+            seats: SeatSlab::new(),
             by_holder: HashMap::with_capacity(snapshot.seats.len()),
+            device_hasher: hashbrown::DefaultHashBuilder::default(),
+            #[cfg(test)]
+            colliding_hashes: false,
             by_account: HashMap::new(),
             expiry: BTreeSet::new(),
             idle: BTreeSet::new(),
@@ -258,23 +275,26 @@ impl SeatTable {
             wait_ends: BTreeSet::new(),
             tombstones: HashMap::new(),
             tombstone_order: VecDeque::new(),
-            next_seat_id: snapshot.next_seat_id.max(1),
+            id_bound: snapshot.next_seat_id,
             usage: UsageCounter::new(now, snapshot.usage),
             changes: Vec::new(),
             notices: Vec::new(),
             now,
         };
+        // Every new id must be above every id the pool ever handed out.
+        let mut id_bound = table.id_bound;
         let mut tombstones = snapshot.tombstones;
         tombstones.sort_by_key(|t| t.at);
         for tomb in tombstones {
-            table.next_seat_id = table.next_seat_id.max(tomb.seat.0 + 1);
+            id_bound = id_bound.max(tomb.seat.0 + 1);
             table.remember(tomb);
         }
         let timeout = table.settings.timeout_ms();
         let grace = u64::from(table.settings.heartbeat_interval_s()) * 1_000;
         let mut expired = Vec::new();
+        let mut unplaceable = Vec::new();
         for rec in snapshot.seats {
-            table.next_seat_id = table.next_seat_id.max(rec.id.0 + 1);
+            id_bound = id_bound.max(rec.id.0 + 1);
             let deadline = match rec.deadline {
                 Some(d) if d.plus_millis(timeout / 10) > now => Some(d.max(now.plus_millis(grace))),
                 Some(_) => {
@@ -286,7 +306,7 @@ impl SeatTable {
             let seat = Seat {
                 id: rec.id,
                 account: rec.account,
-                device: rec.device,
+                device: DeviceBuf::new(&rec.device),
                 platform: rec.platform,
                 policy: rec.policy,
                 granted_at: rec.granted_at,
@@ -297,11 +317,25 @@ impl SeatTable {
                 idle_scheduled: When::NEVER,
                 persisted_deadline: rec.deadline.into(),
             };
-            let key = seat.holder_key();
-            table.insert_seat(seat, key);
+            if !table.insert_seat(seat) {
+                unplaceable.push((rec.id, rec.account));
+            }
         }
+        table.id_bound = id_bound;
         for id in expired {
             table.remove_seat(id, GoneReason::Expired, now);
+        }
+        for (seat, account) in unplaceable {
+            // Two stored seats in one slot: only corrupt data does that. The second is
+            // dropped from the store rather than left to haunt it.
+            let tomb = Tombstone {
+                seat,
+                account,
+                reason: GoneReason::Revoked,
+                at: now,
+            };
+            table.changes.push(Change::SeatRemoved(tomb.clone()));
+            table.remember(tomb);
         }
         table.recompute_capacity(now);
         table.enforce_capacity(now);
@@ -396,7 +430,7 @@ impl SeatTable {
             settings: self.settings.clone(),
             seats,
             blocked,
-            next_seat_id: self.next_seat_id,
+            next_seat_id: self.id_bound,
             tombstones: self
                 .tombstone_order
                 .iter()
@@ -439,12 +473,7 @@ impl SeatTable {
         if policy == Policy::Member && self.blocked.contains(&req.account) {
             return self.refuse(Refusal::MemberBlocked);
         }
-        let key = HolderKey {
-            account: req.account,
-            platform: req.platform,
-            device: req.device,
-        };
-        if let Some(&id) = self.by_holder.get(&key) {
+        if let Some(id) = self.find_holder(req.account, req.platform, req.device.as_str()) {
             let seat = self.restart(id, now);
             return AcquireOutcome::Granted { seat, reused: true };
         }
@@ -453,11 +482,12 @@ impl SeatTable {
         }
         let need = self.need(policy, req.platform);
         if need == 0 || (self.queue.is_empty() && self.free() >= need) {
-            let seat = self.grant(key, policy, now);
-            return AcquireOutcome::Granted {
-                seat,
-                reused: false,
-            };
+            if let Some(seat) = self.grant(req.account, &req.device, req.platform, policy, now) {
+                return AcquireOutcome::Granted {
+                    seat,
+                    reused: false,
+                };
+            }
         }
         match req.wait {
             Some((waiter, until)) if until > now => {
@@ -466,9 +496,9 @@ impl SeatTable {
                 }
                 self.queue.push_back(Waiter {
                     id: waiter,
-                    account: key.account,
-                    device: key.device,
-                    platform: key.platform,
+                    account: req.account,
+                    device: req.device,
+                    platform: req.platform,
                     until,
                 });
                 self.wait_ends.insert((until, waiter));
@@ -493,7 +523,7 @@ impl SeatTable {
                 AcquireOutcome::Queued { waiter, position }
             }
             _ => {
-                let details = self.no_seat_details(key.account, None);
+                let details = self.no_seat_details(req.account, None);
                 self.refuse(Refusal::NoSeatAvailable(details))
             }
         }
@@ -736,7 +766,7 @@ impl SeatTable {
         self.settings = settings;
         if idle_changed {
             self.idle.clear();
-            let ids: Vec<SeatId> = self.seats.keys().copied().collect();
+            let ids: Vec<SeatId> = self.seats.keys().collect();
             for id in ids {
                 if let Some(seat) = self.seats.get_mut(&id) {
                     seat.idle_scheduled = When::NEVER;
@@ -1077,12 +1107,7 @@ impl SeatTable {
         if let Some(seat) = self.web_elsewhere_than(w.account, w.platform, &w.device) {
             return Served::Refused(Refusal::WebSessionActiveElsewhere { seat });
         }
-        let key = HolderKey {
-            account: w.account,
-            platform: w.platform,
-            device: w.device.clone(),
-        };
-        if let Some(&id) = self.by_holder.get(&key) {
+        if let Some(id) = self.find_holder(w.account, w.platform, w.device.as_str()) {
             let seat = self.restart(id, t);
             self.notices.push(Notice::WaiterGranted {
                 waiter: w.id,
@@ -1094,7 +1119,9 @@ impl SeatTable {
         if self.free() < self.need(policy, w.platform) {
             return Served::NoCapacity;
         }
-        let seat = self.grant(key, policy, t);
+        let Some(seat) = self.grant(w.account, &w.device, w.platform, policy, t) else {
+            return Served::NoCapacity;
+        };
         self.notices.push(Notice::WaiterGranted {
             waiter: w.id,
             seat,
@@ -1174,7 +1201,7 @@ impl SeatTable {
             .filter_map(|id| self.seats.get(id))
             .map(|s| SeatSummary {
                 id: s.id,
-                device: s.device.clone(),
+                device: s.device.to_device_id(),
                 platform: s.platform,
                 granted_at: s.granted_at,
             })
@@ -1218,9 +1245,9 @@ impl SeatTable {
             return None;
         }
         self.account_seats(account).iter().copied().find(|id| {
-            self.seats
-                .get(id)
-                .is_some_and(|s| s.platform == Platform::Web && &s.device != device)
+            self.seats.get(id).is_some_and(|s| {
+                s.platform == Platform::Web && s.device.as_str() != device.as_str()
+            })
         })
     }
 
@@ -1252,15 +1279,23 @@ impl SeatTable {
         }
     }
 
-    fn grant(&mut self, key: HolderKey, policy: Policy, t: Timestamp) -> SeatView {
-        let id = SeatId(self.next_seat_id);
-        self.next_seat_id += 1;
+    /// A new seat; `None` only when the table holds the most seats it can.
+    fn grant(
+        &mut self,
+        account: AccountId,
+        device: &DeviceId,
+        platform: Platform,
+        policy: Policy,
+        t: Timestamp,
+    ) -> Option<SeatView> {
+        let id = seat_id(counter_above(self.id_bound), self.seats.vacant_slot()?);
+        self.id_bound = id.0 + 1;
         let deadline = t.plus_millis(self.settings.timeout_ms());
         let seat = Seat {
             id,
-            account: key.account,
-            device: key.device.clone(),
-            platform: key.platform,
+            account,
+            device: DeviceBuf::new(device),
+            platform,
             policy,
             granted_at: t,
             deadline: deadline.into(),
@@ -1272,11 +1307,11 @@ impl SeatTable {
         };
         let view = self.view(&seat);
         self.changes.push(Change::SeatGranted(seat.record()));
-        self.insert_seat(seat, key);
+        self.insert_seat(seat);
         self.usage.grant();
-        self.usage.holder(view.account);
+        self.usage.holder(account);
         self.usage.observe(self.in_use(), self.capacity);
-        view
+        Some(view)
     }
 
     /// S2: the application started again on the same device; the seat runs again.
@@ -1302,8 +1337,12 @@ impl SeatTable {
         self.view_of(id)
     }
 
-    fn insert_seat(&mut self, mut seat: Seat, key: HolderKey) {
+    /// Stores a seat in every index. False, and nothing stored, when its slot is taken.
+    fn insert_seat(&mut self, mut seat: Seat) -> bool {
         let id = seat.id;
+        if self.seats.slot_taken(id) {
+            return false;
+        }
         self.count(&seat, true);
         if let Some(d) = seat.deadline.get() {
             self.expiry.insert((d, id));
@@ -1313,14 +1352,53 @@ impl SeatTable {
             self.idle.insert((k, id));
             seat.idle_scheduled = k.into();
         }
-        self.by_holder.insert(key, id);
+        let key = self.holder_key(seat.account, seat.platform, seat.device.as_str());
+        // On a hash collision the first seat keeps the entry; `find_holder` finds the other
+        // through the account's seats.
+        self.by_holder.entry(key).or_insert(id);
         match self.by_account.get_mut(&seat.account) {
             Some(list) => list.push(id),
             None => {
                 self.by_account.insert(seat.account, SeatList::One(id));
             }
         }
-        self.seats.insert(id, seat);
+        self.seats.insert(seat)
+    }
+
+    fn holder_key(&self, account: AccountId, platform: Platform, device: &str) -> HolderKey {
+        #[cfg(test)]
+        if self.colliding_hashes {
+            return HolderKey {
+                account,
+                platform,
+                device_hash: 0,
+            };
+        }
+        HolderKey {
+            account,
+            platform,
+            device_hash: self.device_hasher.hash_one(device),
+        }
+    }
+
+    /// S2: the seat held by (account, platform, device), if any.
+    fn find_holder(&self, account: AccountId, platform: Platform, device: &str) -> Option<SeatId> {
+        let id = *self
+            .by_holder
+            .get(&self.holder_key(account, platform, device))?;
+        if self
+            .seats
+            .get(&id)
+            .is_some_and(|s| s.holds(platform, device))
+        {
+            return Some(id);
+        }
+        // Another device of this account hashed alike: look through the account's seats.
+        self.account_seats(account).iter().copied().find(|id| {
+            self.seats
+                .get(id)
+                .is_some_and(|s| s.holds(platform, device))
+        })
     }
 
     /// Removes a seat, remembers why and records the change.
@@ -1343,10 +1421,27 @@ impl SeatTable {
     fn drop_seat(&mut self, id: SeatId) -> Option<Seat> {
         let seat = self.seats.remove(&id)?;
         self.count(&seat, false);
-        self.by_holder.remove(&seat.holder_key());
         if let Some(list) = self.by_account.get_mut(&seat.account) {
             if list.remove(id) {
                 self.by_account.remove(&seat.account);
+            }
+        }
+        let key = self.holder_key(seat.account, seat.platform, seat.device.as_str());
+        if self.by_holder.get(&key) == Some(&id) {
+            self.by_holder.remove(&key);
+            // A colliding seat of the same account takes the entry over.
+            let twin = self
+                .account_seats(seat.account)
+                .iter()
+                .copied()
+                .find(|other| {
+                    self.seats.get(other).is_some_and(|s| {
+                        s.platform == seat.platform
+                            && self.holder_key(s.account, s.platform, s.device.as_str()) == key
+                    })
+                });
+            if let Some(twin) = twin {
+                self.by_holder.insert(key, twin);
             }
         }
         if let Some(s) = seat.scheduled.get() {
@@ -1465,13 +1560,23 @@ impl SeatTable {
         seat_view(seat, self.now, &self.settings, self.license_latest)
     }
 
+    /// Makes every device hash collide (tests of the collision path).
+    #[cfg(test)]
+    pub(crate) fn collide_device_hashes(&mut self) {
+        assert!(self.seats.is_empty(), "set before any seat is held");
+        self.colliding_hashes = true;
+    }
+
     #[cfg(test)]
     pub(crate) fn check_invariants(&self) {
         let mut singles = 0;
         let mut desktops = 0;
-        for (id, seat) in &self.seats {
-            assert_eq!(*id, seat.id);
-            assert_eq!(self.by_holder.get(&seat.holder_key()), Some(id));
+        for seat in self.seats.values() {
+            let id = &seat.id;
+            assert_eq!(
+                self.find_holder(seat.account, seat.platform, seat.device.as_str()),
+                Some(*id)
+            );
             assert!(self.account_seats(seat.account).contains(id));
             if seat.policy == Policy::Owner && seat.platform.is_desktop() {
                 desktops += 1;
@@ -1487,7 +1592,7 @@ impl SeatTable {
                 other => panic!("seat {id} scheduled/deadline mismatch: {other:?}"),
             }
         }
-        assert_eq!(self.by_holder.len(), self.seats.len());
+        assert!(self.by_holder.len() <= self.seats.len());
         assert_eq!(
             self.expiry.len(),
             self.seats
@@ -1517,7 +1622,7 @@ fn seat_view(
     SeatView {
         id: seat.id,
         account: seat.account,
-        device: seat.device.clone(),
+        device: seat.device.to_device_id(),
         platform: seat.platform,
         policy: seat.policy,
         granted_at: seat.granted_at,

@@ -123,7 +123,7 @@ impl Model {
     }
 }
 
-fn run(ops: Vec<Op>) {
+fn run(ops: Vec<Op>, colliding_hashes: bool) {
     let mut now = T0;
     let mut table = SeatTable::new(
         PoolId(1),
@@ -145,6 +145,9 @@ fn run(ops: Vec<Op>) {
         },
         now,
     );
+    if colliding_hashes {
+        table.collide_device_hashes();
+    }
     let mut model = Model {
         held: BTreeSet::new(),
         queue: VecDeque::new(),
@@ -284,7 +287,7 @@ fn run(ops: Vec<Op>) {
         }
         model.absorb(&mut table);
         table.check_invariants();
-        let actual: BTreeSet<SeatId> = table.seats.keys().copied().collect();
+        let actual: BTreeSet<SeatId> = table.seats.keys().collect();
         assert_eq!(
             actual, model.held,
             "a held seat was lost or a seat appeared unseen"
@@ -313,7 +316,10 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
 
     #[test]
-    fn s1_w1_random_operations_keep_every_invariant(ops in prop::collection::vec(op(), 1..80)) {
-        run(ops);
+    fn s1_w1_random_operations_keep_every_invariant(
+        ops in prop::collection::vec(op(), 1..80),
+        colliding_hashes in any::<bool>(),
+    ) {
+        run(ops, colliding_hashes);
     }
 }

@@ -1143,3 +1143,23 @@ fn rollback_keeps_later_grants_not_yet_taken() {
         "the held seat's grant will never be persisted: {retry:?}"
     );
 }
+
+#[test]
+fn s2_s3_devices_whose_hashes_collide_keep_their_own_seats() {
+    let mut p = pool(5);
+    p.table.collide_device_hashes();
+    let a = p.take(BO, "laptop", WIN);
+    let b = p.take(BO, "desktop", WIN);
+    assert_ne!(a.id, b.id, "S3: another device is another seat");
+    assert_eq!(
+        p.take(BO, "desktop", WIN).id,
+        b.id,
+        "S2: the same device again"
+    );
+    // The first seat owned the index entry; when it goes, the second takes it over.
+    p.table.logout(a.id, BO, p.now).unwrap();
+    assert_eq!(p.take(BO, "desktop", WIN).id, b.id);
+    let c = p.take(BO, "laptop", WIN);
+    assert_ne!(c.id, a.id);
+    p.table.check_invariants();
+}
