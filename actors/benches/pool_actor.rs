@@ -47,6 +47,13 @@ fn pool_actor(c: &mut Criterion) {
         b.iter_custom(|ops| system.block_on(run(&registry, ops)))
     });
     group.finish();
+    let stats = registry.commit_stats();
+    let calls = stats.store_calls.load(std::sync::atomic::Ordering::Relaxed);
+    let changes = stats.changes.load(std::sync::atomic::Ordering::Relaxed);
+    println!(
+        "group commit: {changes} changes in {calls} store calls ({:.1} changes per call)",
+        changes as f64 / calls.max(1) as f64
+    );
 }
 
 /// Runs `ops` operations (half acquires, half releases) spread over the clients.

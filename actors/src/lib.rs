@@ -4,6 +4,8 @@
 //! every pool's changes to the store in group commits, and the `PoolStore` trait the stores
 //! implement. No HTTP and no storage client live here: the service crate brings those.
 
+#![warn(missing_docs)]
+
 pub mod actor;
 pub mod committer;
 pub mod error;
