@@ -778,125 +778,49 @@ impl Handler<Acquire> for PoolActor {
     }
 }
 
-impl Handler<Heartbeat> for PoolActor {
-    type Result = ();
+/// Implements `Handler` for messages that map onto one table call: `durable` ones answer once
+/// their changes are committed, `immediate` ones at once.
+macro_rules! table_handlers {
+    ($($kind:ident $msg:ident => |$t:ident, $now:ident, $m:ident| $call:expr;)*) => {$(
+        impl Handler<$msg> for PoolActor {
+            type Result = ();
 
-    fn handle(&mut self, msg: Heartbeat, ctx: &mut Context<Self>) {
-        self.immediate_op(ctx, msg.reply, |t, now| {
-            t.heartbeat(msg.seat, msg.account, msg.active, now)
-        });
-    }
-}
-
-impl Handler<Close> for PoolActor {
-    type Result = ();
-
-    fn handle(&mut self, msg: Close, ctx: &mut Context<Self>) {
-        self.durable_op(ctx, msg.reply, |t, now| t.close(msg.seat, msg.account, now));
-    }
-}
-
-impl Handler<Logout> for PoolActor {
-    type Result = ();
-
-    fn handle(&mut self, msg: Logout, ctx: &mut Context<Self>) {
-        self.durable_op(ctx, msg.reply, |t, now| {
-            t.logout(msg.seat, msg.account, now)
-        });
-    }
-}
-
-impl Handler<ReleaseAll> for PoolActor {
-    type Result = ();
-
-    fn handle(&mut self, msg: ReleaseAll, ctx: &mut Context<Self>) {
-        self.durable_op(ctx, msg.reply, |t, now| t.release_all(msg.account, now));
-    }
-}
-
-impl Handler<ReserveOffline> for PoolActor {
-    type Result = ();
-
-    fn handle(&mut self, msg: ReserveOffline, ctx: &mut Context<Self>) {
-        self.durable_op(ctx, msg.reply, |t, now| {
-            t.reserve_offline(msg.seat, msg.account, msg.until, now)
-        });
-    }
-}
-
-impl Handler<AdminRelease> for PoolActor {
-    type Result = ();
-
-    fn handle(&mut self, msg: AdminRelease, ctx: &mut Context<Self>) {
-        self.durable_op(ctx, msg.reply, |t, now| t.admin_release(msg.seat, now));
-    }
-}
-
-impl Handler<Block> for PoolActor {
-    type Result = ();
-
-    fn handle(&mut self, msg: Block, ctx: &mut Context<Self>) {
-        self.durable_op(ctx, msg.reply, |t, now| t.block(msg.account, now));
-    }
-}
-
-impl Handler<Unblock> for PoolActor {
-    type Result = ();
-
-    fn handle(&mut self, msg: Unblock, ctx: &mut Context<Self>) {
-        self.durable_op(ctx, msg.reply, |t, now| t.unblock(msg.account, now));
-    }
-}
-
-impl Handler<RemoveMember> for PoolActor {
-    type Result = ();
-
-    fn handle(&mut self, msg: RemoveMember, ctx: &mut Context<Self>) {
-        self.durable_op(ctx, msg.reply, |t, now| t.remove_member(msg.account, now));
-    }
-}
-
-impl Handler<SetLicenses> for PoolActor {
-    type Result = ();
-
-    fn handle(&mut self, msg: SetLicenses, ctx: &mut Context<Self>) {
-        self.durable_op(ctx, msg.reply, |t, now| t.set_licenses(msg.licenses, now));
-    }
-}
-
-impl Handler<UpdateSettings> for PoolActor {
-    type Result = ();
-
-    fn handle(&mut self, msg: UpdateSettings, ctx: &mut Context<Self>) {
-        self.durable_op(ctx, msg.reply, |t, now| {
-            t.update_settings(msg.settings, now)
-        });
-    }
-}
-
-impl Handler<GetStatus> for PoolActor {
-    type Result = ();
-
-    fn handle(&mut self, msg: GetStatus, ctx: &mut Context<Self>) {
-        self.immediate_op(ctx, msg.reply, |t, now| {
-            t.expire_due(now);
-            t.status()
-        });
-    }
-}
-
-impl Handler<ListSeats> for PoolActor {
-    type Result = ();
-
-    fn handle(&mut self, msg: ListSeats, ctx: &mut Context<Self>) {
-        self.immediate_op(ctx, msg.reply, |t, now| {
-            t.expire_due(now);
-            match msg.account {
-                Some(account) => t.seats_of(account),
-                None => t.seats(),
+            fn handle(&mut self, $m: $msg, ctx: &mut Context<Self>) {
+                table_handlers!(@run $kind self, ctx, $m.reply, |$t: &mut SeatTable, $now| $call);
             }
-        });
-    }
+        }
+    )*};
+    (@run durable $self:ident, $ctx:ident, $reply:expr, $f:expr) => {
+        $self.durable_op($ctx, $reply, $f)
+    };
+    (@run immediate $self:ident, $ctx:ident, $reply:expr, $f:expr) => {
+        $self.immediate_op($ctx, $reply, $f)
+    };
+}
+
+table_handlers! {
+    immediate Heartbeat => |t, now, msg| t.heartbeat(msg.seat, msg.account, msg.active, now);
+    durable Close => |t, now, msg| t.close(msg.seat, msg.account, now);
+    durable Logout => |t, now, msg| t.logout(msg.seat, msg.account, now);
+    durable ReleaseAll => |t, now, msg| t.release_all(msg.account, now);
+    durable ReserveOffline => |t, now, msg| t.reserve_offline(msg.seat, msg.account, msg.until, now);
+    durable AdminRelease => |t, now, msg| t.admin_release(msg.seat, now);
+    durable Block => |t, now, msg| t.block(msg.account, now);
+    durable Unblock => |t, now, msg| t.unblock(msg.account, now);
+    durable RemoveMember => |t, now, msg| t.remove_member(msg.account, now);
+    durable SetLicenses => |t, now, msg| t.set_licenses(msg.licenses, now);
+    durable UpdateSettings => |t, now, msg| t.update_settings(msg.settings, now);
+    immediate GetStatus => |t, now, _msg| {
+        t.expire_due(now);
+        t.status()
+    };
+    immediate ListSeats => |t, now, msg| {
+        t.expire_due(now);
+        match msg.account {
+            Some(account) => t.seats_of(account),
+            None => t.seats(),
+        }
+    };
 }
 
 impl Handler<CancelWaiter> for PoolActor {

@@ -67,6 +67,31 @@ async fn take(reg: &PoolRegistry, pool: u64, account: u32) -> SeatView {
     }
 }
 
+/// A request from `account` that waits up to `secs` for a seat, running in the background.
+fn spawn_wait(
+    reg: &PoolRegistry,
+    pool: u64,
+    account: u32,
+    secs: u64,
+) -> actix_rt::task::JoinHandle<Result<AcquireOutcome, EngineError>> {
+    let reg = reg.clone();
+    actix_rt::spawn(async move {
+        reg.acquire(
+            PoolId(pool),
+            request(account, "pc"),
+            Some(Duration::from_secs(secs)),
+        )
+        .await
+    })
+}
+
+/// Yields until the pool's queue holds `n` requests.
+async fn wait_for_queue(reg: &PoolRegistry, pool: u64, n: usize) {
+    while reg.status(PoolId(pool)).await.map(|s| s.queue_length) != Ok(n) {
+        tokio::task::yield_now().await;
+    }
+}
+
 #[actix_rt::test]
 async fn s1_ten_thousand_concurrent_acquires_grant_exactly_the_capacity() {
     let store = store_with_pools(&[(1, 100)]).await;
@@ -295,16 +320,8 @@ async fn w1_a_waiter_gets_the_seat_freed_for_it() {
     let store = store_with_pools(&[(1, 1)]).await;
     let reg = registry(store.clone(), EngineConfig::default());
     let held = take(&reg, 1, 1).await;
-    let waiting = {
-        let reg = reg.clone();
-        actix_rt::spawn(async move {
-            reg.acquire(PoolId(1), request(2, "pc"), Some(Duration::from_secs(30)))
-                .await
-        })
-    };
-    while reg.status(PoolId(1)).await.map(|s| s.queue_length) != Ok(1) {
-        tokio::task::yield_now().await;
-    }
+    let waiting = spawn_wait(&reg, 1, 2, 30);
+    wait_for_queue(&reg, 1, 1).await;
     reg.close(PoolId(1), held.id, AccountId(1))
         .await
         .expect("engine")
@@ -350,16 +367,8 @@ async fn w1_a_client_that_goes_away_leaves_the_queue() {
     let store = store_with_pools(&[(1, 1)]).await;
     let reg = registry(store, EngineConfig::default());
     take(&reg, 1, 1).await;
-    let waiting = {
-        let reg = reg.clone();
-        actix_rt::spawn(async move {
-            reg.acquire(PoolId(1), request(2, "pc"), Some(Duration::from_secs(60)))
-                .await
-        })
-    };
-    while reg.status(PoolId(1)).await.map(|s| s.queue_length) != Ok(1) {
-        tokio::task::yield_now().await;
-    }
+    let waiting = spawn_wait(&reg, 1, 2, 60);
+    wait_for_queue(&reg, 1, 1).await;
     waiting.abort();
     let mut queue = Ok(1);
     for _ in 0..100 {
@@ -477,16 +486,8 @@ async fn drain_answers_waiters_shutting_down_and_flushes() {
     let store = store_with_pools(&[(1, 1)]).await;
     let reg = registry(store, EngineConfig::default());
     take(&reg, 1, 1).await;
-    let waiting = {
-        let reg = reg.clone();
-        actix_rt::spawn(async move {
-            reg.acquire(PoolId(1), request(2, "pc"), Some(Duration::from_secs(60)))
-                .await
-        })
-    };
-    while reg.status(PoolId(1)).await.map(|s| s.queue_length) != Ok(1) {
-        tokio::task::yield_now().await;
-    }
+    let waiting = spawn_wait(&reg, 1, 2, 60);
+    wait_for_queue(&reg, 1, 1).await;
     reg.drain().await;
     assert_eq!(waiting.await.expect("task"), Err(EngineError::ShuttingDown));
     assert_eq!(
@@ -510,16 +511,8 @@ async fn the_queue_bound_answers_throttled() {
         },
     );
     take(&reg, 1, 1).await;
-    let _waiting = {
-        let reg = reg.clone();
-        actix_rt::spawn(async move {
-            reg.acquire(PoolId(1), request(2, "pc"), Some(Duration::from_secs(60)))
-                .await
-        })
-    };
-    while reg.status(PoolId(1)).await.map(|s| s.queue_length) != Ok(1) {
-        tokio::task::yield_now().await;
-    }
+    let _waiting = spawn_wait(&reg, 1, 2, 60);
+    wait_for_queue(&reg, 1, 1).await;
     assert_eq!(
         reg.acquire(PoolId(1), request(3, "pc"), Some(Duration::from_secs(60)))
             .await,
@@ -527,44 +520,37 @@ async fn the_queue_bound_answers_throttled() {
     );
 }
 
-/// A waiter queued by the same call that hands a seat to a waiter whose client already left:
-/// the departed waiter's place is given up and the new waiter gets the seat and its answer.
-#[actix_rt::test]
-async fn w1_a_new_waiter_is_answered_when_a_departed_one_was_served_first() {
+/// Pool 1 with one seat and a heartbeat timeout of one second, its actor on a thread of its
+/// own (so a stalled actor does not stall the test), on the real clock.
+async fn one_second_pool_on_its_own_thread() -> (PoolRegistry, actix_rt::Arbiter) {
     use crate::store::PoolStore;
     let store = Arc::new(MemoryStore::new());
     let mut snapshot = PoolSnapshot::new(PoolId(1), OWNER, vec![license(1)]);
     snapshot.settings.timeout_s = 1;
-    store.create_pool(snapshot).await.unwrap();
+    store.create_pool(snapshot).await.expect("create pool");
     let arbiter = actix_rt::Arbiter::new();
     let reg = PoolRegistry::new(
-        store.clone(),
+        store,
         Arc::new(crate::time::SystemClock),
         EngineConfig::default(),
         vec![arbiter.handle()],
     );
+    (reg, arbiter)
+}
+
+/// A waiter queued by the same call that hands a seat to a waiter whose client already left:
+/// the departed waiter's place is given up and the new waiter gets the seat and its answer.
+#[actix_rt::test]
+async fn w1_a_new_waiter_is_answered_when_a_departed_one_was_served_first() {
+    let (reg, arbiter) = one_second_pool_on_its_own_thread().await;
     take(&reg, 1, 1).await; // deadline in 1 s, no heartbeats
-    let w1 = {
-        let reg = reg.clone();
-        actix_rt::spawn(async move {
-            reg.acquire(PoolId(1), request(2, "pc"), Some(Duration::from_secs(60)))
-                .await
-        })
-    };
-    while reg.status(PoolId(1)).await.map(|s| s.queue_length) != Ok(1) {
-        tokio::task::yield_now().await;
-    }
+    let w1 = spawn_wait(&reg, 1, 2, 60);
+    wait_for_queue(&reg, 1, 1).await;
     // Block the actor past the seat's deadline; meanwhile W2 arrives, then W1's client goes.
     reg.stall(PoolId(1), Duration::from_millis(1_500))
         .await
         .unwrap();
-    let w2 = {
-        let reg = reg.clone();
-        actix_rt::spawn(async move {
-            reg.acquire(PoolId(1), request(3, "pc"), Some(Duration::from_secs(3)))
-                .await
-        })
-    };
+    let w2 = spawn_wait(&reg, 1, 3, 3);
     tokio::time::sleep(Duration::from_millis(100)).await;
     w1.abort();
     let outcome = tokio::time::timeout(Duration::from_secs(6), w2).await;
@@ -619,18 +605,7 @@ async fn a_panicked_tables_changes_are_never_committed() {
 /// is told of a seat it really holds.
 #[actix_rt::test]
 async fn s2_a_waiter_keeps_the_seat_granted_to_its_departed_twin() {
-    use crate::store::PoolStore;
-    let store = Arc::new(MemoryStore::new());
-    let mut snapshot = PoolSnapshot::new(PoolId(1), OWNER, vec![license(1)]);
-    snapshot.settings.timeout_s = 1;
-    store.create_pool(snapshot).await.unwrap();
-    let arbiter = actix_rt::Arbiter::new();
-    let reg = PoolRegistry::new(
-        store.clone(),
-        Arc::new(crate::time::SystemClock),
-        EngineConfig::default(),
-        vec![arbiter.handle()],
-    );
+    let (reg, arbiter) = one_second_pool_on_its_own_thread().await;
     take(&reg, 1, 1).await;
     let spawn_wait = |reg: PoolRegistry| {
         actix_rt::spawn(async move {
@@ -639,13 +614,9 @@ async fn s2_a_waiter_keeps_the_seat_granted_to_its_departed_twin() {
         })
     };
     let w1 = spawn_wait(reg.clone());
-    while reg.status(PoolId(1)).await.map(|s| s.queue_length) != Ok(1) {
-        tokio::task::yield_now().await;
-    }
+    wait_for_queue(&reg, 1, 1).await;
     let w2 = spawn_wait(reg.clone());
-    while reg.status(PoolId(1)).await.map(|s| s.queue_length) != Ok(2) {
-        tokio::task::yield_now().await;
-    }
+    wait_for_queue(&reg, 1, 2).await;
     reg.stall(PoolId(1), Duration::from_millis(1_500))
         .await
         .unwrap();
