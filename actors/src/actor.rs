@@ -190,6 +190,23 @@ impl Message for Drain {
     type Result = ();
 }
 
+/// Stops the actor (after `Drain`, at shutdown): it lets go of the pool and the store.
+#[derive(Debug)]
+pub struct Stop;
+
+impl Message for Stop {
+    type Result = ();
+}
+
+impl Handler<Stop> for PoolActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Stop, ctx: &mut Context<Self>) {
+        self.state = State::Retired;
+        ctx.stop();
+    }
+}
+
 /// Makes the next table call panic, before or after it changed the table: how tests prove a
 /// panic stays inside its pool and leaves nothing behind.
 #[cfg(test)]

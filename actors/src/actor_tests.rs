@@ -633,3 +633,22 @@ async fn s2_a_waiter_keeps_the_seat_granted_to_its_departed_twin() {
         seat.id
     );
 }
+
+#[actix_rt::test]
+async fn shutdown_stops_every_actor_and_answers_waiters() {
+    let store = store_with_pools(&[(1, 1), (2, 1)]).await;
+    let reg = registry(store, EngineConfig::default());
+    take(&reg, 1, 1).await;
+    take(&reg, 2, 1).await;
+    let waiting = spawn_wait(&reg, 1, 2, 60);
+    wait_for_queue(&reg, 1, 1).await;
+    reg.shutdown(Duration::from_secs(5)).await;
+    assert_eq!(waiting.await.expect("task"), Err(EngineError::ShuttingDown));
+    assert_eq!(
+        reg.stats()
+            .live_actors
+            .load(std::sync::atomic::Ordering::Relaxed),
+        0
+    );
+    assert!(reg.statuses().is_empty());
+}

@@ -544,6 +544,29 @@ impl PoolRegistry {
         }
     }
 
+    /// Shutdown: drains (see `drain`), then stops every pool actor and forgets them, so the
+    /// store is released once the registry's clones are dropped. Returns when every actor
+    /// has stopped, or after `patience`.
+    pub async fn shutdown(&self, patience: Duration) {
+        self.drain().await;
+        let handles: Vec<(PoolId, PoolHandle)> = self
+            .env
+            .slots
+            .iter()
+            .filter_map(|e| e.value().get().cloned().map(|h| (*e.key(), h)))
+            .collect();
+        for (pool, handle) in &handles {
+            handle.addr.do_send(actor::Stop);
+            self.env.forget(*pool, handle.shared.generation);
+        }
+        let deadline = tokio::time::Instant::now() + patience;
+        while self.env.stats.live_actors.load(Ordering::Acquire) > 0
+            && tokio::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
     #[cfg(test)]
     pub(crate) async fn stall(&self, pool: PoolId, how_long: Duration) -> Result<(), EngineError> {
         let handle = self.handle(pool).await?;

@@ -1,0 +1,496 @@
+//! `EmbeddedStore`: the default backend, an ACID file store (redb) under `storage.path`, so
+//! the broker runs with no other service. One write transaction per group commit, durable
+//! (fsynced) before it returns, run on tokio's blocking pool so an fsync never stalls an
+//! arbiter thread.
+//!
+//! Layout (keys are tuples of integers, values MessagePack with field names, so a record can
+//! gain fields in a later version):
+//!
+//! | table | key | value |
+//! | --- | --- | --- |
+//! | `pools` | pool | `PoolHeader`: owner, licenses, settings, blocked members, seat-id bound, seats held |
+//! | `seats` | (pool, seat) | `SeatRecord` |
+//! | `tombstones` | (pool, removed at ms, seat) | `Tombstone`, kept `TOMBSTONE_RETENTION_MS` |
+//! | `usage` | (pool, hour start ms) | `UsageRecord` with the hour's and day's full account sets |
+
+use std::path::Path;
+use std::sync::Arc;
+
+use redb::{Database, ReadableDatabase, ReadableTable, Table, TableDefinition};
+use seatbroker_actors::store::{PoolCommit, PoolStore, StoreError, StoreFuture};
+use seatbroker_actors::{
+    AccountId, Change, License, PoolId, PoolSettings, PoolSnapshot, SeatRecord, Tombstone,
+    UsageRecord,
+};
+use serde::{Deserialize, Serialize};
+
+const POOLS: TableDefinition<u64, &[u8]> = TableDefinition::new("pools");
+const SEATS: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("seats");
+const TOMBSTONES: TableDefinition<(u64, u64, u64), &[u8]> = TableDefinition::new("tombstones");
+const USAGE: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("usage");
+
+/// How long a removed seat is remembered, so its holder hears why it went (`seat_gone`).
+pub const TOMBSTONE_RETENTION_MS: u64 = 7 * 24 * 3_600 * 1_000;
+
+/// What a pool's row holds besides its seats, tombstones and usage.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct PoolHeader {
+    pool: PoolId,
+    owner: AccountId,
+    licenses: Vec<License>,
+    settings: PoolSettings,
+    blocked: Vec<AccountId>,
+    next_seat_id: u64,
+    seats_held: u64,
+}
+
+/// The embedded file store.
+#[derive(Clone)]
+pub struct EmbeddedStore {
+    db: Arc<Database>,
+}
+
+impl std::fmt::Debug for EmbeddedStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmbeddedStore").finish_non_exhaustive()
+    }
+}
+
+/// Why the embedded store could not open.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The directory could not be created.
+    #[error("cannot create the data directory {path}: {source}")]
+    Directory {
+        /// The directory.
+        path: String,
+        /// What the system said.
+        source: std::io::Error,
+    },
+    /// The database file could not be opened (locked by another broker, corrupt, no space).
+    #[error("cannot open the store {path}: {source}")]
+    Database {
+        /// The file.
+        path: String,
+        /// What redb said.
+        source: Box<redb::DatabaseError>,
+    },
+    /// The tables could not be created.
+    #[error("cannot prepare the store: {0}")]
+    Prepare(String),
+}
+
+impl EmbeddedStore {
+    /// Opens (or creates) the store in `dir`, in the file `seatbroker.redb`.
+    pub fn open(dir: &Path) -> Result<Self, OpenError> {
+        std::fs::create_dir_all(dir).map_err(|source| OpenError::Directory {
+            path: dir.display().to_string(),
+            source,
+        })?;
+        let file = dir.join("seatbroker.redb");
+        let db = Database::create(&file).map_err(|source| OpenError::Database {
+            path: file.display().to_string(),
+            source: Box::new(source),
+        })?;
+        let tx = db
+            .begin_write()
+            .map_err(|e| OpenError::Prepare(e.to_string()))?;
+        {
+            let prepare = |e: redb::TableError| OpenError::Prepare(e.to_string());
+            tx.open_table(POOLS).map_err(prepare)?;
+            tx.open_table(SEATS).map_err(prepare)?;
+            tx.open_table(TOMBSTONES).map_err(prepare)?;
+            tx.open_table(USAGE).map_err(prepare)?;
+        }
+        tx.commit().map_err(|e| OpenError::Prepare(e.to_string()))?;
+        Ok(EmbeddedStore { db: Arc::new(db) })
+    }
+
+    /// Runs `f` on tokio's blocking pool: redb is synchronous and a commit waits for fsync.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Database) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || f(&db))
+            .await
+            .map_err(|e| unavailable("the store's worker", e))?
+    }
+}
+
+fn unavailable(what: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(format!("{what}: {e}"))
+}
+
+fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
+    rmp_serde::to_vec_named(value).map_err(|e| unavailable("encoding a record", e))
+}
+
+fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, StoreError> {
+    rmp_serde::from_slice(bytes).map_err(|e| unavailable("a stored record is unreadable", e))
+}
+
+/// The sorted union of two sorted account lists.
+fn union(a: &[AccountId], b: &[AccountId]) -> Vec<AccountId> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    out.extend_from_slice(a);
+    out.extend_from_slice(b);
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+struct WriteTables<'t> {
+    pools: Table<'t, u64, &'static [u8]>,
+    seats: Table<'t, (u64, u64), &'static [u8]>,
+    tombstones: Table<'t, (u64, u64, u64), &'static [u8]>,
+    usage: Table<'t, (u64, u64), &'static [u8]>,
+}
+
+impl WriteTables<'_> {
+    fn header(&self, pool: PoolId) -> Result<Option<PoolHeader>, StoreError> {
+        let row = self
+            .pools
+            .get(pool.0)
+            .map_err(|e| unavailable("reading a pool", e))?;
+        row.map(|bytes| decode(bytes.value())).transpose()
+    }
+
+    /// Applies one pool's changes, in order, as `PoolSnapshot::apply` defines them. The outer
+    /// error means the transaction must not commit; the inner one refuses this pool alone.
+    fn apply(&mut self, commit: &PoolCommit) -> Result<Result<(), StoreError>, StoreError> {
+        let pool = commit.pool;
+        let Some(mut header) = self.header(pool)? else {
+            return Ok(Err(StoreError::Unavailable(format!(
+                "pool {pool} is not stored"
+            ))));
+        };
+        let mut newest_removal = 0;
+        for change in &commit.changes {
+            match change {
+                Change::SeatGranted(rec) | Change::SeatUpdated(rec) => {
+                    header.next_seat_id = header.next_seat_id.max(rec.id.0 + 1);
+                    let old = self
+                        .seats
+                        .insert((pool.0, rec.id.0), encode(rec)?.as_slice())
+                        .map_err(|e| unavailable("writing a seat", e))?;
+                    if old.is_none() {
+                        header.seats_held += 1;
+                    }
+                }
+                Change::SeatRemoved(tomb) => {
+                    let old = self
+                        .seats
+                        .remove((pool.0, tomb.seat.0))
+                        .map_err(|e| unavailable("removing a seat", e))?;
+                    if old.is_some() {
+                        header.seats_held = header.seats_held.saturating_sub(1);
+                    }
+                    let key = (pool.0, tomb.at.as_millis(), tomb.seat.0);
+                    self.tombstones
+                        .insert(key, encode(tomb)?.as_slice())
+                        .map_err(|e| unavailable("writing a tombstone", e))?;
+                    newest_removal = newest_removal.max(tomb.at.as_millis());
+                }
+                Change::MemberBlocked(account) => {
+                    if !header.blocked.contains(account) {
+                        header.blocked.push(*account);
+                    }
+                }
+                Change::MemberUnblocked(account) | Change::MemberRemoved(account) => {
+                    header.blocked.retain(|a| a != account);
+                }
+                Change::Usage(rec) => self.merge_usage(pool, rec)?,
+            }
+        }
+        if newest_removal > TOMBSTONE_RETENTION_MS {
+            self.forget_tombstones_before(pool, newest_removal - TOMBSTONE_RETENTION_MS)?;
+        }
+        self.pools
+            .insert(pool.0, encode(&header)?.as_slice())
+            .map_err(|e| unavailable("writing a pool", e))?;
+        Ok(Ok(()))
+    }
+
+    fn merge_usage(&mut self, pool: PoolId, rec: &UsageRecord) -> Result<(), StoreError> {
+        let hour = rec.hour.as_millis();
+        let same_hour: Option<UsageRecord> = self
+            .usage
+            .get((pool.0, hour))
+            .map_err(|e| unavailable("reading usage", e))?
+            .map(|v| decode(v.value()))
+            .transpose()?;
+        let mut merged = rec.clone();
+        match same_hour {
+            Some(old) => {
+                merged.accounts = union(&old.accounts, &rec.accounts);
+                merged.day_accounts = union(&old.day_accounts, &rec.day_accounts);
+            }
+            None => {
+                // A new hour continues its day's account set from the hour before it.
+                let earlier = self
+                    .usage
+                    .range((pool.0, 0)..(pool.0, hour))
+                    .map_err(|e| unavailable("reading usage", e))?
+                    .next_back()
+                    .transpose()
+                    .map_err(|e| unavailable("reading usage", e))?
+                    .map(|(_, v)| decode::<UsageRecord>(v.value()))
+                    .transpose()?;
+                if let Some(prev) = earlier.filter(|p| p.hour.day_start() == rec.hour.day_start()) {
+                    merged.day_accounts = union(&prev.day_accounts, &rec.day_accounts);
+                }
+            }
+        }
+        self.usage
+            .insert((pool.0, hour), encode(&merged)?.as_slice())
+            .map_err(|e| unavailable("writing usage", e))?;
+        Ok(())
+    }
+
+    fn forget_tombstones_before(&mut self, pool: PoolId, cutoff: u64) -> Result<(), StoreError> {
+        let old: Vec<(u64, u64, u64)> = self
+            .tombstones
+            .range((pool.0, 0, 0)..(pool.0, cutoff, 0))
+            .map_err(|e| unavailable("reading tombstones", e))?
+            .map(|entry| entry.map(|(k, _)| k.value()))
+            .collect::<Result<_, _>>()
+            .map_err(|e| unavailable("reading tombstones", e))?;
+        for key in old {
+            self.tombstones
+                .remove(key)
+                .map_err(|e| unavailable("removing a tombstone", e))?;
+        }
+        Ok(())
+    }
+}
+
+fn commit_batch(db: &Database, batch: &[PoolCommit]) -> Vec<Result<(), StoreError>> {
+    let run = || -> Result<Vec<Result<(), StoreError>>, StoreError> {
+        let tx = db
+            .begin_write()
+            .map_err(|e| unavailable("starting a transaction", e))?;
+        let results = {
+            let open = |e: redb::TableError| unavailable("opening a table", e);
+            let mut tables = WriteTables {
+                pools: tx.open_table(POOLS).map_err(open)?,
+                seats: tx.open_table(SEATS).map_err(open)?,
+                tombstones: tx.open_table(TOMBSTONES).map_err(open)?,
+                usage: tx.open_table(USAGE).map_err(open)?,
+            };
+            let mut results = Vec::with_capacity(batch.len());
+            for commit in batch {
+                // A failed write ends the closure: the transaction drops uncommitted, so
+                // nothing of this batch lands.
+                results.push(tables.apply(commit)?);
+            }
+            results
+        };
+        tx.commit()
+            .map_err(|e| unavailable("committing a transaction", e))?;
+        Ok(results)
+    };
+    match run() {
+        Ok(results) => results,
+        Err(e) => batch.iter().map(|_| Err(e.clone())).collect(),
+    }
+}
+
+fn load_pool(db: &Database, pool: PoolId) -> Result<Option<PoolSnapshot>, StoreError> {
+    let tx = db
+        .begin_read()
+        .map_err(|e| unavailable("starting a read", e))?;
+    let open = |e: redb::TableError| unavailable("opening a table", e);
+    let pools = tx.open_table(POOLS).map_err(open)?;
+    let Some(row) = pools
+        .get(pool.0)
+        .map_err(|e| unavailable("reading a pool", e))?
+    else {
+        return Ok(None);
+    };
+    let header: PoolHeader = decode(row.value())?;
+    let read = |e: redb::StorageError| unavailable("reading a pool's rows", e);
+    let seats: Vec<SeatRecord> = tx
+        .open_table(SEATS)
+        .map_err(open)?
+        .range((pool.0, 0)..=(pool.0, u64::MAX))
+        .map_err(read)?
+        .map(|entry| entry.map_err(read).and_then(|(_, v)| decode(v.value())))
+        .collect::<Result<_, _>>()?;
+    let tombstones: Vec<Tombstone> = tx
+        .open_table(TOMBSTONES)
+        .map_err(open)?
+        .range((pool.0, 0, 0)..=(pool.0, u64::MAX, u64::MAX))
+        .map_err(read)?
+        .map(|entry| entry.map_err(read).and_then(|(_, v)| decode(v.value())))
+        .collect::<Result<_, _>>()?;
+    let usage: Option<UsageRecord> = tx
+        .open_table(USAGE)
+        .map_err(open)?
+        .range((pool.0, 0)..=(pool.0, u64::MAX))
+        .map_err(read)?
+        .next_back()
+        .transpose()
+        .map_err(read)?
+        .map(|(_, v)| decode(v.value()))
+        .transpose()?;
+    Ok(Some(PoolSnapshot {
+        pool: header.pool,
+        owner: header.owner,
+        licenses: header.licenses,
+        settings: header.settings,
+        seats,
+        blocked: header.blocked,
+        next_seat_id: header.next_seat_id,
+        tombstones,
+        usage,
+    }))
+}
+
+impl PoolStore for EmbeddedStore {
+    fn create_pool(&self, snapshot: PoolSnapshot) -> StoreFuture<'_, Result<(), StoreError>> {
+        Box::pin(self.blocking(move |db| {
+            let tx = db
+                .begin_write()
+                .map_err(|e| unavailable("starting a transaction", e))?;
+            {
+                let open = |e: redb::TableError| unavailable("opening a table", e);
+                let mut pools = tx.open_table(POOLS).map_err(open)?;
+                let exists = pools
+                    .get(snapshot.pool.0)
+                    .map_err(|e| unavailable("reading a pool", e))?
+                    .is_some();
+                if exists {
+                    return Err(StoreError::PoolExists(snapshot.pool));
+                }
+                let header = PoolHeader {
+                    pool: snapshot.pool,
+                    owner: snapshot.owner,
+                    licenses: snapshot.licenses.clone(),
+                    settings: snapshot.settings.clone(),
+                    blocked: Vec::new(),
+                    next_seat_id: snapshot.next_seat_id,
+                    seats_held: 0,
+                };
+                pools
+                    .insert(snapshot.pool.0, encode(&header)?.as_slice())
+                    .map_err(|e| unavailable("writing a pool", e))?;
+                let mut tables = WriteTables {
+                    pools,
+                    seats: tx.open_table(SEATS).map_err(open)?,
+                    tombstones: tx.open_table(TOMBSTONES).map_err(open)?,
+                    usage: tx.open_table(USAGE).map_err(open)?,
+                };
+                // Anything else the snapshot holds is written as the changes that made it.
+                let mut changes: Vec<Change> = snapshot
+                    .seats
+                    .iter()
+                    .cloned()
+                    .map(Change::SeatGranted)
+                    .collect();
+                changes.extend(snapshot.blocked.iter().copied().map(Change::MemberBlocked));
+                changes.extend(snapshot.tombstones.iter().cloned().map(Change::SeatRemoved));
+                changes.extend(snapshot.usage.iter().cloned().map(Change::Usage));
+                tables.apply(&PoolCommit {
+                    pool: snapshot.pool,
+                    changes,
+                })??;
+            }
+            tx.commit()
+                .map_err(|e| unavailable("committing a transaction", e))
+        }))
+    }
+
+    fn load(&self, pool: PoolId) -> StoreFuture<'_, Result<Option<PoolSnapshot>, StoreError>> {
+        Box::pin(self.blocking(move |db| load_pool(db, pool)))
+    }
+
+    fn commit<'a>(
+        &'a self,
+        batch: &'a [PoolCommit],
+    ) -> StoreFuture<'a, Vec<Result<(), StoreError>>> {
+        let owned = batch.to_vec();
+        let len = batch.len();
+        Box::pin(async move {
+            match self.blocking(move |db| Ok(commit_batch(db, &owned))).await {
+                Ok(results) => results,
+                Err(e) => (0..len).map(|_| Err(e.clone())).collect(),
+            }
+        })
+    }
+
+    fn live_pools(&self) -> StoreFuture<'_, Result<Vec<PoolId>, StoreError>> {
+        Box::pin(self.blocking(|db| {
+            let tx = db
+                .begin_read()
+                .map_err(|e| unavailable("starting a read", e))?;
+            let pools = tx
+                .open_table(POOLS)
+                .map_err(|e| unavailable("opening a table", e))?;
+            let mut live = Vec::new();
+            for entry in pools.iter().map_err(|e| unavailable("listing pools", e))? {
+                let (_, v) = entry.map_err(|e| unavailable("listing pools", e))?;
+                let header: PoolHeader = decode(v.value())?;
+                if header.seats_held > 0 {
+                    live.push(header.pool);
+                }
+            }
+            Ok(live)
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use seatbroker_actors::store::conformance;
+
+    #[actix_rt::test]
+    async fn embedded_store_passes_the_conformance_tests() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = EmbeddedStore::open(dir.path()).expect("open");
+        conformance::run_all(&store, 100).await;
+    }
+
+    #[actix_rt::test]
+    async fn everything_survives_reopening_the_file() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        {
+            let store = EmbeddedStore::open(dir.path()).expect("open");
+            conformance::committed_changes_load_as_applied_in_order(&store, 7).await;
+        }
+        let store = EmbeddedStore::open(dir.path()).expect("reopen");
+        let snapshot = store.load(PoolId(7)).await.expect("load").expect("stored");
+        assert_eq!(snapshot.seats.len(), 1);
+        assert_eq!(store.live_pools().await, Ok(vec![PoolId(7)]));
+    }
+
+    #[actix_rt::test]
+    async fn a_second_broker_on_the_same_directory_is_refused() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let _first = EmbeddedStore::open(dir.path()).expect("open");
+        let second = EmbeddedStore::open(dir.path());
+        assert!(
+            matches!(second, Err(OpenError::Database { .. })),
+            "{second:?}"
+        );
+    }
+
+    #[actix_rt::test]
+    async fn an_unreadable_record_is_an_error_not_a_panic() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = EmbeddedStore::open(dir.path()).expect("open");
+        {
+            let tx = store.db.begin_write().expect("tx");
+            tx.open_table(POOLS)
+                .expect("table")
+                .insert(9, b"\xc1 not msgpack".as_slice())
+                .expect("insert");
+            tx.commit().expect("commit");
+        }
+        assert!(matches!(
+            store.load(PoolId(9)).await,
+            Err(StoreError::Unavailable(_))
+        ));
+    }
+}
