@@ -1,7 +1,13 @@
 //! The seatbroker service: what turns the seat engine (crate `seatbroker-actors`) into a
-//! broker. Today it holds the embedded store; the HTTP layer, settings and the command line
-//! follow (see README.md). The seat rules are not here: they live in the engine.
+//! broker: settings, the command line, the embedded store, the HTTP layer, startup and
+//! graceful shutdown. The seat rules are not here: they live in the engine.
 
 #![warn(missing_docs)]
 
+pub mod cli;
+pub mod http;
+pub mod settings;
+pub mod shutdown;
+pub mod startup;
 pub mod store;
+pub mod telemetry;

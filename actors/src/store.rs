@@ -63,6 +63,9 @@ pub trait PoolStore: Send + Sync + 'static {
 
     /// The pools that hold seats, to be loaded at start so that their expiries fire.
     fn live_pools(&self) -> StoreFuture<'_, Result<Vec<PoolId>, StoreError>>;
+
+    /// Whether the store answers (for `/readyz`).
+    fn ping(&self) -> StoreFuture<'_, Result<(), StoreError>>;
 }
 
 /// An in-memory store for tests and benchmarks: the reference semantics of `PoolStore`
@@ -130,6 +133,10 @@ impl MemoryStore {
 }
 
 impl PoolStore for MemoryStore {
+    fn ping(&self) -> StoreFuture<'_, Result<(), StoreError>> {
+        Box::pin(async move { self.failing() })
+    }
+
     fn create_pool(&self, snapshot: PoolSnapshot) -> StoreFuture<'_, Result<(), StoreError>> {
         Box::pin(async move {
             self.failing()?;
@@ -247,6 +254,7 @@ pub mod conformance {
 
     /// Runs every check; panics on the first that fails.
     pub async fn run_all(store: &dyn PoolStore, first_pool: u64) {
+        assert_eq!(store.ping().await, Ok(()), "a working store answers a ping");
         unknown_pool_loads_as_none(store, first_pool).await;
         created_pool_loads_as_created(store, first_pool + 1).await;
         committed_changes_load_as_applied_in_order(store, first_pool + 2).await;

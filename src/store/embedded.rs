@@ -419,6 +419,17 @@ impl PoolStore for EmbeddedStore {
         })
     }
 
+    fn ping(&self) -> StoreFuture<'_, Result<(), StoreError>> {
+        Box::pin(self.blocking(|db| {
+            let tx = db
+                .begin_read()
+                .map_err(|e| unavailable("starting a read", e))?;
+            tx.open_table(POOLS)
+                .map_err(|e| unavailable("opening a table", e))?;
+            Ok(())
+        }))
+    }
+
     fn live_pools(&self) -> StoreFuture<'_, Result<Vec<PoolId>, StoreError>> {
         Box::pin(self.blocking(|db| {
             let tx = db

@@ -1,0 +1,74 @@
+//! The command line (clap): `seatbroker serve [--config FILE]`. Further commands (license
+//! issue, report) come with the issues that need them.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::settings::Settings;
+use crate::startup::Application;
+use crate::telemetry;
+
+/// seatbroker: concurrent license seats for pooled licenses.
+#[derive(Debug, Parser)]
+#[command(name = "seatbroker", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the broker (defaults: 127.0.0.1:8080, data under ./data).
+    Serve {
+        /// A settings file (TOML, the sections of config/default.toml); SEATBROKER__SECTION__KEY
+        /// variables override it.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+}
+
+/// Runs the command line; the exit code is 0 on success, 2 for a bad setting, 1 otherwise.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve { config } => serve(config),
+    }
+}
+
+fn serve(config: Option<PathBuf>) -> ExitCode {
+    let settings = match Settings::load(config.as_deref()) {
+        Ok(settings) => settings,
+        Err(err) => {
+            eprintln!("seatbroker: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(&settings.log);
+    let system = actix_rt::System::new();
+    let outcome = system.block_on(async move {
+        let listen = settings.server.listen.clone();
+        let app = Application::build(settings).await?;
+        tracing::info!(%listen, port = app.port(), "seatbroker is serving");
+        app.run_until_signal()
+            .await
+            .map_err(|e| crate::startup::StartupError::Bind {
+                addr: listen,
+                source: e,
+            })
+    });
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(crate::startup::StartupError::Settings(err)) => {
+            eprintln!("seatbroker: {err}");
+            ExitCode::from(2)
+        }
+        Err(err) => {
+            eprintln!("seatbroker: {err}");
+            ExitCode::from(1)
+        }
+    }
+}

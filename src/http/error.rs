@@ -1,0 +1,223 @@
+//! `ApiError`: the one place where anything that goes wrong becomes an HTTP status and the
+//! error body of API.md, `{"error": {"code", "message", ...details}}`. Engine errors, rule
+//! refusals and malformed requests are all mapped here and nowhere else. A 5xx means our
+//! fault or storage down, never the client's input.
+
+use std::fmt;
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use seatbroker_actors::EngineError;
+use serde_json::{Map, Value};
+
+/// An error answer: status, stable code, a sentence for people, and details.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    details: Map<String, Value>,
+    retry_after_s: Option<u64>,
+}
+
+impl ApiError {
+    /// An error with this status, code and message, and no details.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            details: Map::new(),
+            retry_after_s: None,
+        }
+    }
+
+    /// Adds a detail field next to `code` and `message`.
+    pub fn with(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.details.insert(key.to_owned(), value.into());
+        self
+    }
+
+    /// Asks the client to come back after this many seconds (`Retry-After`).
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after_s = Some(seconds);
+        self
+    }
+
+    /// The stable code.
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
+    /// 400 `malformed_request`: not JSON, not an object, a field missing or of the wrong type.
+    pub fn malformed(message: impl Into<String>, field: Option<&str>) -> Self {
+        let err = ApiError::new(StatusCode::BAD_REQUEST, "malformed_request", message);
+        match field {
+            Some(f) => err.with("field", f),
+            None => err,
+        }
+    }
+
+    /// 422 `invalid_value`: the right type, an invalid value.
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_value", message)
+            .with("field", field)
+    }
+
+    /// 404 `not_found` for an unknown id or route.
+    pub fn not_found(resource: &str) -> Self {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no such {resource}"),
+        )
+        .with("resource", resource)
+    }
+
+    /// 405 `method_not_allowed`.
+    pub fn method_not_allowed() -> Self {
+        ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "this route does not take that method",
+        )
+    }
+
+    /// 413 `body_too_large`.
+    pub fn body_too_large(limit: usize) -> Self {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!("the request body is larger than {limit} bytes"),
+        )
+        .with("limit_bytes", limit)
+    }
+
+    /// 503 `shutting_down`, with `Retry-After: 1`.
+    pub fn shutting_down() -> Self {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "shutting_down",
+            "the broker is shutting down; try again in a moment",
+        )
+        .retry_after(1)
+    }
+
+    /// 503 `storage_unavailable`, with `Retry-After: 1`.
+    pub fn storage_unavailable() -> Self {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "storage_unavailable",
+            "storage is unavailable; nothing was changed; try again shortly",
+        )
+        .retry_after(1)
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {}: {}",
+            self.status.as_u16(),
+            self.code,
+            self.message
+        )
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut body = Map::new();
+        body.insert("code".into(), Value::from(self.code));
+        body.insert("message".into(), Value::from(self.message.clone()));
+        for (k, v) in &self.details {
+            body.insert(k.clone(), v.clone());
+        }
+        let mut response = HttpResponse::build(self.status);
+        if let Some(seconds) = self.retry_after_s {
+            response.insert_header((header::RETRY_AFTER, seconds.to_string()));
+        }
+        response.json(serde_json::json!({ "error": Value::Object(body) }))
+    }
+}
+
+impl From<EngineError> for ApiError {
+    fn from(err: EngineError) -> Self {
+        match err {
+            EngineError::Throttled => ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "throttled",
+                "the pool is busy; try again shortly",
+            )
+            .retry_after(1),
+            EngineError::StoreUnavailable => ApiError::storage_unavailable(),
+            EngineError::PoolOwnedElsewhere => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "pool_owned_elsewhere",
+                "this pool is served by another node",
+            )
+            .retry_after(5),
+            EngineError::PoolNotFound => ApiError::not_found("pool"),
+            EngineError::PoolUnavailable | EngineError::Retired => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "storage_unavailable",
+                "the pool is being reloaded; try again shortly",
+            )
+            .retry_after(1),
+            EngineError::ShuttingDown => ApiError::shutting_down(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::body::to_bytes;
+
+    #[actix_rt::test]
+    async fn errors_have_the_api_shape_and_retry_after() {
+        let response = ApiError::from(EngineError::Throttled).error_response();
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(response.headers().get(header::RETRY_AFTER).unwrap(), "1");
+        let body = to_bytes(response.into_body()).await.unwrap();
+        let json: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(json["error"]["code"], "throttled");
+        assert!(json["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()));
+    }
+
+    #[actix_rt::test]
+    async fn details_sit_beside_code_and_message() {
+        let response = ApiError::malformed("missing field", Some("email")).error_response();
+        let body = to_bytes(response.into_body()).await.unwrap();
+        let json: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(json["error"]["code"], "malformed_request");
+        assert_eq!(json["error"]["field"], "email");
+    }
+
+    #[test]
+    fn every_engine_error_maps_to_a_retryable_status_or_not_found() {
+        for err in [
+            EngineError::Throttled,
+            EngineError::StoreUnavailable,
+            EngineError::PoolOwnedElsewhere,
+            EngineError::PoolNotFound,
+            EngineError::PoolUnavailable,
+            EngineError::ShuttingDown,
+            EngineError::Retired,
+        ] {
+            let api = ApiError::from(err);
+            let status = api.status_code().as_u16();
+            assert!([404, 429, 503].contains(&status), "{err:?} -> {status}");
+            if status != 404 {
+                assert!(api.retry_after_s.is_some(), "{err:?} says when to retry");
+            }
+        }
+    }
+}

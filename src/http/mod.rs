@@ -1,0 +1,90 @@
+//! The stateless HTTP layer: one module per resource of API.md, the shared `AppState`, the
+//! route table, and the per-request tracing span. Handlers parse and authenticate, then ask
+//! the engine; they hold no state of their own and decide no seat rule.
+
+pub mod error;
+pub mod ops;
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{web, HttpResponse};
+use seatbroker_actors::store::PoolStore;
+use seatbroker_actors::PoolRegistry;
+use tracing::Instrument;
+
+use crate::settings::Settings;
+use error::ApiError;
+
+/// What every handler may use: the settings, the engine and the store. Shared, read-only
+/// but for the shutdown flag.
+pub struct AppState {
+    /// The broker's settings.
+    pub settings: Settings,
+    /// The pool actors.
+    pub registry: PoolRegistry,
+    /// The store behind them.
+    pub store: Arc<dyn PoolStore>,
+    /// Set when SIGTERM or Ctrl-C arrived: readiness fails, new waits are refused.
+    pub shutting_down: AtomicBool,
+}
+
+impl AppState {
+    /// Whether the broker is draining.
+    pub fn is_shutting_down(&self) -> bool {
+        self.shutting_down.load(Ordering::Acquire)
+    }
+}
+
+/// A resource whose other methods answer 405 in the API's error shape.
+fn resource(path: &str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(|| async {
+        Err::<HttpResponse, _>(ApiError::method_not_allowed())
+    }))
+}
+
+/// Every route of the API.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/healthz").route(web::get().to(ops::healthz)))
+        .service(resource("/readyz").route(web::get().to(ops::readyz)));
+}
+
+/// Unknown routes: 404 in the API's error shape.
+pub async fn unknown_route() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::not_found("route"))
+}
+
+static NEXT_REQUEST_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Wraps each request in a span (request id, method, route template) and logs its status
+/// and duration: at debug level, or warn for a 5xx. Never logs bodies or headers, so
+/// passwords and tokens stay out of logs.
+pub async fn trace_requests(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let request_id = NEXT_REQUEST_ID.fetch_add(1, Ordering::Relaxed);
+    let method = req.method().clone();
+    let route = req
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let span = tracing::info_span!("request", request_id, %method, route = %route);
+    let started = Instant::now();
+    let result = next.call(req).instrument(span.clone()).await;
+    let status = match &result {
+        Ok(res) => res.status(),
+        Err(err) => err.as_response_error().status_code(),
+    };
+    let micros = started.elapsed().as_micros() as u64;
+    let _entered = span.enter();
+    if status.is_server_error() {
+        tracing::warn!(status = status.as_u16(), micros, "request failed");
+    } else {
+        tracing::debug!(status = status.as_u16(), micros, "request");
+    }
+    result
+}

@@ -1,0 +1,43 @@
+//! Operations endpoints: `/healthz` (the process runs) and `/readyz` (storage answers and the
+//! pools held at start are loaded). Metrics and the OpenAPI description come with their own
+//! issues.
+
+use std::time::Duration;
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use serde_json::json;
+
+use super::error::ApiError;
+use super::AppState;
+
+/// How long `/readyz` waits for the store before calling it unavailable.
+const STORE_PING_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// GET /healthz: 200 while the process runs.
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "status": "ok" }))
+}
+
+/// GET /readyz: 200 when storage answers and the pools held at start are loaded.
+pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    if state.is_shutting_down() {
+        return Err(ApiError::shutting_down());
+    }
+    let store_ok = matches!(
+        tokio::time::timeout(STORE_PING_TIMEOUT, state.store.ping()).await,
+        Ok(Ok(()))
+    );
+    if !store_ok {
+        return Err(ApiError::storage_unavailable());
+    }
+    if !state.registry.is_ready() {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not_ready",
+            "the pools holding seats are still loading",
+        )
+        .retry_after(1));
+    }
+    Ok(HttpResponse::Ok().json(json!({ "status": "ready" })))
+}

@@ -1,0 +1,460 @@
+//! The broker's settings: one typed struct per section of `config/default.toml`, loaded in
+//! layers (the defaults compiled into the binary, then the `--config` file, then
+//! `SEATBROKER__SECTION__KEY` environment variables) and checked before anything starts.
+//! Every default is documented in `config/default.toml` and nowhere else.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The defaults, compiled in so the broker runs from any directory.
+pub const DEFAULTS: &str = include_str!("../config/default.toml");
+
+/// Every setting of the broker.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// `[server]`
+    pub server: ServerSettings,
+    /// `[operator]`
+    #[serde(default)]
+    pub operator: OperatorSettings,
+    /// `[storage]`
+    pub storage: StorageSettings,
+    /// `[seats]`
+    pub seats: SeatSettings,
+    /// `[pools]`
+    pub pools: PoolDefaults,
+    /// `[auth]`
+    pub auth: AuthSettings,
+    /// `[trials]`
+    pub trials: TrialSettings,
+    /// `[log]`
+    pub log: LogSettings,
+    /// `[engine]`
+    pub engine: EngineSettings,
+}
+
+/// `[server]`: where the broker listens and how it is reached.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    /// Address and port to listen on (port 0 picks a free one).
+    pub listen: String,
+    /// Base of invite URLs.
+    pub public_url: String,
+    /// Larger request bodies get 413.
+    pub max_body_bytes: usize,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
+}
+
+/// `[operator]`: the operator credential.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OperatorSettings {
+    /// Operator endpoints are refused while this is unset.
+    pub token: Option<String>,
+}
+
+/// Which storage backend keeps the broker's data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub enum Backend {
+    /// The embedded file store under `storage.path`.
+    Embedded,
+    /// A Redis server at `storage.redis_url`.
+    Redis,
+}
+
+impl TryFrom<String> for Backend {
+    type Error = String;
+
+    fn try_from(v: String) -> Result<Self, String> {
+        match v.as_str() {
+            "embedded" => Ok(Backend::Embedded),
+            "redis" => Ok(Backend::Redis),
+            _ => Err(format!("{v:?} is not a backend; allowed: embedded, redis")),
+        }
+    }
+}
+
+/// `[storage]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageSettings {
+    /// The backend.
+    pub backend: Backend,
+    /// Directory of the embedded store.
+    pub path: PathBuf,
+    /// Redis URL of the redis backend.
+    pub redis_url: String,
+}
+
+/// `[seats]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeatSettings {
+    /// Heartbeat timeout of a new pool, seconds.
+    pub default_timeout_s: u32,
+    /// Longest `wait_s` a client may ask for.
+    pub max_wait_s: u32,
+    /// W1 queue bound per pool.
+    pub max_waiters_per_pool: usize,
+}
+
+/// `[pools]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PoolDefaults {
+    /// Offline limit of a new pool, days.
+    pub default_offline_max_days: u32,
+}
+
+/// `[auth]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    /// Lifetime of a login token, seconds.
+    pub token_ttl_s: u64,
+    /// Key that signs tokens; generated and stored when unset.
+    pub signing_key: Option<String>,
+    /// A3: failures before a lockout.
+    pub lockout_threshold: u32,
+    /// A3: length of a lockout, seconds.
+    pub lockout_s: u64,
+    /// A2: argon2id memory, KiB.
+    pub argon2_m_kib: u32,
+    /// A2: argon2id iterations.
+    pub argon2_t: u32,
+    /// A2: argon2id parallelism.
+    pub argon2_p: u32,
+}
+
+/// `[trials]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrialSettings {
+    /// L6: days between an account's trials.
+    pub cooldown_days: u32,
+}
+
+/// How log lines look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub enum LogFormat {
+    /// For people.
+    Pretty,
+    /// For log collectors.
+    Json,
+}
+
+impl TryFrom<String> for LogFormat {
+    type Error = String;
+
+    fn try_from(v: String) -> Result<Self, String> {
+        match v.as_str() {
+            "pretty" => Ok(LogFormat::Pretty),
+            "json" => Ok(LogFormat::Json),
+            _ => Err(format!("{v:?} is not a log format; allowed: pretty, json")),
+        }
+    }
+}
+
+/// `[log]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    /// Pretty or JSON lines.
+    pub format: LogFormat,
+    /// A tracing filter such as `info` or `seatbroker=debug,info`.
+    pub filter: String,
+}
+
+/// `[engine]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EngineSettings {
+    /// Requests one pool's mailbox holds before 429.
+    pub mailbox_capacity: usize,
+    /// Seconds a pool holding nothing stays loaded.
+    pub idle_stop_s: u64,
+}
+
+/// A setting that cannot be used, naming the key and what it accepts.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// The sources could not be read or do not fit the settings' types.
+    #[error("{0}")]
+    Load(String),
+    /// A value of the right type is out of range.
+    #[error("setting {key}: {problem}")]
+    Invalid {
+        /// The key, as `section.key`.
+        key: &'static str,
+        /// What is wrong and what is accepted.
+        problem: String,
+    },
+}
+
+impl Settings {
+    /// Loads the defaults, then `file` when given, then the `SEATBROKER__` variables of the
+    /// process environment, and checks the result.
+    pub fn load(file: Option<&Path>) -> Result<Settings, SettingsError> {
+        Self::load_from(file, std::env::vars())
+    }
+
+    /// Like `load`, with the environment given (tests pass their own).
+    pub fn load_from(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Settings, SettingsError> {
+        use config::{Config, Environment, File, FileFormat};
+        let mut builder = Config::builder().add_source(File::from_str(DEFAULTS, FileFormat::Toml));
+        if let Some(path) = file {
+            if !path.is_file() {
+                return Err(SettingsError::Load(format!(
+                    "the settings file {} does not exist",
+                    path.display()
+                )));
+            }
+            builder = builder.add_source(File::from(path).format(FileFormat::Toml));
+        }
+        let vars: config::Map<String, String> = env
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("SEATBROKER__"))
+            .collect();
+        builder = builder.add_source(
+            Environment::with_prefix("SEATBROKER")
+                .prefix_separator("__")
+                .separator("__")
+                .list_separator(",")
+                .with_list_parse_key("server.trusted_proxies")
+                .try_parsing(true)
+                .source(Some(vars)),
+        );
+        let settings: Settings = builder
+            .build()
+            .and_then(Config::try_deserialize)
+            .map_err(|e| SettingsError::Load(e.to_string()))?;
+        settings.check()?;
+        Ok(settings)
+    }
+
+    /// The address to listen on.
+    pub fn listen_addr(&self) -> Result<SocketAddr, SettingsError> {
+        self.server
+            .listen
+            .parse()
+            .map_err(|_| SettingsError::Invalid {
+                key: "server.listen",
+                problem: format!(
+                    "{:?} is not an address and port, such as 127.0.0.1:8080",
+                    self.server.listen
+                ),
+            })
+    }
+
+    /// The proxies whose `X-Forwarded-For` is believed.
+    pub fn trusted_proxies(&self) -> Result<Vec<IpAddr>, SettingsError> {
+        self.server
+            .trusted_proxies
+            .iter()
+            .map(|p| {
+                p.parse().map_err(|_| SettingsError::Invalid {
+                    key: "server.trusted_proxies",
+                    problem: format!("{p:?} is not an IP address"),
+                })
+            })
+            .collect()
+    }
+
+    fn check(&self) -> Result<(), SettingsError> {
+        fn invalid(key: &'static str, problem: impl Into<String>) -> SettingsError {
+            SettingsError::Invalid {
+                key,
+                problem: problem.into(),
+            }
+        }
+        self.listen_addr()?;
+        self.trusted_proxies()?;
+        let url = &self.server.public_url;
+        if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() < 10 {
+            return Err(invalid(
+                "server.public_url",
+                format!("{url:?} must be an http:// or https:// URL"),
+            ));
+        }
+        if !(1_024..=16 * 1024 * 1024).contains(&self.server.max_body_bytes) {
+            return Err(invalid(
+                "server.max_body_bytes",
+                "must be 1024 to 16777216 bytes",
+            ));
+        }
+        if self.operator.token.as_deref().is_some_and(|t| t.len() < 16) {
+            return Err(invalid(
+                "operator.token",
+                "must have at least 16 characters, or be unset",
+            ));
+        }
+        if !(1..=2_592_000).contains(&self.seats.default_timeout_s) {
+            return Err(invalid(
+                "seats.default_timeout_s",
+                "must be 1 to 2592000 seconds (30 days)",
+            ));
+        }
+        if self.seats.max_wait_s > 3_600 {
+            return Err(invalid("seats.max_wait_s", "must be 0 to 3600 seconds"));
+        }
+        if !(1..=1_000_000).contains(&self.seats.max_waiters_per_pool) {
+            return Err(invalid(
+                "seats.max_waiters_per_pool",
+                "must be 1 to 1000000",
+            ));
+        }
+        if self.pools.default_offline_max_days > 365 {
+            return Err(invalid(
+                "pools.default_offline_max_days",
+                "must be 0 to 365 days",
+            ));
+        }
+        if !(60..=31_536_000).contains(&self.auth.token_ttl_s) {
+            return Err(invalid(
+                "auth.token_ttl_s",
+                "must be 60 to 31536000 seconds (a year)",
+            ));
+        }
+        if self
+            .auth
+            .signing_key
+            .as_deref()
+            .is_some_and(|k| k.len() < 32)
+        {
+            return Err(invalid(
+                "auth.signing_key",
+                "must have at least 32 characters, or be unset",
+            ));
+        }
+        if self.auth.lockout_threshold == 0 {
+            return Err(invalid("auth.lockout_threshold", "must be at least 1"));
+        }
+        if !(8..=4 * 1024 * 1024).contains(&self.auth.argon2_m_kib)
+            || !(1..=100).contains(&self.auth.argon2_t)
+            || !(1..=64).contains(&self.auth.argon2_p)
+            || self.auth.argon2_m_kib < 8 * self.auth.argon2_p
+        {
+            return Err(invalid(
+                "auth.argon2_m_kib",
+                "argon2 cost must be m 8 to 4194304 KiB (at least 8 per lane), t 1 to 100, p 1 to 64",
+            ));
+        }
+        if !(1..=1_000_000).contains(&self.engine.mailbox_capacity) {
+            return Err(invalid("engine.mailbox_capacity", "must be 1 to 1000000"));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_match_the_api_contract() {
+        let s = Settings::load_from(None, env(&[])).expect("defaults load");
+        assert_eq!(s.server.listen, "127.0.0.1:8080");
+        assert_eq!(s.server.public_url, "http://127.0.0.1:8080");
+        assert_eq!(s.server.max_body_bytes, 65_536);
+        assert_eq!(s.operator.token, None);
+        assert_eq!(s.storage.backend, Backend::Embedded);
+        assert_eq!(s.storage.path, PathBuf::from("./data"));
+        assert_eq!(s.storage.redis_url, "redis://127.0.0.1:6379");
+        assert_eq!(s.seats.default_timeout_s, 28_800);
+        assert_eq!(s.seats.max_wait_s, 60);
+        assert_eq!(s.seats.max_waiters_per_pool, 1_000);
+        assert_eq!(s.pools.default_offline_max_days, 14);
+        assert_eq!(s.auth.token_ttl_s, 2_592_000);
+        assert_eq!(s.auth.signing_key, None);
+        assert_eq!((s.auth.lockout_threshold, s.auth.lockout_s), (10, 900));
+        assert_eq!(
+            (s.auth.argon2_m_kib, s.auth.argon2_t, s.auth.argon2_p),
+            (19_456, 2, 1)
+        );
+        assert_eq!(s.trials.cooldown_days, 365);
+        assert_eq!(s.log.format, LogFormat::Pretty);
+    }
+
+    #[test]
+    fn a_file_then_the_environment_override_the_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("broker.toml");
+        std::fs::write(
+            &file,
+            "[server]\nlisten = \"127.0.0.1:9000\"\n[seats]\nmax_wait_s = 5\n",
+        )
+        .unwrap();
+        let s = Settings::load_from(
+            Some(&file),
+            env(&[
+                ("SEATBROKER__SEATS__MAX_WAIT_S", "7"),
+                ("SEATBROKER__OPERATOR__TOKEN", "operator-token-123456"),
+                ("SEATBROKER__SERVER__TRUSTED_PROXIES", "10.0.0.1,10.0.0.2"),
+                ("OTHER__SEATS__MAX_WAIT_S", "99"),
+            ]),
+        )
+        .expect("loads");
+        assert_eq!(s.server.listen, "127.0.0.1:9000", "from the file");
+        assert_eq!(s.seats.max_wait_s, 7, "the environment wins");
+        assert_eq!(s.operator.token.as_deref(), Some("operator-token-123456"));
+        assert_eq!(s.trusted_proxies().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn bad_settings_name_the_key_and_what_is_allowed() {
+        let cases = [
+            (
+                "SEATBROKER__STORAGE__BACKEND",
+                "postgres",
+                "allowed: embedded, redis",
+            ),
+            (
+                "SEATBROKER__STORAGE__BACKEND",
+                "postgres",
+                "storage.backend",
+            ),
+            (
+                "SEATBROKER__SERVER__LISTEN",
+                "not-an-address",
+                "server.listen",
+            ),
+            (
+                "SEATBROKER__SEATS__DEFAULT_TIMEOUT_S",
+                "0",
+                "seats.default_timeout_s",
+            ),
+            ("SEATBROKER__SEATS__MAX_WAIT_S", "soon", "seats.max_wait_s"),
+            ("SEATBROKER__LOG__FORMAT", "xml", "log.format"),
+            ("SEATBROKER__LOG__FORMAT", "xml", "allowed: pretty, json"),
+            ("SEATBROKER__SERVER__NOPE", "1", "nope"),
+        ];
+        for (key, value, named) in cases {
+            let err = Settings::load_from(None, env(&[(key, value)]))
+                .expect_err(key)
+                .to_string();
+            assert!(err.contains(named), "{key}={value}: {err}");
+        }
+        let err = Settings::load_from(Some(Path::new("/nonexistent/x.toml")), env(&[]))
+            .expect_err("missing file")
+            .to_string();
+        assert!(err.contains("does not exist"), "{err}");
+    }
+}

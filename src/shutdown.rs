@@ -1,0 +1,71 @@
+//! Graceful shutdown, in one place: on SIGTERM or Ctrl-C the broker stops accepting, answers
+//! waiting seat requests 503 `shutting_down`, lets in-flight requests finish, commits every
+//! pending change, stops the engine and returns, well within API.md's 10 seconds.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use actix_rt::Arbiter;
+use actix_web::dev::Server;
+use actix_web::web;
+
+use crate::http::AppState;
+
+/// How long the engine may take to commit what is pending and stop its actors.
+const ENGINE_STOP_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Serves until a signal arrives, then drains.
+pub async fn serve_until_signal(
+    server: Server,
+    state: web::Data<AppState>,
+    arbiters: Vec<Arbiter>,
+) -> std::io::Result<()> {
+    let handle = server.handle();
+    let serving = actix_rt::spawn(server);
+    let signal = wait_for_signal().await;
+    tracing::info!(signal, "shutting down: draining requests and committing");
+    state.shutting_down.store(true, Ordering::Release);
+    // Stop accepting and wait for in-flight requests; meanwhile answer the waiting ones so
+    // they finish at once instead of holding the drain up.
+    let stopping = handle.stop(true);
+    state.registry.drain().await;
+    stopping.await;
+    state.registry.shutdown(ENGINE_STOP_TIMEOUT).await;
+    for arbiter in arbiters {
+        arbiter.stop();
+    }
+    let result = match serving.await {
+        Ok(result) => result,
+        Err(e) => Err(std::io::Error::other(e)),
+    };
+    tracing::info!("stopped");
+    result
+}
+
+/// Waits for SIGTERM or SIGINT (Ctrl-C); returns its name.
+async fn wait_for_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
+            (Ok(mut term), Ok(mut int)) => {
+                tokio::select! {
+                    _ = term.recv() => "SIGTERM",
+                    _ = int.recv() => "SIGINT",
+                }
+            }
+            _ => {
+                let _ = tokio::signal::ctrl_c().await;
+                "Ctrl-C"
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        "Ctrl-C"
+    }
+}

@@ -1,0 +1,135 @@
+//! Assembles the broker in one place: opens the store, starts the engine on its own arbiters
+//! (one per core), loads the pools holding seats in the background, and binds the HTTP server,
+//! which may bind port 0 so that tests get a free port.
+
+use std::net::TcpListener;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_rt::Arbiter;
+use actix_web::dev::Server;
+use actix_web::{middleware, web, App, HttpServer};
+use seatbroker_actors::store::PoolStore;
+use seatbroker_actors::{EngineConfig, PoolRegistry, SystemClock, TableLimits};
+
+use crate::http::{self, AppState};
+use crate::settings::{Backend, Settings, SettingsError};
+use crate::store::embedded::OpenError;
+use crate::store::EmbeddedStore;
+
+/// How long in-flight requests may take to finish after SIGTERM (API.md: exit within 10 s).
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(8);
+
+/// Why the broker could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// A setting is unusable.
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    /// The embedded store could not open.
+    #[error(transparent)]
+    Store(#[from] OpenError),
+    /// The listening socket could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: String,
+        /// What the system said.
+        source: std::io::Error,
+    },
+    /// The chosen backend is not part of this build.
+    #[error("storage.backend = \"redis\" is not available in this build yet; use \"embedded\"")]
+    BackendNotBuilt,
+}
+
+/// A broker ready to serve: its server, its engine and the port it listens on.
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: web::Data<AppState>,
+    arbiters: Vec<Arbiter>,
+}
+
+impl Application {
+    /// Builds the broker from its settings. Must run inside an actix system.
+    pub async fn build(settings: Settings) -> Result<Application, StartupError> {
+        let store: Arc<dyn PoolStore> = match settings.storage.backend {
+            Backend::Embedded => Arc::new(EmbeddedStore::open(&settings.storage.path)?),
+            Backend::Redis => return Err(StartupError::BackendNotBuilt),
+        };
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let arbiters: Vec<Arbiter> = (0..cores).map(|_| Arbiter::new()).collect();
+        let config = EngineConfig {
+            limits: TableLimits {
+                max_waiters: settings.seats.max_waiters_per_pool,
+                ..TableLimits::default()
+            },
+            mailbox_capacity: settings.engine.mailbox_capacity,
+            idle_stop_after: Duration::from_secs(settings.engine.idle_stop_s),
+            ..EngineConfig::default()
+        };
+        let registry = PoolRegistry::new(
+            store.clone(),
+            Arc::new(SystemClock),
+            config,
+            arbiters.iter().map(Arbiter::handle).collect(),
+        );
+        let loader = registry.clone();
+        actix_rt::spawn(async move { loader.load_live_pools(64).await });
+
+        let addr = settings.listen_addr()?;
+        let listener = TcpListener::bind(addr).map_err(|source| StartupError::Bind {
+            addr: addr.to_string(),
+            source,
+        })?;
+        let port = listener
+            .local_addr()
+            .map_err(|source| StartupError::Bind {
+                addr: addr.to_string(),
+                source,
+            })?
+            .port();
+        let max_body = settings.server.max_body_bytes;
+        let state = web::Data::new(AppState {
+            settings,
+            registry,
+            store,
+            shutting_down: AtomicBool::new(false),
+        });
+        let app_state = state.clone();
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(app_state.clone())
+                .app_data(web::PayloadConfig::new(max_body))
+                .wrap(middleware::from_fn(http::trace_requests))
+                .configure(http::routes)
+                .default_service(web::to(http::unknown_route))
+        })
+        .workers(cores)
+        .disable_signals()
+        .shutdown_timeout(DRAIN_TIMEOUT.as_secs())
+        .listen(listener)
+        .map_err(|source| StartupError::Bind {
+            addr: addr.to_string(),
+            source,
+        })?
+        .run();
+        Ok(Application {
+            port,
+            server,
+            state,
+            arbiters,
+        })
+    }
+
+    /// The port the broker listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGTERM or Ctrl-C, then drains (see `shutdown`).
+    pub async fn run_until_signal(self) -> std::io::Result<()> {
+        crate::shutdown::serve_until_signal(self.server, self.state, self.arbiters).await
+    }
+}

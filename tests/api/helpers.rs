@@ -1,0 +1,131 @@
+//! Starting brokers for tests: in-process on port 0 (`spawn_broker`), or as the real binary
+//! (`BrokerProcess`), each with its own temporary data directory and a low argon2 cost.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use seatbroker::settings::Settings;
+use seatbroker::startup::Application;
+
+/// Settings every test broker uses, as environment variables.
+pub fn test_env(data_dir: &Path) -> Vec<(String, String)> {
+    [
+        ("SEATBROKER__SERVER__LISTEN", "127.0.0.1:0".to_string()),
+        ("SEATBROKER__STORAGE__PATH", data_dir.display().to_string()),
+        ("SEATBROKER__AUTH__ARGON2_M_KIB", "8".to_string()),
+        ("SEATBROKER__AUTH__ARGON2_T", "1".to_string()),
+        (
+            "SEATBROKER__OPERATOR__TOKEN",
+            "operator-token-for-tests".to_string(),
+        ),
+        ("SEATBROKER__LOG__FORMAT", "json".to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
+/// A broker running in this test's actix system.
+pub struct TestBroker {
+    /// `http://127.0.0.1:PORT`
+    pub address: String,
+    /// A client for it.
+    pub client: reqwest::Client,
+    _data: tempfile::TempDir,
+}
+
+impl TestBroker {
+    /// GET `path`.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.address))
+            .send()
+            .await
+            .expect("request reaches the broker")
+    }
+}
+
+/// Starts a broker in-process on a free port with a fresh data directory.
+pub async fn spawn_broker() -> TestBroker {
+    let data = tempfile::tempdir().expect("temp dir");
+    let settings = Settings::load_from(None, test_env(data.path())).expect("test settings");
+    let app = Application::build(settings).await.expect("broker starts");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    actix_rt::spawn(app.run_until_signal());
+    TestBroker {
+        address,
+        client: reqwest::Client::new(),
+        _data: data,
+    }
+}
+
+/// The real `seatbroker` binary, serving on a free port.
+pub struct BrokerProcess {
+    /// The running process.
+    pub child: Child,
+    /// `http://127.0.0.1:PORT`
+    pub address: String,
+}
+
+impl BrokerProcess {
+    /// Starts `seatbroker serve` on `data_dir` and waits until it says which port it serves.
+    pub fn start(data_dir: &Path) -> BrokerProcess {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_seatbroker"))
+            .arg("serve")
+            .envs(test_env(data_dir))
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the binary starts");
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let port = serde_json::from_str::<serde_json::Value>(&line)
+                    .ok()
+                    .and_then(|v| v["port"].as_u64());
+                if let Some(port) = port {
+                    let _ = tx.send(port);
+                }
+            }
+        });
+        let port = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the broker says which port it serves within 30 s");
+        BrokerProcess {
+            child,
+            address: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    /// Sends a signal (`TERM`, `KILL`) to the process.
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -{name} failed");
+    }
+
+    /// Waits up to `limit` for the process to exit; its exit code, or `None` when it did not.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<i32> {
+        let started = Instant::now();
+        while started.elapsed() < limit {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+}
+
+impl Drop for BrokerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

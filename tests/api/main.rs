@@ -1,0 +1,8 @@
+//! Black-box tests of the broker: the real server on a free port with its own data directory
+//! (`helpers::spawn_broker`), or the real debug binary where a process is what is tested
+//! (signals, exit codes, restarts). One test binary, so the suite links once.
+
+mod engine_on_embedded_store;
+mod helpers;
+mod ops;
+mod process;
