@@ -5,6 +5,7 @@
 #![warn(missing_docs)]
 
 pub mod cli;
+pub mod domain;
 pub mod http;
 pub mod settings;
 pub mod shutdown;

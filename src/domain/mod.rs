@@ -1,0 +1,6 @@
+//! Domain values parsed once at the HTTP edge (STYLE.md, "parse, don't validate"): the rest of
+//! the service holds these types, never unchecked strings.
+
+pub mod account;
+pub mod codes;
+pub mod ids;
