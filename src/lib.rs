@@ -4,6 +4,7 @@
 
 #![warn(missing_docs)]
 
+pub mod auth;
 pub mod cli;
 pub mod domain;
 pub mod http;

@@ -13,10 +13,13 @@ use actix_web::{middleware, web, App, HttpServer};
 use seatbroker_actors::store::PoolStore;
 use seatbroker_actors::{EngineConfig, PoolRegistry, SystemClock, TableLimits};
 
+use crate::auth::lockout::Lockouts;
+use crate::auth::password::PasswordHasher;
+use crate::auth::token::TokenKey;
 use crate::http::{self, AppState};
 use crate::settings::{Backend, Settings, SettingsError};
 use crate::store::embedded::OpenError;
-use crate::store::EmbeddedStore;
+use crate::store::{AccountStore, EmbeddedStore};
 
 /// How long in-flight requests may take to finish after SIGTERM (API.md: exit within 10 s).
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(8);
@@ -38,6 +41,9 @@ pub enum StartupError {
         /// What the system said.
         source: std::io::Error,
     },
+    /// Password hashing or the token key could not be set up.
+    #[error("authentication setup: {0}")]
+    Auth(String),
     /// The chosen backend is not part of this build.
     #[error("storage.backend = \"redis\" is not available in this build yet; use \"embedded\"")]
     BackendNotBuilt,
@@ -54,10 +60,35 @@ pub struct Application {
 impl Application {
     /// Builds the broker from its settings. Must run inside an actix system.
     pub async fn build(settings: Settings) -> Result<Application, StartupError> {
-        let store: Arc<dyn PoolStore> = match settings.storage.backend {
-            Backend::Embedded => Arc::new(EmbeddedStore::open(&settings.storage.path)?),
-            Backend::Redis => return Err(StartupError::BackendNotBuilt),
+        let (store, accounts): (Arc<dyn PoolStore>, Arc<dyn AccountStore>) =
+            match settings.storage.backend {
+                Backend::Embedded => {
+                    let embedded = Arc::new(EmbeddedStore::open(&settings.storage.path)?);
+                    (embedded.clone(), embedded)
+                }
+                Backend::Redis => return Err(StartupError::BackendNotBuilt),
+            };
+        let auth = &settings.auth;
+        let hasher = PasswordHasher::new(
+            auth.argon2_m_kib,
+            auth.argon2_t,
+            auth.argon2_p,
+            std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1)),
+        )
+        .map_err(|e| StartupError::Auth(e.to_string()))?;
+        let signing_key = match &auth.signing_key {
+            Some(key) => key.as_bytes().to_vec(),
+            None => {
+                let mut fresh = vec![0u8; 32];
+                getrandom::fill(&mut fresh).map_err(|e| StartupError::Auth(e.to_string()))?;
+                accounts
+                    .signing_key(fresh)
+                    .await
+                    .map_err(|e| StartupError::Auth(e.to_string()))?
+            }
         };
+        let lockouts = Lockouts::new(auth.lockout_threshold, auth.lockout_s);
+        let trusted_proxies = settings.trusted_proxies()?;
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let arbiters: Vec<Arbiter> = (0..cores).map(|_| Arbiter::new()).collect();
         let config = EngineConfig {
@@ -95,6 +126,11 @@ impl Application {
             settings,
             registry,
             store,
+            accounts,
+            hasher,
+            tokens: TokenKey::new(signing_key),
+            lockouts,
+            trusted_proxies,
             shutting_down: AtomicBool::new(false),
         });
         let app_state = state.clone();

@@ -4,3 +4,4 @@
 pub mod account;
 pub mod codes;
 pub mod ids;
+pub mod time;

@@ -49,6 +49,11 @@ impl ApiError {
         self.code
     }
 
+    /// A detail given beside the code, such as `field`.
+    pub fn detail(&self, key: &str) -> Option<&Value> {
+        self.details.get(key)
+    }
+
     /// 400 `malformed_request`: not JSON, not an object, a field missing or of the wrong type.
     pub fn malformed(message: impl Into<String>, field: Option<&str>) -> Self {
         let err = ApiError::new(StatusCode::BAD_REQUEST, "malformed_request", message);

@@ -2,9 +2,13 @@
 //! route table, and the per-request tracing span. Handlers parse and authenticate, then ask
 //! the engine; they hold no state of their own and decide no seat rule.
 
+pub mod accounts;
+pub mod auth;
 pub mod error;
+pub mod json;
 pub mod ops;
 
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -17,7 +21,11 @@ use seatbroker_actors::store::PoolStore;
 use seatbroker_actors::PoolRegistry;
 use tracing::Instrument;
 
+use crate::auth::lockout::Lockouts;
+use crate::auth::password::PasswordHasher;
+use crate::auth::token::TokenKey;
 use crate::settings::Settings;
+use crate::store::AccountStore;
 use error::ApiError;
 
 /// What every handler may use: the settings, the engine and the store. Shared, read-only
@@ -29,6 +37,16 @@ pub struct AppState {
     pub registry: PoolRegistry,
     /// The store behind them.
     pub store: Arc<dyn PoolStore>,
+    /// Accounts and the signing key.
+    pub accounts: Arc<dyn AccountStore>,
+    /// A2: password hashing off the arbiters.
+    pub hasher: PasswordHasher,
+    /// A4: signs and verifies tokens.
+    pub tokens: TokenKey,
+    /// A3: failed logins per (email, address).
+    pub lockouts: Lockouts,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpAddr>,
     /// Set when SIGTERM or Ctrl-C arrived: readiness fails, new waits are refused.
     pub shutting_down: AtomicBool,
 }
@@ -50,7 +68,9 @@ fn resource(path: &str) -> actix_web::Resource {
 /// Every route of the API.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/healthz").route(web::get().to(ops::healthz)))
-        .service(resource("/readyz").route(web::get().to(ops::readyz)));
+        .service(resource("/readyz").route(web::get().to(ops::readyz)))
+        .service(resource("/v1/accounts").route(web::post().to(accounts::create)))
+        .service(resource("/v1/auth/login").route(web::post().to(accounts::login)));
 }
 
 /// Unknown routes: 404 in the API's error shape.

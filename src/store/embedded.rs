@@ -12,12 +12,17 @@
 //! | `seats` | (pool, seat) | `SeatRecord` |
 //! | `tombstones` | (pool, removed at ms, seat) | `Tombstone`, kept `TOMBSTONE_RETENTION_MS` |
 //! | `usage` | (pool, hour start ms) | `UsageRecord` with the hour's and day's full account sets |
+//! | `accounts` | account | `AccountRecord` |
+//! | `emails` | lower-cased email | account |
+//! | `secrets` | name (`token_signing_key`) | bytes |
 
 use std::path::Path;
 use std::sync::Arc;
 
 use redb::{Database, ReadableDatabase, ReadableTable, Table, TableDefinition};
 use seatbroker_actors::store::{PoolCommit, PoolStore, StoreError, StoreFuture};
+
+use super::{AccountRecord, AccountStore, CreateAccountError};
 use seatbroker_actors::{
     AccountId, Change, License, PoolId, PoolSettings, PoolSnapshot, SeatRecord, Tombstone,
     UsageRecord,
@@ -28,6 +33,10 @@ const POOLS: TableDefinition<u64, &[u8]> = TableDefinition::new("pools");
 const SEATS: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("seats");
 const TOMBSTONES: TableDefinition<(u64, u64, u64), &[u8]> = TableDefinition::new("tombstones");
 const USAGE: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("usage");
+const ACCOUNTS: TableDefinition<u32, &[u8]> = TableDefinition::new("accounts");
+const EMAILS: TableDefinition<&str, u32> = TableDefinition::new("emails");
+const SECRETS: TableDefinition<&str, &[u8]> = TableDefinition::new("secrets");
+const SIGNING_KEY: &str = "token_signing_key";
 
 /// How long a removed seat is remembered, so its holder hears why it went (`seat_gone`).
 pub const TOMBSTONE_RETENTION_MS: u64 = 7 * 24 * 3_600 * 1_000;
@@ -101,6 +110,9 @@ impl EmbeddedStore {
             tx.open_table(SEATS).map_err(prepare)?;
             tx.open_table(TOMBSTONES).map_err(prepare)?;
             tx.open_table(USAGE).map_err(prepare)?;
+            tx.open_table(ACCOUNTS).map_err(prepare)?;
+            tx.open_table(EMAILS).map_err(prepare)?;
+            tx.open_table(SECRETS).map_err(prepare)?;
         }
         tx.commit().map_err(|e| OpenError::Prepare(e.to_string()))?;
         Ok(EmbeddedStore { db: Arc::new(db) })
@@ -451,6 +463,118 @@ impl PoolStore for EmbeddedStore {
     }
 }
 
+impl AccountStore for EmbeddedStore {
+    fn create_account(
+        &self,
+        account: AccountRecord,
+    ) -> StoreFuture<'_, Result<(), CreateAccountError>> {
+        Box::pin(async move {
+            self.blocking(move |db| {
+                let tx = db
+                    .begin_write()
+                    .map_err(|e| unavailable("starting a transaction", e))?;
+                {
+                    let open = |e: redb::TableError| unavailable("opening a table", e);
+                    let mut accounts = tx.open_table(ACCOUNTS).map_err(open)?;
+                    let mut emails = tx.open_table(EMAILS).map_err(open)?;
+                    let read = |e: redb::StorageError| unavailable("reading accounts", e);
+                    if accounts.get(account.id.0).map_err(read)?.is_some() {
+                        return Ok(Err(CreateAccountError::IdTaken));
+                    }
+                    if emails
+                        .get(account.email_key.as_str())
+                        .map_err(read)?
+                        .is_some()
+                    {
+                        return Ok(Err(CreateAccountError::EmailTaken));
+                    }
+                    let write = |e: redb::StorageError| unavailable("writing an account", e);
+                    accounts
+                        .insert(account.id.0, encode(&account)?.as_slice())
+                        .map_err(write)?;
+                    emails
+                        .insert(account.email_key.as_str(), account.id.0)
+                        .map_err(write)?;
+                }
+                tx.commit()
+                    .map_err(|e| unavailable("committing a transaction", e))?;
+                Ok(Ok(()))
+            })
+            .await?
+        })
+    }
+
+    fn account(&self, id: AccountId) -> StoreFuture<'_, Result<Option<AccountRecord>, StoreError>> {
+        Box::pin(self.blocking(move |db| read_account(db, id)))
+    }
+
+    fn account_by_email(
+        &self,
+        email_key: String,
+    ) -> StoreFuture<'_, Result<Option<AccountRecord>, StoreError>> {
+        Box::pin(self.blocking(move |db| {
+            let id = {
+                let tx = db
+                    .begin_read()
+                    .map_err(|e| unavailable("starting a read", e))?;
+                let emails = tx
+                    .open_table(EMAILS)
+                    .map_err(|e| unavailable("opening a table", e))?;
+                let row = emails
+                    .get(email_key.as_str())
+                    .map_err(|e| unavailable("reading emails", e))?;
+                row.map(|v| v.value())
+            };
+            match id {
+                Some(id) => read_account(db, AccountId(id)),
+                None => Ok(None),
+            }
+        }))
+    }
+
+    fn signing_key(&self, candidate: Vec<u8>) -> StoreFuture<'_, Result<Vec<u8>, StoreError>> {
+        Box::pin(self.blocking(move |db| {
+            let tx = db
+                .begin_write()
+                .map_err(|e| unavailable("starting a transaction", e))?;
+            let key = {
+                let mut secrets = tx
+                    .open_table(SECRETS)
+                    .map_err(|e| unavailable("opening a table", e))?;
+                let stored = secrets
+                    .get(SIGNING_KEY)
+                    .map_err(|e| unavailable("reading secrets", e))?
+                    .map(|v| v.value().to_vec());
+                match stored {
+                    Some(key) => key,
+                    None => {
+                        secrets
+                            .insert(SIGNING_KEY, candidate.as_slice())
+                            .map_err(|e| unavailable("writing secrets", e))?;
+                        candidate
+                    }
+                }
+            };
+            tx.commit()
+                .map_err(|e| unavailable("committing a transaction", e))?;
+            Ok(key)
+        }))
+    }
+}
+
+fn read_account(db: &Database, id: AccountId) -> Result<Option<AccountRecord>, StoreError> {
+    let tx = db
+        .begin_read()
+        .map_err(|e| unavailable("starting a read", e))?;
+    let accounts = tx
+        .open_table(ACCOUNTS)
+        .map_err(|e| unavailable("opening a table", e))?;
+    let row = accounts
+        .get(id.0)
+        .map_err(|e| unavailable("reading accounts", e))?;
+    row.map(|v| decode(v.value())).transpose()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -461,6 +585,13 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = EmbeddedStore::open(dir.path()).expect("open");
         conformance::run_all(&store, 100).await;
+    }
+
+    #[actix_rt::test]
+    async fn embedded_store_passes_the_account_conformance_tests() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = EmbeddedStore::open(dir.path()).expect("open");
+        crate::store::conformance::run_all(&store, 1_000).await;
     }
 
     #[actix_rt::test]

@@ -37,6 +37,40 @@ pub struct TestBroker {
 }
 
 impl TestBroker {
+    /// POST a JSON body to `path`.
+    pub async fn post(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
+        self.client
+            .post(format!("{}{path}", self.address))
+            .json(body)
+            .send()
+            .await
+            .expect("request reaches the broker")
+    }
+
+    /// POST raw bytes to `path`.
+    pub async fn post_raw(&self, path: &str, body: Vec<u8>) -> reqwest::Response {
+        self.client
+            .post(format!("{}{path}", self.address))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("request reaches the broker")
+    }
+
+    /// Creates an account; returns its id.
+    pub async fn create_account(&self, email: &str, password: &str) -> String {
+        let res = self
+            .post(
+                "/v1/accounts",
+                &serde_json::json!({"email": email, "password": password, "name": "Test"}),
+            )
+            .await;
+        assert_eq!(res.status(), 201, "account {email} created");
+        let body: serde_json::Value = res.json().await.expect("json");
+        body["id"].as_str().expect("id").to_owned()
+    }
+
     /// GET `path`.
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client

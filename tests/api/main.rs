@@ -2,6 +2,7 @@
 //! (`helpers::spawn_broker`), or the real debug binary where a process is what is tested
 //! (signals, exit codes, restarts). One test binary, so the suite links once.
 
+mod accounts;
 mod engine_on_embedded_store;
 mod helpers;
 mod ops;

@@ -1,0 +1,149 @@
+//! `ApiJson<T>`: the request-body extractor. It reads at most `server.max_body_bytes` (413
+//! beyond), accepts JSON whatever the Content-Type says (so `curl -d` works), and turns every
+//! failure into API.md's error: 400 `malformed_request` for what is not JSON, not an object,
+//! a missing field or a wrong type, 422 `invalid_value` for an unknown enum value or a value
+//! out of range, each naming the `field`.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::error::PayloadError;
+use actix_web::web::{self, Bytes};
+use actix_web::{FromRequest, HttpRequest};
+use serde::de::DeserializeOwned;
+
+use super::error::ApiError;
+
+/// The body limit when no settings are at hand (API.md's default).
+const DEFAULT_LIMIT: usize = 65_536;
+
+/// A JSON body parsed into `T`.
+#[derive(Debug)]
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = req
+            .app_data::<web::Data<super::AppState>>()
+            .map_or(DEFAULT_LIMIT, |s| s.settings.server.max_body_bytes);
+        let bytes = Bytes::from_request(req, payload);
+        Box::pin(async move {
+            let bytes = bytes
+                .await
+                .map_err(|e| match e.as_error::<PayloadError>() {
+                    Some(PayloadError::Overflow) => ApiError::body_too_large(limit),
+                    _ => match e.error_response().status().as_u16() {
+                        413 => ApiError::body_too_large(limit),
+                        _ => ApiError::malformed("the request body could not be read", None),
+                    },
+                })?;
+            parse(&bytes).map(ApiJson)
+        })
+    }
+}
+
+/// Parses a body, mapping serde's complaint to the API's error with the field's path.
+pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // Serde would take an array for a struct, field by position; the API takes objects.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::malformed("the body must be a JSON object", None));
+    }
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        let message = inner.to_string();
+        if !inner.is_data() {
+            return ApiError::malformed(format!("the body is not JSON: {message}"), None);
+        }
+        let field = if let Some(rest) = message.strip_prefix("missing field `") {
+            let name = rest.split('`').next().unwrap_or_default();
+            Some(if path == "." {
+                name.to_owned()
+            } else {
+                format!("{path}.{name}")
+            })
+        } else if path == "." {
+            None
+        } else {
+            Some(path)
+        };
+        let out_of_range = message.starts_with("unknown variant")
+            || message.starts_with("invalid value")
+            || message.starts_with("invalid length");
+        match (field, out_of_range) {
+            (Some(field), true) => ApiError::invalid(&field, message),
+            (Some(field), false) => ApiError::malformed(message, Some(&field)),
+            (None, _) => {
+                ApiError::malformed(format!("the body must be a JSON object: {message}"), None)
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Body {
+        email: String,
+        kind: Kind,
+        n: Option<u8>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    enum Kind {
+        Web,
+    }
+
+    fn code_and_field(raw: &str) -> (u16, &'static str, Option<String>) {
+        let err = parse::<Body>(raw.as_bytes()).expect_err(raw);
+        let status = actix_web::ResponseError::status_code(&err).as_u16();
+        let field = err
+            .detail("field")
+            .and_then(|v| v.as_str())
+            .map(str::to_owned);
+        (status, err.code(), field)
+    }
+
+    #[test]
+    fn bad_bodies_get_the_api_errors_naming_the_field() {
+        assert_eq!(code_and_field("").1, "malformed_request");
+        assert_eq!(code_and_field("{not json").1, "malformed_request");
+        assert_eq!(code_and_field("[1, 2]"), (400, "malformed_request", None));
+        assert_eq!(
+            code_and_field(r#"{"kind": "web"}"#),
+            (400, "malformed_request", Some("email".into()))
+        );
+        assert_eq!(
+            code_and_field(r#"{"email": 5, "kind": "web"}"#),
+            (400, "malformed_request", Some("email".into()))
+        );
+        assert_eq!(
+            code_and_field(r#"{"email": "a", "kind": "fax"}"#),
+            (422, "invalid_value", Some("kind".into()))
+        );
+        assert_eq!(
+            code_and_field(r#"{"email": "a", "kind": "web", "n": 300}"#),
+            (422, "invalid_value", Some("n".into()))
+        );
+        assert_eq!(
+            code_and_field("{\"email\": \"\u{0}\", \"kind\": \"web\"}").1,
+            "malformed_request"
+        );
+    }
+
+    #[test]
+    fn non_utf8_bytes_are_malformed_not_a_panic() {
+        let err = parse::<Body>(b"{\"email\": \"\xff\xfe\", \"kind\": \"web\"}").unwrap_err();
+        assert_eq!(err.code(), "malformed_request");
+    }
+}
