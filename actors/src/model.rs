@@ -190,6 +190,10 @@ pub enum Change {
     MemberRemoved(AccountId),
     /// The usage counts of an hour so far (W4).
     Usage(UsageRecord),
+    /// The pool's licenses now (L5): one was activated or changed.
+    Licenses(Vec<License>),
+    /// The pool's settings now.
+    Settings(PoolSettings),
 }
 
 /// How many tombstones a stored pool keeps at least (the newest ones), so that a holder
@@ -264,6 +268,8 @@ impl PoolSnapshot {
                     self.blocked.retain(|a| a != account);
                 }
                 Change::Usage(rec) => self.apply_usage(rec),
+                Change::Licenses(licenses) => self.licenses = licenses.clone(),
+                Change::Settings(settings) => self.settings = settings.clone(),
             }
         }
     }

@@ -297,7 +297,20 @@ pub mod conformance {
         ];
         commit_one(store, PoolId(id), changes.clone()).await;
         kept.deadline = None;
-        let more = vec![Change::SeatUpdated(kept)];
+        let more = vec![
+            Change::SeatUpdated(kept),
+            Change::Licenses(vec![License {
+                id: LicenseId(8),
+                seats: 3,
+                expires_at: None,
+                trial: false,
+            }]),
+            Change::Settings(crate::model::PoolSettings {
+                timeout_s: 60,
+                offline_max_days: 2,
+                idle_reclaim_s: Some(600),
+            }),
+        ];
         commit_one(store, PoolId(id), more.clone()).await;
         expected.apply(&changes);
         expected.apply(&more);
@@ -307,6 +320,12 @@ pub mod conformance {
         assert_eq!(loaded.seats[0].deadline, None);
         assert_eq!(loaded.tombstones.len(), 1);
         assert_eq!(loaded.blocked, vec![AccountId(0x0C0_003)]);
+        assert_eq!(
+            loaded.licenses.len(),
+            1,
+            "licenses are part of the pool's state"
+        );
+        assert_eq!(loaded.settings.timeout_s, 60);
     }
 
     /// One commit call carries several pools, each applied on its own.

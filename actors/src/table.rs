@@ -751,6 +751,7 @@ impl SeatTable {
     /// revokes the seats over it in S10's order; a higher one serves the queue.
     pub fn set_licenses(&mut self, licenses: Vec<License>, now: Timestamp) {
         let now = self.advance(now);
+        self.changes.push(Change::Licenses(licenses.clone()));
         self.licenses = licenses;
         self.recompute_capacity(now);
         self.enforce_capacity(now);
@@ -763,6 +764,7 @@ impl SeatTable {
     pub fn update_settings(&mut self, settings: PoolSettings, now: Timestamp) {
         let now = self.advance(now);
         let idle_changed = settings.idle_reclaim_s != self.settings.idle_reclaim_s;
+        self.changes.push(Change::Settings(settings.clone()));
         self.settings = settings;
         if idle_changed {
             self.idle.clear();

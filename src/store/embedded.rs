@@ -213,6 +213,8 @@ impl WriteTables<'_> {
                     header.blocked.retain(|a| a != account);
                 }
                 Change::Usage(rec) => self.merge_usage(pool, rec)?,
+                Change::Licenses(licenses) => header.licenses = licenses.clone(),
+                Change::Settings(settings) => header.settings = settings.clone(),
             }
         }
         if newest_removal > TOMBSTONE_RETENTION_MS {
