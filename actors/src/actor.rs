@@ -159,6 +159,10 @@ pool_message!(
     GetStatus {} -> PoolStatus
 );
 pool_message!(
+    /// Status and settings, as of now.
+    Describe {} -> crate::model::PoolDescription
+);
+pool_message!(
     /// The pool's seats, or one account's.
     ListSeats {
         /// Only this account's seats, when set.
@@ -830,6 +834,13 @@ table_handlers! {
     immediate GetStatus => |t, now, _msg| {
         t.expire_due(now);
         t.status()
+    };
+    immediate Describe => |t, now, _msg| {
+        t.expire_due(now);
+        crate::model::PoolDescription {
+            status: t.status(),
+            settings: t.settings().clone(),
+        }
     };
     immediate ListSeats => |t, now, msg| {
         t.expire_due(now);

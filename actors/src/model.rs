@@ -494,6 +494,15 @@ pub enum Notice {
     },
 }
 
+/// What `GET /v1/pools/{pool}` shows of the engine's side of a pool.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PoolDescription {
+    /// Capacity, seats in use and queue.
+    pub status: PoolStatus,
+    /// The pool's settings.
+    pub settings: PoolSettings,
+}
+
 /// A cheap summary of a pool for metrics, status pages and `GET /v1/pools/{pool}`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PoolStatus {

@@ -513,6 +513,14 @@ impl PoolRegistry {
         self.call(pool, |reply| actor::GetStatus { reply }).await
     }
 
+    /// Status and settings, as of now.
+    pub async fn describe(
+        &self,
+        pool: PoolId,
+    ) -> Result<crate::model::PoolDescription, EngineError> {
+        self.call(pool, |reply| actor::Describe { reply }).await
+    }
+
     /// The pool's seats, or only `account`'s.
     pub async fn seats(
         &self,

@@ -4,4 +4,5 @@
 pub mod account;
 pub mod codes;
 pub mod ids;
+pub mod license;
 pub mod time;

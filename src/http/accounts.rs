@@ -9,7 +9,7 @@ use serde_json::json;
 use super::auth::client_ip;
 use super::error::ApiError;
 use super::json::ApiJson;
-use super::AppState;
+use super::{internal, store_error, AppState};
 use crate::domain::account::{AccountFieldError, DisplayName, Email, Password};
 use crate::domain::time;
 use crate::store::{AccountRecord, CreateAccountError};
@@ -39,20 +39,6 @@ fn field_error(field: &str, err: AccountFieldError) -> ApiError {
         AccountFieldError::PasswordTooLong | AccountFieldError::InvalidName => "invalid_value",
     };
     ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, err.to_string()).with("field", field)
-}
-
-fn internal(what: &str) -> ApiError {
-    tracing::error!(what, "internal error");
-    ApiError::new(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "internal",
-        "something went wrong on our side; nothing was changed",
-    )
-}
-
-fn store_error(e: seatbroker_actors::StoreError) -> ApiError {
-    tracing::warn!(%e, "store error");
-    ApiError::storage_unavailable()
 }
 
 /// A random 24-bit account id (A1: short, checked for uniqueness on create).

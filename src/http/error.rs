@@ -7,8 +7,11 @@ use std::fmt;
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
-use seatbroker_actors::EngineError;
-use serde_json::{Map, Value};
+use seatbroker_actors::{EngineError, PoolId, Refusal, SeatError};
+use serde_json::{json, Map, Value};
+
+use crate::domain::ids::{format_pool, format_seat};
+use crate::domain::time;
 
 /// An error answer: status, stable code, a sentence for people, and details.
 #[derive(Debug, Clone)]
@@ -116,6 +119,112 @@ impl ApiError {
             "storage is unavailable; nothing was changed; try again shortly",
         )
         .retry_after(1)
+    }
+}
+
+/// Who to ask about a full pool (S12's `owner_contact`).
+#[derive(Debug, Clone)]
+pub struct OwnerContact {
+    /// The owner's display name.
+    pub name: String,
+    /// The owner's email.
+    pub email: String,
+}
+
+impl ApiError {
+    /// A seat request refused by the rules (S9, S10, S12, W1), with what would help.
+    pub fn refusal(refusal: Refusal, pool: PoolId, owner: Option<OwnerContact>) -> Self {
+        let forbidden = |code, message: &str| ApiError::new(StatusCode::FORBIDDEN, code, message);
+        match refusal {
+            Refusal::NoSeatAvailable(d) => {
+                let elsewhere: Vec<Value> = d
+                    .own_seats_elsewhere
+                    .iter()
+                    .map(|s| {
+                        json!({
+                            "seat_id": format_seat(pool, s.id),
+                            "pool_id": format_pool(pool),
+                            "device_id": s.device.as_str(),
+                            "platform": s.platform.as_str(),
+                            "granted_at": time::format(s.granted_at),
+                        })
+                    })
+                    .collect();
+                let mut message = format!(
+                    "all {} seats of the pool are in use ({} in use)",
+                    d.capacity, d.in_use
+                );
+                if !elsewhere.is_empty() {
+                    message.push_str(
+                        "; you hold seats on other devices, which \"free up my seats\" would release",
+                    );
+                }
+                ApiError::new(StatusCode::CONFLICT, "no_seat_available", message)
+                    .with("capacity", d.capacity)
+                    .with("in_use", d.in_use)
+                    .with("own_seats_elsewhere", elsewhere)
+                    .with(
+                        "owner_contact",
+                        owner.map_or(Value::Null, |o| json!({"name": o.name, "email": o.email})),
+                    )
+                    .with("queue_position", d.queue_position)
+            }
+            Refusal::WebSessionActiveElsewhere { seat } => ApiError::new(
+                StatusCode::CONFLICT,
+                "web_session_active_elsewhere",
+                "a web session of this account is open on another device; close it first",
+            )
+            .with("seat_id", format_seat(pool, seat)),
+            Refusal::MemberBlocked => forbidden(
+                "member_blocked",
+                "the pool's owner has blocked you from taking seats",
+            ),
+            Refusal::NotAMember => forbidden("not_a_member", "you are not a member of this pool"),
+            Refusal::NoLicense => forbidden(
+                "no_license",
+                "no license: activate a license key, join a pool with an invite code, or start a trial",
+            ),
+            Refusal::LicenseExpired => forbidden(
+                "license_expired",
+                "every license of the pool has expired; the pool's owner can renew",
+            ),
+            Refusal::TrialExpired => forbidden(
+                "trial_expired",
+                "your trial has ended; activate a license to go on",
+            ),
+            Refusal::Throttled => ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "throttled",
+                "too many requests are waiting for this pool; try again shortly",
+            )
+            .retry_after(1),
+        }
+    }
+
+    /// An operation on one seat that failed.
+    pub fn seat(err: SeatError) -> Self {
+        match err {
+            SeatError::NotFound => ApiError::not_found("seat"),
+            SeatError::Gone(reason) => ApiError::new(
+                StatusCode::GONE,
+                "seat_gone",
+                format!("the seat is gone: {}", reason.code()),
+            )
+            .with("reason", reason.code()),
+            SeatError::OfflinePeriodTooLong { max_until } => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "offline_period_too_long",
+                "the offline period is longer than the pool or its licenses allow",
+            )
+            .with("field", "until")
+            .with("max_until", time::format(max_until)),
+            SeatError::OfflineUntilInPast => {
+                ApiError::invalid("until", "the offline period must end in the future")
+            }
+            SeatError::OfflineNotForWeb => {
+                ApiError::invalid("seat", "web sessions cannot be reserved for offline use")
+            }
+        }
     }
 }
 

@@ -46,6 +46,30 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
     }
 }
 
+/// Like `ApiJson`, but an empty body is `T::default()` (for bodies whose fields are all
+/// optional, such as a heartbeat's).
+#[derive(Debug)]
+pub struct ApiJsonOrEmpty<T>(pub T);
+
+impl<T: DeserializeOwned + Default + 'static> FromRequest for ApiJsonOrEmpty<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = req
+            .app_data::<web::Data<super::AppState>>()
+            .map_or(DEFAULT_LIMIT, |s| s.settings.server.max_body_bytes);
+        let bytes = Bytes::from_request(req, payload);
+        Box::pin(async move {
+            let bytes = bytes.await.map_err(|_| ApiError::body_too_large(limit))?;
+            if bytes.iter().all(u8::is_ascii_whitespace) {
+                return Ok(ApiJsonOrEmpty(T::default()));
+            }
+            parse(&bytes).map(ApiJsonOrEmpty)
+        })
+    }
+}
+
 /// Parses a body, mapping serde's complaint to the API's error with the field's path.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     // Serde would take an array for a struct, field by position; the API takes objects.

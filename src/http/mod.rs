@@ -3,10 +3,15 @@
 //! the engine; they hold no state of their own and decide no seat rule.
 
 pub mod accounts;
+pub mod activations;
 pub mod auth;
 pub mod error;
 pub mod json;
+pub mod operator;
 pub mod ops;
+pub mod pools;
+pub mod seats;
+pub mod views;
 
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -70,7 +75,30 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/healthz").route(web::get().to(ops::healthz)))
         .service(resource("/readyz").route(web::get().to(ops::readyz)))
         .service(resource("/v1/accounts").route(web::post().to(accounts::create)))
-        .service(resource("/v1/auth/login").route(web::post().to(accounts::login)));
+        .service(resource("/v1/auth/login").route(web::post().to(accounts::login)))
+        .service(resource("/v1/operator/licenses").route(web::post().to(operator::issue)))
+        .service(resource("/v1/activations").route(web::post().to(activations::activate)))
+        .service(resource("/v1/pools/{pool}").route(web::get().to(pools::get)))
+        .service(resource("/v1/seats").route(web::post().to(seats::acquire)))
+        .service(resource("/v1/seats/{seat}/heartbeat").route(web::post().to(seats::heartbeat)))
+        .service(resource("/v1/seats/{seat}/close").route(web::post().to(seats::close)))
+        .service(resource("/v1/seats/{seat}").route(web::delete().to(seats::logout)));
+}
+
+/// 500: our fault (logged), never the client's input.
+pub fn internal(what: &str) -> ApiError {
+    tracing::error!(what, "internal error");
+    ApiError::new(
+        actix_web::http::StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        "something went wrong on our side; nothing was changed",
+    )
+}
+
+/// 503 for a store that did not answer (logged).
+pub fn store_error(e: seatbroker_actors::StoreError) -> ApiError {
+    tracing::warn!(%e, "store error");
+    ApiError::storage_unavailable()
 }
 
 /// Unknown routes: 404 in the API's error shape.

@@ -1,9 +1,13 @@
 //! The checks every backend of `AccountStore` passes: the embedded store runs them now, the
 //! Redis store will run the same. Each check uses its own ids and emails, from `seed`.
 
-use seatbroker_actors::{AccountId, Timestamp};
+use seatbroker_actors::{AccountId, LicenseId, PoolId, Timestamp};
 
-use super::{AccountRecord, AccountStore, CreateAccountError};
+use super::{
+    AccountRecord, AccountStore, Claim, CreateAccountError, CreateLicenseError, LicenseRecord,
+    PoolRecord,
+};
+use crate::domain::license::LicenseKind;
 
 fn account(id: u32, email: &str) -> AccountRecord {
     AccountRecord {
@@ -22,6 +26,75 @@ pub async fn run_all(store: &dyn AccountStore, seed: u32) {
     emails_are_unique_case_insensitively(store, seed + 10).await;
     ids_are_unique(store, seed + 20).await;
     the_signing_key_is_kept(store).await;
+    licenses_are_claimed_by_exactly_one_account(store, seed + 30).await;
+    pool_records_are_kept(store, seed + 40).await;
+}
+
+fn license(id: u32) -> LicenseRecord {
+    LicenseRecord {
+        id: LicenseId(id),
+        key: u128::from(id) * 7_919,
+        kind: LicenseKind::Educational,
+        seats: 15,
+        expires_at: Some(Timestamp(1_900_000_000_000)),
+        issued_at: Timestamp(1_800_000_000_000),
+        activated_by: None,
+    }
+}
+
+/// L3: the first account to claim a key holds it; the same account again is told so; any
+/// other is refused; an id or key is issued once.
+pub async fn licenses_are_claimed_by_exactly_one_account(store: &dyn AccountStore, seed: u32) {
+    let lic = license(seed);
+    store.create_license(lic.clone()).await.expect("issue");
+    assert_eq!(
+        store.create_license(lic.clone()).await,
+        Err(CreateLicenseError::Taken)
+    );
+    let mut same_key = license(seed + 1);
+    same_key.key = lic.key;
+    assert_eq!(
+        store.create_license(same_key).await,
+        Err(CreateLicenseError::Taken)
+    );
+    assert_eq!(store.license_by_key(lic.key).await, Ok(Some(lic.clone())));
+    assert_eq!(store.license_by_key(lic.key + 1).await, Ok(None));
+    let (owner, other) = (AccountId(seed), AccountId(seed + 1));
+    let claimed = match store.claim_license(lic.key, owner).await.expect("claim") {
+        Claim::Claimed(rec) => rec,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(claimed.activated_by, Some(owner));
+    assert!(matches!(
+        store.claim_license(lic.key, owner).await,
+        Ok(Claim::AlreadyMine(_))
+    ));
+    assert_eq!(
+        store.claim_license(lic.key, other).await,
+        Ok(Claim::HeldByOther)
+    );
+    assert_eq!(
+        store.claim_license(lic.key + 1, other).await,
+        Ok(Claim::Unknown)
+    );
+    assert_eq!(store.licenses_of(owner).await, Ok(vec![claimed]));
+    assert_eq!(store.licenses_of(other).await, Ok(vec![]));
+}
+
+/// A pool's service record is stored and replaced whole.
+pub async fn pool_records_are_kept(store: &dyn AccountStore, seed: u32) {
+    let mut rec = PoolRecord {
+        pool: PoolId(u64::from(seed)),
+        owner: AccountId(seed),
+        kind: LicenseKind::Commercial,
+        join_email_domain: None,
+    };
+    assert_eq!(store.pool(rec.pool).await, Ok(None));
+    store.put_pool(rec.clone()).await.expect("put");
+    assert_eq!(store.pool(rec.pool).await, Ok(Some(rec.clone())));
+    rec.join_email_domain = Some("example.org".into());
+    store.put_pool(rec.clone()).await.expect("replace");
+    assert_eq!(store.pool(rec.pool).await, Ok(Some(rec)));
 }
 
 /// A created account is found by its id and by its email key, and nothing else is.

@@ -15,6 +15,10 @@
 //! | `accounts` | account | `AccountRecord` |
 //! | `emails` | lower-cased email | account |
 //! | `secrets` | name (`token_signing_key`) | bytes |
+//! | `licenses` | license | `LicenseRecord` |
+//! | `license_keys` | key bits | license |
+//! | `holdings` | (account, license) | nothing: the licenses an account holds |
+//! | `pool_records` | pool | `PoolRecord` (owner, type, join restriction) |
 
 use std::path::Path;
 use std::sync::Arc;
@@ -22,7 +26,10 @@ use std::sync::Arc;
 use redb::{Database, ReadableDatabase, ReadableTable, Table, TableDefinition};
 use seatbroker_actors::store::{PoolCommit, PoolStore, StoreError, StoreFuture};
 
-use super::{AccountRecord, AccountStore, CreateAccountError};
+use super::{
+    AccountRecord, AccountStore, Claim, CreateAccountError, CreateLicenseError, LicenseRecord,
+    PoolRecord,
+};
 use seatbroker_actors::{
     AccountId, Change, License, PoolId, PoolSettings, PoolSnapshot, SeatRecord, Tombstone,
     UsageRecord,
@@ -37,6 +44,10 @@ const ACCOUNTS: TableDefinition<u32, &[u8]> = TableDefinition::new("accounts");
 const EMAILS: TableDefinition<&str, u32> = TableDefinition::new("emails");
 const SECRETS: TableDefinition<&str, &[u8]> = TableDefinition::new("secrets");
 const SIGNING_KEY: &str = "token_signing_key";
+const LICENSES: TableDefinition<u32, &[u8]> = TableDefinition::new("licenses");
+const LICENSE_KEYS: TableDefinition<u128, u32> = TableDefinition::new("license_keys");
+const HOLDINGS: TableDefinition<(u32, u32), ()> = TableDefinition::new("holdings");
+const POOL_RECORDS: TableDefinition<u64, &[u8]> = TableDefinition::new("pool_records");
 
 /// How long a removed seat is remembered, so its holder hears why it went (`seat_gone`).
 pub const TOMBSTONE_RETENTION_MS: u64 = 7 * 24 * 3_600 * 1_000;
@@ -113,6 +124,10 @@ impl EmbeddedStore {
             tx.open_table(ACCOUNTS).map_err(prepare)?;
             tx.open_table(EMAILS).map_err(prepare)?;
             tx.open_table(SECRETS).map_err(prepare)?;
+            tx.open_table(LICENSES).map_err(prepare)?;
+            tx.open_table(LICENSE_KEYS).map_err(prepare)?;
+            tx.open_table(HOLDINGS).map_err(prepare)?;
+            tx.open_table(POOL_RECORDS).map_err(prepare)?;
         }
         tx.commit().map_err(|e| OpenError::Prepare(e.to_string()))?;
         Ok(EmbeddedStore { db: Arc::new(db) })
@@ -534,6 +549,136 @@ impl AccountStore for EmbeddedStore {
         }))
     }
 
+    fn create_license(
+        &self,
+        license: LicenseRecord,
+    ) -> StoreFuture<'_, Result<(), CreateLicenseError>> {
+        Box::pin(async move {
+            self.blocking(move |db| {
+                write(db, |tx| {
+                    let mut licenses = tx.open_table(LICENSES).map_err(open_err)?;
+                    let mut keys = tx.open_table(LICENSE_KEYS).map_err(open_err)?;
+                    if licenses.get(license.id.0).map_err(io_err)?.is_some()
+                        || keys.get(license.key).map_err(io_err)?.is_some()
+                    {
+                        return Ok(Err(CreateLicenseError::Taken));
+                    }
+                    licenses
+                        .insert(license.id.0, encode(&license)?.as_slice())
+                        .map_err(io_err)?;
+                    keys.insert(license.key, license.id.0).map_err(io_err)?;
+                    Ok(Ok(()))
+                })
+            })
+            .await?
+        })
+    }
+
+    fn license_by_key(
+        &self,
+        key: u128,
+    ) -> StoreFuture<'_, Result<Option<LicenseRecord>, StoreError>> {
+        Box::pin(self.blocking(move |db| {
+            let tx = db
+                .begin_read()
+                .map_err(|e| unavailable("starting a read", e))?;
+            let keys = tx.open_table(LICENSE_KEYS).map_err(open_err)?;
+            let Some(id) = keys.get(key).map_err(io_err)?.map(|v| v.value()) else {
+                return Ok(None);
+            };
+            let licenses = tx.open_table(LICENSES).map_err(open_err)?;
+            let row = licenses.get(id).map_err(io_err)?;
+            row.map(|v| decode(v.value())).transpose()
+        }))
+    }
+
+    fn claim_license(
+        &self,
+        key: u128,
+        account: AccountId,
+    ) -> StoreFuture<'_, Result<Claim, StoreError>> {
+        Box::pin(self.blocking(move |db| {
+            write(db, |tx| {
+                let keys = tx.open_table(LICENSE_KEYS).map_err(open_err)?;
+                let Some(id) = keys.get(key).map_err(io_err)?.map(|v| v.value()) else {
+                    return Ok(Claim::Unknown);
+                };
+                let mut licenses = tx.open_table(LICENSES).map_err(open_err)?;
+                let row = licenses
+                    .get(id)
+                    .map_err(io_err)?
+                    .map(|v| v.value().to_vec());
+                let Some(bytes) = row else {
+                    return Ok(Claim::Unknown);
+                };
+                let mut license: LicenseRecord = decode(&bytes)?;
+                match license.activated_by {
+                    Some(holder) if holder == account => Ok(Claim::AlreadyMine(license)),
+                    Some(_) => Ok(Claim::HeldByOther),
+                    None => {
+                        license.activated_by = Some(account);
+                        licenses
+                            .insert(id, encode(&license)?.as_slice())
+                            .map_err(io_err)?;
+                        tx.open_table(HOLDINGS)
+                            .map_err(open_err)?
+                            .insert((account.0, id), ())
+                            .map_err(io_err)?;
+                        Ok(Claim::Claimed(license))
+                    }
+                }
+            })
+        }))
+    }
+
+    fn licenses_of(
+        &self,
+        account: AccountId,
+    ) -> StoreFuture<'_, Result<Vec<LicenseRecord>, StoreError>> {
+        Box::pin(self.blocking(move |db| {
+            let tx = db
+                .begin_read()
+                .map_err(|e| unavailable("starting a read", e))?;
+            let holdings = tx.open_table(HOLDINGS).map_err(open_err)?;
+            let licenses = tx.open_table(LICENSES).map_err(open_err)?;
+            let mut out = Vec::new();
+            for entry in holdings
+                .range((account.0, 0)..=(account.0, u32::MAX))
+                .map_err(io_err)?
+            {
+                let (k, _) = entry.map_err(io_err)?;
+                let (_, id) = k.value();
+                if let Some(v) = licenses.get(id).map_err(io_err)? {
+                    out.push(decode(v.value())?);
+                }
+            }
+            Ok(out)
+        }))
+    }
+
+    fn put_pool(&self, pool: PoolRecord) -> StoreFuture<'_, Result<(), StoreError>> {
+        Box::pin(self.blocking(move |db| {
+            write(db, |tx| {
+                tx.open_table(POOL_RECORDS)
+                    .map_err(open_err)?
+                    .insert(pool.pool.0, encode(&pool)?.as_slice())
+                    .map_err(io_err)?;
+                Ok(())
+            })
+        }))
+    }
+
+    fn pool(&self, pool: PoolId) -> StoreFuture<'_, Result<Option<PoolRecord>, StoreError>> {
+        Box::pin(self.blocking(move |db| {
+            let tx = db
+                .begin_read()
+                .map_err(|e| unavailable("starting a read", e))?;
+            let table = tx.open_table(POOL_RECORDS).map_err(open_err)?;
+            let row = table.get(pool.0).map_err(io_err)?;
+            row.map(|v| decode(v.value())).transpose()
+        }))
+    }
+
     fn signing_key(&self, candidate: Vec<u8>) -> StoreFuture<'_, Result<Vec<u8>, StoreError>> {
         Box::pin(self.blocking(move |db| {
             let tx = db
@@ -562,6 +707,28 @@ impl AccountStore for EmbeddedStore {
             Ok(key)
         }))
     }
+}
+
+/// Runs `f` in one write transaction and commits it when `f` succeeds.
+fn write<T>(
+    db: &Database,
+    f: impl FnOnce(&redb::WriteTransaction) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let tx = db
+        .begin_write()
+        .map_err(|e| unavailable("starting a transaction", e))?;
+    let out = f(&tx)?;
+    tx.commit()
+        .map_err(|e| unavailable("committing a transaction", e))?;
+    Ok(out)
+}
+
+fn open_err(e: redb::TableError) -> StoreError {
+    unavailable("opening a table", e)
+}
+
+fn io_err(e: redb::StorageError) -> StoreError {
+    unavailable("reading or writing the store", e)
 }
 
 fn read_account(db: &Database, id: AccountId) -> Result<Option<AccountRecord>, StoreError> {

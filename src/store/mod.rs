@@ -8,8 +8,10 @@ pub mod conformance;
 pub mod embedded;
 
 use seatbroker_actors::store::{StoreError, StoreFuture};
-use seatbroker_actors::{AccountId, Timestamp};
+use seatbroker_actors::{AccountId, LicenseId, PoolId, Timestamp};
 use serde::{Deserialize, Serialize};
+
+use crate::domain::license::LicenseKind;
 
 pub use embedded::EmbeddedStore;
 
@@ -44,7 +46,63 @@ pub enum CreateAccountError {
     Store(#[from] StoreError),
 }
 
-/// Accounts and the secret that signs tokens.
+/// A license as issued by an operator (L1, L4, L7) and, once activated, its holder (L3).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LicenseRecord {
+    /// The license's id.
+    pub id: LicenseId,
+    /// The 72 bits of its key (`R-...`).
+    pub key: u128,
+    /// Its type.
+    pub kind: LicenseKind,
+    /// Seats it adds to a pool.
+    pub seats: u32,
+    /// When it stops counting; `None` for a permanent license.
+    pub expires_at: Option<Timestamp>,
+    /// When it was issued.
+    pub issued_at: Timestamp,
+    /// The account that activated it (L3: exactly one).
+    pub activated_by: Option<AccountId>,
+}
+
+/// Why a license could not be stored.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CreateLicenseError {
+    /// The id or the key drawn is taken (the caller draws again).
+    #[error("the license id or key is taken")]
+    Taken,
+    /// The store did not answer.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What claiming a license for an account found (L3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// Now held by the account.
+    Claimed(LicenseRecord),
+    /// Held by the account already.
+    AlreadyMine(LicenseRecord),
+    /// Held by another account.
+    HeldByOther,
+    /// No license has this key.
+    Unknown,
+}
+
+/// The service's side of a pool: its owner, its license type and what governs joining.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PoolRecord {
+    /// The pool.
+    pub pool: PoolId,
+    /// Its owner.
+    pub owner: AccountId,
+    /// The type of all its licenses (L5).
+    pub kind: LicenseKind,
+    /// I4: only emails of this domain (and its subdomains) may join; `None`: anyone.
+    pub join_email_domain: Option<String>,
+}
+
+/// Accounts, licenses, pools' service records and the secret that signs tokens.
 pub trait AccountStore: Send + Sync + 'static {
     /// Creates an account whose id and email key are both unused, atomically.
     fn create_account(
@@ -63,4 +121,35 @@ pub trait AccountStore: Send + Sync + 'static {
 
     /// The token-signing key: the stored one, or `candidate` stored now when there is none.
     fn signing_key(&self, candidate: Vec<u8>) -> StoreFuture<'_, Result<Vec<u8>, StoreError>>;
+
+    /// Stores a newly issued license whose id and key are both unused.
+    fn create_license(
+        &self,
+        license: LicenseRecord,
+    ) -> StoreFuture<'_, Result<(), CreateLicenseError>>;
+
+    /// The license with this key.
+    fn license_by_key(
+        &self,
+        key: u128,
+    ) -> StoreFuture<'_, Result<Option<LicenseRecord>, StoreError>>;
+
+    /// Makes `account` the holder of the license with this key, unless another holds it.
+    fn claim_license(
+        &self,
+        key: u128,
+        account: AccountId,
+    ) -> StoreFuture<'_, Result<Claim, StoreError>>;
+
+    /// The licenses `account` holds, in the order of their ids.
+    fn licenses_of(
+        &self,
+        account: AccountId,
+    ) -> StoreFuture<'_, Result<Vec<LicenseRecord>, StoreError>>;
+
+    /// Creates or replaces a pool's service record.
+    fn put_pool(&self, pool: PoolRecord) -> StoreFuture<'_, Result<(), StoreError>>;
+
+    /// A pool's service record.
+    fn pool(&self, pool: PoolId) -> StoreFuture<'_, Result<Option<PoolRecord>, StoreError>>;
 }

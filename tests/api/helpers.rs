@@ -9,6 +9,9 @@ use std::time::{Duration, Instant};
 use seatbroker::settings::Settings;
 use seatbroker::startup::Application;
 
+/// The operator token every test broker is given.
+pub const OPERATOR_TOKEN: &str = "operator-token-for-tests";
+
 /// Settings every test broker uses, as environment variables.
 pub fn test_env(data_dir: &Path) -> Vec<(String, String)> {
     [
@@ -71,6 +74,73 @@ impl TestBroker {
         body["id"].as_str().expect("id").to_owned()
     }
 
+    /// Sends `method path` with a bearer token and an optional JSON body.
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: Option<serde_json::Value>,
+    ) -> reqwest::Response {
+        let mut req = self
+            .client
+            .request(method, format!("{}{path}", self.address))
+            .bearer_auth(token);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        req.send().await.expect("request reaches the broker")
+    }
+
+    /// Logs in; returns the token.
+    pub async fn login(&self, email: &str, password: &str) -> String {
+        let res = self
+            .post(
+                "/v1/auth/login",
+                &serde_json::json!({"email": email, "password": password}),
+            )
+            .await;
+        assert_eq!(res.status(), 200, "login {email}");
+        let body: serde_json::Value = res.json().await.expect("json");
+        body["token"].as_str().expect("token").to_owned()
+    }
+
+    /// Issues a license with the operator token; returns its key.
+    pub async fn issue_license(&self, kind: &str, seats: u32) -> String {
+        let res = self
+            .call(
+                reqwest::Method::POST,
+                "/v1/operator/licenses",
+                OPERATOR_TOKEN,
+                Some(serde_json::json!({"type": kind, "seats": seats})),
+            )
+            .await;
+        assert_eq!(res.status(), 201, "license issued");
+        let body: serde_json::Value = res.json().await.expect("json");
+        body["key"].as_str().expect("key").to_owned()
+    }
+
+    /// A new account with an activated license of `seats` seats; returns (token, pool id).
+    pub async fn owner_with_license(&self, email: &str, seats: u32) -> (String, String) {
+        self.create_account(email, "correct horse").await;
+        let token = self.login(email, "correct horse").await;
+        let key = self.issue_license("educational", seats).await;
+        let res = self
+            .call(
+                reqwest::Method::POST,
+                "/v1/activations",
+                &token,
+                Some(serde_json::json!({"code": key})),
+            )
+            .await;
+        assert_eq!(res.status(), 201, "activated");
+        let body: serde_json::Value = res.json().await.expect("json");
+        (
+            token,
+            body["pool"]["id"].as_str().expect("pool id").to_owned(),
+        )
+    }
+
     /// GET `path`.
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client
@@ -83,8 +153,19 @@ impl TestBroker {
 
 /// Starts a broker in-process on a free port with a fresh data directory.
 pub async fn spawn_broker() -> TestBroker {
+    spawn_broker_with(&[]).await
+}
+
+/// Like `spawn_broker`, with some settings changed (`("SEATBROKER__X__Y", "value")`).
+pub async fn spawn_broker_with(overrides: &[(&str, &str)]) -> TestBroker {
     let data = tempfile::tempdir().expect("temp dir");
-    let settings = Settings::load_from(None, test_env(data.path())).expect("test settings");
+    let mut env = test_env(data.path());
+    env.extend(
+        overrides
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string())),
+    );
+    let settings = Settings::load_from(None, env).expect("test settings");
     let app = Application::build(settings).await.expect("broker starts");
     let address = format!("http://127.0.0.1:{}", app.port());
     actix_rt::spawn(app.run_until_signal());

@@ -5,5 +5,7 @@
 mod accounts;
 mod engine_on_embedded_store;
 mod helpers;
+mod licenses;
 mod ops;
 mod process;
+mod seats;

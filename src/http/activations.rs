@@ -1,0 +1,187 @@
+//! `POST /v1/activations` (L1–L5): a license key joins the account's pool, creating the pool
+//! at the first activation. Repeating an activation is harmless and repairs one that stopped
+//! half-way (the license claimed but the pool not yet told).
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use seatbroker_actors::store::StoreError;
+use seatbroker_actors::{AccountId, License, PoolSettings, PoolSnapshot};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::auth::Authenticated;
+use super::error::ApiError;
+use super::json::ApiJson;
+use super::{pools, store_error, views, AppState};
+use crate::domain::codes::{ActivationCode, CodeError, LicenseKey};
+use crate::domain::ids::pool_of;
+use crate::domain::license::LicenseKind;
+use crate::store::{Claim, LicenseRecord, PoolRecord};
+
+/// The body of `POST /v1/activations`.
+#[derive(Debug, Deserialize)]
+pub struct Activate {
+    code: String,
+}
+
+/// The engine's view of a license.
+pub fn engine_license(rec: &LicenseRecord) -> License {
+    License {
+        id: rec.id,
+        seats: rec.seats,
+        expires_at: rec.expires_at,
+        trial: rec.kind == LicenseKind::Trial,
+    }
+}
+
+fn refuse(status: StatusCode, code: &'static str, message: &str) -> ApiError {
+    ApiError::new(status, code, message).with("field", "code")
+}
+
+/// POST /v1/activations: 201 `{kind: "license", license, pool}`, or 200 with
+/// `warning: "already_active"` when repeated.
+pub async fn activate(
+    who: Authenticated,
+    state: web::Data<AppState>,
+    body: ApiJson<Activate>,
+) -> Result<HttpResponse, ApiError> {
+    let account = who.0;
+    let key = match ActivationCode::parse(&body.0.code) {
+        Ok(ActivationCode::License(key)) => key,
+        // Invite codes come with pools' invitations; none exists in this build yet.
+        Ok(ActivationCode::Invite(_)) => {
+            return Err(refuse(
+                StatusCode::NOT_FOUND,
+                "unknown_code",
+                "no pool has this invite code",
+            ))
+        }
+        Err(CodeError::Legacy) => {
+            return Err(refuse(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "legacy_license_key",
+                &CodeError::Legacy.to_string(),
+            ))
+        }
+        Err(CodeError::Malformed) => {
+            return Err(refuse(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "malformed_code",
+                &CodeError::Malformed.to_string(),
+            ))
+        }
+    };
+    activate_license(&state, account, key).await
+}
+
+async fn activate_license(
+    state: &AppState,
+    account: AccountId,
+    key: LicenseKey,
+) -> Result<HttpResponse, ApiError> {
+    let now = state.registry.now();
+    let license = state
+        .accounts
+        .license_by_key(key.bits())
+        .await
+        .map_err(store_error)?
+        .ok_or_else(|| {
+            refuse(
+                StatusCode::NOT_FOUND,
+                "unknown_code",
+                "no license has this key",
+            )
+        })?;
+    let held_by_other = || {
+        refuse(
+            StatusCode::CONFLICT,
+            "license_already_activated",
+            "another account has activated this license",
+        )
+    };
+    if license.activated_by.is_some_and(|a| a != account) {
+        return Err(held_by_other());
+    }
+    let repeated = license.activated_by == Some(account);
+    if !repeated && license.expires_at.is_some_and(|end| end <= now) {
+        return Err(refuse(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "license_expired",
+            "this license has expired",
+        ));
+    }
+    let pool = pool_of(account);
+    let existing = state.accounts.pool(pool).await.map_err(store_error)?;
+    if let Some(record) = &existing {
+        if record.kind != license.kind {
+            return Err(refuse(
+                StatusCode::CONFLICT,
+                "license_type_mismatch",
+                &format!(
+                    "your pool holds {} licenses; a {} license cannot join it",
+                    record.kind, license.kind
+                ),
+            ));
+        }
+    }
+    let license = match state
+        .accounts
+        .claim_license(key.bits(), account)
+        .await
+        .map_err(store_error)?
+    {
+        Claim::Claimed(rec) | Claim::AlreadyMine(rec) => rec,
+        Claim::HeldByOther => return Err(held_by_other()),
+        Claim::Unknown => {
+            return Err(refuse(
+                StatusCode::NOT_FOUND,
+                "unknown_code",
+                "no license has this key",
+            ))
+        }
+    };
+    if existing.is_none() {
+        state
+            .accounts
+            .put_pool(PoolRecord {
+                pool,
+                owner: account,
+                kind: license.kind,
+                join_email_domain: None,
+            })
+            .await
+            .map_err(store_error)?;
+        let mut snapshot = PoolSnapshot::new(pool, account, Vec::new());
+        snapshot.settings = PoolSettings {
+            timeout_s: state.settings.seats.default_timeout_s,
+            offline_max_days: state.settings.pools.default_offline_max_days,
+            idle_reclaim_s: None,
+        };
+        match state.store.create_pool(snapshot).await {
+            Ok(()) | Err(StoreError::PoolExists(_)) => {}
+            Err(e) => return Err(store_error(e)),
+        }
+    }
+    // The pool's licenses are all the account holds; telling the pool is idempotent.
+    let held = state
+        .accounts
+        .licenses_of(account)
+        .await
+        .map_err(store_error)?;
+    state
+        .registry
+        .set_licenses(pool, held.iter().map(engine_license).collect())
+        .await?;
+    let pool_view = pools::describe(state, pool, account).await?;
+    let mut body = json!({
+        "kind": "license",
+        "license": views::license(&license),
+        "pool": pool_view,
+    });
+    if repeated {
+        body["warning"] = json!("already_active");
+        Ok(HttpResponse::Ok().json(body))
+    } else {
+        Ok(HttpResponse::Created().json(body))
+    }
+}

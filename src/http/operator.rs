@@ -1,0 +1,150 @@
+//! The operator's side (L7): the operator credential and `POST /v1/operator/licenses`.
+
+use std::future::{ready, Ready};
+
+use actix_web::dev::Payload;
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
+use seatbroker_actors::LicenseId;
+use serde::Deserialize;
+
+use super::error::ApiError;
+use super::json::ApiJson;
+use super::{internal, store_error, views, AppState};
+use crate::domain::codes::LicenseKey;
+use crate::domain::license::LicenseKind;
+use crate::domain::time;
+use crate::store::{CreateLicenseError, LicenseRecord};
+
+/// Most seats one license may carry.
+const MAX_SEATS: u32 = 100_000;
+/// How often a fresh id and key are drawn when the ones drawn are taken.
+const DRAWS: usize = 16;
+
+/// The request carries the operator token (`operator.token`).
+#[derive(Debug, Clone, Copy)]
+pub struct Operator;
+
+impl FromRequest for Operator {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(operator(req))
+    }
+}
+
+fn operator(req: &HttpRequest) -> Result<Operator, ApiError> {
+    let expected = req
+        .app_data::<web::Data<AppState>>()
+        .and_then(|s| s.settings.operator.token.clone())
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::FORBIDDEN,
+                "operator_disabled",
+                "operator endpoints are off: operator.token is not set",
+            )
+        })?;
+    let given = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim().as_bytes().to_vec())
+        .unwrap_or_default();
+    // Constant time over the expected length, so the token cannot be guessed byte by byte.
+    let expected = expected.as_bytes();
+    let mut diff = u8::from(given.len() != expected.len());
+    for (i, b) in expected.iter().enumerate() {
+        diff |= b ^ given.get(i).copied().unwrap_or(0);
+    }
+    if diff == 0 {
+        Ok(Operator)
+    } else {
+        Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "this needs Authorization: Bearer <operator token>",
+        ))
+    }
+}
+
+/// The body of `POST /v1/operator/licenses`.
+#[derive(Debug, Deserialize)]
+pub struct IssueLicense {
+    #[serde(rename = "type")]
+    kind: String,
+    seats: u32,
+    expires_at: Option<String>,
+}
+
+fn invalid_license(field: &str, message: &str) -> ApiError {
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_license", message).with("field", field)
+}
+
+/// POST /v1/operator/licenses: 201 `{id, key, type, seats, expires_at}`.
+pub async fn issue(
+    _: Operator,
+    state: web::Data<AppState>,
+    body: ApiJson<IssueLicense>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.0;
+    let kind: LicenseKind = serde_json::from_value(serde_json::Value::from(body.kind.clone()))
+        .map_err(|_| {
+            invalid_license(
+                "type",
+                "type must be commercial, educational, government, student or semester",
+            )
+        })?;
+    if kind == LicenseKind::Trial {
+        return Err(invalid_license(
+            "type",
+            "trials are not issued by operators; accounts start them with POST /v1/trials",
+        ));
+    }
+    if !(1..=MAX_SEATS).contains(&body.seats) {
+        return Err(invalid_license("seats", "seats must be 1 to 100000"));
+    }
+    if !kind.is_shareable() && body.seats != 1 {
+        return Err(invalid_license(
+            "seats",
+            "student and semester licenses have exactly one seat",
+        ));
+    }
+    let now = state.registry.now();
+    let expires_at = match &body.expires_at {
+        Some(raw) => {
+            let t = time::parse(raw).map_err(|e| invalid_license("expires_at", &e.to_string()))?;
+            if t <= now {
+                return Err(invalid_license(
+                    "expires_at",
+                    "expires_at must be in the future",
+                ));
+            }
+            Some(t)
+        }
+        None => None,
+    };
+    for _ in 0..DRAWS {
+        let mut id = [0u8; 4];
+        let mut key = [0u8; 16];
+        getrandom::fill(&mut id).map_err(|_| internal("no randomness"))?;
+        getrandom::fill(&mut key).map_err(|_| internal("no randomness"))?;
+        let record = LicenseRecord {
+            id: LicenseId(u32::from_le_bytes(id) & 0xFF_FFFF),
+            key: LicenseKey::from_bits(u128::from_le_bytes(key)).bits(),
+            kind,
+            seats: body.seats,
+            expires_at,
+            issued_at: now,
+            activated_by: None,
+        };
+        match state.accounts.create_license(record.clone()).await {
+            Ok(()) => return Ok(HttpResponse::Created().json(views::license(&record))),
+            Err(CreateLicenseError::Taken) => continue,
+            Err(CreateLicenseError::Store(e)) => return Err(store_error(e)),
+        }
+    }
+    Err(internal("no free license id after many draws"))
+}

@@ -1,0 +1,174 @@
+//! Seats, the hot path (S2–S9, S12, W1): take a seat, keep it alive, close it, log out. Each
+//! route parses its input, finds the pool (a seat id carries its pool) and asks the pool's
+//! actor; nothing here reads storage unless a refusal needs the owner's contact.
+
+use std::time::Duration;
+
+use actix_web::{web, HttpResponse};
+use seatbroker_actors::order::{pool_order, PoolOrderError};
+use seatbroker_actors::{
+    AccountId, AcquireOutcome, AcquireRequest, DeviceId, EngineError, Platform, PoolId, Refusal,
+};
+use serde::Deserialize;
+
+use super::auth::Authenticated;
+use super::error::{ApiError, OwnerContact};
+use super::json::{ApiJson, ApiJsonOrEmpty};
+use super::{views, AppState};
+use crate::domain::ids::{owner_of, parse_pool, parse_seat, pool_of};
+
+/// The body of `POST /v1/seats`.
+#[derive(Debug, Deserialize)]
+pub struct TakeSeat {
+    device_id: String,
+    platform: Platform,
+    pool: Option<String>,
+    wait_s: Option<u32>,
+}
+
+/// The body of a heartbeat.
+#[derive(Debug, Default, Deserialize)]
+pub struct Beat {
+    active: Option<bool>,
+}
+
+/// The pools `account` may take a seat in, in S8's order. Memberships of shared pools come
+/// with invitations; today the account's own pool is the only one.
+fn pools_for(account: AccountId, requested: Option<PoolId>) -> Result<Vec<PoolId>, ApiError> {
+    pool_order(Some(pool_of(account)), &[], requested).map_err(|e| match e {
+        PoolOrderError::NotAMember(_) => {
+            ApiError::refusal(Refusal::NotAMember, pool_of(account), None)
+        }
+        PoolOrderError::NoPool => ApiError::refusal(Refusal::NoLicense, pool_of(account), None),
+    })
+}
+
+async fn owner_contact(state: &AppState, pool: PoolId) -> Option<OwnerContact> {
+    let owner = state.accounts.account(owner_of(pool)).await.ok()??;
+    Some(OwnerContact {
+        name: owner.name,
+        email: owner.email,
+    })
+}
+
+/// POST /v1/seats: 201 with a new seat, 200 with the same seat again (S2).
+pub async fn acquire(
+    who: Authenticated,
+    state: web::Data<AppState>,
+    body: ApiJson<TakeSeat>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.0;
+    let device = DeviceId::parse(&body.device_id)
+        .map_err(|e| ApiError::invalid("device_id", e.to_string()))?;
+    let max_wait = state.settings.seats.max_wait_s;
+    let wait_s = body.wait_s.unwrap_or(0);
+    if wait_s > max_wait {
+        return Err(ApiError::invalid(
+            "wait_s",
+            format!("wait_s must be 0 to {max_wait}"),
+        ));
+    }
+    if wait_s > 0 && state.is_shutting_down() {
+        return Err(ApiError::shutting_down());
+    }
+    let requested = match &body.pool {
+        Some(raw) => Some(parse_pool(raw).map_err(|_| ApiError::not_found("pool"))?),
+        None => None,
+    };
+    let order = pools_for(who.0, requested)?;
+    let mut last = None;
+    for (i, pool) in order.iter().enumerate() {
+        let wait = (i + 1 == order.len() && wait_s > 0).then(|| Duration::from_secs(wait_s.into()));
+        let req = AcquireRequest {
+            account: who.0,
+            device: device.clone(),
+            platform: body.platform,
+            wait: None,
+        };
+        match state.registry.acquire(*pool, req, wait).await {
+            Ok(AcquireOutcome::Granted { seat, reused }) => {
+                let json = views::seat(*pool, &seat, state.registry.now());
+                return Ok(if reused {
+                    HttpResponse::Ok().json(json)
+                } else {
+                    HttpResponse::Created().json(json)
+                });
+            }
+            Ok(AcquireOutcome::Refused(refusal)) => last = Some((*pool, refusal)),
+            Ok(AcquireOutcome::Queued { .. }) => {
+                last = Some((*pool, Refusal::Throttled));
+            }
+            // S8: a pool that does not exist (no license activated yet) is no free seat.
+            Err(EngineError::PoolNotFound) => last = Some((*pool, Refusal::NoLicense)),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let (pool, refusal) = last.unwrap_or((pool_of(who.0), Refusal::NoLicense));
+    let contact = match refusal {
+        Refusal::NoSeatAvailable(_) => owner_contact(&state, pool).await,
+        _ => None,
+    };
+    Err(ApiError::refusal(refusal, pool, contact))
+}
+
+fn seat_path(raw: &str) -> Result<(PoolId, seatbroker_actors::SeatId), ApiError> {
+    parse_seat(raw).map_err(|_| ApiError::not_found("seat"))
+}
+
+/// An engine error on a seat route: a pool that does not exist means the seat does not.
+fn seat_engine_error(e: EngineError) -> ApiError {
+    match e {
+        EngineError::PoolNotFound => ApiError::not_found("seat"),
+        other => other.into(),
+    }
+}
+
+/// POST /v1/seats/{seat}/heartbeat: 200 with the seat (S4, W2).
+pub async fn heartbeat(
+    who: Authenticated,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: ApiJsonOrEmpty<Beat>,
+) -> Result<HttpResponse, ApiError> {
+    let (pool, seat) = seat_path(&path)?;
+    let view = state
+        .registry
+        .heartbeat(pool, seat, who.0, body.0.active)
+        .await
+        .map_err(seat_engine_error)?
+        .map_err(ApiError::seat)?;
+    Ok(HttpResponse::Ok().json(views::seat(pool, &view, state.registry.now())))
+}
+
+/// POST /v1/seats/{seat}/close: 204 (S5: a member's seat and any web seat are freed, the
+/// owner's desktop seat and an offline reservation are kept).
+pub async fn close(
+    who: Authenticated,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let (pool, seat) = seat_path(&path)?;
+    state
+        .registry
+        .close(pool, seat, who.0)
+        .await
+        .map_err(seat_engine_error)?
+        .map_err(ApiError::seat)?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// DELETE /v1/seats/{seat}: 204 (S6: logging out frees the seat on that device).
+pub async fn logout(
+    who: Authenticated,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let (pool, seat) = seat_path(&path)?;
+    state
+        .registry
+        .logout(pool, seat, who.0)
+        .await
+        .map_err(seat_engine_error)?
+        .map_err(ApiError::seat)?;
+    Ok(HttpResponse::NoContent().finish())
+}
