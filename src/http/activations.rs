@@ -48,13 +48,8 @@ pub async fn activate(
     let account = who.0;
     let key = match ActivationCode::parse(&body.0.code) {
         Ok(ActivationCode::License(key)) => key,
-        // Invite codes come with pools' invitations; none exists in this build yet.
-        Ok(ActivationCode::Invite(_)) => {
-            return Err(refuse(
-                StatusCode::NOT_FOUND,
-                "unknown_code",
-                "no pool has this invite code",
-            ))
+        Ok(ActivationCode::Invite(code)) => {
+            return super::members::join(&state, account, code).await
         }
         Err(CodeError::Legacy) => {
             return Err(refuse(

@@ -7,6 +7,7 @@ pub mod activations;
 pub mod auth;
 pub mod error;
 pub mod json;
+pub mod members;
 pub mod operator;
 pub mod ops;
 pub mod pools;
@@ -79,6 +80,23 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/v1/operator/licenses").route(web::post().to(operator::issue)))
         .service(resource("/v1/activations").route(web::post().to(activations::activate)))
         .service(resource("/v1/pools/{pool}").route(web::get().to(pools::get)))
+        .service(resource("/v1/pools/{pool}/invite").route(web::get().to(members::get_invite)))
+        .service(
+            resource("/v1/pools/{pool}/invite/rotate")
+                .route(web::post().to(members::rotate_invite)),
+        )
+        .service(resource("/v1/pools/{pool}/members").route(web::get().to(members::list)))
+        .service(
+            resource("/v1/pools/{pool}/members/{account}/block")
+                .route(web::post().to(members::block)),
+        )
+        .service(
+            resource("/v1/pools/{pool}/members/{account}/unblock")
+                .route(web::post().to(members::unblock)),
+        )
+        .service(
+            resource("/v1/pools/{pool}/members/{account}").route(web::delete().to(members::remove)),
+        )
         .service(resource("/v1/seats").route(web::post().to(seats::acquire)))
         .service(resource("/v1/seats/{seat}/heartbeat").route(web::post().to(seats::heartbeat)))
         .service(resource("/v1/seats/{seat}/close").route(web::post().to(seats::close)))

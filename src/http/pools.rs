@@ -1,4 +1,5 @@
-//! Pools (L5): `GET /v1/pools/{pool}`, and the pool description other routes answer with.
+//! Pools (L5, I5): who may see a pool, `GET /v1/pools/{pool}`, and the pool description other
+//! routes answer with. The owner sees licenses and settings; a member sees the public part.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
@@ -9,27 +10,78 @@ use super::auth::Authenticated;
 use super::error::ApiError;
 use super::{store_error, views, AppState};
 use crate::domain::ids::{owner_of, parse_pool};
+use crate::store::{MembershipRecord, PoolRecord};
 
-/// The pool as `viewer` may see it: 404 for an unknown pool, 403 `not_a_member` for an
-/// account that is neither its owner nor a member.
-pub async fn describe(
-    state: &AppState,
-    pool: PoolId,
-    viewer: AccountId,
-) -> Result<Value, ApiError> {
+/// How the caller stands to a pool.
+#[derive(Debug, Clone)]
+pub enum Access {
+    /// The owner.
+    Owner(PoolRecord),
+    /// A member (active or blocked).
+    Member(PoolRecord, MembershipRecord),
+}
+
+impl Access {
+    /// The pool's record.
+    pub fn record(&self) -> &PoolRecord {
+        match self {
+            Access::Owner(r) | Access::Member(r, _) => r,
+        }
+    }
+}
+
+/// 403 `not_a_member`.
+pub fn not_a_member() -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "not_a_member",
+        "you are not a member of this pool",
+    )
+}
+
+/// How `viewer` stands to `pool`: 404 for an unknown pool, 403 `not_a_member` for strangers.
+pub async fn access(state: &AppState, pool: PoolId, viewer: AccountId) -> Result<Access, ApiError> {
     let record = state
         .accounts
         .pool(pool)
         .await
         .map_err(store_error)?
         .ok_or_else(|| ApiError::not_found("pool"))?;
-    if record.owner != viewer {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "not_a_member",
-            "you are not a member of this pool",
-        ));
+    if record.owner == viewer {
+        return Ok(Access::Owner(record));
     }
+    match state
+        .accounts
+        .membership(pool, viewer)
+        .await
+        .map_err(store_error)?
+    {
+        Some(m) => Ok(Access::Member(record, m)),
+        None => Err(not_a_member()),
+    }
+}
+
+/// The owner's record of a pool named in a path; 403 `not_owner` for a member.
+pub async fn owned(state: &AppState, raw: &str, who: AccountId) -> Result<PoolRecord, ApiError> {
+    let pool = parse_pool(raw).map_err(|_| ApiError::not_found("pool"))?;
+    match access(state, pool, who).await? {
+        Access::Owner(record) => Ok(record),
+        Access::Member(..) => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "not_owner",
+            "only the pool's owner may do this",
+        )),
+    }
+}
+
+/// The pool as `viewer` may see it.
+pub async fn describe(
+    state: &AppState,
+    pool: PoolId,
+    viewer: AccountId,
+) -> Result<Value, ApiError> {
+    let access = access(state, pool, viewer).await?;
+    let record = access.record();
     let owner = state
         .accounts
         .account(record.owner)
@@ -37,21 +89,26 @@ pub async fn describe(
         .map_err(store_error)?
         .ok_or_else(|| ApiError::not_found("pool"))?;
     let description = state.registry.describe(pool).await?;
-    let licenses = state
-        .accounts
-        .licenses_of(owner_of(pool))
-        .await
-        .map_err(store_error)?;
+    let licenses = match access {
+        Access::Owner(_) => Some(
+            state
+                .accounts
+                .licenses_of(owner_of(pool))
+                .await
+                .map_err(store_error)?,
+        ),
+        Access::Member(..) => None,
+    };
     Ok(views::pool(
-        &record,
+        record,
         &owner,
         &description.status,
         &description.settings,
-        Some(&licenses),
+        licenses.as_deref(),
     ))
 }
 
-/// GET /v1/pools/{pool} (owner; members come with memberships).
+/// GET /v1/pools/{pool} (owner or member).
 pub async fn get(
     who: Authenticated,
     state: web::Data<AppState>,

@@ -32,10 +32,15 @@ pub struct Beat {
     active: Option<bool>,
 }
 
-/// The pools `account` may take a seat in, in S8's order. Memberships of shared pools come
-/// with invitations; today the account's own pool is the only one.
-fn pools_for(account: AccountId, requested: Option<PoolId>) -> Result<Vec<PoolId>, ApiError> {
-    pool_order(Some(pool_of(account)), &[], requested).map_err(|e| match e {
+/// The pools `account` may take a seat in, in S8's order: its own (if it has one, the
+/// engine answers `PoolNotFound` otherwise), then the pools shared with it in join order.
+async fn pools_for(
+    state: &AppState,
+    account: AccountId,
+    requested: Option<PoolId>,
+) -> Result<Vec<PoolId>, ApiError> {
+    let shared = super::members::shared_pools(state, account).await?;
+    pool_order(Some(pool_of(account)), &shared, requested).map_err(|e| match e {
         PoolOrderError::NotAMember(_) => {
             ApiError::refusal(Refusal::NotAMember, pool_of(account), None)
         }
@@ -75,7 +80,7 @@ pub async fn acquire(
         Some(raw) => Some(parse_pool(raw).map_err(|_| ApiError::not_found("pool"))?),
         None => None,
     };
-    let order = pools_for(who.0, requested)?;
+    let order = pools_for(&state, who.0, requested).await?;
     let mut last = None;
     for (i, pool) in order.iter().enumerate() {
         let wait = (i + 1 == order.len() && wait_s > 0).then(|| Duration::from_secs(wait_s.into()));

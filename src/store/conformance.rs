@@ -5,7 +5,7 @@ use seatbroker_actors::{AccountId, LicenseId, PoolId, Timestamp};
 
 use super::{
     AccountRecord, AccountStore, Claim, CreateAccountError, CreateLicenseError, LicenseRecord,
-    PoolRecord,
+    MemberStatus, MembershipRecord, PoolRecord,
 };
 use crate::domain::license::LicenseKind;
 
@@ -28,6 +28,94 @@ pub async fn run_all(store: &dyn AccountStore, seed: u32) {
     the_signing_key_is_kept(store).await;
     licenses_are_claimed_by_exactly_one_account(store, seed + 30).await;
     pool_records_are_kept(store, seed + 40).await;
+    invite_codes_open_one_pool_until_rotated(store, seed + 50).await;
+    memberships_are_listed_both_ways_in_join_order(store, seed + 60).await;
+}
+
+/// I1, I4: a code opens its pool; a rotated code stops at once; a code is one pool's.
+pub async fn invite_codes_open_one_pool_until_rotated(store: &dyn AccountStore, seed: u32) {
+    let (pool, other) = (PoolId(u64::from(seed)), PoolId(u64::from(seed) + 1));
+    let (first, second) = (u64::from(seed) << 8, (u64::from(seed) << 8) + 1);
+    assert_eq!(store.invite_of(pool).await, Ok(None));
+    assert_eq!(store.set_invite(pool, first).await, Ok(true));
+    assert_eq!(store.invite_pool(first).await, Ok(Some(pool)));
+    assert_eq!(
+        store.set_invite(other, first).await,
+        Ok(false),
+        "taken by another pool"
+    );
+    assert_eq!(store.set_invite(pool, second).await, Ok(true));
+    assert_eq!(
+        store.invite_pool(first).await,
+        Ok(None),
+        "the old code stops at once"
+    );
+    assert_eq!(store.invite_pool(second).await, Ok(Some(pool)));
+    assert_eq!(store.invite_of(pool).await, Ok(Some(second)));
+}
+
+/// I2, I3, S8: memberships by pool and by account, in join order; deleting one.
+pub async fn memberships_are_listed_both_ways_in_join_order(store: &dyn AccountStore, seed: u32) {
+    let member = |pool: u32, account: u32, at: u64| MembershipRecord {
+        pool: PoolId(u64::from(pool)),
+        account: AccountId(account),
+        status: MemberStatus::Active,
+        joined_at: Timestamp(1_800_000_000_000 + at),
+    };
+    let (p1, p2, a, b) = (seed, seed + 1, seed + 2, seed + 3);
+    store.put_membership(member(p2, a, 1)).await.expect("put");
+    store.put_membership(member(p1, a, 2)).await.expect("put");
+    store.put_membership(member(p1, b, 3)).await.expect("put");
+    let of_a: Vec<PoolId> = store
+        .memberships_of(AccountId(a))
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|m| m.pool)
+        .collect();
+    assert_eq!(
+        of_a,
+        vec![PoolId(u64::from(p2)), PoolId(u64::from(p1))],
+        "join order"
+    );
+    let of_p1: Vec<AccountId> = store
+        .members_of(PoolId(u64::from(p1)))
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|m| m.account)
+        .collect();
+    assert_eq!(of_p1, vec![AccountId(a), AccountId(b)]);
+    let mut blocked = member(p1, b, 3);
+    blocked.status = MemberStatus::Blocked;
+    store.put_membership(blocked.clone()).await.expect("put");
+    assert_eq!(
+        store.membership(PoolId(u64::from(p1)), AccountId(b)).await,
+        Ok(Some(blocked))
+    );
+    assert_eq!(
+        store
+            .remove_membership(PoolId(u64::from(p1)), AccountId(b))
+            .await,
+        Ok(true)
+    );
+    assert_eq!(
+        store
+            .remove_membership(PoolId(u64::from(p1)), AccountId(b))
+            .await,
+        Ok(false)
+    );
+    assert_eq!(
+        store.membership(PoolId(u64::from(p1)), AccountId(b)).await,
+        Ok(None)
+    );
+    assert_eq!(
+        store
+            .members_of(PoolId(u64::from(p1)))
+            .await
+            .map(|v| v.len()),
+        Ok(1)
+    );
 }
 
 fn license(id: u32) -> LicenseRecord {

@@ -19,6 +19,10 @@
 //! | `license_keys` | key bits | license |
 //! | `holdings` | (account, license) | nothing: the licenses an account holds |
 //! | `pool_records` | pool | `PoolRecord` (owner, type, join restriction) |
+//! | `invites` | invite code bits | pool |
+//! | `pool_invites` | pool | its current invite code bits |
+//! | `members` | (pool, account) | `MembershipRecord` |
+//! | `member_of` | (account, joined at ms, pool) | nothing: the pools shared with an account, in join order |
 
 use std::path::Path;
 use std::sync::Arc;
@@ -28,7 +32,7 @@ use seatbroker_actors::store::{PoolCommit, PoolStore, StoreError, StoreFuture};
 
 use super::{
     AccountRecord, AccountStore, Claim, CreateAccountError, CreateLicenseError, LicenseRecord,
-    PoolRecord,
+    MembershipRecord, PoolRecord,
 };
 use seatbroker_actors::{
     AccountId, Change, License, PoolId, PoolSettings, PoolSnapshot, SeatRecord, Tombstone,
@@ -48,6 +52,10 @@ const LICENSES: TableDefinition<u32, &[u8]> = TableDefinition::new("licenses");
 const LICENSE_KEYS: TableDefinition<u128, u32> = TableDefinition::new("license_keys");
 const HOLDINGS: TableDefinition<(u32, u32), ()> = TableDefinition::new("holdings");
 const POOL_RECORDS: TableDefinition<u64, &[u8]> = TableDefinition::new("pool_records");
+const INVITES: TableDefinition<u64, u64> = TableDefinition::new("invites");
+const POOL_INVITES: TableDefinition<u64, u64> = TableDefinition::new("pool_invites");
+const MEMBERS: TableDefinition<(u64, u32), &[u8]> = TableDefinition::new("members");
+const MEMBER_OF: TableDefinition<(u32, u64, u64), ()> = TableDefinition::new("member_of");
 
 /// How long a removed seat is remembered, so its holder hears why it went (`seat_gone`).
 pub const TOMBSTONE_RETENTION_MS: u64 = 7 * 24 * 3_600 * 1_000;
@@ -128,6 +136,10 @@ impl EmbeddedStore {
             tx.open_table(LICENSE_KEYS).map_err(prepare)?;
             tx.open_table(HOLDINGS).map_err(prepare)?;
             tx.open_table(POOL_RECORDS).map_err(prepare)?;
+            tx.open_table(INVITES).map_err(prepare)?;
+            tx.open_table(POOL_INVITES).map_err(prepare)?;
+            tx.open_table(MEMBERS).map_err(prepare)?;
+            tx.open_table(MEMBER_OF).map_err(prepare)?;
         }
         tx.commit().map_err(|e| OpenError::Prepare(e.to_string()))?;
         Ok(EmbeddedStore { db: Arc::new(db) })
@@ -676,6 +688,158 @@ impl AccountStore for EmbeddedStore {
             let table = tx.open_table(POOL_RECORDS).map_err(open_err)?;
             let row = table.get(pool.0).map_err(io_err)?;
             row.map(|v| decode(v.value())).transpose()
+        }))
+    }
+
+    fn set_invite(&self, pool: PoolId, code: u64) -> StoreFuture<'_, Result<bool, StoreError>> {
+        Box::pin(self.blocking(move |db| {
+            write(db, |tx| {
+                let mut invites = tx.open_table(INVITES).map_err(open_err)?;
+                let mut current = tx.open_table(POOL_INVITES).map_err(open_err)?;
+                let holder = invites.get(code).map_err(io_err)?.map(|v| v.value());
+                if holder.is_some_and(|p| p != pool.0) {
+                    return Ok(false);
+                }
+                let old = current.get(pool.0).map_err(io_err)?.map(|v| v.value());
+                if let Some(old) = old.filter(|o| *o != code) {
+                    invites.remove(old).map_err(io_err)?;
+                }
+                invites.insert(code, pool.0).map_err(io_err)?;
+                current.insert(pool.0, code).map_err(io_err)?;
+                Ok(true)
+            })
+        }))
+    }
+
+    fn invite_of(&self, pool: PoolId) -> StoreFuture<'_, Result<Option<u64>, StoreError>> {
+        Box::pin(self.blocking(move |db| {
+            let tx = db
+                .begin_read()
+                .map_err(|e| unavailable("starting a read", e))?;
+            let table = tx.open_table(POOL_INVITES).map_err(open_err)?;
+            let code = table.get(pool.0).map_err(io_err)?.map(|v| v.value());
+            Ok(code)
+        }))
+    }
+
+    fn invite_pool(&self, code: u64) -> StoreFuture<'_, Result<Option<PoolId>, StoreError>> {
+        Box::pin(self.blocking(move |db| {
+            let tx = db
+                .begin_read()
+                .map_err(|e| unavailable("starting a read", e))?;
+            let table = tx.open_table(INVITES).map_err(open_err)?;
+            let pool = table.get(code).map_err(io_err)?.map(|v| PoolId(v.value()));
+            Ok(pool)
+        }))
+    }
+
+    fn put_membership(&self, m: MembershipRecord) -> StoreFuture<'_, Result<(), StoreError>> {
+        Box::pin(self.blocking(move |db| {
+            write(db, |tx| {
+                let mut members = tx.open_table(MEMBERS).map_err(open_err)?;
+                let old: Option<MembershipRecord> = members
+                    .get((m.pool.0, m.account.0))
+                    .map_err(io_err)?
+                    .map(|v| decode(v.value()))
+                    .transpose()?;
+                let mut index = tx.open_table(MEMBER_OF).map_err(open_err)?;
+                if let Some(old) = old {
+                    index
+                        .remove((old.account.0, old.joined_at.as_millis(), old.pool.0))
+                        .map_err(io_err)?;
+                }
+                index
+                    .insert((m.account.0, m.joined_at.as_millis(), m.pool.0), ())
+                    .map_err(io_err)?;
+                members
+                    .insert((m.pool.0, m.account.0), encode(&m)?.as_slice())
+                    .map_err(io_err)?;
+                Ok(())
+            })
+        }))
+    }
+
+    fn remove_membership(
+        &self,
+        pool: PoolId,
+        account: AccountId,
+    ) -> StoreFuture<'_, Result<bool, StoreError>> {
+        Box::pin(self.blocking(move |db| {
+            write(db, |tx| {
+                let mut members = tx.open_table(MEMBERS).map_err(open_err)?;
+                let old: Option<MembershipRecord> = members
+                    .remove((pool.0, account.0))
+                    .map_err(io_err)?
+                    .map(|v| decode(v.value()))
+                    .transpose()?;
+                let Some(old) = old else {
+                    return Ok(false);
+                };
+                tx.open_table(MEMBER_OF)
+                    .map_err(open_err)?
+                    .remove((account.0, old.joined_at.as_millis(), pool.0))
+                    .map_err(io_err)?;
+                Ok(true)
+            })
+        }))
+    }
+
+    fn membership(
+        &self,
+        pool: PoolId,
+        account: AccountId,
+    ) -> StoreFuture<'_, Result<Option<MembershipRecord>, StoreError>> {
+        Box::pin(self.blocking(move |db| {
+            let tx = db
+                .begin_read()
+                .map_err(|e| unavailable("starting a read", e))?;
+            let members = tx.open_table(MEMBERS).map_err(open_err)?;
+            let row = members.get((pool.0, account.0)).map_err(io_err)?;
+            row.map(|v| decode(v.value())).transpose()
+        }))
+    }
+
+    fn memberships_of(
+        &self,
+        account: AccountId,
+    ) -> StoreFuture<'_, Result<Vec<MembershipRecord>, StoreError>> {
+        Box::pin(self.blocking(move |db| {
+            let tx = db
+                .begin_read()
+                .map_err(|e| unavailable("starting a read", e))?;
+            let index = tx.open_table(MEMBER_OF).map_err(open_err)?;
+            let members = tx.open_table(MEMBERS).map_err(open_err)?;
+            let mut out = Vec::new();
+            for entry in index
+                .range((account.0, 0, 0)..=(account.0, u64::MAX, u64::MAX))
+                .map_err(io_err)?
+            {
+                let (k, _) = entry.map_err(io_err)?;
+                let (_, _, pool) = k.value();
+                if let Some(v) = members.get((pool, account.0)).map_err(io_err)? {
+                    out.push(decode(v.value())?);
+                }
+            }
+            Ok(out)
+        }))
+    }
+
+    fn members_of(
+        &self,
+        pool: PoolId,
+    ) -> StoreFuture<'_, Result<Vec<MembershipRecord>, StoreError>> {
+        Box::pin(self.blocking(move |db| {
+            let tx = db
+                .begin_read()
+                .map_err(|e| unavailable("starting a read", e))?;
+            let members = tx.open_table(MEMBERS).map_err(open_err)?;
+            let mut out: Vec<MembershipRecord> = members
+                .range((pool.0, 0)..=(pool.0, u32::MAX))
+                .map_err(io_err)?
+                .map(|entry| entry.map_err(io_err).and_then(|(_, v)| decode(v.value())))
+                .collect::<Result<_, _>>()?;
+            out.sort_by_key(|m| (m.joined_at, m.account));
+            Ok(out)
         }))
     }
 

@@ -102,6 +102,29 @@ pub struct PoolRecord {
     pub join_email_domain: Option<String>,
 }
 
+/// A member's standing in a pool (I3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MemberStatus {
+    /// May take seats.
+    Active,
+    /// Kept in the list, may not take seats.
+    Blocked,
+}
+
+/// An account's membership of a pool shared with it (I2).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MembershipRecord {
+    /// The pool.
+    pub pool: PoolId,
+    /// The member.
+    pub account: AccountId,
+    /// Active or blocked.
+    pub status: MemberStatus,
+    /// When it joined (S8: shared pools are tried in join order).
+    pub joined_at: Timestamp,
+}
+
 /// Accounts, licenses, pools' service records and the secret that signs tokens.
 pub trait AccountStore: Send + Sync + 'static {
     /// Creates an account whose id and email key are both unused, atomically.
@@ -152,4 +175,43 @@ pub trait AccountStore: Send + Sync + 'static {
 
     /// A pool's service record.
     fn pool(&self, pool: PoolId) -> StoreFuture<'_, Result<Option<PoolRecord>, StoreError>>;
+
+    /// Makes `code` the pool's invite code, retiring its previous one at once (I1, I4).
+    /// False when another pool has this code (the caller draws another).
+    fn set_invite(&self, pool: PoolId, code: u64) -> StoreFuture<'_, Result<bool, StoreError>>;
+
+    /// The pool's current invite code.
+    fn invite_of(&self, pool: PoolId) -> StoreFuture<'_, Result<Option<u64>, StoreError>>;
+
+    /// The pool an invite code opens.
+    fn invite_pool(&self, code: u64) -> StoreFuture<'_, Result<Option<PoolId>, StoreError>>;
+
+    /// Creates or replaces a membership.
+    fn put_membership(&self, m: MembershipRecord) -> StoreFuture<'_, Result<(), StoreError>>;
+
+    /// Deletes a membership; false when there was none.
+    fn remove_membership(
+        &self,
+        pool: PoolId,
+        account: AccountId,
+    ) -> StoreFuture<'_, Result<bool, StoreError>>;
+
+    /// The account's membership of the pool.
+    fn membership(
+        &self,
+        pool: PoolId,
+        account: AccountId,
+    ) -> StoreFuture<'_, Result<Option<MembershipRecord>, StoreError>>;
+
+    /// The pools shared with the account, in the order it joined them.
+    fn memberships_of(
+        &self,
+        account: AccountId,
+    ) -> StoreFuture<'_, Result<Vec<MembershipRecord>, StoreError>>;
+
+    /// The members of a pool, in the order they joined.
+    fn members_of(
+        &self,
+        pool: PoolId,
+    ) -> StoreFuture<'_, Result<Vec<MembershipRecord>, StoreError>>;
 }

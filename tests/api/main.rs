@@ -6,6 +6,7 @@ mod accounts;
 mod engine_on_embedded_store;
 mod helpers;
 mod licenses;
+mod members;
 mod ops;
 mod process;
 mod seats;
