@@ -7,9 +7,11 @@ pub mod activations;
 pub mod auth;
 pub mod error;
 pub mod json;
+pub mod me;
 pub mod members;
 pub mod operator;
 pub mod ops;
+pub mod pool_admin;
 pub mod pools;
 pub mod seats;
 pub mod views;
@@ -79,7 +81,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/v1/auth/login").route(web::post().to(accounts::login)))
         .service(resource("/v1/operator/licenses").route(web::post().to(operator::issue)))
         .service(resource("/v1/activations").route(web::post().to(activations::activate)))
-        .service(resource("/v1/pools/{pool}").route(web::get().to(pools::get)))
+        .service(resource("/v1/me").route(web::get().to(me::get)))
+        .service(resource("/v1/me/seats").route(web::get().to(me::seats)))
+        .service(resource("/v1/me/seats/release").route(web::post().to(me::release_all)))
+        .service(
+            resource("/v1/pools/{pool}")
+                .route(web::get().to(pools::get))
+                .route(web::patch().to(pool_admin::patch)),
+        )
+        .service(resource("/v1/pools/{pool}/seats").route(web::get().to(pool_admin::seats)))
+        .service(
+            resource("/v1/pools/{pool}/seats/{seat}").route(web::delete().to(pool_admin::release)),
+        )
         .service(resource("/v1/pools/{pool}/invite").route(web::get().to(members::get_invite)))
         .service(
             resource("/v1/pools/{pool}/invite/rotate")
@@ -100,6 +113,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/v1/seats").route(web::post().to(seats::acquire)))
         .service(resource("/v1/seats/{seat}/heartbeat").route(web::post().to(seats::heartbeat)))
         .service(resource("/v1/seats/{seat}/close").route(web::post().to(seats::close)))
+        .service(resource("/v1/seats/{seat}/offline").route(web::post().to(seats::offline)))
         .service(resource("/v1/seats/{seat}").route(web::delete().to(seats::logout)));
 }
 

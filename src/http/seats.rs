@@ -162,6 +162,31 @@ pub async fn close(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// The body of `POST /v1/seats/{seat}/offline`.
+#[derive(Debug, Deserialize)]
+pub struct Offline {
+    until: String,
+}
+
+/// POST /v1/seats/{seat}/offline: 200 with the seat reserved until `until` (S11).
+pub async fn offline(
+    who: Authenticated,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: ApiJson<Offline>,
+) -> Result<HttpResponse, ApiError> {
+    let (pool, seat) = seat_path(&path)?;
+    let until = crate::domain::time::parse(&body.0.until)
+        .map_err(|e| ApiError::invalid("until", e.to_string()))?;
+    let view = state
+        .registry
+        .reserve_offline(pool, seat, who.0, until)
+        .await
+        .map_err(seat_engine_error)?
+        .map_err(ApiError::seat)?;
+    Ok(HttpResponse::Ok().json(views::seat(pool, &view, state.registry.now())))
+}
+
 /// DELETE /v1/seats/{seat}: 204 (S6: logging out frees the seat on that device).
 pub async fn logout(
     who: Authenticated,

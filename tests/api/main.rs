@@ -8,5 +8,6 @@ mod helpers;
 mod licenses;
 mod members;
 mod ops;
+mod pool_admin;
 mod process;
 mod seats;
