@@ -52,7 +52,6 @@ fn serve(config: Option<PathBuf>) -> ExitCode {
     let outcome = system.block_on(async move {
         let listen = settings.server.listen.clone();
         let app = Application::build(settings).await?;
-        tracing::info!(%listen, port = app.port(), "seatbroker is serving");
         app.run_until_signal()
             .await
             .map_err(|e| crate::startup::StartupError::Bind {

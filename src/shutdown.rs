@@ -14,15 +14,19 @@ use crate::http::AppState;
 /// How long the engine may take to commit what is pending and stop its actors.
 const ENGINE_STOP_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// Serves until a signal arrives, then drains.
+/// Serves until a signal arrives, then drains. The signal handlers are installed before the
+/// broker says it is serving, so a SIGTERM right after that line always drains.
 pub async fn serve_until_signal(
     server: Server,
     state: web::Data<AppState>,
     arbiters: Vec<Arbiter>,
+    port: u16,
 ) -> std::io::Result<()> {
     let handle = server.handle();
+    let signals = Signals::install()?;
     let serving = actix_rt::spawn(server);
-    let signal = wait_for_signal().await;
+    tracing::info!(listen = %state.settings.server.listen, port, "seatbroker is serving");
+    let signal = signals.wait().await;
     tracing::info!(signal, "shutting down: draining requests and committing");
     state.shutting_down.store(true, Ordering::Release);
     // Stop accepting and wait for in-flight requests; meanwhile answer the waiting ones so
@@ -42,30 +46,26 @@ pub async fn serve_until_signal(
     result
 }
 
-/// Waits for SIGTERM or SIGINT (Ctrl-C); returns its name.
-async fn wait_for_signal() -> &'static str {
-    #[cfg(unix)]
-    {
+/// The handlers of SIGTERM and SIGINT (Ctrl-C), installed once.
+struct Signals {
+    terminate: tokio::signal::unix::Signal,
+    interrupt: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> std::io::Result<Signals> {
         use tokio::signal::unix::{signal, SignalKind};
-        match (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-        ) {
-            (Ok(mut term), Ok(mut int)) => {
-                tokio::select! {
-                    _ = term.recv() => "SIGTERM",
-                    _ = int.recv() => "SIGINT",
-                }
-            }
-            _ => {
-                let _ = tokio::signal::ctrl_c().await;
-                "Ctrl-C"
-            }
-        }
+        Ok(Signals {
+            terminate: signal(SignalKind::terminate())?,
+            interrupt: signal(SignalKind::interrupt())?,
+        })
     }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-        "Ctrl-C"
+
+    /// Waits for either; returns its name.
+    async fn wait(mut self) -> &'static str {
+        tokio::select! {
+            _ = self.terminate.recv() => "SIGTERM",
+            _ = self.interrupt.recv() => "SIGINT",
+        }
     }
 }

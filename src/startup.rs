@@ -166,6 +166,6 @@ impl Application {
 
     /// Serves until SIGTERM or Ctrl-C, then drains (see `shutdown`).
     pub async fn run_until_signal(self) -> std::io::Result<()> {
-        crate::shutdown::serve_until_signal(self.server, self.state, self.arbiters).await
+        crate::shutdown::serve_until_signal(self.server, self.state, self.arbiters, self.port).await
     }
 }

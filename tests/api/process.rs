@@ -169,3 +169,291 @@ async fn accounts_tokens_licenses_and_held_seats_survive_a_restart() {
         (Some(3), Some(1))
     );
 }
+
+/// Sets up an owner with a license on a broker process; returns (token, pool id).
+async fn owner_on(base: &str, email: &str, seats: u32) -> (String, String) {
+    use serde_json::{json, Value};
+    let client = ::reqwest::Client::new();
+    let post = |path: &str, token: Option<&str>, body: Value| {
+        let mut req = client.post(format!("{base}{path}")).json(&body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send()
+    };
+    post(
+        "/v1/accounts",
+        None,
+        json!({"email": email, "password": "correct horse", "name": "O"}),
+    )
+    .await
+    .unwrap();
+    let login: Value = post(
+        "/v1/auth/login",
+        None,
+        json!({"email": email, "password": "correct horse"}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let token = login["token"].as_str().unwrap().to_owned();
+    let license: Value = post(
+        "/v1/operator/licenses",
+        Some(crate::helpers::OPERATOR_TOKEN),
+        json!({"type": "commercial", "seats": seats}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let activated: Value = post(
+        "/v1/activations",
+        Some(&token),
+        json!({"code": license["key"]}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    (token, activated["pool"]["id"].as_str().unwrap().to_owned())
+}
+
+#[actix_rt::test]
+async fn sigterm_answers_waiting_requests_503_shutting_down() {
+    use serde_json::json;
+    let data = tempfile::tempdir().unwrap();
+    let mut broker = BrokerProcess::start(data.path());
+    let base = broker.address.clone();
+    let (token, _) = owner_on(&base, "t@example.org", 1).await;
+    let client = ::reqwest::Client::new();
+    let seat = |device: &'static str, wait: u32| {
+        client
+            .post(format!("{base}/v1/seats"))
+            .bearer_auth(&token)
+            .json(&json!({"device_id": device, "platform": "web", "wait_s": wait}))
+            .send()
+    };
+    // The one seat goes to a web session; a desktop then has to wait.
+    assert_eq!(seat("browser", 0).await.unwrap().status(), 201);
+    let waiter = {
+        let client = client.clone();
+        let url = format!("{base}/v1/seats");
+        let token = token.clone();
+        actix_rt::spawn(async move {
+            client
+                .post(url)
+                .bearer_auth(token)
+                .json(&json!({"device_id": "pc", "platform": "windows", "wait_s": 60}))
+                .send()
+                .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let asked = Instant::now();
+    broker.signal("TERM");
+    let res = waiter
+        .await
+        .unwrap()
+        .expect("the waiting request is answered");
+    assert_eq!(res.status(), 503);
+    assert_eq!(
+        res.headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()),
+        Some("1")
+    );
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "shutting_down");
+    assert!(
+        asked.elapsed() < Duration::from_secs(5),
+        "answered at once, not after its wait"
+    );
+    assert_eq!(broker.wait_exit(Duration::from_secs(10)), Some(0));
+}
+
+#[actix_rt::test]
+async fn s4_a_seat_that_timed_out_while_the_broker_was_down_is_freed_at_start() {
+    use serde_json::{json, Value};
+    let data = tempfile::tempdir().unwrap();
+    let mut first = BrokerProcess::start(data.path());
+    let base = first.address.clone();
+    let (token, pool) = owner_on(&base, "s4@example.org", 1).await;
+    let client = ::reqwest::Client::new();
+    let res = client
+        .patch(format!("{base}/v1/pools/{pool}"))
+        .bearer_auth(&token)
+        .json(&json!({"timeout_s": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let seat: Value = client
+        .post(format!("{base}/v1/seats"))
+        .bearer_auth(&token)
+        .json(&json!({"device_id": "pc", "platform": "web"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = seat["seat_id"].as_str().unwrap().to_owned();
+    first.signal("KILL");
+    first.wait_exit(Duration::from_secs(10));
+    // Down for longer than the timeout (and its tenth of grace).
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let second = BrokerProcess::start(data.path());
+    let base = second.address.clone();
+    let res = client
+        .post(format!("{base}/v1/seats/{id}/heartbeat"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 410);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["reason"], "expired");
+}
+
+#[actix_rt::test]
+async fn s1_kill_9_during_churn_keeps_every_acknowledged_seat_and_the_capacity() {
+    use serde_json::{json, Value};
+    use std::collections::HashSet;
+    use std::sync::{Arc, Mutex};
+    let data = tempfile::tempdir().unwrap();
+    let mut first = BrokerProcess::start(data.path());
+    let base = first.address.clone();
+    let (owner, pool) = owner_on(&base, "churn@example.org", 20).await;
+    let client = ::reqwest::Client::new();
+    let code: Value = client
+        .get(format!("{base}/v1/pools/{pool}/invite"))
+        .bearer_auth(&owner)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut tokens = Vec::new();
+    for i in 0..50 {
+        let email = format!("c{i}@example.org");
+        client
+            .post(format!("{base}/v1/accounts"))
+            .json(&json!({"email": email, "password": "correct horse", "name": "C"}))
+            .send()
+            .await
+            .unwrap();
+        let login: Value = client
+            .post(format!("{base}/v1/auth/login"))
+            .json(&json!({"email": email, "password": "correct horse"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let token = login["token"].as_str().unwrap().to_owned();
+        client
+            .post(format!("{base}/v1/activations"))
+            .bearer_auth(&token)
+            .json(&json!({"code": code["code"]}))
+            .send()
+            .await
+            .unwrap();
+        tokens.push(token);
+    }
+    // Ten clients take a seat and keep it; forty take one and give it back in a loop. A seat
+    // whose grant was answered and whose release was never sent must survive; one whose
+    // release was in flight at the kill may have gone either way, so it is taken out of the
+    // record before the release is sent.
+    let held: Arc<Mutex<HashSet<String>>> = Arc::default();
+    for token in &tokens[..10] {
+        let res = client
+            .post(format!("{base}/v1/seats"))
+            .bearer_auth(token)
+            .json(&json!({"device_id": "pc", "platform": "windows"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201);
+        let seat: Value = res.json().await.unwrap();
+        held.lock()
+            .unwrap()
+            .insert(seat["seat_id"].as_str().unwrap().to_owned());
+    }
+    let mut tasks = Vec::new();
+    for token in tokens.split_off(10) {
+        let client = client.clone();
+        let base = base.clone();
+        let held = held.clone();
+        tasks.push(actix_rt::spawn(async move {
+            for _ in 0..1_000 {
+                let Ok(res) = client
+                    .post(format!("{base}/v1/seats"))
+                    .bearer_auth(&token)
+                    .json(&json!({"device_id": "pc", "platform": "windows"}))
+                    .send()
+                    .await
+                else {
+                    return;
+                };
+                if res.status() != 201 && res.status() != 200 {
+                    continue;
+                }
+                let Ok(seat) = res.json::<Value>().await else {
+                    return;
+                };
+                let id = seat["seat_id"].as_str().unwrap_or_default().to_owned();
+                held.lock().unwrap().insert(id.clone());
+                tokio::time::sleep(Duration::from_millis(2)).await;
+                held.lock().unwrap().remove(&id);
+                if client
+                    .delete(format!("{base}/v1/seats/{id}"))
+                    .bearer_auth(&token)
+                    .send()
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    first.signal("KILL");
+    // The clients run on this thread: nothing runs between the kill and this read.
+    let acknowledged = held.lock().unwrap().clone();
+    first.wait_exit(Duration::from_secs(10));
+    for task in tasks {
+        let _ = task.await;
+    }
+    assert!(acknowledged.len() >= 10, "the ten holders' seats at least");
+    let second = BrokerProcess::start(data.path());
+    let base = second.address.clone();
+    let seats: Value = client
+        .get(format!("{base}/v1/pools/{pool}/seats"))
+        .bearer_auth(&owner)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let present: HashSet<String> = seats
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["seat_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        present.len() <= 20,
+        "S1: {} seats held on 20",
+        present.len()
+    );
+    let missing: Vec<&String> = acknowledged.difference(&present).collect();
+    assert!(missing.is_empty(), "acknowledged seats lost: {missing:?}");
+}

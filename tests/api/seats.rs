@@ -260,3 +260,115 @@ async fn seat_refusals_and_bad_input_have_their_codes() {
     .await;
     assert_eq!(got, 401, "no token");
 }
+
+#[actix_rt::test]
+async fn w1_a_waiting_request_gets_the_seat_the_moment_it_is_freed() {
+    let broker = spawn_broker().await;
+    let (owner, pool) = broker.owner_with_license("w@uni.edu", 1).await;
+    let code: Value = broker
+        .call(
+            Method::GET,
+            &format!("/v1/pools/{pool}/invite"),
+            &owner,
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let mut members = Vec::new();
+    for email in ["first@uni.edu", "second@uni.edu"] {
+        broker.create_account(email, "correct horse").await;
+        let token = broker.login(email, "correct horse").await;
+        let res = broker
+            .call(
+                Method::POST,
+                "/v1/activations",
+                &token,
+                Some(json!({"code": code["code"]})),
+            )
+            .await;
+        assert_eq!(res.status(), 201);
+        members.push(token);
+    }
+    let held: Value = take(&broker, &members[0], "pc", "windows")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let waiter = {
+        let client = broker.client.clone();
+        let url = format!("{}/v1/seats", broker.address);
+        let token = members[1].clone();
+        actix_rt::spawn(async move {
+            let started = std::time::Instant::now();
+            let res = client
+                .post(url)
+                .bearer_auth(token)
+                .json(&json!({"device_id": "pc", "platform": "windows", "wait_s": 30}))
+                .send()
+                .await
+                .unwrap();
+            (res.status().as_u16(), started.elapsed())
+        })
+    };
+    // Wait until the request is queued, then free the seat.
+    for _ in 0..500 {
+        let view: Value = broker
+            .call(Method::GET, &format!("/v1/pools/{pool}"), &owner, None)
+            .await
+            .json()
+            .await
+            .unwrap();
+        if view["queue_length"] == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let id = held["seat_id"].as_str().unwrap();
+    let res = broker
+        .call(
+            Method::POST,
+            &format!("/v1/seats/{id}/close"),
+            &members[0],
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), 204);
+    let (status, took) = waiter.await.unwrap();
+    assert_eq!(status, 201, "the waiter got the freed seat");
+    assert!(
+        took < std::time::Duration::from_secs(20),
+        "answered when freed, not at the end of its wait"
+    );
+}
+
+#[actix_rt::test]
+async fn w1_a_wait_that_ends_is_refused_with_its_queue_position() {
+    let broker = spawn_broker().await;
+    let (owner, _) = broker.owner_with_license("v@uni.edu", 1).await;
+    take(&broker, &owner, "browser", "web").await;
+    let res = broker
+        .call(
+            Method::POST,
+            "/v1/seats",
+            &owner,
+            Some(json!({"device_id": "tablet", "platform": "web", "wait_s": 1})),
+        )
+        .await;
+    // The account's second web session is refused at once, wait or no wait.
+    assert_eq!(error(res).await.1["code"], "web_session_active_elsewhere");
+    let res = broker
+        .call(
+            Method::POST,
+            "/v1/seats",
+            &owner,
+            Some(json!({"device_id": "laptop", "platform": "windows", "wait_s": 1})),
+        )
+        .await;
+    let (status, err) = error(res).await;
+    assert_eq!(
+        (status, err["code"].as_str(), err["queue_position"].as_u64()),
+        (409, Some("no_seat_available"), Some(1))
+    );
+}
