@@ -1,5 +1,5 @@
-//! The command line (clap): `seatbroker serve [--config FILE]`. Further commands (license
-//! issue, report) come with the issues that need them.
+//! The command line (clap): `seatbroker serve [--config FILE]` and `seatbroker license issue
+//! --type T --seats N [--expires DATE] [--url URL] [--config FILE]`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -29,6 +29,35 @@ pub enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Licenses, through a running broker's operator API.
+    License {
+        /// What to do with licenses.
+        #[command(subcommand)]
+        command: LicenseCommand,
+    },
+}
+
+/// The license commands.
+#[derive(Debug, Subcommand)]
+pub enum LicenseCommand {
+    /// Issue a license and print its key (needs the operator token in the settings).
+    Issue {
+        /// commercial, educational, government, student or semester.
+        #[arg(long = "type", value_parser = ["commercial", "educational", "government", "student", "semester"])]
+        kind: String,
+        /// Seats (1 to 100,000; exactly 1 for student and semester).
+        #[arg(long)]
+        seats: u32,
+        /// A date (the end of that day in UTC) or an RFC 3339 time; permanent when absent.
+        #[arg(long)]
+        expires: Option<String>,
+        /// The broker's URL (server.public_url by default).
+        #[arg(long)]
+        url: Option<String>,
+        /// A settings file, as for `serve`.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
 }
 
 /// Runs the command line; the exit code is 0 on success, 2 for a bad setting, 1 otherwise.
@@ -36,6 +65,30 @@ pub fn run() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve { config } => serve(config),
+        Command::License {
+            command:
+                LicenseCommand::Issue {
+                    kind,
+                    seats,
+                    expires,
+                    url,
+                    config,
+                },
+        } => match Settings::load(config.as_deref()) {
+            Ok(settings) => crate::license_cli::issue(
+                &settings,
+                crate::license_cli::IssueArgs {
+                    kind,
+                    seats,
+                    expires,
+                    url,
+                },
+            ),
+            Err(err) => {
+                eprintln!("seatbroker: {err}");
+                ExitCode::from(2)
+            }
+        },
     }
 }
 

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod cli;
 pub mod domain;
 pub mod http;
+pub mod license_cli;
 pub mod settings;
 pub mod shutdown;
 pub mod startup;

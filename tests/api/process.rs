@@ -457,3 +457,55 @@ async fn s1_kill_9_during_churn_keeps_every_acknowledged_seat_and_the_capacity()
     let missing: Vec<&String> = acknowledged.difference(&present).collect();
     assert!(missing.is_empty(), "acknowledged seats lost: {missing:?}");
 }
+
+#[test]
+fn l7_license_issue_prints_a_key_through_a_running_broker() {
+    let data = tempfile::tempdir().unwrap();
+    let broker = BrokerProcess::start(data.path());
+    let run = |token: &str, extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_seatbroker"))
+            .args(["license", "issue", "--url", &broker.address])
+            .args(extra)
+            .env("SEATBROKER__OPERATOR__TOKEN", token)
+            .output()
+            .expect("the binary runs")
+    };
+    let out = run(
+        crate::helpers::OPERATOR_TOKEN,
+        &[
+            "--type",
+            "educational",
+            "--seats",
+            "15",
+            "--expires",
+            "2099-07-31",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let key = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    assert!(key.starts_with("R-") && key.len() == 25, "{key:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("2099-07-31T23:59:59Z"));
+
+    let out = run(
+        "a-wrong-operator-token",
+        &["--type", "educational", "--seats", "1"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unauthenticated"));
+    let out = run(
+        crate::helpers::OPERATOR_TOKEN,
+        &["--type", "student", "--seats", "3"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid_license"));
+    let out = run(
+        crate::helpers::OPERATOR_TOKEN,
+        &["--type", "pirate", "--seats", "1"],
+    );
+    assert_eq!(out.status.code(), Some(2), "clap refuses an unknown type");
+}

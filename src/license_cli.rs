@@ -1,0 +1,129 @@
+//! `seatbroker license issue`: issues a license through a running broker's operator API
+//! (L7) and prints its key on standard output. The operator token comes from the same
+//! settings as the broker's (`operator.token`: the `--config` file or
+//! `SEATBROKER__OPERATOR__TOKEN`).
+
+use std::process::ExitCode;
+
+use serde_json::{json, Value};
+
+use crate::domain::time;
+use crate::settings::Settings;
+
+/// What to issue, from the command line.
+#[derive(Debug, Clone)]
+pub struct IssueArgs {
+    /// `commercial`, `educational`, `government`, `student` or `semester`.
+    pub kind: String,
+    /// Seats of the license.
+    pub seats: u32,
+    /// `YYYY-MM-DD` (the end of that day in UTC) or an RFC 3339 time.
+    pub expires: Option<String>,
+    /// The broker's URL; `server.public_url` when not given.
+    pub url: Option<String>,
+}
+
+/// A date means the end of that day in UTC; a full RFC 3339 time is taken as it is.
+pub fn expiry(raw: &str) -> Result<String, String> {
+    let raw = raw.trim();
+    let is_date = raw.len() == 10
+        && raw.as_bytes()[4] == b'-'
+        && raw.as_bytes()[7] == b'-'
+        && raw.chars().filter(char::is_ascii_digit).count() == 8;
+    let full = if is_date {
+        format!("{raw}T23:59:59Z")
+    } else {
+        raw.to_owned()
+    };
+    time::parse(&full).map(time::format).map_err(|_| {
+        format!("--expires {raw:?}: use a date such as 2027-07-31 or an RFC 3339 time")
+    })
+}
+
+/// Runs the command; prints the key, or says what went wrong.
+pub fn issue(settings: &Settings, args: IssueArgs) -> ExitCode {
+    let Some(token) = settings.operator.token.clone() else {
+        eprintln!(
+            "seatbroker: no operator token: set operator.token in the --config file or SEATBROKER__OPERATOR__TOKEN"
+        );
+        return ExitCode::from(2);
+    };
+    let expires_at = match args.expires.as_deref().map(expiry).transpose() {
+        Ok(e) => e,
+        Err(message) => {
+            eprintln!("seatbroker: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let base = args
+        .url
+        .unwrap_or_else(|| settings.server.public_url.clone());
+    let url = format!("{}/v1/operator/licenses", base.trim_end_matches('/'));
+    let mut body = json!({"type": args.kind, "seats": args.seats});
+    if let Some(e) = expires_at {
+        body["expires_at"] = json!(e);
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("seatbroker: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let outcome = runtime.block_on(async {
+        let res = reqwest::Client::new()
+            .post(&url)
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| format!("cannot reach the broker at {url}: {e}"))?;
+        let status = res.status();
+        let answer: Value = res.json().await.unwrap_or(Value::Null);
+        if status.is_success() {
+            Ok(answer)
+        } else {
+            Err(format!(
+                "the broker refused ({status}): {} {}",
+                answer["error"]["code"].as_str().unwrap_or("?"),
+                answer["error"]["message"].as_str().unwrap_or("")
+            ))
+        }
+    });
+    match outcome {
+        Ok(license) => {
+            println!("{}", license["key"].as_str().unwrap_or_default());
+            eprintln!(
+                "issued {} ({} license, {} seats, expires {})",
+                license["id"].as_str().unwrap_or_default(),
+                license["type"].as_str().unwrap_or_default(),
+                license["seats"],
+                license["expires_at"].as_str().unwrap_or("never")
+            );
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("seatbroker: {message}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn l7_a_date_means_the_end_of_that_day_in_utc() {
+        assert_eq!(expiry("2027-07-31"), Ok("2027-07-31T23:59:59Z".into()));
+        assert_eq!(
+            expiry("2027-07-31T12:00:00+02:00"),
+            Ok("2027-07-31T10:00:00Z".into())
+        );
+        assert!(expiry("next year").is_err());
+        assert!(expiry("2027-13-01").is_err());
+    }
+}
