@@ -131,6 +131,7 @@ impl Application {
             tokens: TokenKey::new(signing_key),
             lockouts,
             trusted_proxies,
+            account_pools: Default::default(),
             shutting_down: AtomicBool::new(false),
         });
         let app_state = state.clone();

@@ -156,6 +156,7 @@ async fn activate_license(
             Ok(()) | Err(StoreError::PoolExists(_)) => {}
             Err(e) => return Err(store_error(e)),
         }
+        state.account_pools.forget(account);
     }
     // The pool's licenses are all the account holds; telling the pool is idempotent.
     let held = state

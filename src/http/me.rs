@@ -6,25 +6,18 @@ use actix_web::{web, HttpResponse};
 use seatbroker_actors::{AccountId, EngineError, PoolId};
 use serde_json::{json, Value};
 
+use super::account_pools::account_pools;
 use super::auth::Authenticated;
 use super::error::ApiError;
-use super::{internal, members, pools, store_error, views, AppState};
-use crate::domain::ids::pool_of;
+use super::{internal, pools, store_error, views, AppState};
 
 /// The account's own pool (if it has one) and the pools shared with it.
 async fn my_pools(
     state: &AppState,
     account: AccountId,
 ) -> Result<(Option<PoolId>, Vec<PoolId>), ApiError> {
-    let own = pool_of(account);
-    let owns = state
-        .accounts
-        .pool(own)
-        .await
-        .map_err(store_error)?
-        .is_some();
-    let shared = members::shared_pools(state, account).await?;
-    Ok((owns.then_some(own), shared))
+    let pools = account_pools(state, account).await?;
+    Ok((pools.own, pools.shared.clone()))
 }
 
 async fn my_seats(state: &AppState, account: AccountId) -> Result<Vec<Value>, ApiError> {

@@ -178,6 +178,7 @@ pub async fn join(
             })
             .await
             .map_err(store_error)?;
+        state.account_pools.forget(account);
     }
     let view = super::pools::describe(state, pool, account).await?;
     let mut body = json!({"kind": "membership", "pool": view});
@@ -321,19 +322,8 @@ pub async fn remove(
         .remove_membership(record.pool, m.account)
         .await
         .map_err(store_error)?;
+    state.account_pools.forget(m.account);
     Ok(HttpResponse::NoContent().finish())
-}
-
-/// The pools an account may take seats in (S8), given how it stands to its own.
-pub async fn shared_pools(state: &AppState, account: AccountId) -> Result<Vec<PoolId>, ApiError> {
-    Ok(state
-        .accounts
-        .memberships_of(account)
-        .await
-        .map_err(store_error)?
-        .into_iter()
-        .map(|m| m.pool)
-        .collect())
 }
 
 #[cfg(test)]

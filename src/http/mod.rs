@@ -2,6 +2,7 @@
 //! route table, and the per-request tracing span. Handlers parse and authenticate, then ask
 //! the engine; they hold no state of their own and decide no seat rule.
 
+pub mod account_pools;
 pub mod accounts;
 pub mod activations;
 pub mod auth;
@@ -55,6 +56,8 @@ pub struct AppState {
     pub lockouts: Lockouts,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<IpAddr>,
+    /// S8: which pools each account may use, without a storage read.
+    pub account_pools: account_pools::AccountPoolsCache,
     /// Set when SIGTERM or Ctrl-C arrived: readiness fails, new waits are refused.
     pub shutting_down: AtomicBool,
 }

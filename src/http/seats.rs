@@ -32,15 +32,15 @@ pub struct Beat {
     active: Option<bool>,
 }
 
-/// The pools `account` may take a seat in, in S8's order: its own (if it has one, the
-/// engine answers `PoolNotFound` otherwise), then the pools shared with it in join order.
+/// The pools `account` may take a seat in, in S8's order: its own, then the pools shared
+/// with it in join order (from memory, see `account_pools`).
 async fn pools_for(
     state: &AppState,
     account: AccountId,
     requested: Option<PoolId>,
 ) -> Result<Vec<PoolId>, ApiError> {
-    let shared = super::members::shared_pools(state, account).await?;
-    pool_order(Some(pool_of(account)), &shared, requested).map_err(|e| match e {
+    let pools = super::account_pools::account_pools(state, account).await?;
+    pool_order(pools.own, &pools.shared, requested).map_err(|e| match e {
         PoolOrderError::NotAMember(_) => {
             ApiError::refusal(Refusal::NotAMember, pool_of(account), None)
         }
