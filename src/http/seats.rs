@@ -81,6 +81,9 @@ pub async fn acquire(
         None => None,
     };
     let order = pools_for(&state, who.0, requested).await?;
+    if body.platform == Platform::Web {
+        web_session_elsewhere(&state, who.0, &device).await?;
+    }
     let mut last = None;
     for (i, pool) in order.iter().enumerate() {
         let wait = (i + 1 == order.len() && wait_s > 0).then(|| Duration::from_secs(wait_s.into()));
@@ -114,6 +117,35 @@ pub async fn acquire(
         _ => None,
     };
     Err(ApiError::refusal(refusal, pool, contact))
+}
+
+/// S9 across pools: one web session per account. Each pool refuses a second web device
+/// itself; this looks in the account's other pools before a web seat is taken. (Two web
+/// requests racing in two pools can both pass; the pools' own checks still hold each pool.)
+async fn web_session_elsewhere(
+    state: &AppState,
+    account: AccountId,
+    device: &DeviceId,
+) -> Result<(), ApiError> {
+    let pools = super::account_pools::account_pools(state, account).await?;
+    for pool in pools.all() {
+        let seats = match state.registry.seats(pool, Some(account)).await {
+            Ok(seats) => seats,
+            Err(EngineError::PoolNotFound) => continue,
+            Err(e) => return Err(e.into()),
+        };
+        if let Some(open) = seats
+            .iter()
+            .find(|s| s.platform == Platform::Web && s.device != *device)
+        {
+            return Err(ApiError::refusal(
+                Refusal::WebSessionActiveElsewhere { seat: open.id },
+                pool,
+                None,
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn seat_path(raw: &str) -> Result<(PoolId, seatbroker_actors::SeatId), ApiError> {

@@ -385,3 +385,60 @@ impl DaysAhead for seatbroker_actors::SystemClock {
         self.now().plus_secs(days * 86_400)
     }
 }
+
+#[actix_rt::test]
+async fn s9_one_web_session_per_account_across_pools() {
+    let broker = spawn_broker().await;
+    let (ada, ada_pool) = broker.owner_with_license("ada@web.edu", 3).await;
+    let (bo, _) = broker.owner_with_license("bo@web.edu", 3).await;
+    let code: Value = broker
+        .call(
+            Method::GET,
+            &format!("/v1/pools/{ada_pool}/invite"),
+            &ada,
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let res = broker
+        .call(
+            Method::POST,
+            "/v1/activations",
+            &bo,
+            Some(json!({"code": code["code"]})),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    // Bo's web session in its own pool ...
+    let own = broker
+        .call(
+            Method::POST,
+            "/v1/seats",
+            &bo,
+            Some(json!({"device_id": "browser-1", "platform": "web"})),
+        )
+        .await;
+    assert_eq!(own.status(), 201);
+    let own: Value = own.json().await.unwrap();
+    // ... forbids another browser in Ada's pool.
+    let (status, err) = error(
+        broker
+            .call(
+                Method::POST,
+                "/v1/seats",
+                &bo,
+                Some(json!({"device_id": "browser-2", "platform": "web", "pool": ada_pool})),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(
+        (status, err["code"].as_str()),
+        (409, Some("web_session_active_elsewhere"))
+    );
+    assert_eq!(err["seat_id"], own["seat_id"]);
+    // Desktops are not affected.
+    take(&broker, &bo, "laptop").await;
+}
