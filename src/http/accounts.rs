@@ -18,7 +18,7 @@ use crate::store::{AccountRecord, CreateAccountError};
 const ID_DRAWS: usize = 16;
 
 /// The body of `POST /v1/accounts`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct NewAccount {
     email: String,
     password: String,
@@ -26,7 +26,7 @@ pub struct NewAccount {
 }
 
 /// The body of `POST /v1/auth/login`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct Login {
     email: String,
     password: String,
@@ -49,6 +49,18 @@ fn draw_account_id() -> Result<AccountId, ApiError> {
 }
 
 /// POST /v1/accounts: 201 `{id, email, name}`.
+#[utoipa::path(
+    post,
+    path = "/v1/accounts",
+    tag = "accounts",
+    request_body = NewAccount,
+    responses(
+        (status = 201, description = "{id, email, name}"),
+        (status = 400, description = "malformed_request"),
+        (status = 409, description = "email_taken"),
+        (status = 422, description = "invalid_email, weak_password, invalid_value")
+    )
+)]
 pub async fn create(
     state: web::Data<AppState>,
     body: ApiJson<NewAccount>,
@@ -105,6 +117,17 @@ fn email_taken() -> ApiError {
 }
 
 /// POST /v1/auth/login: 200 `{token, account_id, expires_at}`.
+#[utoipa::path(
+    post,
+    path = "/v1/auth/login",
+    tag = "accounts",
+    request_body = Login,
+    responses(
+        (status = 200, description = "{token, account_id, expires_at}"),
+        (status = 401, description = "invalid_credentials"),
+        (status = 429, description = "too_many_attempts, with Retry-After")
+    )
+)]
 pub async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,

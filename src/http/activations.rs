@@ -19,7 +19,7 @@ use crate::domain::license::LicenseKind;
 use crate::store::{Claim, LicenseRecord, PoolRecord};
 
 /// The body of `POST /v1/activations`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct Activate {
     code: String,
 }
@@ -40,6 +40,21 @@ fn refuse(status: StatusCode, code: &'static str, message: &str) -> ApiError {
 
 /// POST /v1/activations: 201 `{kind: "license", license, pool}`, or 200 with
 /// `warning: "already_active"` when repeated.
+#[utoipa::path(
+    post,
+    path = "/v1/activations",
+    tag = "licenses",
+    request_body = Activate,
+    responses(
+        (status = 200, description = "Repeated: warning already_active"),
+        (status = 201, description = "{kind: license, license, pool} or {kind: membership, pool}"),
+        (status = 403, description = "join_restricted, member_blocked"),
+        (status = 404, description = "unknown_code"),
+        (status = 409, description = "license_already_activated, license_type_mismatch, own_pool"),
+        (status = 422, description = "legacy_license_key, malformed_code, license_expired")
+    ),
+    security(("bearer" = []))
+)]
 pub async fn activate(
     who: Authenticated,
     state: web::Data<AppState>,

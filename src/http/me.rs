@@ -35,6 +35,16 @@ async fn my_seats(state: &AppState, account: AccountId) -> Result<Vec<Value>, Ap
 }
 
 /// GET /v1/me: `{account, own_pool, memberships, seats}`.
+#[utoipa::path(
+    get,
+    path = "/v1/me",
+    tag = "accounts",
+    responses(
+        (status = 200, description = "{account, own_pool, memberships, seats}"),
+        (status = 401, description = "unauthenticated")
+    ),
+    security(("bearer" = []))
+)]
 pub async fn get(who: Authenticated, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let account = state
         .accounts
@@ -60,6 +70,16 @@ pub async fn get(who: Authenticated, state: web::Data<AppState>) -> Result<HttpR
 }
 
 /// GET /v1/me/seats: every seat the account holds.
+#[utoipa::path(
+    get,
+    path = "/v1/me/seats",
+    tag = "seats",
+    responses(
+        (status = 200, description = "[seat]"),
+        (status = 401, description = "unauthenticated")
+    ),
+    security(("bearer" = []))
+)]
 pub async fn seats(
     who: Authenticated,
     state: web::Data<AppState>,
@@ -68,6 +88,16 @@ pub async fn seats(
 }
 
 /// POST /v1/me/seats/release: frees every seat the account holds, everywhere (S7).
+#[utoipa::path(
+    post,
+    path = "/v1/me/seats/release",
+    tag = "seats",
+    responses(
+        (status = 200, description = "{released} (S7)"),
+        (status = 401, description = "unauthenticated")
+    ),
+    security(("bearer" = []))
+)]
 pub async fn release_all(
     who: Authenticated,
     state: web::Data<AppState>,

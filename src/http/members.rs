@@ -55,6 +55,17 @@ async fn new_code(state: &AppState, pool: PoolId) -> Result<InviteCode, ApiError
 }
 
 /// GET /v1/pools/{pool}/invite: the code and URL, made on first use (I1).
+#[utoipa::path(
+    get,
+    path = "/v1/pools/{pool}/invite",
+    tag = "pools",
+    params(("pool" = String, Path, description = "the pool id")),
+    responses(
+        (status = 200, description = "{code, url}"),
+        (status = 403, description = "license_not_shareable, not_owner")
+    ),
+    security(("bearer" = []))
+)]
 pub async fn get_invite(
     who: Authenticated,
     state: web::Data<AppState>,
@@ -75,6 +86,17 @@ pub async fn get_invite(
 }
 
 /// POST /v1/pools/{pool}/invite/rotate: a new code; the old one stops at once (I4).
+#[utoipa::path(
+    post,
+    path = "/v1/pools/{pool}/invite/rotate",
+    tag = "pools",
+    params(("pool" = String, Path, description = "the pool id")),
+    responses(
+        (status = 200, description = "{code, url}; the old code stops at once"),
+        (status = 403, description = "license_not_shareable, not_owner")
+    ),
+    security(("bearer" = []))
+)]
 pub async fn rotate_invite(
     who: Authenticated,
     state: web::Data<AppState>,
@@ -201,6 +223,17 @@ fn member_body(m: &MembershipRecord, email: &str, name: &str, seats_in_use: usiz
 }
 
 /// GET /v1/pools/{pool}/members: every member with its seats in use; not the owner (I3).
+#[utoipa::path(
+    get,
+    path = "/v1/pools/{pool}/members",
+    tag = "pools",
+    params(("pool" = String, Path, description = "the pool id")),
+    responses(
+        (status = 200, description = "[{account_id, email, name, status, seats_in_use}]"),
+        (status = 403, description = "not_owner")
+    ),
+    security(("bearer" = []))
+)]
 pub async fn list(
     who: Authenticated,
     state: web::Data<AppState>,
@@ -288,6 +321,17 @@ async fn set_status(
 }
 
 /// POST /v1/pools/{pool}/members/{account}/block: its seats are revoked at once (S10).
+#[utoipa::path(
+    post,
+    path = "/v1/pools/{pool}/members/{account}/block",
+    tag = "pools",
+    params(("pool" = String, Path, description = "the pool id"), ("account" = String, Path, description = "the account id")),
+    responses(
+        (status = 200, description = "The member; its seats are revoked"),
+        (status = 404, description = "not_found")
+    ),
+    security(("bearer" = []))
+)]
 pub async fn block(
     who: Authenticated,
     state: web::Data<AppState>,
@@ -297,6 +341,17 @@ pub async fn block(
 }
 
 /// POST /v1/pools/{pool}/members/{account}/unblock.
+#[utoipa::path(
+    post,
+    path = "/v1/pools/{pool}/members/{account}/unblock",
+    tag = "pools",
+    params(("pool" = String, Path, description = "the pool id"), ("account" = String, Path, description = "the account id")),
+    responses(
+        (status = 200, description = "The member"),
+        (status = 404, description = "not_found")
+    ),
+    security(("bearer" = []))
+)]
 pub async fn unblock(
     who: Authenticated,
     state: web::Data<AppState>,
@@ -306,6 +361,17 @@ pub async fn unblock(
 }
 
 /// DELETE /v1/pools/{pool}/members/{account}: gone from the list; may join again (I3).
+#[utoipa::path(
+    delete,
+    path = "/v1/pools/{pool}/members/{account}",
+    tag = "pools",
+    params(("pool" = String, Path, description = "the pool id"), ("account" = String, Path, description = "the account id")),
+    responses(
+        (status = 204, description = "Deleted; may join again"),
+        (status = 404, description = "not_found")
+    ),
+    security(("bearer" = []))
+)]
 pub async fn remove(
     who: Authenticated,
     state: web::Data<AppState>,

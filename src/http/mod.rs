@@ -10,6 +10,7 @@ pub mod error;
 pub mod json;
 pub mod me;
 pub mod members;
+pub mod openapi;
 pub mod operator;
 pub mod ops;
 pub mod pool_admin;
@@ -80,6 +81,7 @@ fn resource(path: &str) -> actix_web::Resource {
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/healthz").route(web::get().to(ops::healthz)))
         .service(resource("/readyz").route(web::get().to(ops::readyz)))
+        .service(resource("/openapi.json").route(web::get().to(openapi::openapi_json)))
         .service(resource("/v1/accounts").route(web::post().to(accounts::create)))
         .service(resource("/v1/auth/login").route(web::post().to(accounts::login)))
         .service(resource("/v1/operator/licenses").route(web::post().to(operator::issue)))

@@ -71,7 +71,7 @@ fn operator(req: &HttpRequest) -> Result<Operator, ApiError> {
 }
 
 /// The body of `POST /v1/operator/licenses`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct IssueLicense {
     #[serde(rename = "type")]
     kind: String,
@@ -84,6 +84,19 @@ fn invalid_license(field: &str, message: &str) -> ApiError {
 }
 
 /// POST /v1/operator/licenses: 201 `{id, key, type, seats, expires_at}`.
+#[utoipa::path(
+    post,
+    path = "/v1/operator/licenses",
+    tag = "licenses",
+    request_body = IssueLicense,
+    responses(
+        (status = 201, description = "{id, key, type, seats, expires_at}"),
+        (status = 401, description = "unauthenticated"),
+        (status = 403, description = "operator_disabled"),
+        (status = 422, description = "invalid_license")
+    ),
+    security(("operator" = []))
+)]
 pub async fn issue(
     _: Operator,
     state: web::Data<AppState>,

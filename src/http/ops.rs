@@ -15,11 +15,28 @@ use super::AppState;
 const STORE_PING_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// GET /healthz: 200 while the process runs.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "ops",
+    responses(
+        (status = 200, description = "The process runs")
+    )
+)]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
 }
 
 /// GET /readyz: 200 when storage answers and the pools held at start are loaded.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "ops",
+    responses(
+        (status = 200, description = "Storage answers and the pools held at start are loaded"),
+        (status = 503, description = "Not ready: storage_unavailable, not_ready or shutting_down, with Retry-After")
+    )
+)]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     if state.is_shutting_down() {
         return Err(ApiError::shutting_down());

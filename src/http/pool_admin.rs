@@ -67,8 +67,36 @@ fn domain(raw: &str) -> Result<String, ApiError> {
     }
 }
 
+/// The body of `PATCH /v1/pools/{pool}`, as described to clients; absent keys stay, `null`
+/// turns a restriction off. The handler reads it field by field to tell absent from null.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct PoolPatch {
+    /// Heartbeat timeout, 1 to 2,592,000 seconds.
+    timeout_s: Option<u64>,
+    /// A domain such as uni.edu, or null for anyone.
+    join_email_domain: Option<String>,
+    /// 0 to 365 days.
+    offline_max_days: Option<u64>,
+    /// 1 to 86,400 seconds, or null for off.
+    idle_reclaim_s: Option<u64>,
+}
+
 /// PATCH /v1/pools/{pool}: `{timeout_s?, join_email_domain?, offline_max_days?,
 /// idle_reclaim_s?}`; absent keys stay, `null` turns a restriction off. 200 with the pool.
+#[utoipa::path(
+    patch,
+    path = "/v1/pools/{pool}",
+    tag = "pools",
+    params(("pool" = String, Path, description = "the pool id")),
+    request_body = PoolPatch,
+    responses(
+        (status = 200, description = "The pool"),
+        (status = 403, description = "not_owner, not_a_member"),
+        (status = 422, description = "invalid_value")
+    ),
+    security(("bearer" = []))
+)]
 pub async fn patch(
     who: Authenticated,
     state: web::Data<AppState>,
@@ -129,6 +157,17 @@ pub async fn patch(
 }
 
 /// GET /v1/pools/{pool}/seats: every seat of the pool (owner).
+#[utoipa::path(
+    get,
+    path = "/v1/pools/{pool}/seats",
+    tag = "pools",
+    params(("pool" = String, Path, description = "the pool id")),
+    responses(
+        (status = 200, description = "[seat]"),
+        (status = 403, description = "not_owner, not_a_member")
+    ),
+    security(("bearer" = []))
+)]
 pub async fn seats(
     who: Authenticated,
     state: web::Data<AppState>,
@@ -175,6 +214,18 @@ impl FromRequest for OwnerOrOperator {
 }
 
 /// DELETE /v1/pools/{pool}/seats/{seat}: 204; the holder hears `revoked` (W3).
+#[utoipa::path(
+    delete,
+    path = "/v1/pools/{pool}/seats/{seat}",
+    tag = "pools",
+    params(("pool" = String, Path, description = "the pool id"), ("seat" = String, Path, description = "the seat id")),
+    responses(
+        (status = 204, description = "Released; the holder hears revoked (W3)"),
+        (status = 403, description = "not_owner"),
+        (status = 404, description = "not_found")
+    ),
+    security(("bearer" = []), ("operator" = []))
+)]
 pub async fn release(
     who: OwnerOrOperator,
     state: web::Data<AppState>,

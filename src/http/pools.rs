@@ -109,6 +109,18 @@ pub async fn describe(
 }
 
 /// GET /v1/pools/{pool} (owner or member).
+#[utoipa::path(
+    get,
+    path = "/v1/pools/{pool}",
+    tag = "pools",
+    params(("pool" = String, Path, description = "the pool id")),
+    responses(
+        (status = 200, description = "{id, owner, type, capacity, in_use, queue_length, timeout_s}; the owner also sees licenses and settings"),
+        (status = 403, description = "not_a_member"),
+        (status = 404, description = "not_found")
+    ),
+    security(("bearer" = []))
+)]
 pub async fn get(
     who: Authenticated,
     state: web::Data<AppState>,

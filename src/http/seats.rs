@@ -18,16 +18,18 @@ use super::{views, AppState};
 use crate::domain::ids::{owner_of, parse_pool, parse_seat, pool_of};
 
 /// The body of `POST /v1/seats`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct TakeSeat {
     device_id: String,
+    /// windows, mac or web.
+    #[schema(value_type = String)]
     platform: Platform,
     pool: Option<String>,
     wait_s: Option<u32>,
 }
 
 /// The body of a heartbeat.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct Beat {
     active: Option<bool>,
 }
@@ -57,6 +59,22 @@ async fn owner_contact(state: &AppState, pool: PoolId) -> Option<OwnerContact> {
 }
 
 /// POST /v1/seats: 201 with a new seat, 200 with the same seat again (S2).
+#[utoipa::path(
+    post,
+    path = "/v1/seats",
+    tag = "seats",
+    request_body = TakeSeat,
+    responses(
+        (status = 200, description = "The same seat again (S2)"),
+        (status = 201, description = "A new seat"),
+        (status = 403, description = "member_blocked, no_license, license_expired, trial_expired, not_a_member"),
+        (status = 409, description = "no_seat_available with {capacity, in_use, own_seats_elsewhere, owner_contact, queue_position}; web_session_active_elsewhere"),
+        (status = 422, description = "invalid_value"),
+        (status = 429, description = "throttled"),
+        (status = 503, description = "shutting_down, storage_unavailable")
+    ),
+    security(("bearer" = []))
+)]
 pub async fn acquire(
     who: Authenticated,
     state: web::Data<AppState>,
@@ -161,6 +179,19 @@ fn seat_engine_error(e: EngineError) -> ApiError {
 }
 
 /// POST /v1/seats/{seat}/heartbeat: 200 with the seat (S4, W2).
+#[utoipa::path(
+    post,
+    path = "/v1/seats/{seat}/heartbeat",
+    tag = "seats",
+    params(("seat" = String, Path, description = "the seat id")),
+    request_body = Beat,
+    responses(
+        (status = 200, description = "The seat"),
+        (status = 404, description = "not_found"),
+        (status = 410, description = "seat_gone with reason")
+    ),
+    security(("bearer" = []))
+)]
 pub async fn heartbeat(
     who: Authenticated,
     state: web::Data<AppState>,
@@ -179,6 +210,18 @@ pub async fn heartbeat(
 
 /// POST /v1/seats/{seat}/close: 204 (S5: a member's seat and any web seat are freed, the
 /// owner's desktop seat and an offline reservation are kept).
+#[utoipa::path(
+    post,
+    path = "/v1/seats/{seat}/close",
+    tag = "seats",
+    params(("seat" = String, Path, description = "the seat id")),
+    responses(
+        (status = 204, description = "Closed (S5); again when repeated"),
+        (status = 404, description = "not_found"),
+        (status = 410, description = "seat_gone")
+    ),
+    security(("bearer" = []))
+)]
 pub async fn close(
     who: Authenticated,
     state: web::Data<AppState>,
@@ -195,12 +238,26 @@ pub async fn close(
 }
 
 /// The body of `POST /v1/seats/{seat}/offline`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct Offline {
     until: String,
 }
 
 /// POST /v1/seats/{seat}/offline: 200 with the seat reserved until `until` (S11).
+#[utoipa::path(
+    post,
+    path = "/v1/seats/{seat}/offline",
+    tag = "seats",
+    params(("seat" = String, Path, description = "the seat id")),
+    request_body = Offline,
+    responses(
+        (status = 200, description = "The seat, reserved offline (S11)"),
+        (status = 404, description = "not_found"),
+        (status = 410, description = "seat_gone"),
+        (status = 422, description = "offline_period_too_long, invalid_value")
+    ),
+    security(("bearer" = []))
+)]
 pub async fn offline(
     who: Authenticated,
     state: web::Data<AppState>,
@@ -220,6 +277,18 @@ pub async fn offline(
 }
 
 /// DELETE /v1/seats/{seat}: 204 (S6: logging out frees the seat on that device).
+#[utoipa::path(
+    delete,
+    path = "/v1/seats/{seat}",
+    tag = "seats",
+    params(("seat" = String, Path, description = "the seat id")),
+    responses(
+        (status = 204, description = "Logged out (S6); again when repeated"),
+        (status = 404, description = "not_found"),
+        (status = 410, description = "seat_gone")
+    ),
+    security(("bearer" = []))
+)]
 pub async fn logout(
     who: Authenticated,
     state: web::Data<AppState>,

@@ -46,3 +46,74 @@ async fn unknown_routes_and_methods_answer_in_the_error_shape() {
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["error"]["code"], "method_not_allowed");
 }
+
+/// Every operation of API.md, as (method, path template).
+const API_OPERATIONS: &[(&str, &str)] = &[
+    ("post", "/v1/accounts"),
+    ("post", "/v1/auth/login"),
+    ("get", "/v1/me"),
+    ("post", "/v1/operator/licenses"),
+    ("post", "/v1/activations"),
+    ("post", "/v1/trials"),
+    ("get", "/v1/pools/{pool}"),
+    ("patch", "/v1/pools/{pool}"),
+    ("get", "/v1/pools/{pool}/invite"),
+    ("post", "/v1/pools/{pool}/invite/rotate"),
+    ("get", "/v1/pools/{pool}/members"),
+    ("post", "/v1/pools/{pool}/members/{account}/block"),
+    ("post", "/v1/pools/{pool}/members/{account}/unblock"),
+    ("delete", "/v1/pools/{pool}/members/{account}"),
+    ("get", "/v1/pools/{pool}/seats"),
+    ("delete", "/v1/pools/{pool}/seats/{seat}"),
+    ("post", "/v1/seats"),
+    ("post", "/v1/seats/{seat}/heartbeat"),
+    ("post", "/v1/seats/{seat}/close"),
+    ("delete", "/v1/seats/{seat}"),
+    ("post", "/v1/seats/{seat}/offline"),
+    ("get", "/v1/me/seats"),
+    ("post", "/v1/me/seats/release"),
+    ("get", "/healthz"),
+    ("get", "/readyz"),
+    ("get", "/metrics"),
+    ("get", "/openapi.json"),
+];
+
+/// Operations of API.md this build does not serve yet (trials: L6; metrics: the
+/// observability issue). Each must be described the moment it is served.
+const NOT_SERVED_YET: &[(&str, &str)] = &[("post", "/v1/trials"), ("get", "/metrics")];
+
+#[actix_rt::test]
+async fn openapi_describes_every_operation_of_the_api() {
+    let broker = spawn_broker().await;
+    let res = broker.get("/openapi.json").await;
+    assert_eq!(res.status(), 200);
+    let doc: Value = res.json().await.unwrap();
+    assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with('3')));
+    for (method, path) in API_OPERATIONS {
+        let described = doc["paths"][path][method].is_object();
+        if NOT_SERVED_YET.contains(&(method, path)) {
+            let served = broker
+                .client
+                .request(
+                    method.to_uppercase().parse().unwrap(),
+                    format!("{}{path}", broker.address),
+                )
+                .send()
+                .await
+                .unwrap()
+                .status();
+            assert_eq!(
+                served, 404,
+                "{method} {path} is served now: describe it and drop it from NOT_SERVED_YET"
+            );
+            continue;
+        }
+        assert!(
+            described,
+            "{method} {path} is not described in /openapi.json"
+        );
+    }
+    let schemes = &doc["components"]["securitySchemes"];
+    assert_eq!(schemes["bearer"]["scheme"], "bearer");
+    assert!(doc["components"]["schemas"]["TakeSeat"].is_object());
+}
