@@ -295,8 +295,8 @@ impl PoolSnapshot {
     }
 }
 
-/// The sorted union of two sorted lists.
-fn union(a: &[AccountId], b: &[AccountId]) -> Vec<AccountId> {
+/// The sorted union of two sorted account lists (how stores merge usage records).
+pub fn union(a: &[AccountId], b: &[AccountId]) -> Vec<AccountId> {
     let mut out = Vec::with_capacity(a.len() + b.len());
     out.extend_from_slice(a);
     out.extend_from_slice(b);

@@ -27,22 +27,8 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let limit = req
-            .app_data::<web::Data<super::AppState>>()
-            .map_or(DEFAULT_LIMIT, |s| s.settings.server.max_body_bytes);
-        let bytes = Bytes::from_request(req, payload);
-        Box::pin(async move {
-            let bytes = bytes
-                .await
-                .map_err(|e| match e.as_error::<PayloadError>() {
-                    Some(PayloadError::Overflow) => ApiError::body_too_large(limit),
-                    _ => match e.error_response().status().as_u16() {
-                        413 => ApiError::body_too_large(limit),
-                        _ => ApiError::malformed("the request body could not be read", None),
-                    },
-                })?;
-            parse(&bytes).map(ApiJson)
-        })
+        let body = read_body(req, payload);
+        Box::pin(async move { parse(&body.await?).map(ApiJson) })
     }
 }
 
@@ -56,16 +42,33 @@ impl<T: DeserializeOwned + Default + 'static> FromRequest for ApiJsonOrEmpty<T> 
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let limit = req
-            .app_data::<web::Data<super::AppState>>()
-            .map_or(DEFAULT_LIMIT, |s| s.settings.server.max_body_bytes);
-        let bytes = Bytes::from_request(req, payload);
+        let body = read_body(req, payload);
         Box::pin(async move {
-            let bytes = bytes.await.map_err(|_| ApiError::body_too_large(limit))?;
+            let bytes = body.await?;
             if bytes.iter().all(u8::is_ascii_whitespace) {
                 return Ok(ApiJsonOrEmpty(T::default()));
             }
             parse(&bytes).map(ApiJsonOrEmpty)
+        })
+    }
+}
+
+/// Reads the body, at most `server.max_body_bytes` of it (413 beyond).
+fn read_body(
+    req: &HttpRequest,
+    payload: &mut Payload,
+) -> impl Future<Output = Result<Bytes, ApiError>> + 'static {
+    let limit = req
+        .app_data::<web::Data<super::AppState>>()
+        .map_or(DEFAULT_LIMIT, |s| s.settings.server.max_body_bytes);
+    let bytes = Bytes::from_request(req, payload);
+    async move {
+        bytes.await.map_err(|e| match e.as_error::<PayloadError>() {
+            Some(PayloadError::Overflow) => ApiError::body_too_large(limit),
+            _ => match e.error_response().status().as_u16() {
+                413 => ApiError::body_too_large(limit),
+                _ => ApiError::malformed("the request body could not be read", None),
+            },
         })
     }
 }

@@ -34,6 +34,7 @@ use super::{
     AccountRecord, AccountStore, Claim, CreateAccountError, CreateLicenseError, LicenseRecord,
     MembershipRecord, PoolRecord,
 };
+use seatbroker_actors::model::union;
 use seatbroker_actors::{
     AccountId, Change, License, PoolId, PoolSettings, PoolSnapshot, SeatRecord, Tombstone,
     UsageRecord,
@@ -167,16 +168,6 @@ fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
 
 fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, StoreError> {
     rmp_serde::from_slice(bytes).map_err(|e| unavailable("a stored record is unreadable", e))
-}
-
-/// The sorted union of two sorted account lists.
-fn union(a: &[AccountId], b: &[AccountId]) -> Vec<AccountId> {
-    let mut out = Vec::with_capacity(a.len() + b.len());
-    out.extend_from_slice(a);
-    out.extend_from_slice(b);
-    out.sort_unstable();
-    out.dedup();
-    out
 }
 
 struct WriteTables<'t> {

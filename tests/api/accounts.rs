@@ -2,13 +2,7 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::spawn_broker;
-
-async fn error(res: reqwest::Response) -> (u16, Value) {
-    let status = res.status().as_u16();
-    let body: Value = res.json().await.expect("an error body");
-    (status, body["error"].clone())
-}
+use crate::helpers::{error, spawn_broker};
 
 #[actix_rt::test]
 async fn a1_an_account_is_created_with_an_id_in_its_public_form() {

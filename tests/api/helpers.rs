@@ -9,6 +9,13 @@ use std::time::{Duration, Instant};
 use seatbroker::settings::Settings;
 use seatbroker::startup::Application;
 
+/// An error answer's status and its `error` object.
+pub async fn error(res: reqwest::Response) -> (u16, serde_json::Value) {
+    let status = res.status().as_u16();
+    let body: serde_json::Value = res.json().await.expect("an error body");
+    (status, body["error"].clone())
+}
+
 /// The operator token every test broker is given.
 pub const OPERATOR_TOKEN: &str = "operator-token-for-tests";
 

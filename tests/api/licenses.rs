@@ -3,13 +3,7 @@
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_broker, OPERATOR_TOKEN};
-
-async fn error(res: reqwest::Response) -> (u16, Value) {
-    let status = res.status().as_u16();
-    let body: Value = res.json().await.expect("an error body");
-    (status, body["error"].clone())
-}
+use crate::helpers::{error, spawn_broker, OPERATOR_TOKEN};
 
 #[actix_rt::test]
 async fn l7_an_operator_issues_licenses_with_keys_in_their_public_form() {

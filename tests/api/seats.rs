@@ -3,13 +3,7 @@
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::spawn_broker;
-
-async fn error(res: reqwest::Response) -> (u16, Value) {
-    let status = res.status().as_u16();
-    let body: Value = res.json().await.expect("an error body");
-    (status, body["error"].clone())
-}
+use crate::helpers::{error, spawn_broker};
 
 async fn take(
     broker: &crate::helpers::TestBroker,
