@@ -5,7 +5,7 @@ use seatbroker_actors::{AccountId, LicenseId, PoolId, Timestamp};
 
 use super::{
     AccountRecord, AccountStore, Claim, CreateAccountError, CreateLicenseError, LicenseRecord,
-    MemberStatus, MembershipRecord, PoolRecord,
+    MemberStatus, MembershipRecord, PoolRecord, TrialRecord,
 };
 use crate::domain::license::LicenseKind;
 
@@ -30,6 +30,34 @@ pub async fn run_all(store: &dyn AccountStore, seed: u32) {
     pool_records_are_kept(store, seed + 40).await;
     invite_codes_open_one_pool_until_rotated(store, seed + 50).await;
     memberships_are_listed_both_ways_in_join_order(store, seed + 60).await;
+    trials_are_kept_per_account_oldest_first(store, seed + 70).await;
+    a_license_issued_held_is_its_holders(store, seed + 80).await;
+}
+
+/// L6: an account's trials, oldest first, and nobody else's.
+pub async fn trials_are_kept_per_account_oldest_first(store: &dyn AccountStore, seed: u32) {
+    let trial = |license: u32, at: u64| TrialRecord {
+        account: AccountId(seed),
+        license: LicenseId(license),
+        started_at: Timestamp(at),
+        valid_until: Timestamp(at + 90 * 86_400_000),
+    };
+    assert_eq!(store.trials_of(AccountId(seed)).await, Ok(vec![]));
+    store.add_trial(trial(2, 2_000)).await.expect("add");
+    store.add_trial(trial(1, 1_000)).await.expect("add");
+    let kept = store.trials_of(AccountId(seed)).await.expect("list");
+    assert_eq!(kept, vec![trial(1, 1_000), trial(2, 2_000)]);
+    assert_eq!(store.trials_of(AccountId(seed + 1)).await, Ok(vec![]));
+}
+
+/// A license stored already held (a trial) is among its holder's licenses.
+pub async fn a_license_issued_held_is_its_holders(store: &dyn AccountStore, seed: u32) {
+    let mut lic = license(seed);
+    lic.kind = LicenseKind::Trial;
+    lic.seats = 1;
+    lic.activated_by = Some(AccountId(seed));
+    store.create_license(lic.clone()).await.expect("issue");
+    assert_eq!(store.licenses_of(AccountId(seed)).await, Ok(vec![lic]));
 }
 
 /// I1, I4: a code opens its pool; a rotated code stops at once; a code is one pool's.

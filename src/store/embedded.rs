@@ -23,6 +23,7 @@
 //! | `pool_invites` | pool | its current invite code bits |
 //! | `members` | (pool, account) | `MembershipRecord` |
 //! | `member_of` | (account, joined at ms, pool) | nothing: the pools shared with an account, in join order |
+//! | `trials` | (account, started at ms, license) | `TrialRecord` |
 
 use std::path::Path;
 use std::sync::Arc;
@@ -32,7 +33,7 @@ use seatbroker_actors::store::{PoolCommit, PoolStore, StoreError, StoreFuture};
 
 use super::{
     AccountRecord, AccountStore, Claim, CreateAccountError, CreateLicenseError, LicenseRecord,
-    MembershipRecord, PoolRecord,
+    MembershipRecord, PoolRecord, TrialRecord,
 };
 use seatbroker_actors::model::union;
 use seatbroker_actors::{
@@ -57,6 +58,7 @@ const INVITES: TableDefinition<u64, u64> = TableDefinition::new("invites");
 const POOL_INVITES: TableDefinition<u64, u64> = TableDefinition::new("pool_invites");
 const MEMBERS: TableDefinition<(u64, u32), &[u8]> = TableDefinition::new("members");
 const MEMBER_OF: TableDefinition<(u32, u64, u64), ()> = TableDefinition::new("member_of");
+const TRIALS: TableDefinition<(u32, u64, u32), &[u8]> = TableDefinition::new("trials");
 
 /// How long a removed seat is remembered, so its holder hears why it went (`seat_gone`).
 pub const TOMBSTONE_RETENTION_MS: u64 = 7 * 24 * 3_600 * 1_000;
@@ -141,6 +143,7 @@ impl EmbeddedStore {
             tx.open_table(POOL_INVITES).map_err(prepare)?;
             tx.open_table(MEMBERS).map_err(prepare)?;
             tx.open_table(MEMBER_OF).map_err(prepare)?;
+            tx.open_table(TRIALS).map_err(prepare)?;
         }
         tx.commit().map_err(|e| OpenError::Prepare(e.to_string()))?;
         Ok(EmbeddedStore { db: Arc::new(db) })
@@ -570,6 +573,12 @@ impl AccountStore for EmbeddedStore {
                         .insert(license.id.0, encode(&license)?.as_slice())
                         .map_err(io_err)?;
                     keys.insert(license.key, license.id.0).map_err(io_err)?;
+                    if let Some(holder) = license.activated_by {
+                        tx.open_table(HOLDINGS)
+                            .map_err(open_err)?
+                            .insert((holder.0, license.id.0), ())
+                            .map_err(io_err)?;
+                    }
                     Ok(Ok(()))
                 })
             })
@@ -831,6 +840,41 @@ impl AccountStore for EmbeddedStore {
                 .collect::<Result<_, _>>()?;
             out.sort_by_key(|m| (m.joined_at, m.account));
             Ok(out)
+        }))
+    }
+
+    fn add_trial(&self, trial: TrialRecord) -> StoreFuture<'_, Result<(), StoreError>> {
+        Box::pin(self.blocking(move |db| {
+            write(db, |tx| {
+                let key = (
+                    trial.account.0,
+                    trial.started_at.as_millis(),
+                    trial.license.0,
+                );
+                tx.open_table(TRIALS)
+                    .map_err(open_err)?
+                    .insert(key, encode(&trial)?.as_slice())
+                    .map_err(io_err)?;
+                Ok(())
+            })
+        }))
+    }
+
+    fn trials_of(
+        &self,
+        account: AccountId,
+    ) -> StoreFuture<'_, Result<Vec<TrialRecord>, StoreError>> {
+        Box::pin(self.blocking(move |db| {
+            let tx = db
+                .begin_read()
+                .map_err(|e| unavailable("starting a read", e))?;
+            let trials = tx.open_table(TRIALS).map_err(open_err)?;
+            let found: Vec<TrialRecord> = trials
+                .range((account.0, 0, 0)..=(account.0, u64::MAX, u32::MAX))
+                .map_err(io_err)?
+                .map(|entry| entry.map_err(io_err).and_then(|(_, v)| decode(v.value())))
+                .collect::<Result<_, _>>()?;
+            Ok(found)
         }))
     }
 

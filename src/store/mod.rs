@@ -102,6 +102,19 @@ pub struct PoolRecord {
     pub join_email_domain: Option<String>,
 }
 
+/// A trial an account started (L6), kept for the cooldown between trials.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrialRecord {
+    /// Who started it.
+    pub account: AccountId,
+    /// Its license (type trial, one seat).
+    pub license: LicenseId,
+    /// When it started.
+    pub started_at: Timestamp,
+    /// The end of its 90 days.
+    pub valid_until: Timestamp,
+}
+
 /// A member's standing in a pool (I3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -145,7 +158,8 @@ pub trait AccountStore: Send + Sync + 'static {
     /// The token-signing key: the stored one, or `candidate` stored now when there is none.
     fn signing_key(&self, candidate: Vec<u8>) -> StoreFuture<'_, Result<Vec<u8>, StoreError>>;
 
-    /// Stores a newly issued license whose id and key are both unused.
+    /// Stores a newly issued license whose id and key are both unused; one issued already
+    /// held (a trial) is listed among its holder's licenses.
     fn create_license(
         &self,
         license: LicenseRecord,
@@ -214,4 +228,13 @@ pub trait AccountStore: Send + Sync + 'static {
         &self,
         pool: PoolId,
     ) -> StoreFuture<'_, Result<Vec<MembershipRecord>, StoreError>>;
+
+    /// Records a trial.
+    fn add_trial(&self, trial: TrialRecord) -> StoreFuture<'_, Result<(), StoreError>>;
+
+    /// The account's trials, oldest first.
+    fn trials_of(
+        &self,
+        account: AccountId,
+    ) -> StoreFuture<'_, Result<Vec<TrialRecord>, StoreError>>;
 }
