@@ -194,6 +194,17 @@ pub enum Change {
     Licenses(Vec<License>),
     /// The pool's settings now.
     Settings(PoolSettings),
+    /// The pool's trial now (L6): started, a day consumed, or ended (`None`).
+    Trial(Option<TrialDays>),
+}
+
+/// L6: the active days of a trial pool.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrialDays {
+    /// Active days not yet consumed.
+    pub days_left: u8,
+    /// When the last day was consumed; `None` before the first seat request.
+    pub last_day_at: Option<Timestamp>,
 }
 
 /// How many tombstones a stored pool keeps at least (the newest ones), so that a holder
@@ -221,6 +232,9 @@ pub struct PoolSnapshot {
     pub tombstones: Vec<Tombstone>,
     /// The usage counts of the latest hour persisted.
     pub usage: Option<UsageRecord>,
+    /// The trial's active days (L6); `None` outside trial pools.
+    #[serde(default)]
+    pub trial: Option<TrialDays>,
 }
 
 impl PoolSnapshot {
@@ -236,6 +250,7 @@ impl PoolSnapshot {
             next_seat_id: 1,
             tombstones: Vec::new(),
             usage: None,
+            trial: None,
         }
     }
 
@@ -270,6 +285,7 @@ impl PoolSnapshot {
                 Change::Usage(rec) => self.apply_usage(rec),
                 Change::Licenses(licenses) => self.licenses = licenses.clone(),
                 Change::Settings(settings) => self.settings = settings.clone(),
+                Change::Trial(trial) => self.trial = trial.clone(),
             }
         }
     }
@@ -328,6 +344,8 @@ pub struct SeatView {
     pub heartbeat_interval_s: u32,
     /// The latest expiry among the pool's live licenses; `None` when one is permanent.
     pub license_expires_at: Option<Timestamp>,
+    /// L6: the trial's active days left; `None` outside trial pools.
+    pub trial_days_left: Option<u8>,
 }
 
 /// One of the account's seats on another device (S12's `own_seats_elsewhere`).

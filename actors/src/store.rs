@@ -206,7 +206,7 @@ impl PoolStore for MemoryStore {
 pub mod conformance {
     use super::*;
     use crate::ids::{AccountId, DeviceId, LicenseId, Platform, Policy, SeatId};
-    use crate::model::{GoneReason, License, SeatRecord, Tombstone, UsageRecord};
+    use crate::model::{GoneReason, License, SeatRecord, Tombstone, TrialDays, UsageRecord};
     use crate::time::Timestamp;
 
     const NOW: Timestamp = Timestamp(1_800_000_000_000);
@@ -262,6 +262,7 @@ pub mod conformance {
         live_pools_are_those_holding_seats(store, first_pool + 10).await;
         seat_counter_survives_removal(store, first_pool + 20).await;
         creating_a_pool_twice_is_refused(store, first_pool + 21).await;
+        trial_days_load_as_committed(store, first_pool + 22).await;
     }
 
     /// Loading a pool never created answers `None`.
@@ -310,6 +311,10 @@ pub mod conformance {
                 offline_max_days: 2,
                 idle_reclaim_s: Some(600),
             }),
+            Change::Trial(Some(TrialDays {
+                days_left: 4,
+                last_day_at: Some(NOW),
+            })),
         ];
         commit_one(store, PoolId(id), more.clone()).await;
         expected.apply(&changes);
@@ -326,6 +331,11 @@ pub mod conformance {
             "licenses are part of the pool's state"
         );
         assert_eq!(loaded.settings.timeout_s, 60);
+        assert_eq!(
+            loaded.trial.map(|t| t.days_left),
+            Some(4),
+            "the trial's days are part of the pool's state"
+        );
     }
 
     /// One commit call carries several pools, each applied on its own.
@@ -388,6 +398,43 @@ pub mod conformance {
         .await;
         let loaded = store.load(PoolId(id)).await.expect("load").expect("exists");
         assert!(loaded.next_seat_id >= 42);
+    }
+
+    /// L6: a pool created as a trial loads with its days; each `Change::Trial` replaces them,
+    /// and ending the trial (`None`) loads as no trial.
+    pub async fn trial_days_load_as_committed(store: &dyn PoolStore, id: u64) {
+        let mut expected = pool(id);
+        expected.trial = Some(TrialDays {
+            days_left: 5,
+            last_day_at: None,
+        });
+        store.create_pool(expected.clone()).await.expect("create");
+        let load = || async { store.load(PoolId(id)).await.expect("load").expect("exists") };
+        assert_eq!(load().await, expected, "a trial pool loads as created");
+        let consumed = vec![
+            Change::Trial(Some(TrialDays {
+                days_left: 4,
+                last_day_at: Some(NOW),
+            })),
+            Change::Trial(Some(TrialDays {
+                days_left: 3,
+                last_day_at: Some(NOW.plus_secs(86_400)),
+            })),
+        ];
+        commit_one(store, PoolId(id), consumed.clone()).await;
+        expected.apply(&consumed);
+        let loaded = load().await;
+        assert_eq!(loaded, expected);
+        assert_eq!(
+            loaded.trial,
+            Some(TrialDays {
+                days_left: 3,
+                last_day_at: Some(NOW.plus_secs(86_400)),
+            }),
+            "the latest change wins"
+        );
+        commit_one(store, PoolId(id), vec![Change::Trial(None)]).await;
+        assert_eq!(load().await.trial, None, "an ended trial loads as none");
     }
 
     /// A pool is created once.

@@ -1,12 +1,13 @@
-//! `SeatTable`: every seat rule of one pool (S1–S11, W1–W3, the events of W4) as a pure state
-//! machine. It does no I/O and reads no clock: each operation takes `now` and returns its
-//! outcome, and leaves behind the changes to persist (`take_changes`) and what parked waiters
-//! must be told (`take_notices`). The pool actor owns exactly one table, persists its changes
-//! and answers; it never decides a rule, and this module never sends a message.
+//! `SeatTable`: every seat rule of one pool (S1–S11, W1–W3, the events of W4, the active days
+//! of L6) as a pure state machine. It does no I/O and reads no clock: each operation takes
+//! `now` and returns its outcome, and leaves behind the changes to persist (`take_changes`)
+//! and what parked waiters must be told (`take_notices`). The pool actor owns exactly one
+//! table, persists its changes and answers; it never decides a rule, and this module never
+//! sends a message.
 //!
 //! Time only moves forward inside a table: every operation first processes, in time order,
 //! everything that fell due up to `now` (seat deadlines, license expiries, waits that ended,
-//! idle reclaim, usage hours), so the answer is right even when a timer fired late.
+//! idle reclaim, usage hours, trial days), so the answer is right even when a timer fired late.
 //!
 //! Data structures are sized for a pool with a million held seats: seats by id and by holder
 //! in hash maps, deadlines in an ordered set holding one entry per seat. A heartbeat only
@@ -22,7 +23,7 @@ use crate::ids::{AccountId, DeviceId, Platform, Policy, PoolId, SeatId, WaiterId
 use crate::model::{
     AcquireOutcome, AcquireRequest, Change, CloseOutcome, GoneReason, License, MemberError,
     NoSeatDetails, Notice, PoolSettings, PoolSnapshot, PoolStatus, Refusal, SeatError, SeatRecord,
-    SeatSummary, SeatView, TableLimits, Tombstone,
+    SeatSummary, SeatView, TableLimits, Tombstone, TrialDays,
 };
 use crate::time::{Timestamp, DAY_MS};
 use crate::usage::UsageCounter;
@@ -189,6 +190,7 @@ enum Due {
     IdleReclaim,
     HourEnds,
     UsageFlush,
+    TrialDayEnds,
 }
 
 /// One pool's seats, waiting queue and member status: the seat rules as a pure state machine.
@@ -226,6 +228,8 @@ pub struct SeatTable {
     /// above it as their high bits, so ids never repeat.
     id_bound: u64,
     usage: UsageCounter,
+    /// The trial's active days (L6); `None` outside trial pools.
+    trial: Option<TrialDays>,
     changes: Vec<Change>,
     notices: Vec<Notice>,
     now: Timestamp,
@@ -277,6 +281,7 @@ impl SeatTable {
             tombstone_order: VecDeque::new(),
             id_bound: snapshot.next_seat_id,
             usage: UsageCounter::new(now, snapshot.usage),
+            trial: snapshot.trial,
             changes: Vec::new(),
             notices: Vec::new(),
             now,
@@ -365,6 +370,11 @@ impl SeatTable {
         &self.licenses
     }
 
+    /// The trial's active days (L6); `None` outside trial pools.
+    pub fn trial(&self) -> Option<&TrialDays> {
+        self.trial.as_ref()
+    }
+
     /// Capacity in use: members' and web seats one each, the owner's desktops two to a seat.
     pub fn in_use(&self) -> u32 {
         self.single_seats + self.owner_desktops.div_ceil(2)
@@ -437,6 +447,7 @@ impl SeatTable {
                 .filter_map(|id| self.tombstones.get(id).cloned())
                 .collect(),
             usage: None,
+            trial: self.trial.clone(),
         }
     }
 
@@ -573,7 +584,14 @@ impl SeatTable {
                 self.changes.push(Change::SeatUpdated(seat.record()));
             }
         }
-        Ok(seat_view(seat, now, &self.settings, self.license_latest))
+        let days_left = self.trial.as_ref().map(|tr| tr.days_left);
+        Ok(seat_view(
+            seat,
+            now,
+            &self.settings,
+            self.license_latest,
+            days_left,
+        ))
     }
 
     /// S5, S11: the application closed. A member's seat and any web seat are freed; the
@@ -779,8 +797,30 @@ impl SeatTable {
         self.serve_queue(now);
     }
 
+    /// L6: makes the pool a trial pool with `days` active days, none consumed yet. Seats held
+    /// already count as started now: they consume the first day, or go when there is none.
+    pub fn start_trial(&mut self, days: u8, now: Timestamp) {
+        let now = self.advance(now);
+        self.set_trial(Some(TrialDays {
+            days_left: days,
+            last_day_at: None,
+        }));
+        if !self.seats.is_empty() {
+            self.trial_day_ends(now);
+        }
+        self.serve_queue(now);
+    }
+
+    /// L6, L5: ends the pool's trial (a regular license was activated); seats no longer
+    /// consume days.
+    pub fn end_trial(&mut self, now: Timestamp) {
+        let now = self.advance(now);
+        self.set_trial(None);
+        self.serve_queue(now);
+    }
+
     /// Processes everything due up to `now`: expiries (S4, S11), license expiries (S10),
-    /// waits that ended (W1), idle reclaim (W2) and usage records (W4).
+    /// waits that ended (W1), idle reclaim (W2), trial days (L6) and usage records (W4).
     pub fn expire_due(&mut self, now: Timestamp) {
         self.advance(now);
     }
@@ -848,6 +888,9 @@ impl SeatTable {
             consider(Some(t), Due::SeatDeadline(id));
         }
         consider(self.next_license_expiry, Due::LicenseExpiry);
+        if !self.seats.is_empty() {
+            consider(self.trial_day_end(), Due::TrialDayEnds);
+        }
         if let Some(&(t, w)) = self.wait_ends.first() {
             consider(Some(t), Due::WaitEnds(w));
         }
@@ -921,6 +964,7 @@ impl SeatTable {
             // and moves the entries of seats active since past `t`.
             Due::IdleReclaim => self.serve_queue(t),
             Due::HourEnds => self.roll_usage(t),
+            Due::TrialDayEnds => self.trial_day_ends(t),
             Due::UsageFlush => {
                 let rec = self.usage.flush(t);
                 self.changes.push(Change::Usage(rec));
@@ -974,6 +1018,9 @@ impl SeatTable {
         if self.licenses.is_empty() {
             return Err(Refusal::NoLicense);
         }
+        if self.trial_exhausted(self.now) {
+            return Err(Refusal::TrialExpired);
+        }
         if self.capacity == 0 {
             return Err(if self.licenses.iter().all(|l| l.trial) {
                 Refusal::TrialExpired
@@ -982,6 +1029,72 @@ impl SeatTable {
             });
         }
         Ok(())
+    }
+
+    // ----- trial days (L6) ------------------------------------------------------------------
+
+    fn set_trial(&mut self, trial: Option<TrialDays>) {
+        self.trial = trial;
+        self.changes.push(Change::Trial(self.trial.clone()));
+    }
+
+    /// The end of the day consumed last; `None` before the first day or outside a trial.
+    fn trial_day_end(&self) -> Option<Timestamp> {
+        self.trial
+            .as_ref()?
+            .last_day_at
+            .map(|at| at.plus_millis(DAY_MS))
+    }
+
+    /// Whether starting the application at `t` consumes a day: none was consumed yet, or the
+    /// last one was consumed 24 hours ago or more.
+    fn trial_day_due(&self, t: Timestamp) -> bool {
+        self.trial.is_some() && self.trial_day_end().is_none_or(|end| t >= end)
+    }
+
+    /// Whether the trial's days are used up at `t`: a start would need a day and none is left.
+    fn trial_exhausted(&self, t: Timestamp) -> bool {
+        self.trial.as_ref().is_some_and(|tr| tr.days_left == 0) && self.trial_day_due(t)
+    }
+
+    /// Starting the application at `t` (a grant or an S2 restart) consumes a day unless one
+    /// was consumed less than 24 hours ago. `availability` refused the start when a day is
+    /// due and none is left, so a due day is always there to take.
+    fn start_application(&mut self, t: Timestamp) {
+        if !self.trial_day_due(t) {
+            return;
+        }
+        self.consume_trial_day(t);
+    }
+
+    /// A session still running 24 hours after the last consumed day consumes another at `t`;
+    /// with none left the trial has expired: every seat goes (S10's `capacity_reduced`) and
+    /// the waiting requests are refused.
+    fn trial_day_ends(&mut self, t: Timestamp) {
+        if self.trial.is_none() || self.consume_trial_day(t) {
+            return;
+        }
+        let ids: Vec<SeatId> = self.seats.keys().collect();
+        for id in ids {
+            self.remove_seat(id, GoneReason::CapacityReduced, t);
+        }
+        self.serve_queue(t);
+    }
+
+    /// Consumes a day starting at `t`; false, and nothing consumed, when none is left.
+    fn consume_trial_day(&mut self, t: Timestamp) -> bool {
+        let Some(days_left) = self
+            .trial
+            .as_ref()
+            .and_then(|tr| tr.days_left.checked_sub(1))
+        else {
+            return false;
+        };
+        self.set_trial(Some(TrialDays {
+            days_left,
+            last_day_at: Some(t),
+        }));
+        true
     }
 
     fn free(&self) -> u32 {
@@ -1292,6 +1405,7 @@ impl SeatTable {
     ) -> Option<SeatView> {
         let id = seat_id(counter_above(self.id_bound), self.seats.vacant_slot()?);
         self.id_bound = id.0 + 1;
+        self.start_application(t);
         let deadline = t.plus_millis(self.settings.timeout_ms());
         let seat = Seat {
             id,
@@ -1319,6 +1433,9 @@ impl SeatTable {
     /// S2: the application started again on the same device; the seat runs again.
     fn restart(&mut self, id: SeatId, t: Timestamp) -> SeatView {
         let timeout = self.settings.timeout_ms();
+        if self.seats.contains_key(&id) {
+            self.start_application(t);
+        }
         let Some(seat) = self.seats.get_mut(&id) else {
             return self.view_of(id);
         };
@@ -1559,7 +1676,14 @@ impl SeatTable {
     }
 
     fn view(&self, seat: &Seat) -> SeatView {
-        seat_view(seat, self.now, &self.settings, self.license_latest)
+        let days_left = self.trial.as_ref().map(|tr| tr.days_left);
+        seat_view(
+            seat,
+            self.now,
+            &self.settings,
+            self.license_latest,
+            days_left,
+        )
     }
 
     /// Makes every device hash collide (tests of the collision path).
@@ -1607,6 +1731,14 @@ impl SeatTable {
             (self.single_seats, self.owner_desktops)
         );
         assert!(self.in_use() <= self.capacity, "S1: over capacity");
+        if let Some(trial) = &self.trial {
+            if !self.seats.is_empty() {
+                assert!(
+                    self.trial_day_end().is_some_and(|end| self.now < end),
+                    "L6: seats held outside a consumed trial day: {trial:?}"
+                );
+            }
+        }
         assert_eq!(self.wait_ends.len(), self.queue.len());
     }
 }
@@ -1619,6 +1751,7 @@ fn seat_view(
     now: Timestamp,
     settings: &PoolSettings,
     license_latest: Option<Timestamp>,
+    trial_days_left: Option<u8>,
 ) -> SeatView {
     let offline = seat.offline_at(now);
     SeatView {
@@ -1632,6 +1765,7 @@ fn seat_view(
         offline_until: seat.offline_until.get().filter(|_| offline),
         heartbeat_interval_s: settings.heartbeat_interval_s(),
         license_expires_at: license_latest,
+        trial_days_left,
     }
 }
 

@@ -25,6 +25,9 @@ pub fn seat(pool: PoolId, seat: &SeatView, now: Timestamp) -> Value {
     {
         warnings.push("license_expires_soon");
     }
+    if seat.trial_days_left.is_some() {
+        warnings.push("trial_days_left");
+    }
     json!({
         "seat_id": format_seat(pool, seat.id),
         "pool_id": format_pool(pool),

@@ -8,7 +8,7 @@
 //!
 //! | table | key | value |
 //! | --- | --- | --- |
-//! | `pools` | pool | `PoolHeader`: owner, licenses, settings, blocked members, seat-id bound, seats held |
+//! | `pools` | pool | `PoolHeader`: owner, licenses, settings, blocked members, seat-id bound, seats held, trial days |
 //! | `seats` | (pool, seat) | `SeatRecord` |
 //! | `tombstones` | (pool, removed at ms, seat) | `Tombstone`, kept `TOMBSTONE_RETENTION_MS` |
 //! | `usage` | (pool, hour start ms) | `UsageRecord` with the hour's and day's full account sets |
@@ -38,7 +38,7 @@ use super::{
 use seatbroker_actors::model::union;
 use seatbroker_actors::{
     AccountId, Change, License, PoolId, PoolSettings, PoolSnapshot, SeatRecord, Tombstone,
-    UsageRecord,
+    TrialDays, UsageRecord,
 };
 use serde::{Deserialize, Serialize};
 
@@ -73,6 +73,9 @@ struct PoolHeader {
     blocked: Vec<AccountId>,
     next_seat_id: u64,
     seats_held: u64,
+    /// L6: the trial's active days; absent in headers written before trials had them.
+    #[serde(default)]
+    trial: Option<TrialDays>,
 }
 
 /// The embedded file store.
@@ -236,6 +239,7 @@ impl WriteTables<'_> {
                 Change::Usage(rec) => self.merge_usage(pool, rec)?,
                 Change::Licenses(licenses) => header.licenses = licenses.clone(),
                 Change::Settings(settings) => header.settings = settings.clone(),
+                Change::Trial(trial) => header.trial = trial.clone(),
             }
         }
         if newest_removal > TOMBSTONE_RETENTION_MS {
@@ -379,6 +383,7 @@ fn load_pool(db: &Database, pool: PoolId) -> Result<Option<PoolSnapshot>, StoreE
         next_seat_id: header.next_seat_id,
         tombstones,
         usage,
+        trial: header.trial,
     }))
 }
 
@@ -406,6 +411,7 @@ impl PoolStore for EmbeddedStore {
                     blocked: Vec::new(),
                     next_seat_id: snapshot.next_seat_id,
                     seats_held: 0,
+                    trial: snapshot.trial.clone(),
                 };
                 pools
                     .insert(snapshot.pool.0, encode(&header)?.as_slice())

@@ -1,7 +1,8 @@
 //! Property test of the seat table: random sequences of every operation, clock jumps, license
 //! changes and failed commits never exceed capacity (S1), never keep two seats for one
 //! (account, device, platform), never lose a seat that was granted and not released, expired
-//! or revoked, and always hand a freed seat to the head of the queue (W1).
+//! or revoked, and always hand a freed seat to the head of the queue (W1). Trials start and
+//! end at random too (L6): their days are consumed and run out under the same invariants.
 
 use std::collections::{BTreeSet, VecDeque};
 
@@ -42,6 +43,8 @@ enum Op {
         idle_s: Option<u32>,
     },
     CancelWaiter(usize),
+    StartTrial(u8),
+    EndTrial,
     Advance(u32),
     Commit,
     FailCommit,
@@ -67,6 +70,8 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (1u32..40_000, prop::option::of(1u32..3_000))
             .prop_map(|(timeout_s, idle_s)| Op::Settings { timeout_s, idle_s }),
         1 => any::<usize>().prop_map(Op::CancelWaiter),
+        1 => (0u8..4).prop_map(Op::StartTrial),
+        1 => Just(Op::EndTrial),
         4 => prop_oneof![0u32..120, 0u32..40_000, 0u32..3_000_000].prop_map(Op::Advance),
         2 => Just(Op::Commit),
         1 => Just(Op::FailCommit),
@@ -266,6 +271,12 @@ fn run(ops: Vec<Op>, colliding_hashes: bool) {
                     model.absorb(&mut table);
                 }
             }
+            Op::StartTrial(days) => {
+                table.start_trial(days, now);
+            }
+            Op::EndTrial => {
+                table.end_trial(now);
+            }
             Op::Advance(secs) => {
                 now = now.plus_secs(u64::from(secs));
                 table.expire_due(now);
@@ -297,6 +308,16 @@ fn run(ops: Vec<Op>, colliding_hashes: bool) {
         assert_eq!(queue, expected, "the queue is FIFO");
         let status = table.status();
         assert!(status.in_use <= status.capacity, "S1");
+        if let Some(trial) = table.trial() {
+            let exhausted = trial.days_left == 0
+                && trial
+                    .last_day_at
+                    .is_none_or(|at| at.plus_millis(DAY_MS) <= now);
+            assert!(
+                !exhausted || table.seats.is_empty(),
+                "L6: no seat is held once the trial's days are used up"
+            );
+        }
         assert!(
             model.queue.is_empty() || status.in_use >= status.capacity,
             "W1: free capacity while someone waits"

@@ -687,6 +687,341 @@ fn l5_a_new_license_serves_the_queue() {
     assert_eq!(p.granted_waiters(), vec![WaiterId(1)]);
 }
 
+// ----- L6 ------------------------------------------------------------------------------------
+
+const DAY_SECS: u64 = 86_400;
+
+/// A trial pool as L6 starts it: one personal seat valid 90 days, with `days` active days.
+fn trial_pool(days: u8) -> Pool {
+    let trial = License {
+        trial: true,
+        ..expiring(1, T0.plus_secs(90 * DAY_SECS))
+    };
+    let mut p = pool_with(vec![trial], PoolSettings::default());
+    p.table.start_trial(days, p.now);
+    p
+}
+
+impl Pool {
+    fn days_left(&self) -> Option<u8> {
+        self.table.trial().map(|t| t.days_left)
+    }
+
+    /// Keeps `seat` running for `secs`, with a heartbeat every hour.
+    fn run_for(&mut self, seat: &SeatView, secs: u64) {
+        let mut left = secs;
+        while left > 0 {
+            let step = left.min(3_600);
+            self.advance_secs(step);
+            left -= step;
+            let _ = self.heartbeat(seat);
+        }
+    }
+
+    fn trial_changes(&mut self) -> Vec<Option<TrialDays>> {
+        self.table
+            .take_changes()
+            .into_iter()
+            .filter_map(|c| match c {
+                Change::Trial(t) => Some(t),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+#[test]
+fn l6_the_first_seat_request_consumes_the_first_day() {
+    let mut p = trial_pool(5);
+    assert_eq!(p.days_left(), Some(5), "a new trial reports 5 active days");
+    p.table.take_changes();
+    let seat = p.take(OWNER, "laptop", WIN);
+    assert_eq!(seat.trial_days_left, Some(4));
+    assert_eq!(
+        p.table.trial(),
+        Some(&TrialDays {
+            days_left: 4,
+            last_day_at: Some(T0),
+        })
+    );
+    assert_eq!(
+        p.trial_changes(),
+        vec![Some(TrialDays {
+            days_left: 4,
+            last_day_at: Some(T0),
+        })]
+    );
+    let mut regular = pool(1);
+    assert_eq!(
+        regular.take(BO, "pc", WIN).trial_days_left,
+        None,
+        "outside trial pools there are no days"
+    );
+}
+
+#[test]
+fn l6_a_restart_within_24_hours_consumes_nothing() {
+    let mut p = trial_pool(5);
+    let first = p.take(OWNER, "laptop", WIN);
+    p.table.take_changes();
+    p.advance_secs(3_600);
+    match p.request(OWNER, "laptop", WIN) {
+        AcquireOutcome::Granted { seat, reused } => {
+            assert!(reused, "S2: the same seat");
+            assert_eq!(seat.id, first.id);
+            assert_eq!(seat.trial_days_left, Some(4));
+        }
+        other => panic!("{other:?}"),
+    }
+    // Closed and started again later the same day: still the day already consumed.
+    p.table.logout(first.id, OWNER, p.now).unwrap();
+    p.advance_secs(20 * 3_600);
+    assert_eq!(p.take(OWNER, "laptop", WIN).trial_days_left, Some(4));
+    assert_eq!(p.trial_changes(), Vec::<Option<TrialDays>>::new());
+}
+
+#[test]
+fn l6_a_start_24_hours_after_the_last_day_consumes_another() {
+    let mut p = trial_pool(5);
+    let seat = p.take(OWNER, "laptop", WIN);
+    p.table.logout(seat.id, OWNER, p.now).unwrap();
+    p.advance_secs(DAY_SECS - 1);
+    let again = p.take(OWNER, "laptop", WIN);
+    assert_eq!(
+        again.trial_days_left,
+        Some(4),
+        "23:59:59 later: the same day"
+    );
+    p.table.logout(again.id, OWNER, p.now).unwrap();
+    p.advance_secs(1);
+    assert_eq!(p.take(OWNER, "laptop", WIN).trial_days_left, Some(3));
+    assert_eq!(
+        p.table.trial().and_then(|t| t.last_day_at),
+        Some(T0.plus_secs(DAY_SECS))
+    );
+}
+
+#[test]
+fn l6_a_restart_of_a_held_seat_24_hours_on_consumes_a_day_once() {
+    let mut p = trial_pool(5);
+    let seat = p.take(OWNER, "laptop", WIN);
+    p.run_for(&seat, DAY_SECS);
+    assert_eq!(
+        p.days_left(),
+        Some(3),
+        "the running session consumed the second day"
+    );
+    // The S2 restart right after falls within the day just consumed.
+    match p.request(OWNER, "laptop", WIN) {
+        AcquireOutcome::Granted {
+            seat: again,
+            reused,
+        } => {
+            assert!(reused);
+            assert_eq!(again.trial_days_left, Some(3));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn l6_a_session_running_24_hours_consumes_another_day() {
+    let mut p = trial_pool(5);
+    let seat = p.take(OWNER, "laptop", WIN);
+    p.table.take_changes();
+    p.run_for(&seat, DAY_SECS - 3_600);
+    assert_eq!(p.days_left(), Some(4));
+    assert_eq!(
+        p.table.next_deadline(),
+        Some(T0.plus_secs(DAY_SECS)),
+        "the actor's timer is set for the day's end"
+    );
+    p.run_for(&seat, 3_600);
+    assert_eq!(p.days_left(), Some(3));
+    assert_eq!(
+        p.table.trial().and_then(|t| t.last_day_at),
+        Some(T0.plus_secs(DAY_SECS)),
+        "the new day starts when the old one ended"
+    );
+    assert_eq!(
+        p.trial_changes(),
+        vec![Some(TrialDays {
+            days_left: 3,
+            last_day_at: Some(T0.plus_secs(DAY_SECS)),
+        })]
+    );
+    assert_eq!(p.heartbeat(&seat).map(|v| v.trial_days_left), Ok(Some(3)));
+    // A session that ended before the day did consumes nothing more.
+    p.table.logout(seat.id, OWNER, p.now).unwrap();
+    p.advance_secs(3 * DAY_SECS);
+    assert_eq!(p.days_left(), Some(3));
+}
+
+#[test]
+fn l6_an_owner_seat_kept_after_close_keeps_consuming_days() {
+    // The brief's reading of L6: any held seat counts as a running session, including the
+    // owner's desktop seat kept on close (S5).
+    let mut p = trial_pool(5);
+    let seat = p.take(OWNER, "desk", WIN);
+    assert_eq!(p.table.close(seat.id, OWNER, p.now), Ok(CloseOutcome::Kept));
+    p.advance_secs(2 * DAY_SECS);
+    assert_eq!(p.days_left(), Some(2));
+}
+
+#[test]
+fn l6_when_the_days_are_used_up_the_trial_has_expired() {
+    let mut p = trial_pool(2);
+    let seat = p.take(OWNER, "laptop", WIN);
+    assert_eq!(seat.trial_days_left, Some(1));
+    p.run_for(&seat, DAY_SECS);
+    assert_eq!(p.days_left(), Some(0), "the last day runs");
+    assert_eq!(p.in_use(), 1);
+    p.table.take_changes();
+    p.run_for(&seat, DAY_SECS);
+    assert_eq!(
+        p.in_use(),
+        0,
+        "the held seat is revoked when the last day ends"
+    );
+    assert_eq!(p.removed(), vec![(seat.id, GoneReason::CapacityReduced)]);
+    assert_eq!(
+        p.heartbeat(&seat),
+        Err(SeatError::Gone(GoneReason::CapacityReduced))
+    );
+    assert_eq!(p.refusal(OWNER, "laptop", WIN), Refusal::TrialExpired);
+    assert_eq!(p.refusal(OWNER, "other", MAC), Refusal::TrialExpired);
+    assert_eq!(p.in_use(), 0, "no seat granted");
+}
+
+#[test]
+fn l6_a_start_with_no_day_left_is_refused() {
+    let mut p = trial_pool(1);
+    let seat = p.take(OWNER, "laptop", WIN);
+    assert_eq!(seat.trial_days_left, Some(0));
+    p.table.logout(seat.id, OWNER, p.now).unwrap();
+    p.advance_secs(3_600);
+    // Within the last day a start is still granted.
+    let again = p.take(OWNER, "laptop", WIN);
+    p.table.logout(again.id, OWNER, p.now).unwrap();
+    p.advance_secs(DAY_SECS);
+    p.table.take_changes();
+    assert_eq!(p.refusal(OWNER, "laptop", WIN), Refusal::TrialExpired);
+    assert_eq!(p.in_use(), 0);
+    assert!(
+        !p.table
+            .take_changes()
+            .iter()
+            .any(|c| matches!(c, Change::SeatGranted(_) | Change::Trial(_))),
+        "a refused start neither grants a seat nor consumes anything"
+    );
+    let mut none = trial_pool(0);
+    assert_eq!(none.refusal(OWNER, "laptop", WIN), Refusal::TrialExpired);
+}
+
+#[test]
+fn l6_a_waiting_request_is_refused_when_the_trial_expires() {
+    let mut p = trial_pool(1);
+    let seat = p.take(OWNER, "laptop", WIN);
+    p.advance_secs(3_600);
+    p.heartbeat(&seat).unwrap();
+    assert!(matches!(
+        p.wait(CY, "c", 1, 2 * DAY_SECS),
+        AcquireOutcome::Queued { position: 1, .. }
+    ));
+    p.run_for(&seat, DAY_SECS);
+    assert_eq!(p.in_use(), 0);
+    let refused: Vec<Refusal> = p
+        .table
+        .take_notices()
+        .into_iter()
+        .filter_map(|n| match n {
+            Notice::WaiterRefused { refusal, .. } => Some(refusal),
+            Notice::WaiterGranted { .. } => None,
+        })
+        .collect();
+    assert_eq!(refused, vec![Refusal::TrialExpired]);
+}
+
+#[test]
+fn l6_ending_the_trial_stops_counting_days() {
+    let mut p = trial_pool(1);
+    let seat = p.take(OWNER, "laptop", WIN);
+    p.table.end_trial(p.now);
+    assert_eq!(p.table.trial(), None);
+    assert_eq!(p.trial_changes().last(), Some(&None));
+    p.table.set_licenses(vec![license(1)], p.now);
+    p.run_for(&seat, 3 * DAY_SECS);
+    assert_eq!(p.in_use(), 1, "a regular license's seat is not revoked");
+    assert_eq!(p.heartbeat(&seat).map(|v| v.trial_days_left), Ok(None));
+}
+
+#[test]
+fn l6_a_trial_started_while_a_seat_is_held_consumes_a_day_at_once() {
+    let mut p = pool(1);
+    let seat = p.take(OWNER, "laptop", WIN);
+    p.table.start_trial(5, p.now);
+    assert_eq!(p.days_left(), Some(4));
+    p.run_for(&seat, DAY_SECS);
+    assert_eq!(p.days_left(), Some(3));
+    p.table.start_trial(0, p.now);
+    assert_eq!(p.in_use(), 0, "no day to run on");
+}
+
+#[test]
+fn l6_a_restored_table_continues_the_days() {
+    let mut p = trial_pool(5);
+    let mut snapshot = PoolSnapshot::new(PoolId(1), OWNER, p.table.licenses().to_vec());
+    let seat = p.take(OWNER, "laptop", WIN);
+    p.run_for(&seat, DAY_SECS);
+    assert_eq!(p.days_left(), Some(3));
+    snapshot.apply(&p.table.take_changes());
+    assert_eq!(snapshot.trial, p.table.trial().cloned());
+    let later = p.now.plus_secs(60);
+    let mut restored = Pool {
+        table: SeatTable::restore(snapshot, TableLimits::default(), later),
+        now: later,
+    };
+    assert_eq!(restored.days_left(), Some(3));
+    let again = restored.take(OWNER, "laptop", WIN);
+    assert_eq!(again.id, seat.id);
+    assert_eq!(
+        again.trial_days_left,
+        Some(3),
+        "the restart falls within the day"
+    );
+    restored.run_for(&again, DAY_SECS);
+    assert_eq!(
+        restored.days_left(),
+        Some(2),
+        "the running session goes on counting"
+    );
+}
+
+#[test]
+fn l6_a_table_restored_after_the_last_day_revokes_its_seats() {
+    let mut p = trial_pool(1);
+    let mut snapshot = PoolSnapshot::new(PoolId(1), OWNER, p.table.licenses().to_vec());
+    let seat = p.take(OWNER, "laptop", WIN);
+    p.table.close(seat.id, OWNER, p.now).unwrap();
+    snapshot.apply(&p.table.take_changes());
+    let later = p.now.plus_secs(2 * DAY_SECS);
+    let mut restored = Pool {
+        table: SeatTable::restore(snapshot, TableLimits::default(), later),
+        now: later,
+    };
+    assert!(restored.table.next_deadline().is_some_and(|t| t <= later));
+    restored.advance_secs(0);
+    assert_eq!(restored.in_use(), 0);
+    assert_eq!(
+        restored.removed(),
+        vec![(seat.id, GoneReason::CapacityReduced)]
+    );
+    assert_eq!(
+        restored.refusal(OWNER, "laptop", WIN),
+        Refusal::TrialExpired
+    );
+}
+
 // ----- W1 ------------------------------------------------------------------------------------
 
 #[test]
