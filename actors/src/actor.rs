@@ -159,6 +159,17 @@ pool_message!(
     GetStatus {} -> PoolStatus
 );
 pool_message!(
+    /// L6: makes the pool a trial pool with this many active days.
+    StartTrial {
+        /// Active days of the trial.
+        days: u8,
+    } -> ()
+);
+pool_message!(
+    /// L5: a regular license ended the pool's trial.
+    EndTrial {} -> ()
+);
+pool_message!(
     /// Status and settings, as of now.
     Describe {} -> crate::model::PoolDescription
 );
@@ -831,6 +842,8 @@ table_handlers! {
     durable RemoveMember => |t, now, msg| t.remove_member(msg.account, now);
     durable SetLicenses => |t, now, msg| t.set_licenses(msg.licenses, now);
     durable UpdateSettings => |t, now, msg| t.update_settings(msg.settings, now);
+    durable StartTrial => |t, now, msg| t.start_trial(msg.days, now);
+    durable EndTrial => |t, now, _msg| t.end_trial(now);
     immediate GetStatus => |t, now, _msg| {
         t.expire_due(now);
         t.status()
@@ -840,6 +853,7 @@ table_handlers! {
         crate::model::PoolDescription {
             status: t.status(),
             settings: t.settings().clone(),
+            trial: t.trial().cloned(),
         }
     };
     immediate ListSeats => |t, now, msg| {

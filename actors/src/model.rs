@@ -519,6 +519,8 @@ pub struct PoolDescription {
     pub status: PoolStatus,
     /// The pool's settings.
     pub settings: PoolSettings,
+    /// The trial's active days, in a trial pool (L6).
+    pub trial: Option<TrialDays>,
 }
 
 /// A cheap summary of a pool for metrics, status pages and `GET /v1/pools/{pool}`.

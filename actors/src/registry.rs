@@ -513,6 +513,17 @@ impl PoolRegistry {
         self.call(pool, |reply| actor::GetStatus { reply }).await
     }
 
+    /// L6: makes the pool a trial pool with `days` active days.
+    pub async fn start_trial(&self, pool: PoolId, days: u8) -> Result<(), EngineError> {
+        self.call(pool, |reply| actor::StartTrial { days, reply })
+            .await
+    }
+
+    /// L5: ends the pool's trial (a regular license was activated).
+    pub async fn end_trial(&self, pool: PoolId) -> Result<(), EngineError> {
+        self.call(pool, |reply| actor::EndTrial { reply }).await
+    }
+
     /// Status and settings, as of now.
     pub async fn describe(
         &self,

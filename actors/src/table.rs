@@ -805,7 +805,7 @@ impl SeatTable {
             days_left: days,
             last_day_at: None,
         }));
-        if !self.seats.is_empty() {
+        if self.trial_day_counts() {
             self.trial_day_ends(now);
         }
         self.serve_queue(now);
@@ -888,7 +888,7 @@ impl SeatTable {
             consider(Some(t), Due::SeatDeadline(id));
         }
         consider(self.next_license_expiry, Due::LicenseExpiry);
-        if !self.seats.is_empty() {
+        if self.trial_day_counts() {
             consider(self.trial_day_end(), Due::TrialDayEnds);
         }
         if let Some(&(t, w)) = self.wait_ends.first() {
@@ -1038,6 +1038,21 @@ impl SeatTable {
         self.changes.push(Change::Trial(self.trial.clone()));
     }
 
+    /// Whether the application runs somewhere in this trial pool: a seat that needs heartbeats
+    /// (or is reserved offline). The owner's desktop seat kept after closing (S5) is not a
+    /// running session and consumes no day; starting it again does. Trial pools hold a
+    /// handful of seats, so looking at them all is cheap.
+    fn trial_session_running(&self) -> bool {
+        self.trial.is_some() && self.seats.values().any(|s| s.deadline != When::NEVER)
+    }
+
+    /// Whether the end of the current trial day matters: a running session consumes another
+    /// day then, and with no day left any seat still held (even a kept one) goes.
+    fn trial_day_counts(&self) -> bool {
+        let no_day_left = self.trial.as_ref().is_some_and(|tr| tr.days_left == 0);
+        self.trial_session_running() || (no_day_left && !self.seats.is_empty())
+    }
+
     /// The end of the day consumed last; `None` before the first day or outside a trial.
     fn trial_day_end(&self) -> Option<Timestamp> {
         self.trial
@@ -1071,7 +1086,11 @@ impl SeatTable {
     /// with none left the trial has expired: every seat goes (S10's `capacity_reduced`) and
     /// the waiting requests are refused.
     fn trial_day_ends(&mut self, t: Timestamp) {
-        if self.trial.is_none() || self.consume_trial_day(t) {
+        if self.trial.is_none() || (self.trial_session_running() && self.consume_trial_day(t)) {
+            return;
+        }
+        if self.trial.as_ref().is_some_and(|tr| tr.days_left > 0) {
+            // Nothing runs and days are left: the day ends quietly.
             return;
         }
         let ids: Vec<SeatId> = self.seats.keys().collect();
@@ -1732,10 +1751,10 @@ impl SeatTable {
         );
         assert!(self.in_use() <= self.capacity, "S1: over capacity");
         if let Some(trial) = &self.trial {
-            if !self.seats.is_empty() {
+            if self.trial_session_running() {
                 assert!(
                     self.trial_day_end().is_some_and(|end| self.now < end),
-                    "L6: seats held outside a consumed trial day: {trial:?}"
+                    "L6: a session runs outside a consumed trial day: {trial:?}"
                 );
             }
         }

@@ -122,7 +122,11 @@ async fn activate_license(
     }
     let pool = pool_of(account);
     let existing = state.accounts.pool(pool).await.map_err(store_error)?;
-    if let Some(record) = &existing {
+    // L5: a regular license ends a running trial; otherwise types never mix.
+    let ends_trial = existing
+        .as_ref()
+        .is_some_and(|r| r.kind == LicenseKind::Trial && license.kind != LicenseKind::Trial);
+    if let Some(record) = existing.as_ref().filter(|_| !ends_trial) {
         if record.kind != license.kind {
             return Err(refuse(
                 StatusCode::CONFLICT,
@@ -173,15 +177,40 @@ async fn activate_license(
         }
         state.account_pools.forget(account);
     }
-    // The pool's licenses are all the account holds; telling the pool is idempotent.
+    if ends_trial {
+        state
+            .accounts
+            .put_pool(PoolRecord {
+                pool,
+                owner: account,
+                kind: license.kind,
+                join_email_domain: None,
+            })
+            .await
+            .map_err(store_error)?;
+        state.registry.end_trial(pool).await?;
+    }
+    // The pool's licenses are all the account holds of the pool's type; telling the pool is
+    // idempotent.
     let held = state
         .accounts
         .licenses_of(account)
         .await
         .map_err(store_error)?;
+    let kind = if ends_trial || existing.is_none() {
+        license.kind
+    } else {
+        existing.as_ref().map_or(license.kind, |r| r.kind)
+    };
     state
         .registry
-        .set_licenses(pool, held.iter().map(engine_license).collect())
+        .set_licenses(
+            pool,
+            super::trials::pool_licenses(&held, kind)
+                .iter()
+                .map(engine_license)
+                .collect(),
+        )
         .await?;
     let pool_view = pools::describe(state, pool, account).await?;
     let mut body = json!({

@@ -16,6 +16,7 @@ pub mod ops;
 pub mod pool_admin;
 pub mod pools;
 pub mod seats;
+pub mod trials;
 pub mod views;
 
 use std::net::IpAddr;
@@ -86,6 +87,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/v1/auth/login").route(web::post().to(accounts::login)))
         .service(resource("/v1/operator/licenses").route(web::post().to(operator::issue)))
         .service(resource("/v1/activations").route(web::post().to(activations::activate)))
+        .service(resource("/v1/trials").route(web::post().to(trials::start)))
         .service(resource("/v1/me").route(web::get().to(me::get)))
         .service(resource("/v1/me/seats").route(web::get().to(me::seats)))
         .service(resource("/v1/me/seats/release").route(web::post().to(me::release_all)))

@@ -5,7 +5,7 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{accounts, activations, me, members, operator, ops, pool_admin, pools, seats};
+use super::{accounts, activations, me, members, operator, ops, pool_admin, pools, seats, trials};
 
 /// The API's description.
 #[derive(OpenApi)]
@@ -22,6 +22,7 @@ use super::{accounts, activations, me, members, operator, ops, pool_admin, pools
         me::release_all,
         operator::issue,
         activations::activate,
+        trials::start,
         pools::get,
         pool_admin::patch,
         pool_admin::seats,

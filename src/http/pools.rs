@@ -90,13 +90,14 @@ pub async fn describe(
         .ok_or_else(|| ApiError::not_found("pool"))?;
     let description = state.registry.describe(pool).await?;
     let licenses = match access {
-        Access::Owner(_) => Some(
-            state
+        Access::Owner(_) => Some(super::trials::pool_licenses(
+            &state
                 .accounts
                 .licenses_of(owner_of(pool))
                 .await
                 .map_err(store_error)?,
-        ),
+            record.kind,
+        )),
         Access::Member(..) => None,
     };
     Ok(views::pool(

@@ -43,6 +43,7 @@ pub fn seat(pool: PoolId, seat: &SeatView, now: Timestamp) -> Value {
         "offline_until": opt_time(seat.offline_until),
         "heartbeat_interval_s": seat.heartbeat_interval_s,
         "license_expires_at": opt_time(seat.license_expires_at),
+        "trial_days_left": seat.trial_days_left,
         "warnings": warnings,
     })
 }

@@ -11,3 +11,4 @@ mod ops;
 mod pool_admin;
 mod process;
 mod seats;
+mod trials;

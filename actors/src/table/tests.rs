@@ -858,14 +858,33 @@ fn l6_a_session_running_24_hours_consumes_another_day() {
 }
 
 #[test]
-fn l6_an_owner_seat_kept_after_close_keeps_consuming_days() {
-    // The brief's reading of L6: any held seat counts as a running session, including the
-    // owner's desktop seat kept on close (S5).
+fn l6_a_kept_owner_seat_is_no_running_session_until_started_again() {
+    // L6 counts "a session still running"; the owner's desktop seat kept on close (S5) is
+    // held but not running.
     let mut p = trial_pool(5);
     let seat = p.take(OWNER, "desk", WIN);
+    assert_eq!(p.days_left(), Some(4));
     assert_eq!(p.table.close(seat.id, OWNER, p.now), Ok(CloseOutcome::Kept));
-    p.advance_secs(2 * DAY_SECS);
-    assert_eq!(p.days_left(), Some(2));
+    p.advance_secs(3 * DAY_SECS);
+    assert_eq!(
+        p.days_left(),
+        Some(4),
+        "no day while the application is closed"
+    );
+    assert_eq!(p.take(OWNER, "desk", WIN).id, seat.id);
+    assert_eq!(p.days_left(), Some(3), "starting it again consumes one");
+}
+
+#[test]
+fn l6_a_kept_seat_goes_when_the_last_day_ends() {
+    let mut p = trial_pool(1);
+    let seat = p.take(OWNER, "desk", WIN);
+    assert_eq!(p.days_left(), Some(0), "the only day is consumed");
+    p.table.close(seat.id, OWNER, p.now).unwrap();
+    p.table.take_changes();
+    p.advance_secs(DAY_SECS);
+    assert_eq!(p.removed(), vec![(seat.id, GoneReason::CapacityReduced)]);
+    assert_eq!(p.refusal(OWNER, "desk", WIN), Refusal::TrialExpired);
 }
 
 #[test]
@@ -1000,9 +1019,14 @@ fn l6_a_restored_table_continues_the_days() {
 #[test]
 fn l6_a_table_restored_after_the_last_day_revokes_its_seats() {
     let mut p = trial_pool(1);
+    // A timeout longer than the time the broker is down, so S4 does not free the seat first.
+    let settings = PoolSettings {
+        timeout_s: 3 * DAY_SECS as u32,
+        ..PoolSettings::default()
+    };
+    p.table.update_settings(settings, p.now);
     let mut snapshot = PoolSnapshot::new(PoolId(1), OWNER, p.table.licenses().to_vec());
     let seat = p.take(OWNER, "laptop", WIN);
-    p.table.close(seat.id, OWNER, p.now).unwrap();
     snapshot.apply(&p.table.take_changes());
     let later = p.now.plus_secs(2 * DAY_SECS);
     let mut restored = Pool {

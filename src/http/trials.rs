@@ -1,0 +1,190 @@
+//! `POST /v1/trials` (L6): a personal trial of one seat, valid 90 days with 5 active days
+//! (counted by the pool's seat table). Refused to an account that holds a regular license, has
+//! an active trial, or had one within `trials.cooldown_days`. A retry after a failure reuses
+//! the trial license already issued, so an account never ends up with two.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use seatbroker_actors::store::StoreError;
+use seatbroker_actors::{AccountId, LicenseId, PoolSettings, PoolSnapshot, Timestamp};
+use serde_json::json;
+
+use super::activations::engine_license;
+use super::auth::Authenticated;
+use super::error::ApiError;
+use super::{internal, pools, store_error, views, AppState};
+use crate::domain::codes::LicenseKey;
+use crate::domain::ids::pool_of;
+use crate::domain::license::LicenseKind;
+use crate::domain::time;
+use crate::store::{CreateLicenseError, LicenseRecord, PoolRecord, TrialRecord};
+
+/// Active days of a trial.
+pub const TRIAL_DAYS: u8 = 5;
+/// Calendar days a trial is valid.
+pub const TRIAL_VALID_DAYS: u64 = 90;
+const DAY_S: u64 = 86_400;
+
+fn not_allowed(reason: &'static str, message: &str) -> ApiError {
+    ApiError::new(StatusCode::CONFLICT, "trial_not_allowed", message).with("reason", reason)
+}
+
+/// The licenses that make up a pool of `kind`: a trial pool counts its trials, any other
+/// pool its regular licenses (L5: a regular license ends the trial).
+pub fn pool_licenses(held: &[LicenseRecord], kind: LicenseKind) -> Vec<LicenseRecord> {
+    held.iter()
+        .filter(|l| (l.kind == LicenseKind::Trial) == (kind == LicenseKind::Trial))
+        .cloned()
+        .collect()
+}
+
+async fn issue_trial_license(
+    state: &AppState,
+    account: AccountId,
+    now: Timestamp,
+) -> Result<LicenseRecord, ApiError> {
+    for _ in 0..16 {
+        let mut id = [0u8; 4];
+        let mut key = [0u8; 16];
+        getrandom::fill(&mut id).map_err(|_| internal("no randomness"))?;
+        getrandom::fill(&mut key).map_err(|_| internal("no randomness"))?;
+        let record = LicenseRecord {
+            id: LicenseId(u32::from_le_bytes(id) & 0xFF_FFFF),
+            key: LicenseKey::from_bits(u128::from_le_bytes(key)).bits(),
+            kind: LicenseKind::Trial,
+            seats: 1,
+            expires_at: Some(now.plus_secs(TRIAL_VALID_DAYS * DAY_S)),
+            issued_at: now,
+            activated_by: Some(account),
+        };
+        match state.accounts.create_license(record.clone()).await {
+            Ok(()) => return Ok(record),
+            Err(CreateLicenseError::Taken) => continue,
+            Err(CreateLicenseError::Store(e)) => return Err(store_error(e)),
+        }
+    }
+    Err(internal("no free license id after many draws"))
+}
+
+/// POST /v1/trials: 201 `{license, pool, active_days_left, valid_until}`.
+#[utoipa::path(
+    post,
+    path = "/v1/trials",
+    tag = "licenses",
+    responses(
+        (status = 201, description = "{license, pool, active_days_left: 5, valid_until}"),
+        (status = 409, description = "trial_not_allowed with reason: licensed, trial_active or recent_trial")
+    ),
+    security(("bearer" = []))
+)]
+pub async fn start(
+    who: Authenticated,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let account = who.0;
+    let now = state.registry.now();
+    let held = state
+        .accounts
+        .licenses_of(account)
+        .await
+        .map_err(store_error)?;
+    if held.iter().any(|l| l.kind != LicenseKind::Trial) {
+        return Err(not_allowed(
+            "licensed",
+            "you hold a license; trials are for accounts without one",
+        ));
+    }
+    let trials = state
+        .accounts
+        .trials_of(account)
+        .await
+        .map_err(store_error)?;
+    let pool = pool_of(account);
+    if let Some(last) = trials.last() {
+        let days_left = match state.registry.describe(pool).await {
+            Ok(d) => d.trial.map(|t| t.days_left),
+            Err(_) => None,
+        };
+        if last.valid_until > now && days_left.is_some_and(|d| d > 0) {
+            return Err(not_allowed("trial_active", "your trial is running"));
+        }
+        let cooldown = u64::from(state.settings.trials.cooldown_days) * DAY_S;
+        if now < last.started_at.plus_secs(cooldown) {
+            return Err(not_allowed(
+                "recent_trial",
+                "you had a trial recently; activate a license to go on",
+            )
+            .with(
+                "next_trial_at",
+                time::format(last.started_at.plus_secs(cooldown)),
+            ));
+        }
+    }
+    // A trial license issued by an earlier attempt that did not finish is used again.
+    let recorded: Vec<LicenseId> = trials.iter().map(|t| t.license).collect();
+    let pending = held.iter().find(|l| {
+        l.kind == LicenseKind::Trial
+            && !recorded.contains(&l.id)
+            && l.expires_at.is_some_and(|e| e > now)
+    });
+    let license = match pending {
+        Some(l) => l.clone(),
+        None => issue_trial_license(&state, account, now).await?,
+    };
+    if state
+        .accounts
+        .pool(pool)
+        .await
+        .map_err(store_error)?
+        .is_none()
+    {
+        state
+            .accounts
+            .put_pool(PoolRecord {
+                pool,
+                owner: account,
+                kind: LicenseKind::Trial,
+                join_email_domain: None,
+            })
+            .await
+            .map_err(store_error)?;
+        let mut snapshot = PoolSnapshot::new(pool, account, Vec::new());
+        snapshot.settings = PoolSettings {
+            timeout_s: state.settings.seats.default_timeout_s,
+            offline_max_days: state.settings.pools.default_offline_max_days,
+            idle_reclaim_s: None,
+        };
+        match state.store.create_pool(snapshot).await {
+            Ok(()) | Err(StoreError::PoolExists(_)) => {}
+            Err(e) => return Err(store_error(e)),
+        }
+        state.account_pools.forget(account);
+    }
+    let mut all = held.clone();
+    if !all.iter().any(|l| l.id == license.id) {
+        all.push(license.clone());
+    }
+    let live: Vec<_> = pool_licenses(&all, LicenseKind::Trial)
+        .iter()
+        .map(engine_license)
+        .collect();
+    state.registry.set_licenses(pool, live).await?;
+    state.registry.start_trial(pool, TRIAL_DAYS).await?;
+    let valid_until = license.expires_at.unwrap_or(now);
+    state
+        .accounts
+        .add_trial(TrialRecord {
+            account,
+            license: license.id,
+            started_at: now,
+            valid_until,
+        })
+        .await
+        .map_err(store_error)?;
+    Ok(HttpResponse::Created().json(json!({
+        "license": views::license(&license),
+        "pool": pools::describe(&state, pool, account).await?,
+        "active_days_left": TRIAL_DAYS,
+        "valid_until": time::format(valid_until),
+    })))
+}
