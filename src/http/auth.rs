@@ -69,3 +69,36 @@ fn authenticate(req: &HttpRequest) -> Result<Authenticated, ApiError> {
         .map(Authenticated)
         .map_err(|e| unauthenticated(&format!("the token was refused: {e}; log in again")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::test::TestRequest;
+
+    #[test]
+    fn a3_the_client_is_the_peer_unless_the_peer_is_a_trusted_proxy() {
+        let proxy: IpAddr = "10.0.0.1".parse().unwrap();
+        let req = TestRequest::default()
+            .peer_addr("10.0.0.1:5000".parse().unwrap())
+            .insert_header(("x-forwarded-for", "203.0.113.9, 10.0.0.1"))
+            .to_http_request();
+        assert_eq!(
+            client_ip(&req, &[proxy]),
+            "203.0.113.9".parse::<IpAddr>().unwrap()
+        );
+        assert_eq!(
+            client_ip(&req, &[]),
+            proxy,
+            "an untrusted peer's header is ignored"
+        );
+        let direct = TestRequest::default()
+            .peer_addr("198.51.100.7:5000".parse().unwrap())
+            .insert_header(("x-forwarded-for", "1.2.3.4"))
+            .to_http_request();
+        assert_eq!(
+            client_ip(&direct, &[proxy]),
+            "198.51.100.7".parse::<IpAddr>().unwrap(),
+            "a client cannot pick its own address"
+        );
+    }
+}

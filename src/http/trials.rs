@@ -29,6 +29,39 @@ fn not_allowed(reason: &'static str, message: &str) -> ApiError {
     ApiError::new(StatusCode::CONFLICT, "trial_not_allowed", message).with("reason", reason)
 }
 
+/// L6: why an account may not start a trial now, if it may not: it holds a regular
+/// license, its last trial still runs (valid and with days left), or that trial started
+/// within the cooldown.
+pub fn refusal(
+    held: &[LicenseRecord],
+    trials: &[TrialRecord],
+    days_left: Option<u8>,
+    now: Timestamp,
+    cooldown_s: u64,
+) -> Option<ApiError> {
+    if held.iter().any(|l| l.kind != LicenseKind::Trial) {
+        return Some(not_allowed(
+            "licensed",
+            "you hold a license; trials are for accounts without one",
+        ));
+    }
+    let last = trials.last()?;
+    if last.valid_until > now && days_left.is_some_and(|d| d > 0) {
+        return Some(not_allowed("trial_active", "your trial is running"));
+    }
+    let next = last.started_at.plus_secs(cooldown_s);
+    if now < next {
+        return Some(
+            not_allowed(
+                "recent_trial",
+                "you had a trial recently; activate a license to go on",
+            )
+            .with("next_trial_at", time::format(next)),
+        );
+    }
+    None
+}
+
 /// The licenses that make up a pool of `kind`: a trial pool counts its trials, any other
 /// pool its regular licenses (L5: a regular license ends the trial).
 pub fn pool_licenses(held: &[LicenseRecord], kind: LicenseKind) -> Vec<LicenseRecord> {
@@ -88,37 +121,22 @@ pub async fn start(
         .licenses_of(account)
         .await
         .map_err(store_error)?;
-    if held.iter().any(|l| l.kind != LicenseKind::Trial) {
-        return Err(not_allowed(
-            "licensed",
-            "you hold a license; trials are for accounts without one",
-        ));
-    }
     let trials = state
         .accounts
         .trials_of(account)
         .await
         .map_err(store_error)?;
     let pool = pool_of(account);
-    if let Some(last) = trials.last() {
-        let days_left = match state.registry.describe(pool).await {
+    let days_left = match trials.last() {
+        Some(_) => match state.registry.describe(pool).await {
             Ok(d) => d.trial.map(|t| t.days_left),
             Err(_) => None,
-        };
-        if last.valid_until > now && days_left.is_some_and(|d| d > 0) {
-            return Err(not_allowed("trial_active", "your trial is running"));
-        }
-        let cooldown = u64::from(state.settings.trials.cooldown_days) * DAY_S;
-        if now < last.started_at.plus_secs(cooldown) {
-            return Err(not_allowed(
-                "recent_trial",
-                "you had a trial recently; activate a license to go on",
-            )
-            .with(
-                "next_trial_at",
-                time::format(last.started_at.plus_secs(cooldown)),
-            ));
-        }
+        },
+        None => None,
+    };
+    let cooldown_s = u64::from(state.settings.trials.cooldown_days) * DAY_S;
+    if let Some(refusal) = refusal(&held, &trials, days_left, now, cooldown_s) {
+        return Err(refusal);
     }
     // A trial license issued by an earlier attempt that did not finish is used again.
     let recorded: Vec<LicenseId> = trials.iter().map(|t| t.license).collect();
@@ -187,4 +205,77 @@ pub async fn start(
         "active_days_left": TRIAL_DAYS,
         "valid_until": time::format(valid_until),
     })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: Timestamp = Timestamp(1_800_000_000_000);
+    const YEAR_S: u64 = 365 * DAY_S;
+
+    fn license(kind: LicenseKind) -> LicenseRecord {
+        LicenseRecord {
+            id: LicenseId(1),
+            key: 1,
+            kind,
+            seats: 1,
+            expires_at: None,
+            issued_at: NOW,
+            activated_by: Some(AccountId(1)),
+        }
+    }
+
+    fn trial(started_days_ago: u64) -> TrialRecord {
+        let started_at = Timestamp(NOW.as_millis() - started_days_ago * DAY_S * 1_000);
+        TrialRecord {
+            account: AccountId(1),
+            license: LicenseId(1),
+            started_at,
+            valid_until: started_at.plus_secs(TRIAL_VALID_DAYS * DAY_S),
+        }
+    }
+
+    fn reason(err: Option<ApiError>) -> Option<String> {
+        err.and_then(|e| {
+            e.detail("reason")
+                .and_then(|r| r.as_str().map(str::to_owned))
+        })
+    }
+
+    #[test]
+    fn l6_a_first_trial_is_allowed() {
+        assert!(refusal(&[], &[], None, NOW, YEAR_S).is_none());
+    }
+
+    #[test]
+    fn l6_holding_a_regular_license_refuses_licensed() {
+        let held = [license(LicenseKind::Educational)];
+        assert_eq!(
+            reason(refusal(&held, &[], None, NOW, YEAR_S)).as_deref(),
+            Some("licensed")
+        );
+    }
+
+    #[test]
+    fn l6_a_running_trial_refuses_trial_active() {
+        let held = [license(LicenseKind::Trial)];
+        assert_eq!(
+            reason(refusal(&held, &[trial(10)], Some(3), NOW, YEAR_S)).as_deref(),
+            Some("trial_active")
+        );
+    }
+
+    #[test]
+    fn l6_a_used_up_or_ended_trial_within_the_cooldown_refuses_recent_trial() {
+        let used_up = refusal(&[], &[trial(10)], Some(0), NOW, YEAR_S);
+        assert_eq!(reason(used_up).as_deref(), Some("recent_trial"));
+        let ended = refusal(&[], &[trial(100)], None, NOW, YEAR_S);
+        assert_eq!(reason(ended).as_deref(), Some("recent_trial"));
+    }
+
+    #[test]
+    fn l6_after_the_cooldown_a_new_trial_is_allowed() {
+        assert!(refusal(&[], &[trial(366)], Some(0), NOW, YEAR_S).is_none());
+    }
 }
