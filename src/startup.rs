@@ -11,7 +11,7 @@ use actix_rt::Arbiter;
 use actix_web::dev::Server;
 use actix_web::{middleware, web, App, HttpServer};
 use seatbroker_actors::store::PoolStore;
-use seatbroker_actors::{EngineConfig, PoolRegistry, SystemClock, TableLimits};
+use seatbroker_actors::{Clock, EngineConfig, PoolRegistry, SystemClock, TableLimits};
 
 use crate::auth::lockout::Lockouts;
 use crate::auth::password::PasswordHasher;
@@ -60,6 +60,14 @@ pub struct Application {
 impl Application {
     /// Builds the broker from its settings. Must run inside an actix system.
     pub async fn build(settings: Settings) -> Result<Application, StartupError> {
+        Self::build_with_clock(settings, Arc::new(SystemClock)).await
+    }
+
+    /// Like `build`, reading time from `clock` (tests move it forward to expire licenses).
+    pub async fn build_with_clock(
+        settings: Settings,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Application, StartupError> {
         let (store, accounts): (Arc<dyn PoolStore>, Arc<dyn AccountStore>) =
             match settings.storage.backend {
                 Backend::Embedded => {
@@ -102,7 +110,7 @@ impl Application {
         };
         let registry = PoolRegistry::new(
             store.clone(),
-            Arc::new(SystemClock),
+            clock,
             config,
             arbiters.iter().map(Arbiter::handle).collect(),
         );

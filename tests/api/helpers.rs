@@ -163,8 +163,37 @@ pub async fn spawn_broker() -> TestBroker {
     spawn_broker_with(&[]).await
 }
 
+/// The wall clock plus an offset that a test moves forward.
+#[derive(Debug, Default)]
+pub struct MovableClock {
+    offset_ms: std::sync::atomic::AtomicU64,
+}
+
+impl MovableClock {
+    /// Moves time forward by `days`.
+    pub fn advance_days(&self, days: u64) {
+        self.offset_ms
+            .fetch_add(days * 86_400_000, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl seatbroker_actors::Clock for MovableClock {
+    fn now(&self) -> seatbroker_actors::Timestamp {
+        let offset = self.offset_ms.load(std::sync::atomic::Ordering::SeqCst);
+        seatbroker_actors::Clock::now(&seatbroker_actors::SystemClock).plus_millis(offset)
+    }
+}
+
 /// Like `spawn_broker`, with some settings changed (`("SEATBROKER__X__Y", "value")`).
 pub async fn spawn_broker_with(overrides: &[(&str, &str)]) -> TestBroker {
+    spawn_broker_timed(overrides, std::sync::Arc::new(MovableClock::default())).await
+}
+
+/// Like `spawn_broker_with`, on a clock the test holds.
+pub async fn spawn_broker_timed(
+    overrides: &[(&str, &str)],
+    clock: std::sync::Arc<MovableClock>,
+) -> TestBroker {
     let data = tempfile::tempdir().expect("temp dir");
     let mut env = test_env(data.path());
     env.extend(
@@ -173,7 +202,9 @@ pub async fn spawn_broker_with(overrides: &[(&str, &str)]) -> TestBroker {
             .map(|(k, v)| (k.to_string(), v.to_string())),
     );
     let settings = Settings::load_from(None, env).expect("test settings");
-    let app = Application::build(settings).await.expect("broker starts");
+    let app = Application::build_with_clock(settings, clock)
+        .await
+        .expect("broker starts");
     let address = format!("http://127.0.0.1:{}", app.port());
     actix_rt::spawn(app.run_until_signal());
     TestBroker {

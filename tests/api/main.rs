@@ -4,6 +4,7 @@
 
 mod accounts;
 mod engine_on_embedded_store;
+mod expiry;
 mod helpers;
 mod licenses;
 mod members;
