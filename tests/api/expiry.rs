@@ -188,3 +188,90 @@ async fn w1_past_the_queue_bound_a_waiting_request_is_throttled() {
     assert_eq!((status, err["code"].as_str()), (429, Some("throttled")));
     waiting.abort();
 }
+
+#[actix_rt::test]
+async fn w2_an_idle_seat_is_reclaimed_for_a_waiting_member() {
+    let clock = Arc::new(MovableClock::default());
+    let broker = spawn_broker_timed(&[], clock.clone()).await;
+    let (owner, pool) = broker.owner_with_license("idle@uni.edu", 1).await;
+    let res = broker
+        .call(
+            Method::PATCH,
+            &format!("/v1/pools/{pool}"),
+            &owner,
+            Some(json!({"idle_reclaim_s": 600})),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let code: Value = broker
+        .call(
+            Method::GET,
+            &format!("/v1/pools/{pool}/invite"),
+            &owner,
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let mut members = Vec::new();
+    for email in ["away@uni.edu", "eager@uni.edu"] {
+        broker.create_account(email, "correct horse").await;
+        let token = broker.login(email, "correct horse").await;
+        let res = broker
+            .call(
+                Method::POST,
+                "/v1/activations",
+                &token,
+                Some(json!({"code": code["code"]})),
+            )
+            .await;
+        assert_eq!(res.status(), 201);
+        members.push(token);
+    }
+    let seat: Value = broker
+        .call(
+            Method::POST,
+            "/v1/seats",
+            &members[0],
+            Some(json!({"device_id": "pc", "platform": "windows"})),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = seat["seat_id"].as_str().unwrap().to_owned();
+    // Nobody waits: idleness alone takes nothing away.
+    clock.advance_secs(700);
+    let hb = broker
+        .call(
+            Method::POST,
+            &format!("/v1/seats/{id}/heartbeat"),
+            &members[0],
+            Some(json!({"active": false})),
+        )
+        .await;
+    assert_eq!(hb.status(), 200);
+    // Someone waits: the seat idle for more than 600 s goes to it.
+    let res = broker
+        .call(
+            Method::POST,
+            "/v1/seats",
+            &members[1],
+            Some(json!({"device_id": "pc", "platform": "windows", "wait_s": 5})),
+        )
+        .await;
+    assert_eq!(res.status(), 201, "the waiting member got the idle seat");
+    let (status, err) = error(
+        broker
+            .call(
+                Method::POST,
+                &format!("/v1/seats/{id}/heartbeat"),
+                &members[0],
+                None,
+            )
+            .await,
+    )
+    .await;
+    assert_eq!((status, err["reason"].as_str()), (410, Some("revoked")));
+}

@@ -172,8 +172,13 @@ pub struct MovableClock {
 impl MovableClock {
     /// Moves time forward by `days`.
     pub fn advance_days(&self, days: u64) {
+        self.advance_secs(days * 86_400);
+    }
+
+    /// Moves time forward by `secs`.
+    pub fn advance_secs(&self, secs: u64) {
         self.offset_ms
-            .fetch_add(days * 86_400_000, std::sync::atomic::Ordering::SeqCst);
+            .fetch_add(secs * 1_000, std::sync::atomic::Ordering::SeqCst);
     }
 }
 

@@ -128,6 +128,42 @@ async fn accounts_tokens_licenses_and_held_seats_survive_a_restart() {
     .unwrap())
     .await;
     let seat_id = seat["seat_id"].as_str().unwrap().to_owned();
+    // A member joins, so membership is part of what must survive.
+    let pool_id = seat["pool_id"].as_str().unwrap().to_owned();
+    let invite: Value = client
+        .get(format!("{base}/v1/pools/{pool_id}/invite"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    ok(post(
+        format!("{base}/v1/accounts"),
+        None,
+        json!({"email": "m@example.org", "password": "correct horse", "name": "M"}),
+    )
+    .await
+    .unwrap())
+    .await;
+    let member = ok(post(
+        format!("{base}/v1/auth/login"),
+        None,
+        json!({"email": "m@example.org", "password": "correct horse"}),
+    )
+    .await
+    .unwrap())
+    .await;
+    let member_token = member["token"].as_str().unwrap().to_owned();
+    ok(post(
+        format!("{base}/v1/activations"),
+        Some(member_token),
+        json!({"code": invite["code"]}),
+    )
+    .await
+    .unwrap())
+    .await;
     first.signal("TERM");
     assert_eq!(first.wait_exit(Duration::from_secs(10)), Some(0));
 
@@ -168,6 +204,16 @@ async fn accounts_tokens_licenses_and_held_seats_survive_a_restart() {
         (view["capacity"].as_u64(), view["in_use"].as_u64()),
         (Some(3), Some(1))
     );
+    let members: Value = client
+        .get(format!("{base}/v1/pools/{pool}/members"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(members[0]["email"], "m@example.org", "the member survived");
 }
 
 /// Sets up an owner with a license on a broker process; returns (token, pool id).
