@@ -140,6 +140,7 @@ impl Application {
             lockouts,
             trusted_proxies,
             account_pools: Default::default(),
+            account_locks: Default::default(),
             shutting_down: AtomicBool::new(false),
         });
         let app_state = state.clone();

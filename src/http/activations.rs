@@ -60,6 +60,7 @@ pub async fn activate(
     state: web::Data<AppState>,
     body: ApiJson<Activate>,
 ) -> Result<HttpResponse, ApiError> {
+    let _serialised = state.account_locks.lock(who.0).await;
     let account = who.0;
     let key = match ActivationCode::parse(&body.0.code) {
         Ok(ActivationCode::License(key)) => key,
@@ -184,7 +185,7 @@ async fn activate_license(
                 pool,
                 owner: account,
                 kind: license.kind,
-                join_email_domain: None,
+                join_email_domain: existing.as_ref().and_then(|r| r.join_email_domain.clone()),
             })
             .await
             .map_err(store_error)?;

@@ -71,6 +71,7 @@ pub async fn get_invite(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    let _serialised = state.account_locks.lock(who.0).await;
     let record = owned(&state, &path, who.0).await?;
     shareable(&record)?;
     let code = match state
@@ -102,6 +103,7 @@ pub async fn rotate_invite(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    let _serialised = state.account_locks.lock(who.0).await;
     let record = owned(&state, &path, who.0).await?;
     shareable(&record)?;
     let code = new_code(&state, record.pool).await?;
@@ -337,6 +339,7 @@ pub async fn block(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
+    let _serialised = state.account_locks.lock(who.0).await;
     set_status(&state, who.0, &path, MemberStatus::Blocked).await
 }
 
@@ -357,6 +360,7 @@ pub async fn unblock(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
+    let _serialised = state.account_locks.lock(who.0).await;
     set_status(&state, who.0, &path, MemberStatus::Active).await
 }
 
@@ -377,6 +381,7 @@ pub async fn remove(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
+    let _serialised = state.account_locks.lock(who.0).await;
     let (record, m) = member_of(&state, who.0, &path.0, &path.1).await?;
     state
         .registry

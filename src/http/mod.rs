@@ -8,6 +8,7 @@ pub mod activations;
 pub mod auth;
 pub mod error;
 pub mod json;
+pub mod locks;
 pub mod me;
 pub mod members;
 pub mod openapi;
@@ -60,6 +61,8 @@ pub struct AppState {
     pub trusted_proxies: Vec<IpAddr>,
     /// S8: which pools each account may use, without a storage read.
     pub account_pools: account_pools::AccountPoolsCache,
+    /// Serialises each account's activations, trials and pool administration.
+    pub account_locks: locks::AccountLocks,
     /// Set when SIGTERM or Ctrl-C arrived: readiness fails, new waits are refused.
     pub shutting_down: AtomicBool,
 }

@@ -75,7 +75,9 @@ fn operator(req: &HttpRequest) -> Result<Operator, ApiError> {
 pub struct IssueLicense {
     #[serde(rename = "type")]
     kind: String,
-    seats: u32,
+    /// Read wide, so an out-of-range count is `invalid_license` like any other.
+    #[schema(value_type = u32)]
+    seats: i64,
     expires_at: Option<String>,
 }
 
@@ -116,10 +118,11 @@ pub async fn issue(
             "trials are not issued by operators; accounts start them with POST /v1/trials",
         ));
     }
-    if !(1..=MAX_SEATS).contains(&body.seats) {
-        return Err(invalid_license("seats", "seats must be 1 to 100000"));
-    }
-    if !kind.is_shareable() && body.seats != 1 {
+    let seats = match u32::try_from(body.seats) {
+        Ok(n) if (1..=MAX_SEATS).contains(&n) => n,
+        _ => return Err(invalid_license("seats", "seats must be 1 to 100000")),
+    };
+    if !kind.is_shareable() && seats != 1 {
         return Err(invalid_license(
             "seats",
             "student and semester licenses have exactly one seat",
@@ -148,7 +151,7 @@ pub async fn issue(
             id: LicenseId(u32::from_le_bytes(id) & 0xFF_FFFF),
             key: LicenseKey::from_bits(u128::from_le_bytes(key)).bits(),
             kind,
-            seats: body.seats,
+            seats,
             expires_at,
             issued_at: now,
             activated_by: None,

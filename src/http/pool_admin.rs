@@ -103,6 +103,7 @@ pub async fn patch(
     path: web::Path<String>,
     body: ApiJson<Map<String, Value>>,
 ) -> Result<HttpResponse, ApiError> {
+    let _serialised = state.account_locks.lock(who.0).await;
     let mut record = owned(&state, &path, who.0).await?;
     let body = body.0;
     let timeout = int_in(&body, "timeout_s", 1..=MAX_TIMEOUT_S)?;

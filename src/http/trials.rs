@@ -114,6 +114,7 @@ pub async fn start(
     who: Authenticated,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let _serialised = state.account_locks.lock(who.0).await;
     let account = who.0;
     let now = state.registry.now();
     let held = state

@@ -11,5 +11,6 @@ mod members;
 mod ops;
 mod pool_admin;
 mod process;
+mod races;
 mod seats;
 mod trials;
