@@ -225,22 +225,39 @@ pub struct BrokerProcess {
     pub child: Child,
     /// `http://127.0.0.1:PORT`
     pub address: String,
+    /// Every line it wrote to standard error so far.
+    pub log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl BrokerProcess {
     /// Starts `seatbroker serve` on `data_dir` and waits until it says which port it serves.
     pub fn start(data_dir: &Path) -> BrokerProcess {
+        Self::start_with(data_dir, &[])
+    }
+
+    /// Like `start`, with some settings changed.
+    pub fn start_with(data_dir: &Path, overrides: &[(&str, &str)]) -> BrokerProcess {
         let mut child = Command::new(env!("CARGO_BIN_EXE_seatbroker"))
             .arg("serve")
             .envs(test_env(data_dir))
+            .envs(
+                overrides
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string())),
+            )
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
             .expect("the binary starts");
         let stderr = child.stderr.take().expect("stderr is piped");
         let (tx, rx) = std::sync::mpsc::channel();
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let lines = log.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Ok(mut kept) = lines.lock() {
+                    kept.push(line.clone());
+                }
                 let port = serde_json::from_str::<serde_json::Value>(&line)
                     .ok()
                     .and_then(|v| v["port"].as_u64());
@@ -255,6 +272,7 @@ impl BrokerProcess {
         BrokerProcess {
             child,
             address: format!("http://127.0.0.1:{port}"),
+            log,
         }
     }
 

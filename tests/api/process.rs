@@ -555,3 +555,47 @@ fn l7_license_issue_prints_a_key_through_a_running_broker() {
     );
     assert_eq!(out.status.code(), Some(2), "clap refuses an unknown type");
 }
+
+#[actix_rt::test]
+async fn a2_logs_never_contain_passwords_or_tokens() {
+    use serde_json::{json, Value};
+    let data = tempfile::tempdir().unwrap();
+    let mut broker =
+        BrokerProcess::start_with(data.path(), &[("SEATBROKER__LOG__FILTER", "debug")]);
+    let base = broker.address.clone();
+    let (token, _) = owner_on(&base, "secret@example.org", 1).await;
+    let client = ::reqwest::Client::new();
+    let wrong = client
+        .post(format!("{base}/v1/auth/login"))
+        .json(&json!({"email": "secret@example.org", "password": "wrong horse battery"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let seat: Value = client
+        .post(format!("{base}/v1/seats"))
+        .bearer_auth(&token)
+        .json(&json!({"device_id": "pc", "platform": "windows"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(seat["seat_id"].is_string());
+    broker.signal("TERM");
+    assert_eq!(broker.wait_exit(Duration::from_secs(10)), Some(0));
+    let log = broker.log.lock().unwrap().join("\n");
+    assert!(
+        log.contains("\"route\""),
+        "requests were logged at debug level: {log}"
+    );
+    for secret in [
+        "correct horse",
+        "wrong horse battery",
+        token.as_str(),
+        crate::helpers::OPERATOR_TOKEN,
+    ] {
+        assert!(!log.contains(secret), "the log holds a secret: {secret}");
+    }
+}
