@@ -203,31 +203,10 @@ async fn w2_an_idle_seat_is_reclaimed_for_a_waiting_member() {
         )
         .await;
     assert_eq!(res.status(), 200);
-    let code: Value = broker
-        .call(
-            Method::GET,
-            &format!("/v1/pools/{pool}/invite"),
-            &owner,
-            None,
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let code = broker.invite_code(&owner, &pool).await;
     let mut members = Vec::new();
     for email in ["away@uni.edu", "eager@uni.edu"] {
-        broker.create_account(email, "correct horse").await;
-        let token = broker.login(email, "correct horse").await;
-        let res = broker
-            .call(
-                Method::POST,
-                "/v1/activations",
-                &token,
-                Some(json!({"code": code["code"]})),
-            )
-            .await;
-        assert_eq!(res.status(), 201);
-        members.push(token);
+        members.push(broker.join_with_code(email, &code).await.1);
     }
     let seat: Value = broker
         .call(

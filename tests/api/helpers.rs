@@ -148,6 +148,43 @@ impl TestBroker {
         )
     }
 
+    /// The pool's invite code, as its owner gets it.
+    pub async fn invite_code(&self, owner: &str, pool: &str) -> String {
+        let res = self
+            .call(
+                reqwest::Method::GET,
+                &format!("/v1/pools/{pool}/invite"),
+                owner,
+                None,
+            )
+            .await;
+        assert_eq!(res.status(), 200, "invite code of {pool}");
+        let body: serde_json::Value = res.json().await.expect("json");
+        body["code"].as_str().expect("code").to_owned()
+    }
+
+    /// A new account that joins a pool with `code`; returns (account id, token).
+    pub async fn join_with_code(&self, email: &str, code: &str) -> (String, String) {
+        let id = self.create_account(email, "correct horse").await;
+        let token = self.login(email, "correct horse").await;
+        let res = self
+            .call(
+                reqwest::Method::POST,
+                "/v1/activations",
+                &token,
+                Some(serde_json::json!({"code": code})),
+            )
+            .await;
+        let status = res.status();
+        assert_eq!(
+            status,
+            201,
+            "{email} joins: {}",
+            res.text().await.unwrap_or_default()
+        );
+        (id, token)
+    }
+
     /// GET `path`.
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client

@@ -5,41 +5,6 @@ use serde_json::{json, Value};
 
 use crate::helpers::{error, spawn_broker, TestBroker};
 
-async fn invite(broker: &TestBroker, owner: &str, pool: &str) -> String {
-    let res = broker
-        .call(
-            Method::GET,
-            &format!("/v1/pools/{pool}/invite"),
-            owner,
-            None,
-        )
-        .await;
-    assert_eq!(res.status(), 200);
-    let body: Value = res.json().await.unwrap();
-    body["code"].as_str().unwrap().to_owned()
-}
-
-async fn member(broker: &TestBroker, email: &str, code: &str) -> (String, String) {
-    let id = broker.create_account(email, "correct horse").await;
-    let token = broker.login(email, "correct horse").await;
-    let res = broker
-        .call(
-            Method::POST,
-            "/v1/activations",
-            &token,
-            Some(json!({"code": code})),
-        )
-        .await;
-    let status = res.status();
-    assert_eq!(
-        status,
-        201,
-        "{email} joins: {}",
-        res.text().await.unwrap_or_default()
-    );
-    (id, token)
-}
-
 async fn take(broker: &TestBroker, token: &str, device: &str) -> reqwest::Response {
     broker
         .call(
@@ -71,7 +36,7 @@ async fn i1_i2_s8_a_member_joins_with_the_code_and_takes_a_seat() {
     );
     assert_eq!(body["url"], format!("http://127.0.0.1:8080/join/{code}"));
 
-    let (_, student) = member(&broker, "student@uni.edu", &code).await;
+    let (_, student) = broker.join_with_code("student@uni.edu", &code).await;
     // Joining again is harmless; the owner cannot join its own pool.
     let again = broker
         .call(
@@ -156,8 +121,8 @@ async fn i1_i2_s8_a_member_joins_with_the_code_and_takes_a_seat() {
 async fn i3_s10_blocking_revokes_at_once_and_deleting_lets_the_member_rejoin() {
     let broker = spawn_broker().await;
     let (owner, pool) = broker.owner_with_license("o@uni.edu", 3).await;
-    let code = invite(&broker, &owner, &pool).await;
-    let (member_id, bo) = member(&broker, "bo@uni.edu", &code).await;
+    let code = broker.invite_code(&owner, &pool).await;
+    let (member_id, bo) = broker.join_with_code("bo@uni.edu", &code).await;
     let seat: Value = take(&broker, &bo, "pc").await.json().await.unwrap();
     let seat_id = seat["seat_id"].as_str().unwrap().to_owned();
 
@@ -302,7 +267,7 @@ async fn i3_s10_blocking_revokes_at_once_and_deleting_lets_the_member_rejoin() {
 async fn i4_a_rotated_code_stops_at_once() {
     let broker = spawn_broker().await;
     let (owner, pool) = broker.owner_with_license("r@uni.edu", 3).await;
-    let old = invite(&broker, &owner, &pool).await;
+    let old = broker.invite_code(&owner, &pool).await;
     let res = broker
         .call(
             Method::POST,
@@ -375,10 +340,15 @@ async fn i1_personal_licenses_have_no_invite_code() {
 async fn s1_forty_members_of_a_five_seat_pool_at_the_same_moment() {
     let broker = spawn_broker().await;
     let (owner, pool) = broker.owner_with_license("lecturer@uni.edu", 5).await;
-    let code = invite(&broker, &owner, &pool).await;
+    let code = broker.invite_code(&owner, &pool).await;
     let mut tokens = Vec::new();
     for i in 0..40 {
-        tokens.push(member(&broker, &format!("s{i}@uni.edu"), &code).await.1);
+        tokens.push(
+            broker
+                .join_with_code(&format!("s{i}@uni.edu"), &code)
+                .await
+                .1,
+        );
     }
     let mut tasks = Vec::new();
     for token in tokens {

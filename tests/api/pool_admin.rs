@@ -23,29 +23,8 @@ async fn take(broker: &TestBroker, token: &str, device: &str) -> Value {
 }
 
 async fn join(broker: &TestBroker, owner: &str, pool: &str, email: &str) -> String {
-    let code: Value = broker
-        .call(
-            Method::GET,
-            &format!("/v1/pools/{pool}/invite"),
-            owner,
-            None,
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    broker.create_account(email, "correct horse").await;
-    let token = broker.login(email, "correct horse").await;
-    let res = broker
-        .call(
-            Method::POST,
-            "/v1/activations",
-            &token,
-            Some(json!({"code": code["code"]})),
-        )
-        .await;
-    assert_eq!(res.status(), 201, "{email} joins");
-    token
+    let code = broker.invite_code(owner, pool).await;
+    broker.join_with_code(email, &code).await.1
 }
 
 #[actix_rt::test]

@@ -259,31 +259,10 @@ async fn seat_refusals_and_bad_input_have_their_codes() {
 async fn w1_a_waiting_request_gets_the_seat_the_moment_it_is_freed() {
     let broker = spawn_broker().await;
     let (owner, pool) = broker.owner_with_license("w@uni.edu", 1).await;
-    let code: Value = broker
-        .call(
-            Method::GET,
-            &format!("/v1/pools/{pool}/invite"),
-            &owner,
-            None,
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let code = broker.invite_code(&owner, &pool).await;
     let mut members = Vec::new();
     for email in ["first@uni.edu", "second@uni.edu"] {
-        broker.create_account(email, "correct horse").await;
-        let token = broker.login(email, "correct horse").await;
-        let res = broker
-            .call(
-                Method::POST,
-                "/v1/activations",
-                &token,
-                Some(json!({"code": code["code"]})),
-            )
-            .await;
-        assert_eq!(res.status(), 201);
-        members.push(token);
+        members.push(broker.join_with_code(email, &code).await.1);
     }
     let held: Value = take(&broker, &members[0], "pc", "windows")
         .await
