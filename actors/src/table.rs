@@ -488,7 +488,7 @@ impl SeatTable {
             let seat = self.restart(id, now);
             return AcquireOutcome::Granted { seat, reused: true };
         }
-        if let Some(seat) = self.web_elsewhere(req.account, req.platform) {
+        if let Some(seat) = self.web_elsewhere(req.account, req.platform, &req.device) {
             return self.refuse(Refusal::WebSessionActiveElsewhere { seat });
         }
         let need = self.need(policy, req.platform);
@@ -1238,7 +1238,7 @@ impl SeatTable {
         if policy == Policy::Member && self.blocked.contains(&w.account) {
             return Served::Refused(Refusal::MemberBlocked);
         }
-        if let Some(seat) = self.web_elsewhere_than(w.account, w.platform, &w.device) {
+        if let Some(seat) = self.web_elsewhere(w.account, w.platform, &w.device) {
             return Served::Refused(Refusal::WebSessionActiveElsewhere { seat });
         }
         if let Some(id) = self.find_holder(w.account, w.platform, w.device.as_str()) {
@@ -1358,18 +1358,7 @@ impl SeatTable {
     }
 
     /// S9: the account's web seat on another device, if any.
-    fn web_elsewhere(&self, account: AccountId, platform: Platform) -> Option<SeatId> {
-        if platform != Platform::Web {
-            return None;
-        }
-        self.account_seats(account).iter().copied().find(|id| {
-            self.seats
-                .get(id)
-                .is_some_and(|s| s.platform == Platform::Web)
-        })
-    }
-
-    fn web_elsewhere_than(
+    fn web_elsewhere(
         &self,
         account: AccountId,
         platform: Platform,
