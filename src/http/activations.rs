@@ -4,8 +4,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
-use seatbroker_actors::store::StoreError;
-use seatbroker_actors::{AccountId, License, PoolSettings, PoolSnapshot};
+use seatbroker_actors::{AccountId, License};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -156,27 +155,7 @@ async fn activate_license(
         }
     };
     if existing.is_none() {
-        state
-            .accounts
-            .put_pool(PoolRecord {
-                pool,
-                owner: account,
-                kind: license.kind,
-                join_email_domain: None,
-            })
-            .await
-            .map_err(store_error)?;
-        let mut snapshot = PoolSnapshot::new(pool, account, Vec::new());
-        snapshot.settings = PoolSettings {
-            timeout_s: state.settings.seats.default_timeout_s,
-            offline_max_days: state.settings.pools.default_offline_max_days,
-            idle_reclaim_s: None,
-        };
-        match state.store.create_pool(snapshot).await {
-            Ok(()) | Err(StoreError::PoolExists(_)) => {}
-            Err(e) => return Err(store_error(e)),
-        }
-        state.account_pools.forget(account);
+        pools::create(state, account, license.kind).await?;
     }
     if ends_trial {
         state

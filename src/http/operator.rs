@@ -5,7 +5,7 @@ use std::future::{ready, Ready};
 use actix_web::dev::Payload;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
-use seatbroker_actors::LicenseId;
+use seatbroker_actors::{AccountId, LicenseId, Timestamp};
 use serde::Deserialize;
 
 use super::error::ApiError;
@@ -142,6 +142,19 @@ pub async fn issue(
         }
         None => None,
     };
+    let record = new_license(&state, kind, seats, expires_at, None).await?;
+    Ok(HttpResponse::Created().json(views::license(&record)))
+}
+
+/// Stores a license with a fresh id and key (drawn again while taken), held by `holder`
+/// from the start when given (a trial).
+pub async fn new_license(
+    state: &AppState,
+    kind: LicenseKind,
+    seats: u32,
+    expires_at: Option<Timestamp>,
+    holder: Option<AccountId>,
+) -> Result<LicenseRecord, ApiError> {
     for _ in 0..DRAWS {
         let mut id = [0u8; 4];
         let mut key = [0u8; 16];
@@ -153,11 +166,11 @@ pub async fn issue(
             kind,
             seats,
             expires_at,
-            issued_at: now,
-            activated_by: None,
+            issued_at: state.registry.now(),
+            activated_by: holder,
         };
         match state.accounts.create_license(record.clone()).await {
-            Ok(()) => return Ok(HttpResponse::Created().json(views::license(&record))),
+            Ok(()) => return Ok(record),
             Err(CreateLicenseError::Taken) => continue,
             Err(CreateLicenseError::Store(e)) => return Err(store_error(e)),
         }

@@ -3,13 +3,15 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
-use seatbroker_actors::{AccountId, PoolId};
+use seatbroker_actors::store::StoreError;
+use seatbroker_actors::{AccountId, PoolId, PoolSettings, PoolSnapshot};
 use serde_json::Value;
 
 use super::auth::Authenticated;
 use super::error::ApiError;
 use super::{store_error, views, AppState};
-use crate::domain::ids::{owner_of, parse_pool};
+use crate::domain::ids::{owner_of, parse_pool, pool_of};
+use crate::domain::license::LicenseKind;
 use crate::store::{MembershipRecord, PoolRecord};
 
 /// How the caller stands to a pool.
@@ -107,6 +109,35 @@ pub async fn describe(
         &description.settings,
         licenses.as_deref(),
     ))
+}
+
+/// Creates the account's pool for licenses of `kind` (at its first activation or trial):
+/// the service's record, and the engine's pool with the default settings. Repeating it after
+/// a failure half-way is harmless.
+pub async fn create(state: &AppState, owner: AccountId, kind: LicenseKind) -> Result<(), ApiError> {
+    let pool = pool_of(owner);
+    state
+        .accounts
+        .put_pool(PoolRecord {
+            pool,
+            owner,
+            kind,
+            join_email_domain: None,
+        })
+        .await
+        .map_err(store_error)?;
+    let mut snapshot = PoolSnapshot::new(pool, owner, Vec::new());
+    snapshot.settings = PoolSettings {
+        timeout_s: state.settings.seats.default_timeout_s,
+        offline_max_days: state.settings.pools.default_offline_max_days,
+        idle_reclaim_s: None,
+    };
+    match state.store.create_pool(snapshot).await {
+        Ok(()) | Err(StoreError::PoolExists(_)) => {}
+        Err(e) => return Err(store_error(e)),
+    }
+    state.account_pools.forget(owner);
+    Ok(())
 }
 
 /// GET /v1/pools/{pool} (owner or member).

@@ -5,19 +5,18 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
-use seatbroker_actors::store::StoreError;
-use seatbroker_actors::{AccountId, LicenseId, PoolSettings, PoolSnapshot, Timestamp};
+use seatbroker_actors::{LicenseId, Timestamp};
 use serde_json::json;
 
 use super::activations::engine_license;
 use super::auth::Authenticated;
 use super::error::ApiError;
-use super::{internal, pools, store_error, views, AppState};
-use crate::domain::codes::LicenseKey;
+use super::operator::new_license;
+use super::{pools, store_error, views, AppState};
 use crate::domain::ids::pool_of;
 use crate::domain::license::LicenseKind;
 use crate::domain::time;
-use crate::store::{CreateLicenseError, LicenseRecord, PoolRecord, TrialRecord};
+use crate::store::{LicenseRecord, TrialRecord};
 
 /// Active days of a trial.
 pub const TRIAL_DAYS: u8 = 5;
@@ -71,34 +70,6 @@ pub fn pool_licenses(held: &[LicenseRecord], kind: LicenseKind) -> Vec<LicenseRe
         .collect()
 }
 
-async fn issue_trial_license(
-    state: &AppState,
-    account: AccountId,
-    now: Timestamp,
-) -> Result<LicenseRecord, ApiError> {
-    for _ in 0..16 {
-        let mut id = [0u8; 4];
-        let mut key = [0u8; 16];
-        getrandom::fill(&mut id).map_err(|_| internal("no randomness"))?;
-        getrandom::fill(&mut key).map_err(|_| internal("no randomness"))?;
-        let record = LicenseRecord {
-            id: LicenseId(u32::from_le_bytes(id) & 0xFF_FFFF),
-            key: LicenseKey::from_bits(u128::from_le_bytes(key)).bits(),
-            kind: LicenseKind::Trial,
-            seats: 1,
-            expires_at: Some(now.plus_secs(TRIAL_VALID_DAYS * DAY_S)),
-            issued_at: now,
-            activated_by: Some(account),
-        };
-        match state.accounts.create_license(record.clone()).await {
-            Ok(()) => return Ok(record),
-            Err(CreateLicenseError::Taken) => continue,
-            Err(CreateLicenseError::Store(e)) => return Err(store_error(e)),
-        }
-    }
-    Err(internal("no free license id after many draws"))
-}
-
 /// POST /v1/trials: 201 `{license, pool, active_days_left, valid_until}`.
 #[utoipa::path(
     post,
@@ -148,7 +119,10 @@ pub async fn start(
     });
     let license = match pending {
         Some(l) => l.clone(),
-        None => issue_trial_license(&state, account, now).await?,
+        None => {
+            let expires_at = Some(now.plus_secs(TRIAL_VALID_DAYS * DAY_S));
+            new_license(&state, LicenseKind::Trial, 1, expires_at, Some(account)).await?
+        }
     };
     if state
         .accounts
@@ -157,27 +131,7 @@ pub async fn start(
         .map_err(store_error)?
         .is_none()
     {
-        state
-            .accounts
-            .put_pool(PoolRecord {
-                pool,
-                owner: account,
-                kind: LicenseKind::Trial,
-                join_email_domain: None,
-            })
-            .await
-            .map_err(store_error)?;
-        let mut snapshot = PoolSnapshot::new(pool, account, Vec::new());
-        snapshot.settings = PoolSettings {
-            timeout_s: state.settings.seats.default_timeout_s,
-            offline_max_days: state.settings.pools.default_offline_max_days,
-            idle_reclaim_s: None,
-        };
-        match state.store.create_pool(snapshot).await {
-            Ok(()) | Err(StoreError::PoolExists(_)) => {}
-            Err(e) => return Err(store_error(e)),
-        }
-        state.account_pools.forget(account);
+        pools::create(&state, account, LicenseKind::Trial).await?;
     }
     let mut all = held.clone();
     if !all.iter().any(|l| l.id == license.id) {
@@ -211,6 +165,7 @@ pub async fn start(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use seatbroker_actors::AccountId;
 
     const NOW: Timestamp = Timestamp(1_800_000_000_000);
     const YEAR_S: u64 = 365 * DAY_S;
