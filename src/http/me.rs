@@ -3,7 +3,7 @@
 //! with it.
 
 use actix_web::{web, HttpResponse};
-use seatbroker_actors::{AccountId, EngineError, PoolId};
+use seatbroker_actors::{AccountId, EngineError};
 use serde_json::{json, Value};
 
 use super::account_pools::account_pools;
@@ -11,20 +11,11 @@ use super::auth::Authenticated;
 use super::error::ApiError;
 use super::{internal, pools, store_error, views, AppState};
 
-/// The account's own pool (if it has one) and the pools shared with it.
-async fn my_pools(
-    state: &AppState,
-    account: AccountId,
-) -> Result<(Option<PoolId>, Vec<PoolId>), ApiError> {
-    let pools = account_pools(state, account).await?;
-    Ok((pools.own, pools.shared.clone()))
-}
-
 async fn my_seats(state: &AppState, account: AccountId) -> Result<Vec<Value>, ApiError> {
-    let (own, shared) = my_pools(state, account).await?;
+    let pools = account_pools(state, account).await?;
     let now = state.registry.now();
     let mut out = Vec::new();
-    for pool in own.into_iter().chain(shared) {
+    for pool in pools.all() {
         match state.registry.seats(pool, Some(account)).await {
             Ok(seats) => out.extend(seats.iter().map(|s| views::seat(pool, s, now))),
             Err(EngineError::PoolNotFound) => {}
@@ -52,14 +43,14 @@ pub async fn get(who: Authenticated, state: web::Data<AppState>) -> Result<HttpR
         .await
         .map_err(store_error)?
         .ok_or_else(|| internal("an authenticated account is missing"))?;
-    let (own, shared) = my_pools(&state, who.0).await?;
-    let own_pool = match own {
+    let mine = account_pools(&state, who.0).await?;
+    let own_pool = match mine.own {
         Some(pool) => pools::describe(&state, pool, who.0).await?,
         None => Value::Null,
     };
-    let mut memberships = Vec::with_capacity(shared.len());
-    for pool in shared {
-        memberships.push(pools::describe(&state, pool, who.0).await?);
+    let mut memberships = Vec::with_capacity(mine.shared.len());
+    for pool in &mine.shared {
+        memberships.push(pools::describe(&state, *pool, who.0).await?);
     }
     Ok(HttpResponse::Ok().json(json!({
         "account": {"id": account.id.to_string(), "email": account.email, "name": account.name},
@@ -102,9 +93,9 @@ pub async fn release_all(
     who: Authenticated,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let (own, shared) = my_pools(&state, who.0).await?;
+    let mine = account_pools(&state, who.0).await?;
     let mut released = 0;
-    for pool in own.into_iter().chain(shared) {
+    for pool in mine.all() {
         match state.registry.release_all(pool, who.0).await {
             Ok(seats) => released += seats.len(),
             Err(EngineError::PoolNotFound) => {}
