@@ -336,9 +336,7 @@ fn commit_batch(db: &Database, batch: &[PoolCommit]) -> Vec<Result<(), StoreErro
 }
 
 fn load_pool(db: &Database, pool: PoolId) -> Result<Option<PoolSnapshot>, StoreError> {
-    let tx = db
-        .begin_read()
-        .map_err(|e| unavailable("starting a read", e))?;
+    let tx = read_tx(db)?;
     let open = |e: redb::TableError| unavailable("opening a table", e);
     let pools = tx.open_table(POOLS).map_err(open)?;
     let Some(row) = pools
@@ -462,9 +460,7 @@ impl PoolStore for EmbeddedStore {
 
     fn ping(&self) -> StoreFuture<'_, Result<(), StoreError>> {
         Box::pin(self.blocking(|db| {
-            let tx = db
-                .begin_read()
-                .map_err(|e| unavailable("starting a read", e))?;
+            let tx = read_tx(db)?;
             tx.open_table(POOLS)
                 .map_err(|e| unavailable("opening a table", e))?;
             Ok(())
@@ -473,9 +469,7 @@ impl PoolStore for EmbeddedStore {
 
     fn live_pools(&self) -> StoreFuture<'_, Result<Vec<PoolId>, StoreError>> {
         Box::pin(self.blocking(|db| {
-            let tx = db
-                .begin_read()
-                .map_err(|e| unavailable("starting a read", e))?;
+            let tx = read_tx(db)?;
             let pools = tx
                 .open_table(POOLS)
                 .map_err(|e| unavailable("opening a table", e))?;
@@ -543,9 +537,7 @@ impl AccountStore for EmbeddedStore {
     ) -> StoreFuture<'_, Result<Option<AccountRecord>, StoreError>> {
         Box::pin(self.blocking(move |db| {
             let id = {
-                let tx = db
-                    .begin_read()
-                    .map_err(|e| unavailable("starting a read", e))?;
+                let tx = read_tx(db)?;
                 let emails = tx
                     .open_table(EMAILS)
                     .map_err(|e| unavailable("opening a table", e))?;
@@ -597,9 +589,7 @@ impl AccountStore for EmbeddedStore {
         key: u128,
     ) -> StoreFuture<'_, Result<Option<LicenseRecord>, StoreError>> {
         Box::pin(self.blocking(move |db| {
-            let tx = db
-                .begin_read()
-                .map_err(|e| unavailable("starting a read", e))?;
+            let tx = read_tx(db)?;
             let keys = tx.open_table(LICENSE_KEYS).map_err(open_err)?;
             let Some(id) = keys.get(key).map_err(io_err)?.map(|v| v.value()) else {
                 return Ok(None);
@@ -654,9 +644,7 @@ impl AccountStore for EmbeddedStore {
         account: AccountId,
     ) -> StoreFuture<'_, Result<Vec<LicenseRecord>, StoreError>> {
         Box::pin(self.blocking(move |db| {
-            let tx = db
-                .begin_read()
-                .map_err(|e| unavailable("starting a read", e))?;
+            let tx = read_tx(db)?;
             let holdings = tx.open_table(HOLDINGS).map_err(open_err)?;
             let licenses = tx.open_table(LICENSES).map_err(open_err)?;
             let mut out = Vec::new();
@@ -688,9 +676,7 @@ impl AccountStore for EmbeddedStore {
 
     fn pool(&self, pool: PoolId) -> StoreFuture<'_, Result<Option<PoolRecord>, StoreError>> {
         Box::pin(self.blocking(move |db| {
-            let tx = db
-                .begin_read()
-                .map_err(|e| unavailable("starting a read", e))?;
+            let tx = read_tx(db)?;
             let table = tx.open_table(POOL_RECORDS).map_err(open_err)?;
             let row = table.get(pool.0).map_err(io_err)?;
             row.map(|v| decode(v.value())).transpose()
@@ -719,9 +705,7 @@ impl AccountStore for EmbeddedStore {
 
     fn invite_of(&self, pool: PoolId) -> StoreFuture<'_, Result<Option<u64>, StoreError>> {
         Box::pin(self.blocking(move |db| {
-            let tx = db
-                .begin_read()
-                .map_err(|e| unavailable("starting a read", e))?;
+            let tx = read_tx(db)?;
             let table = tx.open_table(POOL_INVITES).map_err(open_err)?;
             let code = table.get(pool.0).map_err(io_err)?.map(|v| v.value());
             Ok(code)
@@ -730,9 +714,7 @@ impl AccountStore for EmbeddedStore {
 
     fn invite_pool(&self, code: u64) -> StoreFuture<'_, Result<Option<PoolId>, StoreError>> {
         Box::pin(self.blocking(move |db| {
-            let tx = db
-                .begin_read()
-                .map_err(|e| unavailable("starting a read", e))?;
+            let tx = read_tx(db)?;
             let table = tx.open_table(INVITES).map_err(open_err)?;
             let pool = table.get(code).map_err(io_err)?.map(|v| PoolId(v.value()));
             Ok(pool)
@@ -796,9 +778,7 @@ impl AccountStore for EmbeddedStore {
         account: AccountId,
     ) -> StoreFuture<'_, Result<Option<MembershipRecord>, StoreError>> {
         Box::pin(self.blocking(move |db| {
-            let tx = db
-                .begin_read()
-                .map_err(|e| unavailable("starting a read", e))?;
+            let tx = read_tx(db)?;
             let members = tx.open_table(MEMBERS).map_err(open_err)?;
             let row = members.get((pool.0, account.0)).map_err(io_err)?;
             row.map(|v| decode(v.value())).transpose()
@@ -810,9 +790,7 @@ impl AccountStore for EmbeddedStore {
         account: AccountId,
     ) -> StoreFuture<'_, Result<Vec<MembershipRecord>, StoreError>> {
         Box::pin(self.blocking(move |db| {
-            let tx = db
-                .begin_read()
-                .map_err(|e| unavailable("starting a read", e))?;
+            let tx = read_tx(db)?;
             let index = tx.open_table(MEMBER_OF).map_err(open_err)?;
             let members = tx.open_table(MEMBERS).map_err(open_err)?;
             let mut out = Vec::new();
@@ -835,9 +813,7 @@ impl AccountStore for EmbeddedStore {
         pool: PoolId,
     ) -> StoreFuture<'_, Result<Vec<MembershipRecord>, StoreError>> {
         Box::pin(self.blocking(move |db| {
-            let tx = db
-                .begin_read()
-                .map_err(|e| unavailable("starting a read", e))?;
+            let tx = read_tx(db)?;
             let members = tx.open_table(MEMBERS).map_err(open_err)?;
             let mut out: Vec<MembershipRecord> = members
                 .range((pool.0, 0)..=(pool.0, u32::MAX))
@@ -871,9 +847,7 @@ impl AccountStore for EmbeddedStore {
         account: AccountId,
     ) -> StoreFuture<'_, Result<Vec<TrialRecord>, StoreError>> {
         Box::pin(self.blocking(move |db| {
-            let tx = db
-                .begin_read()
-                .map_err(|e| unavailable("starting a read", e))?;
+            let tx = read_tx(db)?;
             let trials = tx.open_table(TRIALS).map_err(open_err)?;
             let found: Vec<TrialRecord> = trials
                 .range((account.0, 0, 0)..=(account.0, u64::MAX, u32::MAX))
@@ -914,6 +888,12 @@ impl AccountStore for EmbeddedStore {
     }
 }
 
+/// A read transaction.
+fn read_tx(db: &Database) -> Result<redb::ReadTransaction, StoreError> {
+    db.begin_read()
+        .map_err(|e| unavailable("starting a read", e))
+}
+
 /// Runs `f` in one write transaction and commits it when `f` succeeds.
 fn write<T>(
     db: &Database,
@@ -937,9 +917,7 @@ fn io_err(e: redb::StorageError) -> StoreError {
 }
 
 fn read_account(db: &Database, id: AccountId) -> Result<Option<AccountRecord>, StoreError> {
-    let tx = db
-        .begin_read()
-        .map_err(|e| unavailable("starting a read", e))?;
+    let tx = read_tx(db)?;
     let accounts = tx
         .open_table(ACCOUNTS)
         .map_err(|e| unavailable("opening a table", e))?;
