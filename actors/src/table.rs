@@ -828,14 +828,26 @@ impl SeatTable {
     /// Undoes what a failed commit carried: its grants are taken back (nobody was told of
     /// them) and its other changes are put, in order, in front of `later` (the changes made
     /// since, not yet committed), so they go first into the next commit. Updates of the
-    /// seats taken back are dropped from both. Returns the seats taken back.
+    /// seats taken back are dropped from both, and their removal goes with the retry (the
+    /// failed commit may have landed after all). Returns the seats taken back.
     pub fn rollback(&mut self, failed: Vec<Change>, later: &mut Vec<Change>) -> Vec<SeatId> {
         let mut undone = Vec::new();
+        let mut forget = Vec::new();
         for change in &failed {
             if let Change::SeatGranted(rec) = change {
                 if self.drop_seat(rec.id).is_some() {
                     self.usage.undo_grant();
                     undone.push(rec.id);
+                    // A commit that failed may still have landed (Redis wrote it and the
+                    // reply was lost), so the retry also removes the seat from the store:
+                    // the store never keeps a seat this table forgot, and the capacity it
+                    // frees is reused only in the same or a later commit.
+                    forget.push(Change::SeatRemoved(Tombstone {
+                        seat: rec.id,
+                        account: rec.account,
+                        reason: GoneReason::Revoked,
+                        at: self.now,
+                    }));
                 }
             }
         }
@@ -845,6 +857,7 @@ impl SeatTable {
             _ => true,
         };
         let mut retry: Vec<Change> = failed.into_iter().filter(keep).collect();
+        retry.extend(forget);
         retry.extend(std::mem::take(later).into_iter().filter(|c| {
             // A later grant is not part of the failure: it stays.
             matches!(c, Change::SeatGranted(_)) || keep(c)

@@ -1331,6 +1331,12 @@ fn a_failed_commit_undoes_its_grants_and_keeps_its_releases() {
     assert!(p.table.seat(lost.id).is_none());
     assert!(matches!(&retry[..], [Change::SeatRemoved(t), ..] if t.seat == kept.id));
     assert!(!retry.iter().any(|c| matches!(c, Change::SeatGranted(_))));
+    assert!(
+        retry
+            .iter()
+            .any(|c| matches!(c, Change::SeatRemoved(t) if t.seat == lost.id)),
+        "the undone grant is removed from the store too, in case the failed commit landed"
+    );
     assert_eq!(p.in_use(), 0);
     assert_eq!(p.heartbeat(&lost), Err(SeatError::NotFound));
     p.table.check_invariants();
