@@ -1,5 +1,5 @@
 //! The seatbroker service: what turns the seat engine (crate `seatbroker-actors`) into a
-//! broker: settings, the command line, the embedded store, the HTTP layer, startup and
+//! broker: settings, the command line, the storage backends (embedded and Redis), the HTTP layer, startup and
 //! graceful shutdown. The seat rules are not here: they live in the engine.
 
 #![warn(missing_docs)]
@@ -9,6 +9,7 @@ pub mod cli;
 pub mod domain;
 pub mod http;
 pub mod license_cli;
+pub mod redis_server;
 pub mod settings;
 pub mod shutdown;
 pub mod startup;

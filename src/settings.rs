@@ -91,6 +91,12 @@ pub struct StorageSettings {
     pub path: PathBuf,
     /// Redis URL of the redis backend.
     pub redis_url: String,
+    /// The longest a Redis command may take before it counts as failed, milliseconds.
+    pub redis_timeout_ms: u64,
+    /// How long a command may take while Redis is known to be down, milliseconds.
+    pub redis_down_timeout_ms: u64,
+    /// The most Redis requests in flight at once.
+    pub redis_max_in_flight: usize,
 }
 
 /// `[seats]`
@@ -348,6 +354,24 @@ impl Settings {
             return Err(invalid(
                 "auth.argon2_m_kib",
                 "argon2 cost must be m 8 to 4194304 KiB (at least 8 per lane), t 1 to 100, p 1 to 64",
+            ));
+        }
+        if !(10..=60_000).contains(&self.storage.redis_timeout_ms) {
+            return Err(invalid(
+                "storage.redis_timeout_ms",
+                "must be 10 to 60000 milliseconds",
+            ));
+        }
+        if !(1..=self.storage.redis_timeout_ms).contains(&self.storage.redis_down_timeout_ms) {
+            return Err(invalid(
+                "storage.redis_down_timeout_ms",
+                "must be 1 millisecond to storage.redis_timeout_ms",
+            ));
+        }
+        if !(1..=100_000).contains(&self.storage.redis_max_in_flight) {
+            return Err(invalid(
+                "storage.redis_max_in_flight",
+                "must be 1 to 100000",
             ));
         }
         if !(1..=1_000_000).contains(&self.engine.mailbox_capacity) {

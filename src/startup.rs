@@ -19,7 +19,8 @@ use crate::auth::token::TokenKey;
 use crate::http::{self, AppState};
 use crate::settings::{Backend, Settings, SettingsError};
 use crate::store::embedded::OpenError;
-use crate::store::{AccountStore, EmbeddedStore};
+use crate::store::redis::{RedisOpenError, RedisOptions};
+use crate::store::{AccountStore, EmbeddedStore, RedisStore};
 
 /// How long in-flight requests may take to finish after SIGTERM (API.md: exit within 10 s).
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(8);
@@ -44,9 +45,9 @@ pub enum StartupError {
     /// Password hashing or the token key could not be set up.
     #[error("authentication setup: {0}")]
     Auth(String),
-    /// The chosen backend is not part of this build.
-    #[error("storage.backend = \"redis\" is not available in this build yet; use \"embedded\"")]
-    BackendNotBuilt,
+    /// Redis could not be reached or its URL is unusable.
+    #[error(transparent)]
+    Redis(#[from] RedisOpenError),
 }
 
 /// A broker ready to serve: its server, its engine and the port it listens on.
@@ -74,7 +75,23 @@ impl Application {
                     let embedded = Arc::new(EmbeddedStore::open(&settings.storage.path)?);
                     (embedded.clone(), embedded)
                 }
-                Backend::Redis => return Err(StartupError::BackendNotBuilt),
+                Backend::Redis => {
+                    let options = RedisOptions {
+                        url: settings.storage.redis_url.clone(),
+                        timeout: Duration::from_millis(settings.storage.redis_timeout_ms),
+                        down_timeout: Duration::from_millis(settings.storage.redis_down_timeout_ms),
+                        max_in_flight: settings.storage.redis_max_in_flight,
+                    };
+                    let redis = Arc::new(RedisStore::connect(&options).await?);
+                    match redis.durability_warning().await {
+                        Some(warning) => tracing::warn!(redis = redis.target(), "{warning}"),
+                        None => tracing::info!(
+                            redis = redis.target(),
+                            "Redis fsyncs every write (appendfsync always)"
+                        ),
+                    }
+                    (redis.clone(), redis)
+                }
             };
         let auth = &settings.auth;
         let hasher = PasswordHasher::new(

@@ -22,7 +22,7 @@ use crate::model::{
     AcquireOutcome, AcquireRequest, CloseOutcome, License, MemberError, PoolSettings, PoolStatus,
     SeatError, SeatView, TableLimits,
 };
-use crate::store::PoolStore;
+use crate::store::{PoolStore, StoreError};
 use crate::time::{Clock, Timestamp};
 
 /// The engine's settings.
@@ -222,7 +222,10 @@ impl PoolRegistry {
             let registry = self.clone();
             tasks.spawn_local(async move {
                 while let Err(err) = registry.handle(pool).await {
-                    if err == EngineError::PoolNotFound {
+                    if matches!(
+                        err,
+                        EngineError::PoolNotFound | EngineError::PoolOwnedElsewhere
+                    ) {
                         return;
                     }
                     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -256,6 +259,7 @@ impl PoolRegistry {
         let snapshot = match self.env.store.load(pool).await {
             Ok(Some(snapshot)) => snapshot,
             Ok(None) => return Err(EngineError::PoolNotFound),
+            Err(StoreError::PoolOwnedElsewhere(_)) => return Err(EngineError::PoolOwnedElsewhere),
             Err(err) => {
                 tracing::warn!(%pool, %err, "loading pool failed");
                 return Err(EngineError::StoreUnavailable);

@@ -32,8 +32,8 @@ use redb::{Database, ReadableDatabase, ReadableTable, Table, TableDefinition};
 use seatbroker_actors::store::{PoolCommit, PoolStore, StoreError, StoreFuture};
 
 use super::{
-    AccountRecord, AccountStore, Claim, CreateAccountError, CreateLicenseError, LicenseRecord,
-    MembershipRecord, PoolRecord, TrialRecord,
+    decode, encode, unavailable, AccountRecord, AccountStore, Claim, CreateAccountError,
+    CreateLicenseError, LicenseRecord, MembershipRecord, PoolRecord, TrialRecord,
 };
 use seatbroker_actors::model::union;
 use seatbroker_actors::{
@@ -162,18 +162,6 @@ impl EmbeddedStore {
             .await
             .map_err(|e| unavailable("the store's worker", e))?
     }
-}
-
-fn unavailable(what: &str, e: impl std::fmt::Display) -> StoreError {
-    StoreError::Unavailable(format!("{what}: {e}"))
-}
-
-fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
-    rmp_serde::to_vec_named(value).map_err(|e| unavailable("encoding a record", e))
-}
-
-fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, StoreError> {
-    rmp_serde::from_slice(bytes).map_err(|e| unavailable("a stored record is unreadable", e))
 }
 
 struct WriteTables<'t> {

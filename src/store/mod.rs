@@ -6,6 +6,8 @@
 
 pub mod conformance;
 pub mod embedded;
+pub mod redis;
+mod redis_scripts;
 
 use seatbroker_actors::store::{StoreError, StoreFuture};
 use seatbroker_actors::{AccountId, LicenseId, PoolId, Timestamp};
@@ -13,7 +15,24 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::license::LicenseKind;
 
+pub use self::redis::RedisStore;
 pub use embedded::EmbeddedStore;
+
+/// A store error saying what failed and why.
+pub(crate) fn unavailable(what: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(format!("{what}: {e}"))
+}
+
+/// A record as both backends keep it: MessagePack with field names, so that a record can
+/// gain fields in a later version.
+pub(crate) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
+    rmp_serde::to_vec_named(value).map_err(|e| unavailable("encoding a record", e))
+}
+
+/// Reads a record written by `encode`.
+pub(crate) fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, StoreError> {
+    rmp_serde::from_slice(bytes).map_err(|e| unavailable("a stored record is unreadable", e))
+}
 
 /// An account as stored (A1, A2).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

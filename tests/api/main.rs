@@ -12,5 +12,6 @@ mod ops;
 mod pool_admin;
 mod process;
 mod races;
+mod redis_store;
 mod seats;
 mod trials;

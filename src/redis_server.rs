@@ -1,0 +1,155 @@
+//! `RedisServer`: a private `redis-server` on a free loopback port in a directory of its
+//! own, for the test suites, benchmarks and load tests that need a real Redis without
+//! depending on one that happens to run. It is started, waited for (PING), killed and
+//! restarted from its append-only file; it dies with the thread that started it, so a test
+//! process that crashes leaves no server behind. The broker itself never starts Redis.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long a starting server may take to answer PING.
+const START_PATIENCE: Duration = Duration::from_secs(20);
+
+/// A running `redis-server` of our own.
+#[derive(Debug)]
+pub struct RedisServer {
+    child: Option<Child>,
+    port: u16,
+    dir: PathBuf,
+    durable: bool,
+}
+
+impl RedisServer {
+    /// Starts `redis-server` in `dir` on a free port. `durable`: append-only file with
+    /// `appendfsync always` (an acknowledged write survives a Redis crash); otherwise
+    /// nothing is kept on disk.
+    pub fn start(dir: &Path, durable: bool) -> std::io::Result<RedisServer> {
+        std::fs::create_dir_all(dir)?;
+        let mut last_error = None;
+        for _ in 0..5 {
+            let port = free_port()?;
+            let mut server = RedisServer {
+                child: None,
+                port,
+                dir: dir.to_path_buf(),
+                durable,
+            };
+            match server.launch() {
+                Ok(()) => return Ok(server),
+                Err(e) => last_error = Some(e),
+            }
+        }
+        Err(last_error.unwrap_or_else(|| std::io::Error::other("redis-server did not start")))
+    }
+
+    /// `redis://127.0.0.1:PORT`
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Kills the server at once (SIGKILL), as a crash would.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the server again on the same port and directory (reading its append-only file
+    /// when durable).
+    pub fn restart(&mut self) -> std::io::Result<()> {
+        self.kill();
+        self.launch()
+    }
+
+    fn launch(&mut self) -> std::io::Result<()> {
+        let mut cmd = Command::new("redis-server");
+        cmd.args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .arg("--dir")
+            .arg(&self.dir)
+            .args(["--save", "", "--daemonize", "no", "--protected-mode", "yes"])
+            .args(["--logfile", "redis.log"]);
+        if self.durable {
+            cmd.args(["--appendonly", "yes", "--appendfsync", "always"]);
+        } else {
+            cmd.args(["--appendonly", "no"]);
+        }
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        die_with_parent(&mut cmd);
+        let mut child = cmd.spawn().map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!("cannot run redis-server (is it installed?): {e}"),
+            )
+        })?;
+        let started = Instant::now();
+        while started.elapsed() < START_PATIENCE {
+            if let Some(status) = child.try_wait()? {
+                return Err(std::io::Error::other(format!(
+                    "redis-server exited at start ({status}); see {}",
+                    self.dir.join("redis.log").display()
+                )));
+            }
+            if ping(self.port) {
+                self.child = Some(child);
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        Err(std::io::Error::other("redis-server did not answer PING"))
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn free_port() -> std::io::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// Whether a Redis on `port` answers PING.
+fn ping(port: u16) -> bool {
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
+    if stream.write_all(b"PING\r\n").is_err() {
+        return false;
+    }
+    let mut answer = [0u8; 7];
+    stream.read_exact(&mut answer).is_ok() && &answer == b"+PONG\r\n"
+}
+
+/// Asks Linux to kill the server when the thread that started it ends, so that a test
+/// process that dies never leaves a server running.
+#[cfg(target_os = "linux")]
+fn die_with_parent(cmd: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: prctl is async-signal-safe and touches only the child being started.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn die_with_parent(_: &mut Command) {}

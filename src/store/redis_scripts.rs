@@ -1,0 +1,217 @@
+//! The Lua scripts of the Redis store. Each runs atomically inside Redis, so a pool's commit is
+//! all or nothing and its ownership epoch is checked in the same step that writes. Every key a
+//! pool script touches is passed in `KEYS` and shares the pool's hash tag, so a script stays
+//! inside one Redis Cluster slot. No logic of the seat rules lives here: the scripts only
+//! apply the operations the Rust side encoded (see `redis.rs` for the layout).
+
+/// Applies one pool's changes if the caller still owns the pool.
+///
+/// KEYS: pool, seats, tombstones, blocked, usage, usage_accounts, day_accounts.
+/// ARGV: epoch, next seat id (20 digits, or ""), newest removal ms (or ""), tombstone
+/// retention ms, tombstones kept, then operations, each a letter and its arguments:
+/// `G id record` (a seat granted or updated), `R id at tombstone` (a seat removed),
+/// `B account` / `U account` (blocked / unblocked), `H hour day record n accounts... m
+/// day_accounts...` (usage counts of an hour), `L licenses`, `S settings`, `T trial`,
+/// `N` (no trial).
+/// Returns `ok`, `fenced` (a newer owner loaded the pool) or `missing` (no such pool).
+pub const COMMIT: &str = r#"
+local epoch = redis.call('HGET', KEYS[1], 'epoch')
+if not epoch then return 'missing' end
+if epoch ~= ARGV[1] then return 'fenced' end
+if ARGV[2] ~= '' then
+  local next = redis.call('HGET', KEYS[1], 'next_seat_id')
+  if (not next) or next < ARGV[2] then
+    redis.call('HSET', KEYS[1], 'next_seat_id', ARGV[2])
+  end
+end
+local i = 6
+local n = #ARGV
+while i <= n do
+  local op = ARGV[i]
+  if op == 'G' then
+    redis.call('HSET', KEYS[2], ARGV[i + 1], ARGV[i + 2])
+    i = i + 3
+  elseif op == 'R' then
+    redis.call('HDEL', KEYS[2], ARGV[i + 1])
+    redis.call('ZADD', KEYS[3], ARGV[i + 2], ARGV[i + 3])
+    i = i + 4
+  elseif op == 'B' then
+    redis.call('SADD', KEYS[4], ARGV[i + 1])
+    i = i + 2
+  elseif op == 'U' then
+    redis.call('SREM', KEYS[4], ARGV[i + 1])
+    i = i + 2
+  elseif op == 'H' then
+    local hour, day = ARGV[i + 1], ARGV[i + 2]
+    redis.call('HSET', KEYS[5], hour, ARGV[i + 3])
+    local latest = redis.call('HGET', KEYS[1], 'usage_hour')
+    if (not latest) or latest < hour then
+      redis.call('HSET', KEYS[1], 'usage_hour', hour)
+    end
+    local count = tonumber(ARGV[i + 4])
+    i = i + 5
+    for _ = 1, count do
+      redis.call('ZADD', KEYS[6], hour, hour .. ':' .. ARGV[i])
+      i = i + 1
+    end
+    count = tonumber(ARGV[i])
+    i = i + 1
+    for _ = 1, count do
+      redis.call('ZADD', KEYS[7], day, day .. ':' .. ARGV[i])
+      i = i + 1
+    end
+  elseif op == 'L' then
+    redis.call('HSET', KEYS[1], 'licenses', ARGV[i + 1])
+    i = i + 2
+  elseif op == 'S' then
+    redis.call('HSET', KEYS[1], 'settings', ARGV[i + 1])
+    i = i + 2
+  elseif op == 'T' then
+    redis.call('HSET', KEYS[1], 'trial', ARGV[i + 1])
+    i = i + 2
+  elseif op == 'N' then
+    redis.call('HDEL', KEYS[1], 'trial')
+    i = i + 1
+  else
+    return redis.error_reply('seatbroker: unknown operation ' .. tostring(op))
+  end
+end
+if ARGV[3] ~= '' then
+  local cutoff = tonumber(ARGV[3]) - tonumber(ARGV[4])
+  if cutoff > 0 then
+    redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. cutoff)
+  end
+  local kept = tonumber(ARGV[5])
+  local held = redis.call('ZCARD', KEYS[3])
+  if held >= 2 * kept then
+    redis.call('ZREMRANGEBYRANK', KEYS[3], 0, held - kept - 1)
+  end
+end
+return 'ok'
+"#;
+
+/// Takes ownership of a pool (a new epoch) and reads everything needed to rebuild it.
+///
+/// KEYS: pool, seats, tombstones, blocked, usage, usage_accounts, day_accounts.
+/// Returns `false` for an unknown pool, else `{epoch, owner, licenses, settings, trial or
+/// false, next seat id, seats, tombstones, blocked, usage record or false, usage accounts,
+/// day accounts}`.
+pub const LOAD: &str = r#"
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+local epoch = redis.call('HINCRBY', KEYS[1], 'epoch', 1)
+local f = redis.call('HMGET', KEYS[1], 'owner', 'licenses', 'settings', 'trial',
+  'next_seat_id', 'usage_hour')
+local usage, accounts, day_accounts = false, {}, {}
+if f[6] then
+  usage = redis.call('HGET', KEYS[5], f[6])
+  accounts = redis.call('ZRANGEBYSCORE', KEYS[6], f[6], f[6])
+  local day = tostring(tonumber(f[6]) - tonumber(f[6]) % 86400000)
+  day_accounts = redis.call('ZRANGEBYSCORE', KEYS[7], day, day)
+end
+return {epoch, f[1], f[2], f[3], f[4], f[5], redis.call('HVALS', KEYS[2]),
+  redis.call('ZRANGE', KEYS[3], 0, -1), redis.call('SMEMBERS', KEYS[4]), usage, accounts,
+  day_accounts}
+"#;
+
+/// Creates a pool unless it exists. KEYS: pool. ARGV: owner, licenses, settings, next seat
+/// id, trial (or ""). Returns 1 when created, 0 when it existed.
+pub const CREATE_POOL: &str = r#"
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'licenses', ARGV[2], 'settings', ARGV[3],
+  'next_seat_id', ARGV[4], 'epoch', 0)
+if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'trial', ARGV[5]) end
+return 1
+"#;
+
+/// Creates an account when its id and email are both unused.
+/// KEYS: account, emails. ARGV: email key, account id, record.
+/// Returns `ok`, `id_taken` or `email_taken`.
+pub const CREATE_ACCOUNT: &str = r#"
+if redis.call('EXISTS', KEYS[1]) == 1 then return 'id_taken' end
+if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return 'email_taken' end
+redis.call('SET', KEYS[1], ARGV[3])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+return 'ok'
+"#;
+
+/// The account with an email. KEYS: emails. ARGV: email key, prefix of account keys.
+pub const ACCOUNT_BY_EMAIL: &str = r#"
+local id = redis.call('HGET', KEYS[1], ARGV[1])
+if not id then return false end
+return redis.call('GET', ARGV[2] .. id)
+"#;
+
+/// Stores a license whose id and key are both unused.
+/// KEYS: license, license_keys, license_holders, holdings of the holder (or any key).
+/// ARGV: key bits, license id, record, holder (or "").
+/// Returns 1 when stored, 0 when the id or key is taken.
+pub const CREATE_LICENSE: &str = r#"
+if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[3])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+if ARGV[4] ~= '' then
+  redis.call('HSET', KEYS[3], ARGV[2], ARGV[4])
+  redis.call('ZADD', KEYS[4], ARGV[2], ARGV[2])
+end
+return 1
+"#;
+
+/// The license with a key and its holder. KEYS: license_keys, license_holders.
+/// ARGV: key bits, prefix of license keys. Returns false or `{record, holder or false}`.
+pub const LICENSE_BY_KEY: &str = r#"
+local id = redis.call('HGET', KEYS[1], ARGV[1])
+if not id then return false end
+local record = redis.call('GET', ARGV[2] .. id)
+if not record then return false end
+return {record, redis.call('HGET', KEYS[2], id)}
+"#;
+
+/// Makes an account the holder of a license unless another holds it (L3).
+/// KEYS: license_keys, license_holders, holdings of the account.
+/// ARGV: key bits, account, prefix of license keys.
+/// Returns `{"unknown"}`, `{"other"}`, `{"mine", record}` or `{"claimed", record}`.
+pub const CLAIM_LICENSE: &str = r#"
+local id = redis.call('HGET', KEYS[1], ARGV[1])
+if not id then return {'unknown'} end
+local record = redis.call('GET', ARGV[3] .. id)
+if not record then return {'unknown'} end
+local holder = redis.call('HGET', KEYS[2], id)
+if holder == ARGV[2] then return {'mine', record} end
+if holder then return {'other'} end
+redis.call('HSET', KEYS[2], id, ARGV[2])
+redis.call('ZADD', KEYS[3], id, id)
+return {'claimed', record}
+"#;
+
+/// The licenses an account holds, in the order of their ids.
+/// KEYS: holdings of the account. ARGV: prefix of license keys.
+pub const LICENSES_OF: &str = r#"
+local out = {}
+for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local record = redis.call('GET', ARGV[1] .. id)
+  if record then out[#out + 1] = record end
+end
+return out
+"#;
+
+/// Makes a code the pool's invite code, retiring its previous one (I1, I4).
+/// KEYS: invites, pool_invites. ARGV: code, pool. Returns 1, or 0 when another pool has it.
+pub const SET_INVITE: &str = r#"
+local holder = redis.call('HGET', KEYS[1], ARGV[1])
+if holder and holder ~= ARGV[2] then return 0 end
+local old = redis.call('HGET', KEYS[2], ARGV[2])
+if old and old ~= ARGV[1] then redis.call('HDEL', KEYS[1], old) end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('HSET', KEYS[2], ARGV[2], ARGV[1])
+return 1
+"#;
+
+/// Deletes a membership and its index entry. KEYS: members of the pool, member_of of the
+/// account. ARGV: account, pool. Returns 1 when there was one.
+pub const REMOVE_MEMBERSHIP: &str = r#"
+local removed = redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[2])
+return removed
+"#;
