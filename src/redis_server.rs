@@ -20,6 +20,7 @@ pub struct RedisServer {
     port: u16,
     dir: PathBuf,
     durable: bool,
+    password: Option<String>,
 }
 
 impl RedisServer {
@@ -27,6 +28,15 @@ impl RedisServer {
     /// `appendfsync always` (an acknowledged write survives a Redis crash); otherwise
     /// nothing is kept on disk.
     pub fn start(dir: &Path, durable: bool) -> std::io::Result<RedisServer> {
+        Self::start_with_password(dir, durable, None)
+    }
+
+    /// Like `start`, refusing clients that do not give `password` (`requirepass`).
+    pub fn start_with_password(
+        dir: &Path,
+        durable: bool,
+        password: Option<&str>,
+    ) -> std::io::Result<RedisServer> {
         std::fs::create_dir_all(dir)?;
         let mut last_error = None;
         for _ in 0..5 {
@@ -36,6 +46,7 @@ impl RedisServer {
                 port,
                 dir: dir.to_path_buf(),
                 durable,
+                password: password.map(str::to_owned),
             };
             match server.launch() {
                 Ok(()) => return Ok(server),
@@ -45,9 +56,12 @@ impl RedisServer {
         Err(last_error.unwrap_or_else(|| std::io::Error::other("redis-server did not start")))
     }
 
-    /// `redis://127.0.0.1:PORT`
+    /// `redis://127.0.0.1:PORT`, with `:password@` when it has one.
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
+        match &self.password {
+            Some(password) => format!("redis://:{password}@127.0.0.1:{}", self.port),
+            None => format!("redis://127.0.0.1:{}", self.port),
+        }
     }
 
     /// The port it listens on.
@@ -82,6 +96,9 @@ impl RedisServer {
         } else {
             cmd.args(["--appendonly", "no"]);
         }
+        if let Some(password) = &self.password {
+            cmd.args(["--requirepass", password]);
+        }
         cmd.stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
@@ -100,7 +117,7 @@ impl RedisServer {
                     self.dir.join("redis.log").display()
                 )));
             }
-            if ping(self.port) {
+            if ping(self.port, self.password.as_deref()) {
                 self.child = Some(child);
                 return Ok(());
             }
@@ -122,17 +139,25 @@ fn free_port() -> std::io::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
-/// Whether a Redis on `port` answers PING.
-fn ping(port: u16) -> bool {
+/// Whether a Redis on `port` answers PING (after AUTH when it has a password).
+fn ping(port: u16, password: Option<&str>) -> bool {
     let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
         return false;
     };
     let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
-    if stream.write_all(b"PING\r\n").is_err() {
+    let mut request = Vec::new();
+    let mut expected = Vec::new();
+    if let Some(password) = password {
+        request.extend_from_slice(format!("AUTH {password}\r\n").as_bytes());
+        expected.extend_from_slice(b"+OK\r\n");
+    }
+    request.extend_from_slice(b"PING\r\n");
+    expected.extend_from_slice(b"+PONG\r\n");
+    if stream.write_all(&request).is_err() {
         return false;
     }
-    let mut answer = [0u8; 7];
-    stream.read_exact(&mut answer).is_ok() && &answer == b"+PONG\r\n"
+    let mut answer = vec![0u8; expected.len()];
+    stream.read_exact(&mut answer).is_ok() && answer == expected
 }
 
 /// Asks Linux to kill the server when the thread that started it ends, so that a test

@@ -18,6 +18,7 @@ use crate::auth::password::PasswordHasher;
 use crate::auth::token::TokenKey;
 use crate::http::{self, AppState};
 use crate::settings::{Backend, Settings, SettingsError};
+use crate::store::cached::CachedRecords;
 use crate::store::embedded::OpenError;
 use crate::store::redis::{RedisOpenError, RedisOptions};
 use crate::store::{AccountStore, EmbeddedStore, RedisStore};
@@ -151,7 +152,7 @@ impl Application {
             settings,
             registry,
             store,
-            accounts,
+            accounts: Arc::new(CachedRecords::new(accounts)),
             hasher,
             tokens: TokenKey::new(signing_key),
             lockouts,

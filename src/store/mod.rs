@@ -1,9 +1,11 @@
 //! Storage backends of the broker and the contract they fulfil. The engine's contract
 //! (`PoolStore`: pools, seats, member status, tombstones, usage counts) lives in the engine
-//! crate; the service's own records (accounts and the token-signing key so far; licenses,
-//! memberships, invite codes and trials next) are `AccountStore` here. `embedded` implements
-//! both; every backend runs the checks in `conformance`.
+//! crate; the service's own records (accounts, the token-signing key, licenses, pool records,
+//! memberships, invite codes and trials) are `AccountStore` here. `embedded` and `redis`
+//! implement both; every backend runs the checks in `conformance`. `cached` keeps the
+//! records every pool request reads in memory in front of either.
 
+pub mod cached;
 pub mod conformance;
 pub mod embedded;
 pub mod redis;

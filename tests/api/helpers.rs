@@ -6,6 +6,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use seatbroker::redis_server::RedisServer;
 use seatbroker::settings::Settings;
 use seatbroker::startup::Application;
 
@@ -19,22 +20,51 @@ pub async fn error(res: reqwest::Response) -> (u16, serde_json::Value) {
 /// The operator token every test broker is given.
 pub const OPERATOR_TOKEN: &str = "operator-token-for-tests";
 
+/// The backend the suite runs on: `SEATBROKER_TEST_BACKEND=redis` runs every broker of the
+/// suite on a Redis of its own; anything else (or nothing) on the embedded store.
+pub fn redis_suite() -> bool {
+    std::env::var("SEATBROKER_TEST_BACKEND").is_ok_and(|b| b == "redis")
+}
+
+/// The Redis of a data directory in the Redis suite: started on first use, kept for the
+/// rest of the test so that a restarted broker finds its data, and gone with the test's
+/// thread.
+fn redis_for(data_dir: &Path) -> String {
+    static SERVERS: std::sync::Mutex<Vec<(std::path::PathBuf, RedisServer)>> =
+        std::sync::Mutex::new(Vec::new());
+    let mut servers = SERVERS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, server)) = servers.iter().find(|(dir, _)| dir == data_dir) {
+        return server.url();
+    }
+    let server = RedisServer::start(&data_dir.join("redis"), true).expect("redis-server starts");
+    let url = server.url();
+    servers.push((data_dir.to_path_buf(), server));
+    url
+}
+
 /// Settings every test broker uses, as environment variables.
 pub fn test_env(data_dir: &Path) -> Vec<(String, String)> {
-    [
-        ("SEATBROKER__SERVER__LISTEN", "127.0.0.1:0".to_string()),
-        ("SEATBROKER__STORAGE__PATH", data_dir.display().to_string()),
-        ("SEATBROKER__AUTH__ARGON2_M_KIB", "8".to_string()),
-        ("SEATBROKER__AUTH__ARGON2_T", "1".to_string()),
-        (
-            "SEATBROKER__OPERATOR__TOKEN",
-            "operator-token-for-tests".to_string(),
-        ),
-        ("SEATBROKER__LOG__FORMAT", "json".to_string()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect()
+    let mut env: Vec<(String, String)> = Vec::new();
+    if redis_suite() {
+        env.push(("SEATBROKER__STORAGE__BACKEND".into(), "redis".into()));
+        env.push(("SEATBROKER__STORAGE__REDIS_URL".into(), redis_for(data_dir)));
+    }
+    env.extend(
+        [
+            ("SEATBROKER__SERVER__LISTEN", "127.0.0.1:0".to_string()),
+            ("SEATBROKER__STORAGE__PATH", data_dir.display().to_string()),
+            ("SEATBROKER__AUTH__ARGON2_M_KIB", "8".to_string()),
+            ("SEATBROKER__AUTH__ARGON2_T", "1".to_string()),
+            (
+                "SEATBROKER__OPERATOR__TOKEN",
+                "operator-token-for-tests".to_string(),
+            ),
+            ("SEATBROKER__LOG__FORMAT", "json".to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v)),
+    );
+    env
 }
 
 /// A broker running in this test's actix system.

@@ -12,6 +12,7 @@ mod ops;
 mod pool_admin;
 mod process;
 mod races;
+mod redis_backend;
 mod redis_store;
 mod seats;
 mod trials;
