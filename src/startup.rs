@@ -192,6 +192,11 @@ impl Application {
         self.port
     }
 
+    /// The seat engine, for benchmarks and tests that read its counters.
+    pub fn registry(&self) -> &PoolRegistry {
+        &self.state.registry
+    }
+
     /// Serves until SIGTERM or Ctrl-C, then drains (see `shutdown`).
     pub async fn run_until_signal(self) -> std::io::Result<()> {
         crate::shutdown::serve_until_signal(self.server, self.state, self.arbiters, self.port).await

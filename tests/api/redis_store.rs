@@ -202,3 +202,24 @@ async fn the_store_warns_when_redis_does_not_fsync_every_write() {
     let durable = OwnRedis::start(true);
     assert_eq!(connect(&durable).await.durability_warning().await, None);
 }
+
+#[actix_rt::test]
+async fn a_pool_of_a_thousand_seats_loads_whole() {
+    let redis = OwnRedis::start(false);
+    let store = connect(&redis).await;
+    let mut snapshot = pool(1);
+    snapshot.licenses[0].seats = 1_000;
+    store.create_pool(snapshot).await.expect("create");
+    store.load(PoolId(1)).await.expect("load").expect("exists");
+    let changes = (0..1_000u64)
+        .map(|s| Change::SeatGranted(seat(((s + 1) << 24) | s, 0x100_000 + s as u32)))
+        .collect();
+    let commit = PoolCommit {
+        pool: PoolId(1),
+        changes,
+    };
+    assert_eq!(store.commit(&[commit]).await, vec![Ok(())]);
+    let loaded = store.load(PoolId(1)).await.expect("load").expect("exists");
+    assert_eq!(loaded.seats.len(), 1_000);
+    assert_eq!(loaded.next_seat_id, ((1_000 << 24) | 999) + 1);
+}
