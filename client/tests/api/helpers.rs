@@ -2,7 +2,9 @@
 //! directory and a low argon2 cost, and the setup a seat test needs: an owner with a pool,
 //! members who joined it with its invite code. Setup goes through the library's own calls;
 //! the owner's administration (PATCH, block, revoke), which the library does not wrap, is
-//! sent with plain reqwest.
+//! sent with plain reqwest. Two test binaries include this file (`api` and `restart`),
+//! each using part of it.
+#![allow(dead_code)]
 
 use std::time::Duration;
 
@@ -19,7 +21,7 @@ pub struct Broker {
     pub url: String,
     /// The connections every client of this test shares.
     pub http: reqwest::Client,
-    _data: tempfile::TempDir,
+    data: tempfile::TempDir,
 }
 
 /// An account logged in through the library.
@@ -32,15 +34,17 @@ pub struct User {
     pub account_id: String,
 }
 
-/// Starts a broker with the test settings, some of them changed (`("SEATBROKER__X__Y", "v")`).
-pub async fn spawn_broker_with(overrides: &[(&str, &str)]) -> Broker {
-    let data = tempfile::tempdir().expect("temp dir");
+/// Starts a broker on `listen` keeping its data in `data_dir`, with the test settings, some
+/// of them changed (`("SEATBROKER__X__Y", "v")`); its port and its serving task.
+pub async fn start_app(
+    data_dir: &std::path::Path,
+    listen: &str,
+    overrides: &[(&str, &str)],
+) -> Result<(u16, tokio::task::JoinHandle<std::io::Result<()>>), seatbroker::startup::StartupError>
+{
     let mut env: Vec<(String, String)> = [
-        ("SEATBROKER__SERVER__LISTEN", "127.0.0.1:0".to_owned()),
-        (
-            "SEATBROKER__STORAGE__PATH",
-            data.path().display().to_string(),
-        ),
+        ("SEATBROKER__SERVER__LISTEN", listen.to_owned()),
+        ("SEATBROKER__STORAGE__PATH", data_dir.display().to_string()),
         ("SEATBROKER__AUTH__ARGON2_M_KIB", "8".to_owned()),
         ("SEATBROKER__AUTH__ARGON2_T", "1".to_owned()),
         ("SEATBROKER__OPERATOR__TOKEN", OPERATOR_TOKEN.to_owned()),
@@ -55,13 +59,31 @@ pub async fn spawn_broker_with(overrides: &[(&str, &str)]) -> Broker {
             .map(|(k, v)| (k.to_string(), v.to_string())),
     );
     let settings = Settings::load_from(None, env).expect("test settings");
-    let app = Application::build(settings).await.expect("broker starts");
-    let url = format!("http://127.0.0.1:{}", app.port());
-    actix_rt::spawn(app.run_until_signal());
+    let app = Application::build(settings).await?;
+    let port = app.port();
+    Ok((port, actix_rt::spawn(app.run_until_signal())))
+}
+
+/// Starts a broker on a free port with a fresh data directory and the test settings, some
+/// of them changed (`("SEATBROKER__X__Y", "v")`).
+pub async fn spawn_broker_with(overrides: &[(&str, &str)]) -> Broker {
+    let data = tempfile::tempdir().expect("temp dir");
+    let (port, _serving) = start_app(data.path(), "127.0.0.1:0", overrides)
+        .await
+        .expect("broker starts");
     Broker {
-        url,
+        url: format!("http://127.0.0.1:{port}"),
         http: reqwest::Client::new(),
-        _data: data,
+        data,
+    }
+}
+
+/// A `Broker` for one started with `start_app` on `data`.
+pub fn broker_on(port: u16, data: tempfile::TempDir) -> Broker {
+    Broker {
+        url: format!("http://127.0.0.1:{port}"),
+        http: reqwest::Client::new(),
+        data,
     }
 }
 
@@ -71,6 +93,11 @@ pub async fn spawn_broker() -> Broker {
 }
 
 impl Broker {
+    /// The broker's data directory.
+    pub fn data_dir(&self) -> &std::path::Path {
+        self.data.path()
+    }
+
     /// A client of this broker, not logged in, on the shared connections.
     pub fn client(&self) -> Client {
         Client::with_http(&self.url, self.http.clone()).expect("client")
