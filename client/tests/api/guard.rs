@@ -232,3 +232,43 @@ async fn s11_an_offline_reservation_needs_no_heartbeat_and_survives_close() {
     ada.client.logout(&seat_id).await.expect("logged out");
     assert!(ada.client.my_seats().await.expect("seats").is_empty());
 }
+
+#[actix_rt::test]
+async fn w2_the_active_flag_keeps_a_seat_and_an_idle_one_lets_a_waiter_reclaim_it() {
+    let broker = spawn_broker().await;
+    let (owner, pool) = broker.owner_with_pool("prof@uni.edu", 1, 3).await;
+    broker
+        .patch_pool(&owner, &pool, serde_json::json!({"idle_reclaim_s": 1}))
+        .await;
+    let ada = broker.member(&owner, &pool, "ada@uni.edu").await;
+    let bo = broker.member(&owner, &pool, "bo@uni.edu").await;
+    let seat = ada
+        .client
+        .acquire(AcquireRequest::new("ada-laptop", Platform::Windows))
+        .await
+        .expect("a seat");
+    let bos_request =
+        AcquireRequest::new("bo-laptop", Platform::Mac).waiting(Duration::from_secs(2));
+
+    // Active heartbeats: Bo's wait ends without the seat.
+    let waited = bo.client.take_seat(&bos_request).await;
+    assert!(
+        matches!(waited, Err(Error::NoSeatAvailable(_))),
+        "an active seat is kept: {:?}",
+        code(&waited)
+    );
+
+    // Idle heartbeats: the seat is taken back for the waiter (W2) and Ada hears revoked.
+    seat.set_active(false);
+    let bos = bo
+        .client
+        .take_seat(&bos_request.clone().waiting(Duration::from_secs(5)))
+        .await;
+    assert!(bos.is_ok(), "the idle seat went to Bo: {:?}", code(&bos));
+    assert_eq!(
+        next_fate(&seat).await,
+        SeatState::Lost {
+            reason: LossReason::Revoked
+        }
+    );
+}

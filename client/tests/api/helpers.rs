@@ -137,16 +137,22 @@ impl Broker {
             .expect("license activated");
         let me = owner.client.me().await.expect("me");
         let pool = me.own_pool.expect("an own pool").id;
+        self.patch_pool(&owner, &pool, serde_json::json!({"timeout_s": timeout_s}))
+            .await;
+        (owner, pool)
+    }
+
+    /// Changes the pool's settings as its owner (`PATCH /v1/pools/{pool}`).
+    pub async fn patch_pool(&self, owner: &User, pool: &str, settings: serde_json::Value) {
         let res = self
             .http
             .patch(format!("{}/v1/pools/{pool}", self.url))
             .bearer_auth(&owner.token)
-            .json(&serde_json::json!({"timeout_s": timeout_s}))
+            .json(&settings)
             .send()
             .await
             .expect("patch reaches the broker");
-        assert_eq!(res.status(), 200, "timeout set");
-        (owner, pool)
+        assert_eq!(res.status(), 200, "pool settings {settings} set");
     }
 
     /// A new account that joined `pool` with its invite code.
