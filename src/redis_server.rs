@@ -21,6 +21,15 @@ pub struct RedisServer {
     dir: PathBuf,
     durable: bool,
     password: Option<String>,
+    tls: Option<Tls>,
+}
+
+/// The TLS side of a server: its port and the files it presents.
+#[derive(Debug, Clone)]
+struct Tls {
+    port: u16,
+    cert: PathBuf,
+    key: PathBuf,
 }
 
 impl RedisServer {
@@ -37,6 +46,26 @@ impl RedisServer {
         durable: bool,
         password: Option<&str>,
     ) -> std::io::Result<RedisServer> {
+        Self::start_inner(dir, durable, password, None)
+    }
+
+    /// Like `start`, also listening for TLS on a second port with this certificate and key
+    /// (PEM files); clients need no certificate of their own.
+    pub fn start_with_tls(dir: &Path, cert: &Path, key: &Path) -> std::io::Result<RedisServer> {
+        let tls = Tls {
+            port: 0,
+            cert: cert.to_path_buf(),
+            key: key.to_path_buf(),
+        };
+        Self::start_inner(dir, false, None, Some(tls))
+    }
+
+    fn start_inner(
+        dir: &Path,
+        durable: bool,
+        password: Option<&str>,
+        tls: Option<Tls>,
+    ) -> std::io::Result<RedisServer> {
         std::fs::create_dir_all(dir)?;
         let mut last_error = None;
         for _ in 0..5 {
@@ -47,6 +76,13 @@ impl RedisServer {
                 dir: dir.to_path_buf(),
                 durable,
                 password: password.map(str::to_owned),
+                tls: match &tls {
+                    Some(tls) => Some(Tls {
+                        port: free_port()?,
+                        ..tls.clone()
+                    }),
+                    None => None,
+                },
             };
             match server.launch() {
                 Ok(()) => return Ok(server),
@@ -62,6 +98,13 @@ impl RedisServer {
             Some(password) => format!("redis://:{password}@127.0.0.1:{}", self.port),
             None => format!("redis://127.0.0.1:{}", self.port),
         }
+    }
+
+    /// `rediss://127.0.0.1:PORT` of its TLS port, when it has one.
+    pub fn tls_url(&self) -> Option<String> {
+        self.tls
+            .as_ref()
+            .map(|tls| format!("rediss://127.0.0.1:{}", tls.port))
     }
 
     /// The port it listens on.
@@ -98,6 +141,14 @@ impl RedisServer {
         }
         if let Some(password) = &self.password {
             cmd.args(["--requirepass", password]);
+        }
+        if let Some(tls) = &self.tls {
+            cmd.args(["--tls-port", &tls.port.to_string()])
+                .arg("--tls-cert-file")
+                .arg(&tls.cert)
+                .arg("--tls-key-file")
+                .arg(&tls.key)
+                .args(["--tls-auth-clients", "no"]);
         }
         cmd.stdin(Stdio::null())
             .stdout(Stdio::null())

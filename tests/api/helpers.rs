@@ -73,10 +73,19 @@ pub struct TestBroker {
     pub address: String,
     /// A client for it.
     pub client: reqwest::Client,
-    _data: tempfile::TempDir,
+    _data: Option<tempfile::TempDir>,
 }
 
 impl TestBroker {
+    /// The helpers of this type for a broker running elsewhere (a `BrokerProcess`).
+    pub fn at(address: &str) -> TestBroker {
+        TestBroker {
+            address: address.to_owned(),
+            client: reqwest::Client::new(),
+            _data: None,
+        }
+    }
+
     /// POST a JSON body to `path`.
     pub async fn post(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
         self.client
@@ -282,7 +291,7 @@ pub async fn spawn_broker_timed(
     TestBroker {
         address,
         client: reqwest::Client::new(),
-        _data: data,
+        _data: Some(data),
     }
 }
 

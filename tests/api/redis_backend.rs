@@ -1,7 +1,7 @@
 //! The broker on the Redis backend, through HTTP, with a Redis of each test's own: what
 //! clients see while Redis is down and after it returns, a Redis crash under load (nothing
-//! acknowledged is lost), two brokers on one Redis (the newer owner fences the older), and a
-//! password in the URL. The whole suite also runs on Redis (`SEATBROKER_TEST_BACKEND=redis`);
+//! acknowledged is lost), two broker processes on one Redis (the newer owner fences the
+//! older), and a password in the URL. The whole suite also runs on Redis (`SEATBROKER_TEST_BACKEND=redis`);
 //! these are the tests that only make sense there.
 
 use std::collections::HashSet;
@@ -13,7 +13,7 @@ use seatbroker::store::redis::{RedisOptions, RedisStore};
 use seatbroker_actors::store::PoolStore;
 use serde_json::{json, Value};
 
-use crate::helpers::{error, spawn_broker_with, TestBroker};
+use crate::helpers::{error, spawn_broker_with, BrokerProcess, TestBroker};
 use crate::redis_store::OwnRedis;
 
 async fn broker_on(url: &str) -> TestBroker {
@@ -253,7 +253,14 @@ async fn s1_redis_killed_under_load_keeps_every_acknowledged_seat_and_the_capaci
 #[actix_rt::test]
 async fn s1_a_second_broker_on_the_same_redis_takes_the_pool_and_the_first_lets_go() {
     let redis = OwnRedis::start(false);
-    let first = broker_on(&redis.server.url()).await;
+    let url = redis.server.url();
+    let on_redis = [
+        ("SEATBROKER__STORAGE__BACKEND", "redis"),
+        ("SEATBROKER__STORAGE__REDIS_URL", url.as_str()),
+    ];
+    let (data_a, data_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let process_a = BrokerProcess::start_with(data_a.path(), &on_redis);
+    let first = TestBroker::at(&process_a.address);
     let (owner, pool) = first.owner_with_license("own@example.org", 3).await;
     let code = first.invite_code(&owner, &pool).await;
     let (_, ann) = first.join_with_code("ann@example.org", &code).await;
@@ -261,7 +268,8 @@ async fn s1_a_second_broker_on_the_same_redis_takes_the_pool_and_the_first_lets_
     assert_eq!(take(&first, &ann, "laptop").await.status(), 201);
 
     // The second broker loads every pool holding seats at start, taking them over.
-    let second = broker_on(&redis.server.url()).await;
+    let process_b = BrokerProcess::start_with(data_b.path(), &on_redis);
+    let second = TestBroker::at(&process_b.address);
     let ready = Instant::now();
     while second.get("/readyz").await.status() != 200 {
         assert!(
@@ -313,4 +321,56 @@ async fn a_password_in_the_redis_url_is_used_and_a_wrong_one_refused() {
         !message.contains("wrong"),
         "the password is never printed: {message}"
     );
+}
+
+/// Runs `openssl` with these space-separated arguments in `dir`.
+fn openssl(dir: &std::path::Path, args: &str) {
+    let status = std::process::Command::new("openssl")
+        .args(args.split(' '))
+        .current_dir(dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("openssl runs");
+    assert!(status.success(), "openssl {args:?}");
+}
+
+#[actix_rt::test]
+async fn a_rediss_url_speaks_tls_to_a_server_the_machine_trusts() {
+    // A certificate authority of the test's own and a server certificate for 127.0.0.1.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    let ca = "-x509 -newkey rsa:2048 -nodes -days 1 -keyout ca.key -out ca.crt";
+    openssl(d, &format!("req {ca} -subj /CN=seatbroker-test-CA"));
+    let csr = "-newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=127.0.0.1";
+    openssl(d, &format!("req {csr}"));
+    std::fs::write(d.join("san.ext"), "subjectAltName=IP:127.0.0.1\n").expect("write");
+    let sign = "-in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 1";
+    openssl(
+        d,
+        &format!("x509 -req {sign} -out server.crt -extfile san.ext"),
+    );
+    let redis = seatbroker::redis_server::RedisServer::start_with_tls(
+        &d.join("redis"),
+        &d.join("server.crt"),
+        &d.join("server.key"),
+    )
+    .expect("redis-server starts with TLS");
+    let url = redis.tls_url().expect("a TLS port");
+
+    // The system's roots do not include the test's authority: the broker refuses to start.
+    let refused = RedisStore::connect(&RedisOptions {
+        url: url.clone(),
+        timeout: Duration::from_secs(2),
+        down_timeout: Duration::from_millis(50),
+        max_in_flight: 8,
+    })
+    .await;
+    assert!(refused.is_err(), "an untrusted server is refused");
+
+    // Trusted through SSL_CERT_FILE (each test runs in a process of its own), it serves.
+    std::env::set_var("SSL_CERT_FILE", d.join("ca.crt"));
+    let b = broker_on(&url).await;
+    let (owner, _) = b.owner_with_license("own@example.org", 1).await;
+    assert_eq!(take(&b, &owner, "laptop").await.status(), 201);
 }

@@ -345,3 +345,42 @@ async fn w1_a_wait_that_ends_is_refused_with_its_queue_position() {
         (409, Some("no_seat_available"), Some(1))
     );
 }
+
+#[actix_rt::test]
+async fn s1_a_burst_of_1000_concurrent_seat_requests_gets_no_429_or_503() {
+    // API.md: while storage is healthy, a burst of up to 1,000 concurrent requests on one pool
+    // is answered without 429 or 503. One member on a thousand devices (S3: a seat each).
+    let broker = spawn_broker().await;
+    let (owner, pool) = broker.owner_with_license("own@example.org", 100).await;
+    let code = broker.invite_code(&owner, &pool).await;
+    let (_, member) = broker.join_with_code("lab@example.org", &code).await;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(1_000)
+        .build()
+        .unwrap();
+    let requests: Vec<_> = (0..1_000)
+        .map(|i| {
+            let send = client
+                .post(format!("{}/v1/seats", broker.address))
+                .bearer_auth(&member)
+                .json(&json!({"device_id": format!("lab-pc-{i}"), "platform": "windows"}))
+                .send();
+            actix_rt::spawn(send)
+        })
+        .collect();
+    let mut granted = 0;
+    let mut refused = 0;
+    for request in requests {
+        let res = request.await.unwrap().expect("the broker answers");
+        match res.status().as_u16() {
+            201 => granted += 1,
+            409 => {
+                let (_, err) = error(res).await;
+                assert_eq!(err["code"], "no_seat_available");
+                refused += 1;
+            }
+            other => panic!("a burst is answered without 429 or 503, got {other}"),
+        }
+    }
+    assert_eq!((granted, refused), (100, 900), "S1: exactly the capacity");
+}
