@@ -113,6 +113,9 @@ pub async fn acquire(
         };
         match state.registry.acquire(*pool, req, wait).await {
             Ok(AcquireOutcome::Granted { seat, reused }) => {
+                if body.platform == Platform::Web && !reused {
+                    web_session_settled(&state, who.0, &device, *pool, seat.id).await?;
+                }
                 let json = views::seat(*pool, &seat, state.registry.now());
                 return Ok(if reused {
                     HttpResponse::Ok().json(json)
@@ -137,9 +140,31 @@ pub async fn acquire(
     Err(ApiError::refusal(refusal, pool, contact))
 }
 
+/// S9 across pools, after a new web seat was granted in `pool`: the account's web grants
+/// check, one at a time, that no other device holds a web seat in another pool; a grant
+/// that finds one is given back and refused. Two requests racing in two pools both get
+/// their seat before either checks; whichever checks second yields, so at most one stays.
+/// The check before the grant (`web_session_elsewhere`) still refuses the common case
+/// without taking a seat.
+async fn web_session_settled(
+    state: &AppState,
+    account: AccountId,
+    device: &DeviceId,
+    pool: PoolId,
+    seat: seatbroker_actors::SeatId,
+) -> Result<(), ApiError> {
+    let _one_at_a_time = state.account_locks.lock(account).await;
+    let Err(refusal) = web_session_elsewhere(state, account, device).await else {
+        return Ok(());
+    };
+    if let Err(e) = state.registry.logout(pool, seat, account).await {
+        tracing::warn!(%pool, %e, "a web seat refused by S9 could not be given back");
+    }
+    Err(refusal)
+}
+
 /// S9 across pools: one web session per account. Each pool refuses a second web device
-/// itself; this looks in the account's other pools before a web seat is taken. (Two web
-/// requests racing in two pools can both pass; the pools' own checks still hold each pool.)
+/// itself; this looks in the account's other pools for a web seat on another device.
 async fn web_session_elsewhere(
     state: &AppState,
     account: AccountId,

@@ -384,3 +384,47 @@ async fn s1_a_burst_of_1000_concurrent_seat_requests_gets_no_429_or_503() {
     }
     assert_eq!((granted, refused), (100, 900), "S1: exactly the capacity");
 }
+
+#[actix_rt::test]
+async fn s9_two_web_sessions_racing_in_two_pools_never_both_hold() {
+    let broker = spawn_broker().await;
+    let (other_owner, shared) = broker.owner_with_license("lab@example.org", 5).await;
+    let code = broker.invite_code(&other_owner, &shared).await;
+    let (token, own) = broker.owner_with_license("ada@example.org", 5).await;
+    let res = broker
+        .call(
+            Method::POST,
+            "/v1/activations",
+            &token,
+            Some(json!({"code": code})),
+        )
+        .await;
+    assert_eq!(res.status(), 201, "Ada is a member of the lab's pool too");
+    for round in 0..20 {
+        let ask = |device: &str, pool: &str| {
+            broker
+                .client
+                .post(format!("{}/v1/seats", broker.address))
+                .bearer_auth(&token)
+                .json(&json!({"device_id": device, "platform": "web", "pool": pool}))
+                .send()
+        };
+        let (a, b) = tokio::join!(ask("tab-1", &own), ask("tab-2", &shared));
+        let granted = [a.unwrap().status(), b.unwrap().status()]
+            .iter()
+            .filter(|s| s.is_success())
+            .count();
+        assert!(granted <= 1, "round {round}: S9, two web sessions held");
+        let mine: Value = broker
+            .call(Method::GET, "/v1/me/seats", &token, None)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert!(mine.as_array().unwrap().len() <= 1, "round {round}: {mine}");
+        let res = broker
+            .call(Method::POST, "/v1/me/seats/release", &token, None)
+            .await;
+        assert_eq!(res.status(), 200);
+    }
+}
