@@ -9,6 +9,7 @@ pub mod cli;
 pub mod domain;
 pub mod http;
 pub mod license_cli;
+pub mod metrics;
 pub mod redis_server;
 pub mod settings;
 pub mod shutdown;

@@ -34,6 +34,8 @@ pub struct Settings {
     pub log: LogSettings,
     /// `[engine]`
     pub engine: EngineSettings,
+    /// `[metrics]`
+    pub metrics: MetricsSettings,
 }
 
 /// `[server]`: where the broker listens and how it is reached.
@@ -177,6 +179,14 @@ pub struct LogSettings {
     pub format: LogFormat,
     /// A tracing filter such as `info` or `seatbroker=debug,info`.
     pub filter: String,
+}
+
+/// `[metrics]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// Pools with series of their own at `/metrics`; the rest are summed as `_other`.
+    pub max_pool_series: usize,
 }
 
 /// `[engine]`
@@ -373,6 +383,9 @@ impl Settings {
                 "storage.redis_max_in_flight",
                 "must be 1 to 100000",
             ));
+        }
+        if !(1..=100_000).contains(&self.metrics.max_pool_series) {
+            return Err(invalid("metrics.max_pool_series", "must be 1 to 100000"));
         }
         if !(1..=1_000_000).contains(&self.engine.mailbox_capacity) {
             return Err(invalid("engine.mailbox_capacity", "must be 1 to 1000000"));

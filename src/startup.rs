@@ -46,6 +46,9 @@ pub enum StartupError {
     /// Password hashing or the token key could not be set up.
     #[error("authentication setup: {0}")]
     Auth(String),
+    /// The metrics could not be set up.
+    #[error(transparent)]
+    Metrics(#[from] crate::metrics::MetricsError),
     /// Redis could not be reached or its URL is unusable.
     #[error(transparent)]
     Redis(#[from] RedisOpenError),
@@ -148,6 +151,8 @@ impl Application {
             })?
             .port();
         let max_body = settings.server.max_body_bytes;
+        let metrics =
+            crate::metrics::Metrics::new(registry.clone(), settings.metrics.max_pool_series)?;
         let state = web::Data::new(AppState {
             settings,
             registry,
@@ -160,6 +165,7 @@ impl Application {
             account_pools: Default::default(),
             account_locks: Default::default(),
             shutting_down: AtomicBool::new(false),
+            metrics,
         });
         let app_state = state.clone();
         let server = HttpServer::new(move || {

@@ -393,7 +393,9 @@ impl PoolActor {
     /// nothing unless the pool is serving: a table that panicked is never read again.
     fn collect(&mut self, ctx: &mut Context<Self>) {
         while self.state == State::Serving {
-            self.pending_changes.extend(self.table.take_changes());
+            let changes = self.table.take_changes();
+            self.env.stats.seats.count(&changes);
+            self.pending_changes.extend(changes);
             let notices = self.table.take_notices();
             if notices.is_empty() {
                 return;
@@ -797,6 +799,7 @@ impl Handler<Acquire> for PoolActor {
                 self.ack(msg.reply, Ok(outcome), Some(id));
             }
             AcquireOutcome::Queued { waiter, .. } => {
+                self.env.stats.seats.queued.fetch_add(1, Ordering::Relaxed);
                 // Registered before the news of this call is read: it may concern this waiter.
                 self.waiters.insert(waiter, msg.reply);
                 self.collect(ctx);

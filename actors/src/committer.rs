@@ -12,6 +12,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::ids::PoolId;
 use crate::model::Change;
+use crate::stats::{AtomicHistogram, BATCH_SIZES, COMMIT_SECONDS};
 use crate::store::{PoolCommit, PoolStore, StoreError};
 
 /// A pool's changes on their way to the store, and where to send the result.
@@ -31,7 +32,7 @@ pub struct CommitResult {
 }
 
 /// Counters of the committer's work, for metrics and for the group-commit tests.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct CommitStats {
     /// Store calls made.
     pub store_calls: AtomicU64,
@@ -41,6 +42,23 @@ pub struct CommitStats {
     pub changes: AtomicU64,
     /// Pool commits that failed.
     pub failures: AtomicU64,
+    /// Seconds each store call took.
+    pub seconds: AtomicHistogram,
+    /// Pool commits each store call carried.
+    pub batch_sizes: AtomicHistogram,
+}
+
+impl Default for CommitStats {
+    fn default() -> Self {
+        CommitStats {
+            store_calls: AtomicU64::new(0),
+            pool_commits: AtomicU64::new(0),
+            changes: AtomicU64::new(0),
+            failures: AtomicU64::new(0),
+            seconds: AtomicHistogram::new(COMMIT_SECONDS),
+            batch_sizes: AtomicHistogram::new(BATCH_SIZES),
+        }
+    }
 }
 
 /// The handle actors submit their changes through. Cheap to clone.
@@ -107,7 +125,10 @@ async fn run(
                 changes: std::mem::take(&mut r.changes),
             })
             .collect();
+        let started = std::time::Instant::now();
         let mut results = store.commit(&batch).await.into_iter();
+        stats.seconds.observe(started.elapsed().as_secs_f64());
+        stats.batch_sizes.observe(batch.len() as f64);
         stats.store_calls.fetch_add(1, Ordering::Relaxed);
         stats
             .pool_commits

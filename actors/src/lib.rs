@@ -13,6 +13,7 @@ pub mod ids;
 pub mod model;
 pub mod order;
 pub mod registry;
+pub mod stats;
 pub mod store;
 pub mod table;
 pub mod time;

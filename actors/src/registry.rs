@@ -60,6 +60,8 @@ pub struct EngineStats {
     pub table_panics: AtomicU64,
     /// Pools reloaded from the store after a panic.
     pub pool_reloads: AtomicU64,
+    /// Expiries, revocations and queued requests.
+    pub seats: crate::stats::SeatEvents,
 }
 
 /// A running pool actor as the registry hands it out.

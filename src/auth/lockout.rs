@@ -51,8 +51,9 @@ impl Lockouts {
         }
     }
 
-    /// Counts a failed login; the failure that reaches the threshold starts the lockout.
-    pub fn failure(&self, email_key: &str, ip: IpAddr, now: Timestamp) {
+    /// Counts a failed login; the failure that reaches the threshold starts the lockout,
+    /// and then the answer is true.
+    pub fn failure(&self, email_key: &str, ip: IpAddr, now: Timestamp) -> bool {
         if self.failures.len() >= MAX_ENTRIES {
             let stale = now.as_millis().saturating_sub(self.lockout_ms);
             self.failures.retain(|_, f| {
@@ -72,6 +73,7 @@ impl Lockouts {
         if entry.count >= self.threshold {
             entry.locked_until = Some(now.plus_millis(self.lockout_ms));
         }
+        entry.count == self.threshold
     }
 
     /// A successful login resets the count.

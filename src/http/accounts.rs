@@ -159,7 +159,8 @@ pub async fn login(
         .await
         .map_err(|_| internal("password check failed"))?;
     let Some(account) = account.filter(|_| matches) else {
-        state.lockouts.failure(&email_key, ip, now);
+        let locked_out = state.lockouts.failure(&email_key, ip, now);
+        state.metrics.login_failed(locked_out);
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "invalid_credentials",

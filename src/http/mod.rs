@@ -65,6 +65,8 @@ pub struct AppState {
     pub account_locks: locks::AccountLocks,
     /// Set when SIGTERM or Ctrl-C arrived: readiness fails, new waits are refused.
     pub shutting_down: AtomicBool,
+    /// What `/metrics` serves.
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl AppState {
@@ -85,6 +87,7 @@ fn resource(path: &str) -> actix_web::Resource {
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/healthz").route(web::get().to(ops::healthz)))
         .service(resource("/readyz").route(web::get().to(ops::readyz)))
+        .service(resource("/metrics").route(web::get().to(ops::metrics)))
         .service(resource("/openapi.json").route(web::get().to(openapi::openapi_json)))
         .service(resource("/v1/accounts").route(web::post().to(accounts::create)))
         .service(resource("/v1/auth/login").route(web::post().to(accounts::login)))
@@ -140,6 +143,7 @@ pub fn internal(what: &str) -> ApiError {
 /// 503 for a store that did not answer (logged).
 pub fn store_error(e: seatbroker_actors::StoreError) -> ApiError {
     tracing::warn!(%e, "store error");
+    crate::metrics::count_store_error();
     ApiError::storage_unavailable()
 }
 
@@ -150,8 +154,8 @@ pub async fn unknown_route() -> Result<HttpResponse, ApiError> {
 
 static NEXT_REQUEST_ID: AtomicU64 = AtomicU64::new(1);
 
-/// Wraps each request in a span (request id, method, route template) and logs its status
-/// and duration: at debug level, or warn for a 5xx. Never logs bodies or headers, so
+/// Wraps each request in a span (request id, method, route template), logs its status
+/// and duration (at debug level, or warn for a 5xx) and counts it in the HTTP metrics. Never logs bodies or headers, so
 /// passwords and tokens stay out of logs.
 pub async fn trace_requests(
     req: ServiceRequest,
@@ -162,6 +166,7 @@ pub async fn trace_requests(
     let route = req
         .match_pattern()
         .unwrap_or_else(|| "unmatched".to_owned());
+    let state = req.app_data::<web::Data<AppState>>().cloned();
     let span = tracing::info_span!("request", request_id, %method, route = %route);
     let started = Instant::now();
     let result = next.call(req).instrument(span.clone()).await;
@@ -169,7 +174,16 @@ pub async fn trace_requests(
         Ok(res) => res.status(),
         Err(err) => err.as_response_error().status_code(),
     };
-    let micros = started.elapsed().as_micros() as u64;
+    let elapsed = started.elapsed();
+    let micros = elapsed.as_micros() as u64;
+    if let Some(state) = state {
+        state.metrics.http_request(
+            &route,
+            method.as_str(),
+            status.as_u16(),
+            elapsed.as_secs_f64(),
+        );
+    }
     let _entered = span.enter();
     if status.is_server_error() {
         tracing::warn!(status = status.as_u16(), micros, "request failed");

@@ -14,6 +14,7 @@ use super::{accounts, activations, me, members, operator, ops, pool_admin, pools
     paths(
         ops::healthz,
         ops::readyz,
+        ops::metrics,
         openapi_json,
         accounts::create,
         accounts::login,

@@ -1,6 +1,6 @@
-//! Operations endpoints: `/healthz` (the process runs) and `/readyz` (storage answers and the
-//! pools held at start are loaded). Metrics and the OpenAPI description come with their own
-//! issues.
+//! Operations endpoints: `/healthz` (the process runs), `/readyz` (storage answers and the
+//! pools held at start are loaded) and `/metrics` (Prometheus text). The OpenAPI description
+//! is in `openapi`.
 
 use std::time::Duration;
 
@@ -57,4 +57,19 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
         .retry_after(1));
     }
     Ok(HttpResponse::Ok().json(json!({ "status": "ready" })))
+}
+
+/// GET /metrics: every metric in the Prometheus text format.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "ops",
+    responses(
+        (status = 200, description = "Prometheus text format, version 0.0.4", content_type = "text/plain")
+    )
+)]
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(state.metrics.render())
 }

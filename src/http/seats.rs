@@ -16,6 +16,7 @@ use super::error::{ApiError, OwnerContact};
 use super::json::{ApiJson, ApiJsonOrEmpty};
 use super::{views, AppState};
 use crate::domain::ids::{owner_of, parse_pool, parse_seat, pool_of};
+use crate::metrics::SeatOutcome;
 
 /// The body of `POST /v1/seats`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -80,7 +81,25 @@ pub async fn acquire(
     state: web::Data<AppState>,
     body: ApiJson<TakeSeat>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.0;
+    let started = std::time::Instant::now();
+    let answer = take_seat(who, &state, body.0).await;
+    let outcome = match &answer {
+        Ok(res) if res.status() == actix_web::http::StatusCode::CREATED => SeatOutcome::Granted,
+        Ok(_) => SeatOutcome::Reused,
+        Err(e) => SeatOutcome::Refused(e.code()),
+    };
+    state
+        .metrics
+        .seat_request(outcome, started.elapsed().as_secs_f64());
+    answer
+}
+
+/// What `acquire` answers, before it is counted.
+async fn take_seat(
+    who: Authenticated,
+    state: &AppState,
+    body: TakeSeat,
+) -> Result<HttpResponse, ApiError> {
     let device = DeviceId::parse(&body.device_id)
         .map_err(|e| ApiError::invalid("device_id", e.to_string()))?;
     let max_wait = state.settings.seats.max_wait_s;
@@ -98,9 +117,9 @@ pub async fn acquire(
         Some(raw) => Some(parse_pool(raw).map_err(|_| ApiError::not_found("pool"))?),
         None => None,
     };
-    let order = pools_for(&state, who.0, requested).await?;
+    let order = pools_for(state, who.0, requested).await?;
     if body.platform == Platform::Web {
-        web_session_elsewhere(&state, who.0, &device).await?;
+        web_session_elsewhere(state, who.0, &device).await?;
     }
     let mut last = None;
     for (i, pool) in order.iter().enumerate() {
@@ -114,7 +133,7 @@ pub async fn acquire(
         match state.registry.acquire(*pool, req, wait).await {
             Ok(AcquireOutcome::Granted { seat, reused }) => {
                 if body.platform == Platform::Web && !reused {
-                    web_session_settled(&state, who.0, &device, *pool, seat.id).await?;
+                    web_session_settled(state, who.0, &device, *pool, seat.id).await?;
                 }
                 let json = views::seat(*pool, &seat, state.registry.now());
                 return Ok(if reused {
@@ -134,7 +153,7 @@ pub async fn acquire(
     }
     let (pool, refusal) = last.unwrap_or((pool_of(who.0), Refusal::NoLicense));
     let contact = match refusal {
-        Refusal::NoSeatAvailable(_) => owner_contact(&state, pool).await,
+        Refusal::NoSeatAvailable(_) => owner_contact(state, pool).await,
         _ => None,
     };
     Err(ApiError::refusal(refusal, pool, contact))
@@ -230,6 +249,7 @@ pub async fn heartbeat(
         .await
         .map_err(seat_engine_error)?
         .map_err(ApiError::seat)?;
+    state.metrics.heartbeat();
     Ok(HttpResponse::Ok().json(views::seat(pool, &view, state.registry.now())))
 }
 

@@ -8,6 +8,7 @@ mod expiry;
 mod helpers;
 mod licenses;
 mod members;
+mod metrics;
 mod ops;
 mod pool_admin;
 mod process;

@@ -1,0 +1,434 @@
+//! The broker's Prometheus metrics, served as text at `GET /metrics`. The names are a contract
+//! (dashboards and alerts depend on them; README.md lists them). Handlers record with
+//! labelled children created once and kept (no label lookup per request); what the engine
+//! counts (expiries, revocations, queued requests, commits, pools) is read from its atomics
+//! and actors' published status at scrape time, so recording on the hot path takes no lock
+//! shared by all pools. Per-pool series are bounded: the `metrics.max_pool_series` busiest
+//! pools get their own, the rest are summed under `pool="_other"`.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use dashmap::DashMap;
+use prometheus::core::{Collector, Desc};
+use prometheus::proto::{self, MetricFamily, MetricType};
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
+};
+use seatbroker_actors::stats::{HistogramSnapshot, REVOKE_REASONS};
+use seatbroker_actors::PoolRegistry;
+
+use crate::domain::ids::format_pool;
+
+/// Seconds a request may take, as the request histograms' buckets.
+const REQUEST_SECONDS: &[f64] = &[
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+    5.0, 10.0, 30.0, 60.0,
+];
+
+/// The refusal reasons of `seatbroker_seat_requests_total{outcome="refused"}`: the seat
+/// rules' codes, then the engine's (busy, storage down, shutting down, elsewhere).
+const REFUSAL_REASONS: &[&str] = &[
+    "no_seat_available",
+    "web_session_active_elsewhere",
+    "member_blocked",
+    "not_a_member",
+    "no_license",
+    "license_expired",
+    "trial_expired",
+    "throttled",
+    "storage_unavailable",
+    "shutting_down",
+    "pool_owned_elsewhere",
+    "pool_unavailable",
+];
+
+/// How a seat request ended, for `seatbroker_seat_requests_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeatOutcome<'a> {
+    /// A new seat.
+    Granted,
+    /// The same seat again (S2).
+    Reused,
+    /// Refused with this code.
+    Refused(&'a str),
+}
+
+/// Every metric of the broker.
+pub struct Metrics {
+    registry: Registry,
+    engine: PoolRegistry,
+    max_pool_series: usize,
+    granted: IntCounter,
+    reused: IntCounter,
+    refused: Vec<(&'static str, IntCounter)>,
+    queued: Synced,
+    seat_seconds: Histogram,
+    heartbeats: IntCounter,
+    expired: Synced,
+    revoked: Vec<Synced>,
+    store_errors: Synced,
+    mailbox_full: Synced,
+    login_failures: IntCounter,
+    lockouts: IntCounter,
+    http_requests: IntCounterVec,
+    http_seconds: HistogramVec,
+    http_children: DashMap<(String, String, u16), IntCounter>,
+    http_histograms: DashMap<String, Histogram>,
+    pool_capacity: IntGaugeVec,
+    pool_in_use: IntGaugeVec,
+    pool_queue: IntGaugeVec,
+    pool_actors: IntGauge,
+}
+
+/// A counter that mirrors an engine atomic: it moves by what the atomic moved since the
+/// previous scrape.
+struct Synced {
+    counter: IntCounter,
+    seen: AtomicU64,
+}
+
+impl Synced {
+    fn new(counter: IntCounter) -> Self {
+        Synced {
+            counter,
+            seen: AtomicU64::new(0),
+        }
+    }
+
+    fn sync(&self, now: u64) {
+        let before = self.seen.swap(now, Ordering::AcqRel);
+        self.counter.inc_by(now.saturating_sub(before));
+    }
+}
+
+/// Why the metrics could not be set up (a name registered twice: a bug, found by the tests).
+#[derive(Debug, thiserror::Error)]
+#[error("metrics: {0}")]
+pub struct MetricsError(#[from] prometheus::Error);
+
+/// Store requests that failed outside the group commits (reads, account writes).
+static STORE_ERRORS_OUTSIDE_COMMITS: AtomicU64 = AtomicU64::new(0);
+
+/// Counts a store error met by a request handler (a read or an account write).
+pub fn count_store_error() {
+    STORE_ERRORS_OUTSIDE_COMMITS.fetch_add(1, Ordering::Relaxed);
+}
+
+impl Metrics {
+    /// The metrics of a broker whose engine is `engine`.
+    pub fn new(engine: PoolRegistry, max_pool_series: usize) -> Result<Metrics, MetricsError> {
+        let registry = Registry::new();
+        let seat_requests = IntCounterVec::new(
+            Opts::new(
+                "seatbroker_seat_requests_total",
+                "Seat requests (POST /v1/seats) by outcome, and by reason for refusals",
+            ),
+            &["outcome", "reason"],
+        )?;
+        let counter = |name: &str, help: &str| -> Result<IntCounter, MetricsError> {
+            let c = IntCounter::new(name, help)?;
+            registry.register(Box::new(c.clone()))?;
+            Ok(c)
+        };
+        let seat_seconds = Histogram::with_opts(
+            HistogramOpts::new(
+                "seatbroker_seat_request_duration_seconds",
+                "Time to answer a seat request, waiting included",
+            )
+            .buckets(REQUEST_SECONDS.to_vec()),
+        )?;
+        let revoked = IntCounterVec::new(
+            Opts::new(
+                "seatbroker_seats_revoked_total",
+                "Seats taken away from their holders, by reason",
+            ),
+            &["reason"],
+        )?;
+        let http_requests = IntCounterVec::new(
+            Opts::new(
+                "seatbroker_http_requests_total",
+                "HTTP requests by route template, method and status",
+            ),
+            &["route", "method", "status"],
+        )?;
+        let http_seconds = HistogramVec::new(
+            HistogramOpts::new(
+                "seatbroker_http_request_duration_seconds",
+                "Time to answer an HTTP request, by route template",
+            )
+            .buckets(REQUEST_SECONDS.to_vec()),
+            &["route"],
+        )?;
+        let pool_gauge =
+            |name: &str, help: &str| IntGaugeVec::new(Opts::new(name, help), &["pool"]);
+        let pool_capacity = pool_gauge(
+            "seatbroker_pool_capacity",
+            "Seats a pool's live licenses give",
+        )?;
+        let pool_in_use = pool_gauge(
+            "seatbroker_pool_seats_in_use",
+            "Capacity in use (the owner's desktops count two to a seat)",
+        )?;
+        let pool_queue = pool_gauge(
+            "seatbroker_pool_queue_length",
+            "Requests waiting for a seat",
+        )?;
+        let pool_actors = IntGauge::new("seatbroker_pool_actors", "Pool actors running")?;
+        for c in [
+            Box::new(seat_requests.clone()) as Box<dyn Collector>,
+            Box::new(seat_seconds.clone()),
+            Box::new(revoked.clone()),
+            Box::new(http_requests.clone()),
+            Box::new(http_seconds.clone()),
+            Box::new(pool_capacity.clone()),
+            Box::new(pool_in_use.clone()),
+            Box::new(pool_queue.clone()),
+            Box::new(pool_actors.clone()),
+            Box::new(CommitCollector::new(engine.clone())?),
+        ] {
+            registry.register(c)?;
+        }
+        let refused = REFUSAL_REASONS
+            .iter()
+            .map(|r| (*r, seat_requests.with_label_values(&["refused", r])))
+            .collect();
+        Ok(Metrics {
+            granted: seat_requests.with_label_values(&["granted", ""]),
+            reused: seat_requests.with_label_values(&["reused", ""]),
+            queued: Synced::new(seat_requests.with_label_values(&["queued", ""])),
+            refused,
+            seat_seconds,
+            heartbeats: counter("seatbroker_heartbeats_total", "Heartbeats answered")?,
+            expired: Synced::new(counter(
+                "seatbroker_seats_expired_total",
+                "Seats freed because their heartbeats stopped (S4)",
+            )?),
+            revoked: REVOKE_REASONS
+                .iter()
+                .map(|r| Synced::new(revoked.with_label_values(&[r.code()])))
+                .collect(),
+            store_errors: Synced::new(counter(
+                "seatbroker_store_errors_total",
+                "Store requests that failed (pool commits and other requests)",
+            )?),
+            mailbox_full: Synced::new(counter(
+                "seatbroker_actor_mailbox_full_total",
+                "Requests refused because a pool's mailbox was full",
+            )?),
+            login_failures: counter("seatbroker_login_failures_total", "Failed logins (A3)")?,
+            lockouts: counter(
+                "seatbroker_lockouts_total",
+                "Lockouts of an account from an address after failed logins (A3)",
+            )?,
+            http_requests,
+            http_seconds,
+            http_children: DashMap::new(),
+            http_histograms: DashMap::new(),
+            pool_capacity,
+            pool_in_use,
+            pool_queue,
+            pool_actors,
+            registry,
+            engine,
+            max_pool_series,
+        })
+    }
+
+    /// Counts a seat request's outcome and how long it took.
+    pub fn seat_request(&self, outcome: SeatOutcome<'_>, seconds: f64) {
+        self.seat_seconds.observe(seconds);
+        match outcome {
+            SeatOutcome::Granted => self.granted.inc(),
+            SeatOutcome::Reused => self.reused.inc(),
+            SeatOutcome::Refused(code) => {
+                if let Some((_, c)) = self.refused.iter().find(|(r, _)| *r == code) {
+                    c.inc();
+                }
+            }
+        }
+    }
+
+    /// Counts an answered heartbeat.
+    pub fn heartbeat(&self) {
+        self.heartbeats.inc();
+    }
+
+    /// Counts a failed login, and the lockout it started.
+    pub fn login_failed(&self, locked_out: bool) {
+        self.login_failures.inc();
+        if locked_out {
+            self.lockouts.inc();
+        }
+    }
+
+    /// Counts an HTTP request by route template, method and status.
+    pub fn http_request(&self, route: &str, method: &str, status: u16, seconds: f64) {
+        let key = (route.to_owned(), method.to_owned(), status);
+        let counter = match self.http_children.get(&key) {
+            Some(c) => c.clone(),
+            None => {
+                let status_text = status.to_string();
+                let c = self
+                    .http_requests
+                    .with_label_values(&[route, method, &status_text]);
+                self.http_children.insert(key, c.clone());
+                c
+            }
+        };
+        counter.inc();
+        let histogram = match self.http_histograms.get(route) {
+            Some(h) => h.clone(),
+            None => {
+                let h = self.http_seconds.with_label_values(&[route]);
+                self.http_histograms.insert(route.to_owned(), h.clone());
+                h
+            }
+        };
+        histogram.observe(seconds);
+    }
+
+    /// Everything in the Prometheus text format.
+    pub fn render(&self) -> String {
+        self.sync_engine();
+        let mut out = Vec::new();
+        // Encoding into memory cannot fail for metrics this module made.
+        if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut out) {
+            tracing::error!(%e, "encoding metrics");
+        }
+        String::from_utf8(out).unwrap_or_default()
+    }
+
+    /// Reads the engine's counters and the pools' status into the metrics.
+    fn sync_engine(&self) {
+        let stats = self.engine.stats();
+        self.queued.sync(stats.seats.queued.load(Ordering::Relaxed));
+        self.expired
+            .sync(stats.seats.expired.load(Ordering::Relaxed));
+        for (synced, count) in self.revoked.iter().zip(&stats.seats.revoked) {
+            synced.sync(count.load(Ordering::Relaxed));
+        }
+        self.mailbox_full
+            .sync(stats.mailbox_full.load(Ordering::Relaxed));
+        let commit_failures = self.engine.commit_stats().failures.load(Ordering::Relaxed);
+        self.store_errors
+            .sync(commit_failures + STORE_ERRORS_OUTSIDE_COMMITS.load(Ordering::Relaxed));
+        self.pool_actors
+            .set(stats.live_actors.load(Ordering::Relaxed) as i64);
+
+        let mut pools = self.engine.statuses();
+        // The busiest first: seats in use, then waiting requests, then capacity.
+        pools.sort_unstable_by(|(a_id, a), (b_id, b)| {
+            (b.in_use, b.queue_length, b.capacity, a_id.0).cmp(&(
+                a.in_use,
+                a.queue_length,
+                a.capacity,
+                b_id.0,
+            ))
+        });
+        self.pool_capacity.reset();
+        self.pool_in_use.reset();
+        self.pool_queue.reset();
+        let (shown, rest) = pools.split_at(pools.len().min(self.max_pool_series));
+        for (pool, status) in shown {
+            let label = format_pool(*pool);
+            self.pool_capacity
+                .with_label_values(&[&label])
+                .set(i64::from(status.capacity));
+            self.pool_in_use
+                .with_label_values(&[&label])
+                .set(i64::from(status.in_use));
+            self.pool_queue
+                .with_label_values(&[&label])
+                .set(status.queue_length as i64);
+        }
+        if !rest.is_empty() {
+            let sum = |f: fn(&seatbroker_actors::PoolStatus) -> i64| -> i64 {
+                rest.iter().map(|(_, s)| f(s)).sum()
+            };
+            self.pool_capacity
+                .with_label_values(&["_other"])
+                .set(sum(|s| i64::from(s.capacity)));
+            self.pool_in_use
+                .with_label_values(&["_other"])
+                .set(sum(|s| i64::from(s.in_use)));
+            self.pool_queue
+                .with_label_values(&["_other"])
+                .set(sum(|s| s.queue_length as i64));
+        }
+    }
+}
+
+/// The committer's histograms, read from its atomics at scrape time.
+struct CommitCollector {
+    engine: PoolRegistry,
+    descs: Vec<Desc>,
+}
+
+const COMMIT_SECONDS_NAME: &str = "seatbroker_store_commit_duration_seconds";
+const COMMIT_SECONDS_HELP: &str = "Time of one store call of the group committer";
+const BATCH_SIZE_NAME: &str = "seatbroker_store_batch_size";
+const BATCH_SIZE_HELP: &str = "Pool commits carried by one store call";
+
+impl CommitCollector {
+    fn new(engine: PoolRegistry) -> Result<Self, prometheus::Error> {
+        let desc = |name: &str, help: &str| {
+            Desc::new(name.into(), help.into(), vec![], Default::default())
+        };
+        Ok(CommitCollector {
+            engine,
+            descs: vec![
+                desc(COMMIT_SECONDS_NAME, COMMIT_SECONDS_HELP)?,
+                desc(BATCH_SIZE_NAME, BATCH_SIZE_HELP)?,
+            ],
+        })
+    }
+}
+
+fn histogram_family(name: &str, help: &str, snapshot: HistogramSnapshot) -> MetricFamily {
+    let mut h = proto::Histogram::default();
+    h.set_sample_count(snapshot.count);
+    h.set_sample_sum(snapshot.sum);
+    h.set_bucket(
+        snapshot
+            .buckets
+            .into_iter()
+            .map(|(bound, count)| {
+                let mut b = proto::Bucket::default();
+                b.set_upper_bound(bound);
+                b.set_cumulative_count(count);
+                b
+            })
+            .collect(),
+    );
+    let mut metric = proto::Metric::default();
+    metric.set_histogram(h);
+    let mut family = MetricFamily::default();
+    family.set_name(name.to_owned());
+    family.set_help(help.to_owned());
+    family.set_field_type(MetricType::HISTOGRAM);
+    family.set_metric(vec![metric]);
+    family
+}
+
+impl Collector for CommitCollector {
+    fn desc(&self) -> Vec<&Desc> {
+        self.descs.iter().collect()
+    }
+
+    fn collect(&self) -> Vec<MetricFamily> {
+        let stats = self.engine.commit_stats();
+        vec![
+            histogram_family(
+                COMMIT_SECONDS_NAME,
+                COMMIT_SECONDS_HELP,
+                stats.seconds.snapshot(),
+            ),
+            histogram_family(
+                BATCH_SIZE_NAME,
+                BATCH_SIZE_HELP,
+                stats.batch_sizes.snapshot(),
+            ),
+        ]
+    }
+}
