@@ -76,6 +76,7 @@ async fn connect(url: String) -> RedisStore {
         timeout: Duration::from_secs(5),
         down_timeout: Duration::from_millis(50),
         max_in_flight: 512,
+        usage_retention_days: 400,
     })
     .await
     .expect("connects to Redis")

@@ -36,6 +36,8 @@ pub struct Settings {
     pub engine: EngineSettings,
     /// `[metrics]`
     pub metrics: MetricsSettings,
+    /// `[usage]`
+    pub usage: UsageSettings,
 }
 
 /// `[server]`: where the broker listens and how it is reached.
@@ -179,6 +181,14 @@ pub struct LogSettings {
     pub format: LogFormat,
     /// A tracing filter such as `info` or `seatbroker=debug,info`.
     pub filter: String,
+}
+
+/// `[usage]`: the W4 usage records behind the usage report.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UsageSettings {
+    /// Days usage records are kept.
+    pub retention_days: u32,
 }
 
 /// `[metrics]`
@@ -383,6 +393,9 @@ impl Settings {
                 "storage.redis_max_in_flight",
                 "must be 1 to 100000",
             ));
+        }
+        if !(1..=3_650).contains(&self.usage.retention_days) {
+            return Err(invalid("usage.retention_days", "must be 1 to 3650 days"));
         }
         if !(1..=100_000).contains(&self.metrics.max_pool_series) {
             return Err(invalid("metrics.max_pool_series", "must be 1 to 100000"));

@@ -76,7 +76,10 @@ impl Application {
         let (store, accounts): (Arc<dyn PoolStore>, Arc<dyn AccountStore>) =
             match settings.storage.backend {
                 Backend::Embedded => {
-                    let embedded = Arc::new(EmbeddedStore::open(&settings.storage.path)?);
+                    let embedded = Arc::new(
+                        EmbeddedStore::open(&settings.storage.path)?
+                            .with_usage_retention(settings.usage.retention_days),
+                    );
                     (embedded.clone(), embedded)
                 }
                 Backend::Redis => {
@@ -85,6 +88,7 @@ impl Application {
                         timeout: Duration::from_millis(settings.storage.redis_timeout_ms),
                         down_timeout: Duration::from_millis(settings.storage.redis_down_timeout_ms),
                         max_in_flight: settings.storage.redis_max_in_flight,
+                        usage_retention_days: settings.usage.retention_days,
                     };
                     let redis = Arc::new(RedisStore::connect(&options).await?);
                     match redis.durability_warning().await {

@@ -174,6 +174,10 @@ pool_message!(
     Describe {} -> crate::model::PoolDescription
 );
 pool_message!(
+    /// W4: the counts of the hour being counted, as of now.
+    UsageNow {} -> crate::model::UsageRecord
+);
+pool_message!(
     /// The pool's seats, or one account's.
     ListSeats {
         /// Only this account's seats, when set.
@@ -858,6 +862,10 @@ table_handlers! {
             settings: t.settings().clone(),
             trial: t.trial().cloned(),
         }
+    };
+    immediate UsageNow => |t, now, _msg| {
+        t.expire_due(now);
+        t.usage_now()
     };
     immediate ListSeats => |t, now, msg| {
         t.expire_due(now);

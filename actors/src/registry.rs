@@ -538,6 +538,11 @@ impl PoolRegistry {
         self.call(pool, |reply| actor::Describe { reply }).await
     }
 
+    /// W4: the counts of the hour being counted (the hours before are in the store).
+    pub async fn usage_now(&self, pool: PoolId) -> Result<crate::model::UsageRecord, EngineError> {
+        self.call(pool, |reply| actor::UsageNow { reply }).await
+    }
+
     /// The pool's seats, or only `account`'s.
     pub async fn seats(
         &self,

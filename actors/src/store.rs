@@ -16,7 +16,8 @@ use std::time::Duration;
 use hashbrown::HashMap;
 
 use crate::ids::PoolId;
-use crate::model::{Change, PoolSnapshot};
+use crate::model::{union, Change, PoolSnapshot, UsageRecord};
+use crate::time::Timestamp;
 
 /// A boxed future returned by a store, so stores can be used as trait objects.
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -64,6 +65,18 @@ pub trait PoolStore: Send + Sync + 'static {
     /// The pools that hold seats, to be loaded at start so that their expiries fire.
     fn live_pools(&self) -> StoreFuture<'_, Result<Vec<PoolId>, StoreError>>;
 
+    /// W4: the pool's usage records of the hours starting in `[from, to)`, oldest first,
+    /// each with the accounts seen in its hour; a record's `day_accounts` holds at least the
+    /// accounts seen in its day up to its hour and at most those of the whole day, so a
+    /// day's distinct accounts are the union over its hours. Records older than the store's
+    /// retention may be gone.
+    fn usage(
+        &self,
+        pool: PoolId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> StoreFuture<'_, Result<Vec<UsageRecord>, StoreError>>;
+
     /// Whether the store answers (for `/readyz`).
     fn ping(&self) -> StoreFuture<'_, Result<(), StoreError>>;
 }
@@ -73,6 +86,7 @@ pub trait PoolStore: Send + Sync + 'static {
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     pools: Mutex<HashMap<PoolId, PoolSnapshot>>,
+    usage: Mutex<HashMap<PoolId, std::collections::BTreeMap<Timestamp, UsageRecord>>>,
     fail: AtomicBool,
     latency_us: AtomicU64,
     calls: AtomicU64,
@@ -115,6 +129,15 @@ impl MemoryStore {
     /// The stored state of a pool.
     pub fn get(&self, pool: PoolId) -> Option<PoolSnapshot> {
         self.lock().get(&pool).cloned()
+    }
+
+    fn usage_lock(
+        &self,
+    ) -> std::sync::MutexGuard<
+        '_,
+        HashMap<PoolId, std::collections::BTreeMap<Timestamp, UsageRecord>>,
+    > {
+        self.usage.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<PoolId, PoolSnapshot>> {
@@ -177,12 +200,46 @@ impl PoolStore for MemoryStore {
                         StoreError::Unavailable(format!("pool {} is not stored", commit.pool))
                     })?;
                     snapshot.apply(&commit.changes);
+                    let mut usage = self.usage_lock();
+                    let hours = usage.entry(commit.pool).or_default();
+                    for change in &commit.changes {
+                        if let Change::Usage(rec) = change {
+                            let mut merged = rec.clone();
+                            if let Some(old) = hours.get(&rec.hour) {
+                                merged.accounts = union(&old.accounts, &rec.accounts);
+                                merged.day_accounts = union(&old.day_accounts, &rec.day_accounts);
+                            } else if let Some((_, prev)) = hours.range(..rec.hour).next_back() {
+                                // A new hour continues its day's account set.
+                                if prev.hour.day_start() == rec.hour.day_start() {
+                                    merged.day_accounts =
+                                        union(&prev.day_accounts, &rec.day_accounts);
+                                }
+                            }
+                            hours.insert(rec.hour, merged);
+                        }
+                    }
                     self.pool_commits.fetch_add(1, Ordering::SeqCst);
                     self.changes
                         .fetch_add(commit.changes.len() as u64, Ordering::SeqCst);
                     Ok(())
                 })
                 .collect()
+        })
+    }
+
+    fn usage(
+        &self,
+        pool: PoolId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> StoreFuture<'_, Result<Vec<UsageRecord>, StoreError>> {
+        Box::pin(async move {
+            self.failing()?;
+            Ok(self
+                .usage_lock()
+                .get(&pool)
+                .map(|hours| hours.range(from..to).map(|(_, r)| r.clone()).collect())
+                .unwrap_or_default())
         })
     }
 
@@ -263,6 +320,76 @@ pub mod conformance {
         seat_counter_survives_removal(store, first_pool + 20).await;
         creating_a_pool_twice_is_refused(store, first_pool + 21).await;
         trial_days_load_as_committed(store, first_pool + 22).await;
+        usage_hours_read_back_in_range_with_their_accounts(store, first_pool + 23).await;
+    }
+
+    /// W4: each hour's record reads back merged (counts as last written, accounts united),
+    /// in range and oldest first; a day's distinct accounts are the union over its hours.
+    pub async fn usage_hours_read_back_in_range_with_their_accounts(
+        store: &dyn PoolStore,
+        id: u64,
+    ) {
+        store.create_pool(pool(id)).await.expect("create");
+        let day = NOW.day_start();
+        let hour = |h: u64| day.plus_secs(h * 3_600);
+        let rec = |h: u64, grants: u32, accounts: &[u32], day_new: &[u32]| {
+            Change::Usage(UsageRecord {
+                hour: hour(h),
+                peak_in_use: grants,
+                capacity: 10,
+                grants,
+                accounts: accounts.iter().map(|a| AccountId(*a)).collect(),
+                day_accounts: day_new.iter().map(|a| AccountId(*a)).collect(),
+                ..UsageRecord::default()
+            })
+        };
+        // Hour 1 written twice (the second with more counts and one new account), hours 2
+        // and 3 once; a record of the next day must not be read with this day's range.
+        commit_one(store, PoolId(id), vec![rec(1, 1, &[1], &[1])]).await;
+        commit_one(
+            store,
+            PoolId(id),
+            vec![rec(1, 2, &[2], &[2]), rec(2, 1, &[3], &[3])],
+        )
+        .await;
+        commit_one(store, PoolId(id), vec![rec(3, 0, &[], &[])]).await;
+        commit_one(store, PoolId(id), vec![rec(25, 4, &[9], &[9])]).await;
+        let read = store
+            .usage(PoolId(id), hour(0), hour(24))
+            .await
+            .expect("usage");
+        let hours: Vec<Timestamp> = read.iter().map(|r| r.hour).collect();
+        assert_eq!(
+            hours,
+            vec![hour(1), hour(2), hour(3)],
+            "in range, oldest first"
+        );
+        assert_eq!(read[0].grants, 2, "the latest counts of an hour");
+        assert_eq!(read[0].accounts, vec![AccountId(1), AccountId(2)]);
+        assert_eq!(read[1].accounts, vec![AccountId(3)]);
+        let day_union = read.iter().fold(Vec::new(), |acc, r| {
+            crate::model::union(&acc, &r.day_accounts)
+        });
+        assert_eq!(day_union, vec![AccountId(1), AccountId(2), AccountId(3)]);
+        let later = store
+            .usage(PoolId(id), hour(24), hour(48))
+            .await
+            .expect("usage");
+        assert_eq!(later.len(), 1);
+        assert_eq!(
+            later[0].day_accounts,
+            vec![AccountId(9)],
+            "a new day starts afresh"
+        );
+        assert_eq!(
+            store
+                .usage(PoolId(id), hour(2), hour(3))
+                .await
+                .expect("usage")
+                .len(),
+            1,
+            "the end is excluded"
+        );
     }
 
     /// Loading a pool never created answers `None`.

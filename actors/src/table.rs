@@ -403,6 +403,12 @@ impl SeatTable {
         self.blocked.contains(&account)
     }
 
+    /// W4: the counts of the hour being counted, with every account seen in it and in its
+    /// day; the hours before are in the store.
+    pub fn usage_now(&self) -> crate::model::UsageRecord {
+        self.usage.current()
+    }
+
     /// Every held seat, oldest grant first.
     pub fn seats(&self) -> Vec<SeatView> {
         let mut views: Vec<SeatView> = self.seats.values().map(|s| self.view(s)).collect();

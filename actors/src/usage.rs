@@ -114,6 +114,17 @@ impl UsageCounter {
         closing
     }
 
+    /// The hour's counts so far with every account seen in the hour and in its day (what a
+    /// report shows of the hour still being counted); hands nothing out.
+    pub(crate) fn current(&self) -> UsageRecord {
+        let mut rec = self.current.clone();
+        rec.accounts = self.accounts.iter().copied().collect();
+        rec.accounts.sort_unstable();
+        rec.day_accounts = self.day_accounts.iter().copied().collect();
+        rec.day_accounts.sort_unstable();
+        rec
+    }
+
     /// The record of the hour so far, marking the counts as handed out at `now`.
     pub(crate) fn flush(&mut self, now: Timestamp) -> UsageRecord {
         self.dirty = false;

@@ -36,9 +36,10 @@ use super::{
     CreateLicenseError, LicenseRecord, MembershipRecord, PoolRecord, TrialRecord,
 };
 use seatbroker_actors::model::union;
+use seatbroker_actors::time::DAY_MS;
 use seatbroker_actors::{
-    AccountId, Change, License, PoolId, PoolSettings, PoolSnapshot, SeatRecord, Tombstone,
-    TrialDays, UsageRecord,
+    AccountId, Change, License, PoolId, PoolSettings, PoolSnapshot, SeatRecord, Timestamp,
+    Tombstone, TrialDays, UsageRecord,
 };
 use serde::{Deserialize, Serialize};
 
@@ -78,10 +79,14 @@ struct PoolHeader {
     trial: Option<TrialDays>,
 }
 
+/// How long usage records are kept by default (W4 reports): 400 days.
+pub const DEFAULT_USAGE_RETENTION_DAYS: u32 = 400;
+
 /// The embedded file store.
 #[derive(Clone)]
 pub struct EmbeddedStore {
     db: Arc<Database>,
+    usage_retention_ms: u64,
 }
 
 impl std::fmt::Debug for EmbeddedStore {
@@ -149,7 +154,16 @@ impl EmbeddedStore {
             tx.open_table(TRIALS).map_err(prepare)?;
         }
         tx.commit().map_err(|e| OpenError::Prepare(e.to_string()))?;
-        Ok(EmbeddedStore { db: Arc::new(db) })
+        Ok(EmbeddedStore {
+            db: Arc::new(db),
+            usage_retention_ms: u64::from(DEFAULT_USAGE_RETENTION_DAYS) * DAY_MS,
+        })
+    }
+
+    /// Keeps usage records this many days (from the newest hour counted).
+    pub fn with_usage_retention(mut self, days: u32) -> Self {
+        self.usage_retention_ms = u64::from(days) * DAY_MS;
+        self
     }
 
     /// Runs `f` on tokio's blocking pool: redb is synchronous and a commit waits for fsync.
@@ -165,6 +179,7 @@ impl EmbeddedStore {
 }
 
 struct WriteTables<'t> {
+    usage_retention_ms: u64,
     pools: Table<'t, u64, &'static [u8]>,
     seats: Table<'t, (u64, u64), &'static [u8]>,
     tombstones: Table<'t, (u64, u64, u64), &'static [u8]>,
@@ -254,6 +269,21 @@ impl WriteTables<'_> {
                 merged.day_accounts = union(&old.day_accounts, &rec.day_accounts);
             }
             None => {
+                // A new hour: records past the retention go.
+                if let Some(cutoff) = hour.checked_sub(self.usage_retention_ms) {
+                    let old: Vec<(u64, u64)> = self
+                        .usage
+                        .range((pool.0, 0)..(pool.0, cutoff))
+                        .map_err(|e| unavailable("reading usage", e))?
+                        .map(|entry| entry.map(|(k, _)| k.value()))
+                        .collect::<Result<_, _>>()
+                        .map_err(|e| unavailable("reading usage", e))?;
+                    for key in old {
+                        self.usage
+                            .remove(key)
+                            .map_err(|e| unavailable("removing usage", e))?;
+                    }
+                }
                 // A new hour continues its day's account set from the hour before it.
                 let earlier = self
                     .usage
@@ -292,7 +322,11 @@ impl WriteTables<'_> {
     }
 }
 
-fn commit_batch(db: &Database, batch: &[PoolCommit]) -> Vec<Result<(), StoreError>> {
+fn commit_batch(
+    db: &Database,
+    batch: &[PoolCommit],
+    usage_retention_ms: u64,
+) -> Vec<Result<(), StoreError>> {
     let run = || -> Result<Vec<Result<(), StoreError>>, StoreError> {
         let tx = db
             .begin_write()
@@ -300,6 +334,7 @@ fn commit_batch(db: &Database, batch: &[PoolCommit]) -> Vec<Result<(), StoreErro
         let results = {
             let open = |e: redb::TableError| unavailable("opening a table", e);
             let mut tables = WriteTables {
+                usage_retention_ms,
                 pools: tx.open_table(POOLS).map_err(open)?,
                 seats: tx.open_table(SEATS).map_err(open)?,
                 tombstones: tx.open_table(TOMBSTONES).map_err(open)?,
@@ -375,6 +410,7 @@ fn load_pool(db: &Database, pool: PoolId) -> Result<Option<PoolSnapshot>, StoreE
 
 impl PoolStore for EmbeddedStore {
     fn create_pool(&self, snapshot: PoolSnapshot) -> StoreFuture<'_, Result<(), StoreError>> {
+        let usage_retention_ms = self.usage_retention_ms;
         Box::pin(self.blocking(move |db| {
             let tx = db
                 .begin_write()
@@ -403,6 +439,7 @@ impl PoolStore for EmbeddedStore {
                     .insert(snapshot.pool.0, encode(&header)?.as_slice())
                     .map_err(|e| unavailable("writing a pool", e))?;
                 let mut tables = WriteTables {
+                    usage_retention_ms,
                     pools,
                     seats: tx.open_table(SEATS).map_err(open)?,
                     tombstones: tx.open_table(TOMBSTONES).map_err(open)?,
@@ -439,7 +476,11 @@ impl PoolStore for EmbeddedStore {
         let owned = batch.to_vec();
         let len = batch.len();
         Box::pin(async move {
-            match self.blocking(move |db| Ok(commit_batch(db, &owned))).await {
+            let retention = self.usage_retention_ms;
+            match self
+                .blocking(move |db| Ok(commit_batch(db, &owned, retention)))
+                .await
+            {
                 Ok(results) => results,
                 Err(e) => (0..len).map(|_| Err(e.clone())).collect(),
             }
@@ -452,6 +493,24 @@ impl PoolStore for EmbeddedStore {
             tx.open_table(POOLS)
                 .map_err(|e| unavailable("opening a table", e))?;
             Ok(())
+        }))
+    }
+
+    fn usage(
+        &self,
+        pool: PoolId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> StoreFuture<'_, Result<Vec<UsageRecord>, StoreError>> {
+        Box::pin(self.blocking(move |db| {
+            let tx = read_tx(db)?;
+            let usage = tx.open_table(USAGE).map_err(open_err)?;
+            let records = usage
+                .range((pool.0, from.as_millis())..(pool.0, to.as_millis()))
+                .map_err(io_err)?
+                .map(|entry| entry.map_err(io_err).and_then(|(_, v)| decode(v.value())))
+                .collect::<Result<_, _>>()?;
+            Ok(records)
         }))
     }
 
@@ -945,6 +1004,46 @@ mod tests {
         let snapshot = store.load(PoolId(7)).await.expect("load").expect("stored");
         assert_eq!(snapshot.seats.len(), 1);
         assert_eq!(store.live_pools().await, Ok(vec![PoolId(7)]));
+    }
+
+    #[actix_rt::test]
+    async fn w4_usage_past_the_retention_is_forgotten() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = EmbeddedStore::open(dir.path())
+            .expect("open")
+            .with_usage_retention(2);
+        store
+            .create_pool(PoolSnapshot::new(PoolId(1), AccountId(1), Vec::new()))
+            .await
+            .expect("create");
+        let day = |d: u64| {
+            Timestamp(1_800_000_000_000)
+                .day_start()
+                .plus_secs(d * 86_400)
+        };
+        for (d, account) in [(0, 1), (1, 2), (5, 3)] {
+            let usage = Change::Usage(UsageRecord {
+                hour: day(d),
+                grants: 1,
+                accounts: vec![AccountId(account)],
+                ..UsageRecord::default()
+            });
+            let commit = PoolCommit {
+                pool: PoolId(1),
+                changes: vec![usage],
+            };
+            assert_eq!(store.commit(&[commit]).await, vec![Ok(())]);
+        }
+        let kept = store
+            .usage(PoolId(1), day(0), day(10))
+            .await
+            .expect("usage");
+        let hours: Vec<Timestamp> = kept.iter().map(|r| r.hour).collect();
+        assert_eq!(
+            hours,
+            vec![day(5)],
+            "days more than 2 before the newest are gone"
+        );
     }
 
     #[actix_rt::test]

@@ -15,6 +15,7 @@
 //! | `sb:{P-…}:usage` | hash | hour start (ms, 20 digits) → `UsageRecord` counts |
 //! | `sb:{P-…}:usage_accounts` | sorted set | `hour:account`, scored by the hour: accounts seen in the hour |
 //! | `sb:{P-…}:day_accounts` | sorted set | `day:account`, scored by the day: accounts seen in the day |
+//! | `sb:{P-…}:usage_hours` | sorted set | the hours of `usage`, for range reads and retention |
 //! | `sb:{r}:account:<n>` | string | `AccountRecord` |
 //! | `sb:{r}:emails` | hash | lower-cased email → account id |
 //! | `sb:{r}:secret:token_signing_key` | string | the token-signing key |
@@ -52,7 +53,8 @@ use redis::aio::ConnectionManager;
 use redis::{RedisError, RedisResult, Script, Value};
 use seatbroker_actors::model::STORED_TOMBSTONES;
 use seatbroker_actors::store::{PoolCommit, PoolStore, StoreError, StoreFuture};
-use seatbroker_actors::{AccountId, Change, PoolId, PoolSnapshot, UsageRecord};
+use seatbroker_actors::time::DAY_MS;
+use seatbroker_actors::{AccountId, Change, PoolId, PoolSnapshot, Timestamp, UsageRecord};
 use serde::de::DeserializeOwned;
 use tokio::sync::Semaphore;
 
@@ -77,6 +79,8 @@ pub struct RedisOptions {
     pub down_timeout: Duration,
     /// The most requests in flight at once.
     pub max_in_flight: usize,
+    /// How long usage records are kept, in days.
+    pub usage_retention_days: u32,
 }
 
 /// Why the Redis store could not start.
@@ -109,6 +113,7 @@ pub struct RedisStore {
     timeout: Duration,
     down_timeout: Duration,
     round_trips: AtomicU64,
+    usage_retention_ms: u64,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -122,6 +127,7 @@ impl std::fmt::Debug for RedisStore {
 struct Scripts {
     commit: Script,
     load: Script,
+    usage_range: Script,
     create_pool: Script,
     create_account: Script,
     account_by_email: Script,
@@ -138,6 +144,7 @@ impl Scripts {
         Scripts {
             commit: Script::new(lua::COMMIT),
             load: Script::new(lua::LOAD),
+            usage_range: Script::new(lua::USAGE_RANGE),
             create_pool: Script::new(lua::CREATE_POOL),
             create_account: Script::new(lua::CREATE_ACCOUNT),
             account_by_email: Script::new(lua::ACCOUNT_BY_EMAIL),
@@ -154,12 +161,12 @@ impl Scripts {
 /// One pool's commit script call: its place in the batch, its keys, its arguments.
 struct PoolCall {
     index: usize,
-    keys: [String; 7],
+    keys: [String; 8],
     args: Vec<Vec<u8>>,
 }
 
-/// The seven keys of a pool, in the order the pool scripts take them.
-fn pool_keys(pool: PoolId) -> [String; 7] {
+/// The eight keys of a pool, in the order the pool scripts take them.
+fn pool_keys(pool: PoolId) -> [String; 8] {
     let tag = format!("sb:{{{pool}}}");
     [
         format!("{tag}:pool"),
@@ -169,6 +176,7 @@ fn pool_keys(pool: PoolId) -> [String; 7] {
         format!("{tag}:usage"),
         format!("{tag}:usage_accounts"),
         format!("{tag}:day_accounts"),
+        format!("{tag}:usage_hours"),
     ]
 }
 
@@ -211,6 +219,7 @@ impl RedisStore {
             timeout: options.timeout,
             down_timeout: options.down_timeout.min(options.timeout),
             round_trips: AtomicU64::new(0),
+            usage_retention_ms: u64::from(options.usage_retention_days) * DAY_MS,
         })
     }
 
@@ -331,7 +340,11 @@ impl RedisStore {
     }
 
     /// The commit script's arguments for one pool's changes.
-    fn commit_args(epoch: u64, changes: &[Change]) -> Result<Vec<Vec<u8>>, StoreError> {
+    fn commit_args(
+        epoch: u64,
+        usage_retention_ms: u64,
+        changes: &[Change],
+    ) -> Result<Vec<Vec<u8>>, StoreError> {
         let mut next_seat = 0u64;
         let mut newest_removal = 0u64;
         let mut ops: Vec<Vec<u8>> = Vec::with_capacity(changes.len() * 3);
@@ -403,6 +416,7 @@ impl RedisStore {
         });
         args.push(text(TOMBSTONE_RETENTION_MS.to_string()));
         args.push(text(STORED_TOMBSTONES.to_string()));
+        args.push(text(usage_retention_ms.to_string()));
         args.extend(ops);
         Ok(args)
     }
@@ -447,7 +461,7 @@ impl RedisStore {
                 ))));
                 continue;
             };
-            match Self::commit_args(epoch, &commit.changes) {
+            match Self::commit_args(epoch, self.usage_retention_ms, &commit.changes) {
                 Ok(args) => calls.push(PoolCall {
                     index: i,
                     keys: pool_keys(commit.pool),
@@ -615,6 +629,57 @@ impl RedisStore {
             .unwrap_or(Ok(()))
     }
 
+    async fn usage_range(
+        &self,
+        pool: PoolId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<UsageRecord>, StoreError> {
+        let keys = pool_keys(pool);
+        let reply: (Vec<String>, Vec<Vec<u8>>, Vec<String>, Vec<String>) = self
+            .script(
+                "reading usage",
+                &self.scripts.usage_range,
+                &[&keys[4], &keys[7], &keys[5], &keys[6]],
+                &[
+                    from.as_millis().to_string().as_bytes(),
+                    to.as_millis().to_string().as_bytes(),
+                    from.day_start().as_millis().to_string().as_bytes(),
+                ],
+            )
+            .await?;
+        let (_hours, records, hour_members, day_members) = reply;
+        let tagged = |members: &[String]| -> Vec<(u64, AccountId)> {
+            members
+                .iter()
+                .filter_map(|m| {
+                    let (at, account) = m.split_once(':')?;
+                    Some((at.parse().ok()?, AccountId(account.parse().ok()?)))
+                })
+                .collect()
+        };
+        let (by_hour, by_day) = (tagged(&hour_members), tagged(&day_members));
+        let mut out = Vec::with_capacity(records.len());
+        for bytes in records.iter().filter(|b| !b.is_empty()) {
+            let mut rec: UsageRecord = decode(bytes)?;
+            let (h, d) = (rec.hour.as_millis(), rec.hour.day_start().as_millis());
+            rec.accounts = by_hour
+                .iter()
+                .filter(|(t, _)| *t == h)
+                .map(|(_, a)| *a)
+                .collect();
+            rec.accounts.sort_unstable();
+            rec.day_accounts = by_day
+                .iter()
+                .filter(|(t, _)| *t == d)
+                .map(|(_, a)| *a)
+                .collect();
+            rec.day_accounts.sort_unstable();
+            out.push(rec);
+        }
+        Ok(out)
+    }
+
     async fn scan_live(&self) -> Result<Vec<PoolId>, StoreError> {
         let mut live = Vec::new();
         let mut cursor: u64 = 0;
@@ -707,6 +772,15 @@ impl PoolStore for RedisStore {
 
     fn live_pools(&self) -> StoreFuture<'_, Result<Vec<PoolId>, StoreError>> {
         Box::pin(self.scan_live())
+    }
+
+    fn usage(
+        &self,
+        pool: PoolId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> StoreFuture<'_, Result<Vec<UsageRecord>, StoreError>> {
+        Box::pin(self.usage_range(pool, from, to))
     }
 
     fn ping(&self) -> StoreFuture<'_, Result<(), StoreError>> {

@@ -6,9 +6,10 @@
 
 /// Applies one pool's changes if the caller still owns the pool.
 ///
-/// KEYS: pool, seats, tombstones, blocked, usage, usage_accounts, day_accounts.
+/// KEYS: pool, seats, tombstones, blocked, usage, usage_accounts, day_accounts, usage_hours.
 /// ARGV: epoch, next seat id (20 digits, or ""), newest removal ms (or ""), tombstone
-/// retention ms, tombstones kept, then operations, each a letter and its arguments:
+/// retention ms, tombstones kept, usage retention ms, then operations, each a letter and
+/// its arguments:
 /// `G id record` (a seat granted or updated), `R id at tombstone` (a seat removed),
 /// `B account` / `U account` (blocked / unblocked), `H hour day record n accounts... m
 /// day_accounts...` (usage counts of an hour), `L licenses`, `S settings`, `T trial`,
@@ -24,7 +25,7 @@ if ARGV[2] ~= '' then
     redis.call('HSET', KEYS[1], 'next_seat_id', ARGV[2])
   end
 end
-local i = 6
+local i = 7
 local n = #ARGV
 while i <= n do
   local op = ARGV[i]
@@ -44,9 +45,20 @@ while i <= n do
   elseif op == 'H' then
     local hour, day = ARGV[i + 1], ARGV[i + 2]
     redis.call('HSET', KEYS[5], hour, ARGV[i + 3])
+    redis.call('ZADD', KEYS[8], hour, hour)
     local latest = redis.call('HGET', KEYS[1], 'usage_hour')
     if (not latest) or latest < hour then
       redis.call('HSET', KEYS[1], 'usage_hour', hour)
+      -- A new hour: what is past the retention goes.
+      local cutoff = tonumber(hour) - tonumber(ARGV[6])
+      if cutoff > 0 then
+        for _, old in ipairs(redis.call('ZRANGEBYSCORE', KEYS[8], '-inf', '(' .. cutoff)) do
+          redis.call('HDEL', KEYS[5], old)
+        end
+        redis.call('ZREMRANGEBYSCORE', KEYS[8], '-inf', '(' .. cutoff)
+        redis.call('ZREMRANGEBYSCORE', KEYS[6], '-inf', '(' .. cutoff)
+        redis.call('ZREMRANGEBYSCORE', KEYS[7], '-inf', '(' .. (cutoff - cutoff % 86400000))
+      end
     end
     local count = tonumber(ARGV[i + 4])
     i = i + 5
@@ -90,9 +102,22 @@ end
 return 'ok'
 "#;
 
+/// The usage records of the hours in a range. KEYS: usage, usage_hours, usage_accounts,
+/// day_accounts. ARGV: from (ms), to (ms, excluded), the start of from's day.
+/// Returns `{hours, records, hour:account members, day:account members}`.
+pub const USAGE_RANGE: &str = r#"
+local hours = redis.call('ZRANGEBYSCORE', KEYS[2], ARGV[1], '(' .. ARGV[2])
+local records = {}
+for i, hour in ipairs(hours) do
+  records[i] = redis.call('HGET', KEYS[1], hour) or ''
+end
+return {hours, records, redis.call('ZRANGEBYSCORE', KEYS[3], ARGV[1], '(' .. ARGV[2]),
+  redis.call('ZRANGEBYSCORE', KEYS[4], ARGV[3], '(' .. ARGV[2])}
+"#;
+
 /// Takes ownership of a pool (a new epoch) and reads everything needed to rebuild it.
 ///
-/// KEYS: pool, seats, tombstones, blocked, usage, usage_accounts, day_accounts.
+/// KEYS: pool, seats, tombstones, blocked, usage, usage_accounts, day_accounts, usage_hours.
 /// Returns `false` for an unknown pool, else `{epoch, owner, licenses, settings, trial or
 /// false, next seat id, seats, tombstones, blocked, usage record or false, usage accounts,
 /// day accounts}`.

@@ -56,6 +56,7 @@ async fn seats_in_redis(url: String, pool: &str) -> HashSet<String> {
         timeout: Duration::from_secs(2),
         down_timeout: Duration::from_millis(50),
         max_in_flight: 8,
+        usage_retention_days: 400,
     })
     .await
     .expect("connects");
@@ -364,6 +365,7 @@ async fn a_rediss_url_speaks_tls_to_a_server_the_machine_trusts() {
         timeout: Duration::from_secs(2),
         down_timeout: Duration::from_millis(50),
         max_in_flight: 8,
+        usage_retention_days: 400,
     })
     .await;
     assert!(refused.is_err(), "an untrusted server is refused");

@@ -34,6 +34,7 @@ fn options(url: String) -> RedisOptions {
         timeout: Duration::from_secs(2),
         down_timeout: Duration::from_millis(50),
         max_in_flight: 64,
+        usage_retention_days: 400,
     }
 }
 
@@ -222,4 +223,51 @@ async fn a_pool_of_a_thousand_seats_loads_whole() {
     let loaded = store.load(PoolId(1)).await.expect("load").expect("exists");
     assert_eq!(loaded.seats.len(), 1_000);
     assert_eq!(loaded.next_seat_id, ((1_000 << 24) | 999) + 1);
+}
+
+/// A usage record of `hour` with one grant by `account`.
+pub fn usage_at(hour: Timestamp, account: u32) -> Change {
+    Change::Usage(seatbroker_actors::UsageRecord {
+        hour,
+        grants: 1,
+        accounts: vec![AccountId(account)],
+        day_accounts: vec![AccountId(account)],
+        ..Default::default()
+    })
+}
+
+#[actix_rt::test]
+async fn w4_usage_past_the_retention_is_forgotten() {
+    let redis = OwnRedis::start(false);
+    let store = RedisStore::connect(&RedisOptions {
+        usage_retention_days: 2,
+        ..options(redis.server.url())
+    })
+    .await
+    .expect("connects");
+    store.create_pool(pool(1)).await.expect("create");
+    store.load(PoolId(1)).await.expect("load").expect("exists");
+    let day = |d: u64| {
+        Timestamp(1_800_000_000_000)
+            .day_start()
+            .plus_secs(d * 86_400)
+    };
+    for (d, account) in [(0, 1), (1, 2), (5, 3)] {
+        let commit = PoolCommit {
+            pool: PoolId(1),
+            changes: vec![usage_at(day(d), account)],
+        };
+        assert_eq!(store.commit(&[commit]).await, vec![Ok(())]);
+    }
+    let kept = store
+        .usage(PoolId(1), day(0), day(10))
+        .await
+        .expect("usage");
+    let hours: Vec<Timestamp> = kept.iter().map(|r| r.hour).collect();
+    assert_eq!(
+        hours,
+        vec![day(5)],
+        "days more than 2 before the newest are gone"
+    );
+    assert_eq!(kept[0].accounts, vec![AccountId(3)]);
 }
