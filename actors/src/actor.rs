@@ -174,7 +174,8 @@ pool_message!(
     Describe {} -> crate::model::PoolDescription
 );
 pool_message!(
-    /// W4: the counts of the hour being counted, as of now.
+    /// W4: the counts of the hour being counted, as of now; answered once the records of
+    /// the hours that ended meanwhile are in the store.
     UsageNow {} -> crate::model::UsageRecord
 );
 pool_message!(
@@ -863,7 +864,7 @@ table_handlers! {
             trial: t.trial().cloned(),
         }
     };
-    immediate UsageNow => |t, now, _msg| {
+    durable UsageNow => |t, now, _msg| {
         t.expire_due(now);
         t.usage_now()
     };

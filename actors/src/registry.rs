@@ -538,7 +538,8 @@ impl PoolRegistry {
         self.call(pool, |reply| actor::Describe { reply }).await
     }
 
-    /// W4: the counts of the hour being counted (the hours before are in the store).
+    /// W4: the counts of the hour being counted, answered once every hour before it is in
+    /// the store (so a report reads the store after this).
     pub async fn usage_now(&self, pool: PoolId) -> Result<crate::model::UsageRecord, EngineError> {
         self.call(pool, |reply| actor::UsageNow { reply }).await
     }

@@ -18,6 +18,7 @@ pub mod pool_admin;
 pub mod pools;
 pub mod seats;
 pub mod trials;
+pub mod usage;
 pub mod views;
 
 use std::net::IpAddr;
@@ -103,6 +104,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::patch().to(pool_admin::patch)),
         )
         .service(resource("/v1/pools/{pool}/seats").route(web::get().to(pool_admin::seats)))
+        .service(resource("/v1/pools/{pool}/usage").route(web::get().to(usage::get)))
         .service(
             resource("/v1/pools/{pool}/seats/{seat}").route(web::delete().to(pool_admin::release)),
         )

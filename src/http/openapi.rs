@@ -5,7 +5,9 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{accounts, activations, me, members, operator, ops, pool_admin, pools, seats, trials};
+use super::{
+    accounts, activations, me, members, operator, ops, pool_admin, pools, seats, trials, usage,
+};
 
 /// The API's description.
 #[derive(OpenApi)]
@@ -27,6 +29,7 @@ use super::{accounts, activations, me, members, operator, ops, pool_admin, pools
         pools::get,
         pool_admin::patch,
         pool_admin::seats,
+        usage::get,
         pool_admin::release,
         members::get_invite,
         members::rotate_invite,

@@ -17,3 +17,4 @@ mod redis_backend;
 mod redis_store;
 mod seats;
 mod trials;
+mod usage;

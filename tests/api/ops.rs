@@ -64,6 +64,7 @@ const API_OPERATIONS: &[(&str, &str)] = &[
     ("post", "/v1/pools/{pool}/members/{account}/unblock"),
     ("delete", "/v1/pools/{pool}/members/{account}"),
     ("get", "/v1/pools/{pool}/seats"),
+    ("get", "/v1/pools/{pool}/usage"),
     ("delete", "/v1/pools/{pool}/seats/{seat}"),
     ("post", "/v1/seats"),
     ("post", "/v1/seats/{seat}/heartbeat"),
