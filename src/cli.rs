@@ -1,5 +1,6 @@
-//! The command line (clap): `seatbroker serve [--config FILE]` and `seatbroker license issue
-//! --type T --seats N [--expires DATE] [--url URL] [--config FILE]`.
+//! The command line (clap): `seatbroker serve [--config FILE]`, `seatbroker license issue
+//! --type T --seats N [--expires DATE] [--url URL] [--config FILE]` and `seatbroker report
+//! --pool P [--from ..] [--to ..] [--bucket hour|day] [--format table|csv|json] [--chart FILE]`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -34,6 +35,41 @@ pub enum Command {
         /// What to do with licenses.
         #[command(subcommand)]
         command: LicenseCommand,
+    },
+    /// A pool's usage per hour or day (W4), through a running broker's API, as the pool's
+    /// owner: a token in --token or SEATBROKER_TOKEN, or --email with SEATBROKER_PASSWORD.
+    Report {
+        /// The pool (P-3F9-C21).
+        #[arg(long)]
+        pool: String,
+        /// First bucket: a date (its start, UTC) or an RFC 3339 time; the broker's default
+        /// (30 days, or 24 hours for hours) when absent.
+        #[arg(long)]
+        from: Option<String>,
+        /// End, excluded: a date or an RFC 3339 time; now when absent.
+        #[arg(long)]
+        to: Option<String>,
+        /// Bucket size.
+        #[arg(long, default_value = "day", value_parser = ["hour", "day"])]
+        bucket: String,
+        /// Output format.
+        #[arg(long, default_value = "table", value_parser = ["table", "csv", "json"])]
+        format: String,
+        /// Also draw peak seats in use against capacity into this SVG file.
+        #[arg(long)]
+        chart: Option<PathBuf>,
+        /// The broker's URL (server.public_url by default).
+        #[arg(long)]
+        url: Option<String>,
+        /// The owner's token (or SEATBROKER_TOKEN).
+        #[arg(long)]
+        token: Option<String>,
+        /// The owner's email, to log in with the password in SEATBROKER_PASSWORD.
+        #[arg(long)]
+        email: Option<String>,
+        /// A settings file, as for `serve`.
+        #[arg(long)]
+        config: Option<PathBuf>,
     },
 }
 
@@ -82,6 +118,37 @@ pub fn run() -> ExitCode {
                     seats,
                     expires,
                     url,
+                },
+            ),
+            Err(err) => {
+                eprintln!("seatbroker: {err}");
+                ExitCode::from(2)
+            }
+        },
+        Command::Report {
+            pool,
+            from,
+            to,
+            bucket,
+            format,
+            chart,
+            url,
+            token,
+            email,
+            config,
+        } => match Settings::load(config.as_deref()) {
+            Ok(settings) => crate::report_cli::report(
+                &settings,
+                crate::report_cli::ReportArgs {
+                    pool,
+                    from,
+                    to,
+                    bucket,
+                    format,
+                    chart,
+                    url,
+                    token,
+                    email,
                 },
             ),
             Err(err) => {

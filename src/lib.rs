@@ -11,6 +11,7 @@ pub mod http;
 pub mod license_cli;
 pub mod metrics;
 pub mod redis_server;
+pub mod report_cli;
 pub mod settings;
 pub mod shutdown;
 pub mod startup;

@@ -201,3 +201,67 @@ async fn w4_a_usage_query_out_of_range_is_invalid_and_members_may_not_read_it() 
         .await;
     assert_eq!(error(res).await.1["code"], "not_owner");
 }
+
+#[actix_rt::test]
+async fn w4_seatbroker_report_prints_the_report_and_draws_the_chart() {
+    let b = crate::helpers::spawn_broker().await;
+    let (owner, pool) = b.owner_with_license("own@example.org", 3).await;
+    let code = b.invite_code(&owner, &pool).await;
+    let (_, member) = b.join_with_code("m@example.org", &code).await;
+    seat_of(take(&b, &member, "pc").await).await;
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("usage.svg");
+    let run = |args: Vec<String>, token: Option<String>| {
+        actix_rt::task::spawn_blocking(move || {
+            let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_seatbroker"));
+            cmd.arg("report").args(args).env_remove("SEATBROKER_TOKEN");
+            if let Some(token) = token {
+                cmd.env("SEATBROKER_TOKEN", token);
+            }
+            cmd.output().expect("the binary runs")
+        })
+    };
+    let args = |format: &str| {
+        vec![
+            "--pool".into(),
+            pool.clone(),
+            "--url".into(),
+            b.address.clone(),
+            "--bucket".into(),
+            "hour".into(),
+            "--format".into(),
+            format.into(),
+            "--chart".into(),
+            svg.display().to_string(),
+        ]
+    };
+    let out = run(args("csv"), Some(owner.clone())).await.unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let csv = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(lines[0].starts_with("start,peak_in_use,capacity,grants"));
+    // The default: the 24 hours before now, from the hour holding their start.
+    assert_eq!(lines.len(), 26, "a header and 25 hours: {csv}");
+    let last: Vec<&str> = lines[25].split(',').collect();
+    assert_eq!(
+        &last[1..4],
+        ["1", "3", "1"],
+        "the hour now: peak 1 of 3, one grant"
+    );
+    let chart = std::fs::read_to_string(&svg).expect("the chart was written");
+    assert!(chart.starts_with("<svg") && chart.contains("capacity"));
+
+    let out = run(args("json"), Some(owner.clone())).await.unwrap();
+    let json: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(json.as_array().map(Vec::len), Some(25));
+
+    let out = run(args("table"), None).await.unwrap();
+    assert_eq!(out.status.code(), Some(2), "no token: a usage error");
+    let out = run(args("table"), Some(member)).await.unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not_owner"));
+}
