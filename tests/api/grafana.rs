@@ -353,6 +353,7 @@ async fn dashboards_are_well_formed_and_use_only_exported_metrics() {
         }
         None => problems.push("pool.json: no variable pool".into()),
     }
+    // Broker-wide context on the pool dashboard says so in its title.
     let uses_pool = queries(&dashboards)
         .iter()
         .filter(|q| q.dashboard == "pool.json")
