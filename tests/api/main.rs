@@ -5,6 +5,7 @@
 mod accounts;
 mod engine_on_embedded_store;
 mod expiry;
+mod grafana;
 mod helpers;
 mod licenses;
 mod members;
