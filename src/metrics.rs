@@ -79,6 +79,8 @@ pub struct Metrics {
     pool_in_use: IntGaugeVec,
     pool_queue: IntGaugeVec,
     pool_actors: IntGauge,
+    /// One scrape at a time: the per-pool gauges are reset and set again for each.
+    scraping: std::sync::Mutex<()>,
 }
 
 /// A counter that mirrors an engine atomic: it moves by what the atomic moved since the
@@ -232,6 +234,7 @@ impl Metrics {
             registry,
             engine,
             max_pool_series,
+            scraping: std::sync::Mutex::new(()),
         })
     }
 
@@ -290,6 +293,7 @@ impl Metrics {
 
     /// Everything in the Prometheus text format.
     pub fn render(&self) -> String {
+        let _one_at_a_time = self.scraping.lock().unwrap_or_else(|e| e.into_inner());
         self.sync_engine();
         let mut out = Vec::new();
         // Encoding into memory cannot fail for metrics this module made.
