@@ -191,3 +191,26 @@ fn serve(config: Option<PathBuf>) -> ExitCode {
         }
     }
 }
+
+/// Sends a request of a command (`license issue`, `report`) to a running broker: its JSON
+/// answer, or a sentence saying why there is none (unreachable, or the API's error code).
+pub(crate) async fn call_broker(
+    request: reqwest::RequestBuilder,
+    base: &str,
+) -> Result<serde_json::Value, String> {
+    let res = request
+        .send()
+        .await
+        .map_err(|e| format!("cannot reach the broker at {base}: {e}"))?;
+    let status = res.status();
+    let answer: serde_json::Value = res.json().await.unwrap_or(serde_json::Value::Null);
+    if status.is_success() {
+        Ok(answer)
+    } else {
+        Err(format!(
+            "the broker refused ({status}): {} {}",
+            answer["error"]["code"].as_str().unwrap_or("?"),
+            answer["error"]["message"].as_str().unwrap_or("")
+        ))
+    }
+}

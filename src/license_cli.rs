@@ -5,7 +5,7 @@
 
 use std::process::ExitCode;
 
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::domain::time;
 use crate::settings::Settings;
@@ -73,26 +73,11 @@ pub fn issue(settings: &Settings, args: IssueArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let outcome = runtime.block_on(async {
-        let res = reqwest::Client::new()
-            .post(&url)
-            .bearer_auth(token)
-            .json(&body)
-            .send()
-            .await
-            .map_err(|e| format!("cannot reach the broker at {url}: {e}"))?;
-        let status = res.status();
-        let answer: Value = res.json().await.unwrap_or(Value::Null);
-        if status.is_success() {
-            Ok(answer)
-        } else {
-            Err(format!(
-                "the broker refused ({status}): {} {}",
-                answer["error"]["code"].as_str().unwrap_or("?"),
-                answer["error"]["message"].as_str().unwrap_or("")
-            ))
-        }
-    });
+    let request = reqwest::Client::new()
+        .post(&url)
+        .bearer_auth(token)
+        .json(&body);
+    let outcome = runtime.block_on(crate::cli::call_broker(request, &base));
     match outcome {
         Ok(license) => {
             println!("{}", license["key"].as_str().unwrap_or_default());

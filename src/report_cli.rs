@@ -260,28 +260,13 @@ async fn fetch(
     password: Option<String>,
 ) -> Result<(Vec<Row>, Value), String> {
     let http = reqwest::Client::new();
-    let refused = |status: reqwest::StatusCode, answer: &Value| {
-        format!(
-            "the broker refused ({status}): {} {}",
-            answer["error"]["code"].as_str().unwrap_or("?"),
-            answer["error"]["message"].as_str().unwrap_or("")
-        )
-    };
-    let unreachable = |e: reqwest::Error| format!("cannot reach the broker at {base}: {e}");
     let token = match (token, &args.email, password) {
         (Some(token), _, _) => token,
         (None, Some(email), Some(password)) => {
-            let res = http
+            let login = http
                 .post(format!("{base}/v1/auth/login"))
-                .json(&json!({"email": email, "password": password}))
-                .send()
-                .await
-                .map_err(unreachable)?;
-            let status = res.status();
-            let answer: Value = res.json().await.unwrap_or(Value::Null);
-            if !status.is_success() {
-                return Err(refused(status, &answer));
-            }
+                .json(&json!({"email": email, "password": password}));
+            let answer = crate::cli::call_broker(login, base).await?;
             answer["token"].as_str().unwrap_or_default().to_owned()
         }
         _ => return Err("no token".into()),
@@ -293,18 +278,11 @@ async fn fetch(
     if let Some(to) = &args.to {
         query.push(("to", to.clone()));
     }
-    let res = http
+    let usage = http
         .get(format!("{base}/v1/pools/{}/usage", args.pool))
         .bearer_auth(token)
-        .query(&query)
-        .send()
-        .await
-        .map_err(unreachable)?;
-    let status = res.status();
-    let answer: Value = res.json().await.unwrap_or(Value::Null);
-    if !status.is_success() {
-        return Err(refused(status, &answer));
-    }
+        .query(&query);
+    let answer = crate::cli::call_broker(usage, base).await?;
     let rows: Vec<Row> = serde_json::from_value(answer.clone())
         .map_err(|e| format!("the broker's answer is not a usage report: {e}"))?;
     Ok((rows, answer))

@@ -254,6 +254,21 @@ impl PoolSnapshot {
         }
     }
 
+    /// What a store writes besides a new pool's header, as the changes that would have made
+    /// it: its seats, blocked members, tombstones and usage counts.
+    pub fn contents_as_changes(&self) -> Vec<Change> {
+        let mut changes: Vec<Change> = self
+            .seats
+            .iter()
+            .cloned()
+            .map(Change::SeatGranted)
+            .collect();
+        changes.extend(self.blocked.iter().copied().map(Change::MemberBlocked));
+        changes.extend(self.tombstones.iter().cloned().map(Change::SeatRemoved));
+        changes.extend(self.usage.iter().cloned().map(Change::Usage));
+        changes
+    }
+
     /// Applies persisted changes in order, as a store does; the reference for every backend.
     pub fn apply(&mut self, changes: &[Change]) {
         for change in changes {

@@ -446,15 +446,7 @@ impl PoolStore for EmbeddedStore {
                     usage: tx.open_table(USAGE).map_err(open)?,
                 };
                 // Anything else the snapshot holds is written as the changes that made it.
-                let mut changes: Vec<Change> = snapshot
-                    .seats
-                    .iter()
-                    .cloned()
-                    .map(Change::SeatGranted)
-                    .collect();
-                changes.extend(snapshot.blocked.iter().copied().map(Change::MemberBlocked));
-                changes.extend(snapshot.tombstones.iter().cloned().map(Change::SeatRemoved));
-                changes.extend(snapshot.usage.iter().cloned().map(Change::Usage));
+                let changes = snapshot.contents_as_changes();
                 tables.apply(&PoolCommit {
                     pool: snapshot.pool,
                     changes,

@@ -607,15 +607,7 @@ impl RedisStore {
         }
         self.epochs.insert(snapshot.pool, 0);
         // Anything else the snapshot holds is written as the changes that made it.
-        let mut changes: Vec<Change> = snapshot
-            .seats
-            .iter()
-            .cloned()
-            .map(Change::SeatGranted)
-            .collect();
-        changes.extend(snapshot.blocked.iter().copied().map(Change::MemberBlocked));
-        changes.extend(snapshot.tombstones.iter().cloned().map(Change::SeatRemoved));
-        changes.extend(snapshot.usage.iter().cloned().map(Change::Usage));
+        let changes = snapshot.contents_as_changes();
         if changes.is_empty() {
             return Ok(());
         }

@@ -214,16 +214,6 @@ async fn exported_series(broker: &TestBroker) -> HashSet<String> {
     names
 }
 
-async fn take(b: &TestBroker, token: &str, device: &str) -> reqwest::Response {
-    b.call(
-        Method::POST,
-        "/v1/seats",
-        token,
-        Some(json!({"device_id": device, "platform": "windows"})),
-    )
-    .await
-}
-
 async fn heartbeat(b: &TestBroker, token: &str, seat: &str) -> reqwest::StatusCode {
     b.call(
         Method::POST,
@@ -240,7 +230,7 @@ async fn dashboards_are_well_formed_and_use_only_exported_metrics() {
     let b = spawn_broker().await;
     // One seat, so that the per-pool gauges and the route-labelled HTTP families have series.
     let (owner, _pool) = b.owner_with_license("own@example.org", 2).await;
-    assert_eq!(take(&b, &owner, "pc").await.status(), 201);
+    assert_eq!(b.take_seat(&owner, "pc").await.status(), 201);
     let exported = exported_series(&b).await;
 
     let datasource =
@@ -542,7 +532,7 @@ async fn every_dashboard_query_is_valid_in_a_real_prometheus_and_core_panels_hav
     let (_, bob) = b.join_with_code("bob@example.org", &code).await;
     // A second, larger pool, so that "busiest pools" has more than one.
     let (other, _) = b.owner_with_license("other@example.org", 3).await;
-    assert_eq!(take(&b, &other, "pc").await.status(), 201);
+    assert_eq!(b.take_seat(&other, "pc").await.status(), 201);
 
     prometheus.wait_ready(Duration::from_secs(15)).await;
     // One scrape before the traffic, so that every counter below rises between two samples.
@@ -561,10 +551,10 @@ async fn every_dashboard_query_is_valid_in_a_real_prometheus_and_core_panels_hav
     }
 
     // A grant, a reuse, a refusal, heartbeats, a revocation, an expiry, a lockout.
-    let seat: Value = take(&b, &ann, "laptop").await.json().await.unwrap();
+    let seat: Value = b.take_seat(&ann, "laptop").await.json().await.unwrap();
     let seat = seat["seat_id"].as_str().unwrap().to_owned();
-    assert_eq!(take(&b, &ann, "laptop").await.status(), 200);
-    assert_eq!(take(&b, &bob, "desk").await.status(), 409);
+    assert_eq!(b.take_seat(&ann, "laptop").await.status(), 200);
+    assert_eq!(b.take_seat(&bob, "desk").await.status(), 409);
     assert_eq!(heartbeat(&b, &ann, &seat).await, 200);
     let res = b
         .call(
@@ -584,10 +574,10 @@ async fn every_dashboard_query_is_valid_in_a_real_prometheus_and_core_panels_hav
         )
         .await;
     assert_eq!(res.status(), 200);
-    assert_eq!(take(&b, &bob, "desk").await.status(), 201);
+    assert_eq!(b.take_seat(&bob, "desk").await.status(), 201);
     clock.advance_secs(120);
     // Bob's seat timed out; the next request to the pool finds it expired.
-    let seat: Value = take(&b, &ann, "laptop").await.json().await.unwrap();
+    let seat: Value = b.take_seat(&ann, "laptop").await.json().await.unwrap();
     let seat = seat["seat_id"].as_str().unwrap().to_owned();
     for _ in 0..2 {
         let res = b
@@ -610,7 +600,7 @@ async fn every_dashboard_query_is_valid_in_a_real_prometheus_and_core_panels_hav
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         assert_eq!(heartbeat(&b, &ann, &seat).await, 200);
-        assert_eq!(take(&b, &ann, "laptop").await.status(), 200);
+        assert_eq!(b.take_seat(&ann, "laptop").await.status(), 200);
         let mut missing = None;
         for expr in arrived {
             if prometheus.value(expr).await.is_none() {

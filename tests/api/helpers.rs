@@ -138,6 +138,17 @@ impl TestBroker {
         req.send().await.expect("request reaches the broker")
     }
 
+    /// POST /v1/seats for a windows device of the token's account.
+    pub async fn take_seat(&self, token: &str, device: &str) -> reqwest::Response {
+        self.call(
+            reqwest::Method::POST,
+            "/v1/seats",
+            token,
+            Some(serde_json::json!({"device_id": device, "platform": "windows"})),
+        )
+        .await
+    }
+
     /// Logs in; returns the token.
     pub async fn login(&self, email: &str, password: &str) -> String {
         let res = self

@@ -3,18 +3,7 @@
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::{error, spawn_broker, TestBroker};
-
-async fn take(broker: &TestBroker, token: &str, device: &str) -> reqwest::Response {
-    broker
-        .call(
-            Method::POST,
-            "/v1/seats",
-            token,
-            Some(json!({"device_id": device, "platform": "windows"})),
-        )
-        .await
-}
+use crate::helpers::{error, spawn_broker};
 
 #[actix_rt::test]
 async fn i1_i2_s8_a_member_joins_with_the_code_and_takes_a_seat() {
@@ -65,7 +54,7 @@ async fn i1_i2_s8_a_member_joins_with_the_code_and_takes_a_seat() {
     assert_eq!((status, err["code"].as_str()), (409, Some("own_pool")));
 
     // S8: the student owns no pool, so the shared one serves it.
-    let res = take(&broker, &student, "laptop").await;
+    let res = broker.take_seat(&student, "laptop").await;
     assert_eq!(res.status(), 201);
     let seat: Value = res.json().await.unwrap();
     assert_eq!(seat["pool_id"].as_str(), Some(pool.as_str()));
@@ -123,7 +112,7 @@ async fn i3_s10_blocking_revokes_at_once_and_deleting_lets_the_member_rejoin() {
     let (owner, pool) = broker.owner_with_license("o@uni.edu", 3).await;
     let code = broker.invite_code(&owner, &pool).await;
     let (member_id, bo) = broker.join_with_code("bo@uni.edu", &code).await;
-    let seat: Value = take(&broker, &bo, "pc").await.json().await.unwrap();
+    let seat: Value = broker.take_seat(&bo, "pc").await.json().await.unwrap();
     let seat_id = seat["seat_id"].as_str().unwrap().to_owned();
 
     let list: Value = broker
@@ -173,7 +162,7 @@ async fn i3_s10_blocking_revokes_at_once_and_deleting_lets_the_member_rejoin() {
         (status, err["reason"].as_str()),
         (410, Some("member_blocked"))
     );
-    let (status, err) = error(take(&broker, &bo, "pc").await).await;
+    let (status, err) = error(broker.take_seat(&bo, "pc").await).await;
     assert_eq!(
         (status, err["code"].as_str()),
         (403, Some("member_blocked"))
@@ -204,7 +193,7 @@ async fn i3_s10_blocking_revokes_at_once_and_deleting_lets_the_member_rejoin() {
         )
         .await;
     assert_eq!(res.status(), 200);
-    let seat: Value = take(&broker, &bo, "pc").await.json().await.unwrap();
+    let seat: Value = broker.take_seat(&bo, "pc").await.json().await.unwrap();
     let seat_id = seat["seat_id"].as_str().unwrap().to_owned();
 
     let res = broker

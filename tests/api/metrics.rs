@@ -51,16 +51,6 @@ impl Scrape {
     }
 }
 
-async fn take(b: &TestBroker, token: &str, device: &str) -> reqwest::Response {
-    b.call(
-        Method::POST,
-        "/v1/seats",
-        token,
-        Some(json!({"device_id": device, "platform": "windows"})),
-    )
-    .await
-}
-
 #[actix_rt::test]
 async fn metrics_follow_real_traffic_with_their_names_and_types() {
     let clock = Arc::new(MovableClock::default());
@@ -75,10 +65,10 @@ async fn metrics_follow_real_traffic_with_their_names_and_types() {
     let (_, bob) = b.join_with_code("bob@example.org", &code).await;
 
     // Two grants, one reuse, one refusal, two heartbeats, a revocation and an expiry.
-    let seat: serde_json::Value = take(&b, &ann, "laptop").await.json().await.unwrap();
+    let seat: serde_json::Value = b.take_seat(&ann, "laptop").await.json().await.unwrap();
     let seat = seat["seat_id"].as_str().unwrap().to_owned();
-    assert_eq!(take(&b, &ann, "laptop").await.status(), 200);
-    assert_eq!(take(&b, &bob, "desk").await.status(), 409);
+    assert_eq!(b.take_seat(&ann, "laptop").await.status(), 200);
+    assert_eq!(b.take_seat(&bob, "desk").await.status(), 409);
     for _ in 0..2 {
         let res = b
             .call(
@@ -108,10 +98,10 @@ async fn metrics_follow_real_traffic_with_their_names_and_types() {
         )
         .await;
     assert_eq!(res.status(), 200);
-    assert_eq!(take(&b, &bob, "desk").await.status(), 201);
+    assert_eq!(b.take_seat(&bob, "desk").await.status(), 201);
     clock.advance_secs(120);
     // Bob's seat timed out; the next request to the pool finds it expired.
-    assert_eq!(take(&b, &ann, "laptop").await.status(), 201);
+    assert_eq!(b.take_seat(&ann, "laptop").await.status(), 201);
 
     // Two failed logins: the second starts a lockout.
     for _ in 0..2 {
@@ -236,7 +226,7 @@ async fn per_pool_series_are_bounded_and_the_rest_summed_as_other() {
             .owner_with_license(&format!("o{i}@example.org"), *seats)
             .await;
         // Every pool holds one desktop seat of its owner, so it is loaded.
-        assert_eq!(take(&b, &owner, "pc").await.status(), 201);
+        assert_eq!(b.take_seat(&owner, "pc").await.status(), 201);
         pools.push(pool);
     }
     let m = Scrape::of(&b).await;

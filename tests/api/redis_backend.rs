@@ -24,16 +24,6 @@ async fn broker_on(url: &str) -> TestBroker {
     .await
 }
 
-async fn take(b: &TestBroker, token: &str, device: &str) -> reqwest::Response {
-    b.call(
-        Method::POST,
-        "/v1/seats",
-        token,
-        Some(json!({"device_id": device, "platform": "windows"})),
-    )
-    .await
-}
-
 async fn seat_ids(b: &TestBroker, owner: &str, pool: &str) -> HashSet<String> {
     let res = b
         .call(Method::GET, &format!("/v1/pools/{pool}/seats"), owner, None)
@@ -77,12 +67,12 @@ async fn redis_down_writes_get_503_at_once_heartbeats_and_seat_reads_go_on_then_
     let code = b.invite_code(&owner, &pool).await;
     let (_, ann) = b.join_with_code("ann@example.org", &code).await;
     let (_, bob) = b.join_with_code("bob@example.org", &code).await;
-    let res = take(&b, &ann, "laptop").await;
+    let res = b.take_seat(&ann, "laptop").await;
     assert_eq!(res.status(), 201);
     let seat: Value = res.json().await.expect("json");
     let seat_id = seat["seat_id"].as_str().expect("seat id").to_owned();
     // Bob has used the pool before, so his request during the outage reaches the commit.
-    let res = take(&b, &bob, "desk").await;
+    let res = b.take_seat(&bob, "desk").await;
     let earlier: Value = res.json().await.expect("json");
     let earlier = earlier["seat_id"].as_str().expect("seat id");
     let res = b
@@ -99,7 +89,7 @@ async fn redis_down_writes_get_503_at_once_heartbeats_and_seat_reads_go_on_then_
     );
     for attempt in 0..3 {
         let started = Instant::now();
-        let res = take(&b, &bob, "desk").await;
+        let res = b.take_seat(&bob, "desk").await;
         let took = started.elapsed();
         assert_eq!(res.status(), 503, "attempt {attempt}");
         assert!(res.headers().contains_key("retry-after"));
@@ -132,7 +122,7 @@ async fn redis_down_writes_get_503_at_once_heartbeats_and_seat_reads_go_on_then_
     redis.server.restart().expect("Redis restarts from its AOF");
     let back = Instant::now();
     loop {
-        let res = take(&b, &bob, "desk").await;
+        let res = b.take_seat(&bob, "desk").await;
         if res.status() == 201 {
             break;
         }
@@ -144,7 +134,7 @@ async fn redis_down_writes_get_503_at_once_heartbeats_and_seat_reads_go_on_then_
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(b.get("/readyz").await.status(), 200);
-    let res = take(&b, &owner, "third").await;
+    let res = b.take_seat(&owner, "third").await;
     assert_eq!(res.status(), 409, "S1: two seats, both held");
     let held = seat_ids(&b, &owner, &pool).await;
     assert_eq!(held.len(), 2);
@@ -171,7 +161,7 @@ async fn s1_redis_killed_under_load_keeps_every_acknowledged_seat_and_the_capaci
     // clients keep what they hold and stop.
     let held: Arc<Mutex<HashSet<String>>> = Arc::default();
     for (i, token) in tokens.drain(..10).enumerate() {
-        let res = take(&b, &token, &format!("keeper-{i}")).await;
+        let res = b.take_seat(&token, &format!("keeper-{i}")).await;
         assert_eq!(res.status(), 201);
         let seat: Value = res.json().await.expect("json");
         let id = seat["seat_id"].as_str().expect("seat id").to_owned();
@@ -184,7 +174,7 @@ async fn s1_redis_killed_under_load_keeps_every_acknowledged_seat_and_the_capaci
         tasks.push(actix_rt::spawn(async move {
             let device = format!("pc-{i}");
             while !frozen.load(std::sync::atomic::Ordering::SeqCst) {
-                let res = take(&b, &token, &device).await;
+                let res = b.take_seat(&token, &device).await;
                 if res.status() != 201 && res.status() != 200 {
                     tokio::time::sleep(Duration::from_millis(2)).await;
                     continue;
@@ -215,13 +205,13 @@ async fn s1_redis_killed_under_load_keeps_every_acknowledged_seat_and_the_capaci
         "some seats were held at the crash"
     );
 
-    let res = take(&b, &owner, "during-outage").await;
+    let res = b.take_seat(&owner, "during-outage").await;
     assert_eq!(res.status(), 503, "no grant while Redis is down");
 
     redis.server.restart().expect("Redis restarts from its AOF");
     let back = Instant::now();
     loop {
-        let res = take(&b, &owner, "after").await;
+        let res = b.take_seat(&owner, "after").await;
         if res.status() == 201 || res.status() == 409 {
             break;
         }
@@ -266,7 +256,7 @@ async fn s1_a_second_broker_on_the_same_redis_takes_the_pool_and_the_first_lets_
     let code = first.invite_code(&owner, &pool).await;
     let (_, ann) = first.join_with_code("ann@example.org", &code).await;
     let (_, bob) = first.join_with_code("bob@example.org", &code).await;
-    assert_eq!(take(&first, &ann, "laptop").await.status(), 201);
+    assert_eq!(first.take_seat(&ann, "laptop").await.status(), 201);
 
     // The second broker loads every pool holding seats at start, taking them over.
     let process_b = BrokerProcess::start_with(data_b.path(), &on_redis);
@@ -280,18 +270,18 @@ async fn s1_a_second_broker_on_the_same_redis_takes_the_pool_and_the_first_lets_
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 
-    let res = take(&first, &bob, "desk").await;
+    let res = first.take_seat(&bob, "desk").await;
     assert_eq!(res.status(), 503, "the first broker's commit is refused");
     let (_, err) = error(res).await;
     assert_eq!(err["code"], "pool_owned_elsewhere");
-    let res = take(&first, &bob, "desk").await;
+    let res = first.take_seat(&bob, "desk").await;
     let (status, err) = error(res).await;
     assert_eq!(
         (status, err["code"].as_str()),
         (503, Some("pool_owned_elsewhere"))
     );
 
-    let res = take(&second, &bob, "desk").await;
+    let res = second.take_seat(&bob, "desk").await;
     assert_eq!(res.status(), 201, "the second broker serves the pool");
     let held = seat_ids(&second, &owner, &pool).await;
     assert_eq!(held.len(), 2, "the refused grant never landed: {held:?}");
@@ -374,5 +364,5 @@ async fn a_rediss_url_speaks_tls_to_a_server_the_machine_trusts() {
     std::env::set_var("SSL_CERT_FILE", d.join("ca.crt"));
     let b = broker_on(&url).await;
     let (owner, _) = b.owner_with_license("own@example.org", 1).await;
-    assert_eq!(take(&b, &owner, "laptop").await.status(), 201);
+    assert_eq!(b.take_seat(&owner, "laptop").await.status(), 201);
 }

@@ -8,17 +8,7 @@ use seatbroker_actors::time::{DAY_MS, HOUR_MS};
 use seatbroker_actors::{Clock, Timestamp};
 use serde_json::{json, Value};
 
-use crate::helpers::{error, spawn_broker_timed, MovableClock, TestBroker};
-
-async fn take(b: &TestBroker, token: &str, device: &str) -> reqwest::Response {
-    b.call(
-        Method::POST,
-        "/v1/seats",
-        token,
-        Some(json!({"device_id": device, "platform": "windows"})),
-    )
-    .await
-}
+use crate::helpers::{error, spawn_broker_timed, MovableClock};
 
 async fn seat_of(res: reqwest::Response) -> String {
     assert_eq!(res.status(), 201);
@@ -51,10 +41,10 @@ async fn w4_a_simulated_day_gives_the_right_peaks_and_counts_per_hour_and_per_da
     let hour = |h: u64| day.plus_millis(h * HOUR_MS);
 
     // Hour 0: three seats taken (the peak), one request refused, one seat given back.
-    let s0 = seat_of(take(&b, &m[0], "pc").await).await;
-    let _s1 = seat_of(take(&b, &m[1], "pc").await).await;
-    let s2 = seat_of(take(&b, &m[2], "pc").await).await;
-    assert_eq!(take(&b, &m[3], "pc").await.status(), 409);
+    let s0 = seat_of(b.take_seat(&m[0], "pc").await).await;
+    let _s1 = seat_of(b.take_seat(&m[1], "pc").await).await;
+    let s2 = seat_of(b.take_seat(&m[2], "pc").await).await;
+    assert_eq!(b.take_seat(&m[3], "pc").await.status(), 409);
     let res = b
         .call(Method::POST, &format!("/v1/seats/{s0}/close"), &m[0], None)
         .await;
@@ -63,7 +53,7 @@ async fn w4_a_simulated_day_gives_the_right_peaks_and_counts_per_hour_and_per_da
     // Hour 1: a fourth member takes the free seat, the owner takes one back, and with a
     // one-minute timeout the two left stop sending heartbeats and expire.
     clock.advance_secs(3_600);
-    let s3 = seat_of(take(&b, &m[3], "pc").await).await;
+    let s3 = seat_of(b.take_seat(&m[3], "pc").await).await;
     let res = b
         .call(
             Method::DELETE,
@@ -208,7 +198,7 @@ async fn w4_seatbroker_report_prints_the_report_and_draws_the_chart() {
     let (owner, pool) = b.owner_with_license("own@example.org", 3).await;
     let code = b.invite_code(&owner, &pool).await;
     let (_, member) = b.join_with_code("m@example.org", &code).await;
-    seat_of(take(&b, &member, "pc").await).await;
+    seat_of(b.take_seat(&member, "pc").await).await;
     let dir = tempfile::tempdir().unwrap();
     let svg = dir.path().join("usage.svg");
     let run = |args: Vec<String>, token: Option<String>| {
