@@ -110,21 +110,17 @@ pub fn run() -> ExitCode {
                     url,
                     config,
                 },
-        } => match Settings::load(config.as_deref()) {
-            Ok(settings) => crate::license_cli::issue(
-                &settings,
+        } => with_settings(config, |settings| {
+            crate::license_cli::issue(
+                settings,
                 crate::license_cli::IssueArgs {
                     kind,
                     seats,
                     expires,
                     url,
                 },
-            ),
-            Err(err) => {
-                eprintln!("seatbroker: {err}");
-                ExitCode::from(2)
-            }
-        },
+            )
+        }),
         Command::Report {
             pool,
             from,
@@ -136,9 +132,9 @@ pub fn run() -> ExitCode {
             token,
             email,
             config,
-        } => match Settings::load(config.as_deref()) {
-            Ok(settings) => crate::report_cli::report(
-                &settings,
+        } => with_settings(config, |settings| {
+            crate::report_cli::report(
+                settings,
                 crate::report_cli::ReportArgs {
                     pool,
                     from,
@@ -150,12 +146,19 @@ pub fn run() -> ExitCode {
                     token,
                     email,
                 },
-            ),
-            Err(err) => {
-                eprintln!("seatbroker: {err}");
-                ExitCode::from(2)
-            }
-        },
+            )
+        }),
+    }
+}
+
+/// Runs a command with the settings, or exits 2 naming the bad one.
+fn with_settings(config: Option<PathBuf>, command: impl FnOnce(&Settings) -> ExitCode) -> ExitCode {
+    match Settings::load(config.as_deref()) {
+        Ok(settings) => command(&settings),
+        Err(err) => {
+            eprintln!("seatbroker: {err}");
+            ExitCode::from(2)
+        }
     }
 }
 
