@@ -86,7 +86,14 @@ fn resource(path: &str) -> actix_web::Resource {
 
 /// Every route of the API.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/healthz").route(web::get().to(ops::healthz)))
+    // The hot path first: the router tries resources in order, and each one with a `{..}`
+    // segment costs a pattern match.
+    cfg.service(resource("/v1/seats").route(web::post().to(seats::acquire)))
+        .service(resource("/v1/seats/{seat}/heartbeat").route(web::post().to(seats::heartbeat)))
+        .service(resource("/v1/seats/{seat}/close").route(web::post().to(seats::close)))
+        .service(resource("/v1/seats/{seat}/offline").route(web::post().to(seats::offline)))
+        .service(resource("/v1/seats/{seat}").route(web::delete().to(seats::logout)))
+        .service(resource("/healthz").route(web::get().to(ops::healthz)))
         .service(resource("/readyz").route(web::get().to(ops::readyz)))
         .service(resource("/metrics").route(web::get().to(ops::metrics)))
         .service(resource("/openapi.json").route(web::get().to(openapi::openapi_json)))
@@ -124,12 +131,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .service(
             resource("/v1/pools/{pool}/members/{account}").route(web::delete().to(members::remove)),
-        )
-        .service(resource("/v1/seats").route(web::post().to(seats::acquire)))
-        .service(resource("/v1/seats/{seat}/heartbeat").route(web::post().to(seats::heartbeat)))
-        .service(resource("/v1/seats/{seat}/close").route(web::post().to(seats::close)))
-        .service(resource("/v1/seats/{seat}/offline").route(web::post().to(seats::offline)))
-        .service(resource("/v1/seats/{seat}").route(web::delete().to(seats::logout)));
+        );
 }
 
 /// 500: our fault (logged), never the client's input.
