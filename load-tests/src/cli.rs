@@ -1,4 +1,4 @@
-//! The command line (clap): `run`, `compare`, `sweep` and `null-broker`, and what each does
+//! The command line (clap): `run`, `compare` and `sweep`, and what each does
 //! with its flags. Exit codes: 0 when every invariant held, 1 when one was broken, 2 when
 //! the run could not be made (bad flags, broker unreachable, setup refused).
 
@@ -43,8 +43,6 @@ pub enum Command {
     /// p50/p99 latency against throughput as an SVG.
     #[command(after_help = SETUP_NOTE)]
     Sweep(SweepArgs),
-    /// Serves the null broker: the seat routes and JSON shapes with nothing behind them.
-    NullBroker(NullArgs),
 }
 
 /// The scenario and its knobs.
@@ -175,20 +173,6 @@ pub struct SweepArgs {
     pub out: PathBuf,
 }
 
-/// `null-broker`'s flags.
-#[derive(Debug, Args)]
-pub struct NullArgs {
-    /// Address to listen on (port 0: a free one; the port is printed as {"port": N} on stderr).
-    #[arg(long, default_value = "127.0.0.1:0")]
-    pub listen: String,
-    /// The operator token it accepts for issuing licenses.
-    #[arg(long, default_value = OPERATOR_TOKEN)]
-    pub operator_token: String,
-    /// Worker threads (the broker uses one per core).
-    #[arg(long)]
-    pub workers: Option<usize>,
-}
-
 /// Parses `10s`, `500ms`, `2m`, `1h` or a bare number of seconds.
 pub fn parse_duration(raw: &str) -> Result<Duration, String> {
     let raw = raw.trim();
@@ -243,41 +227,36 @@ fn write_json(path: &Option<PathBuf>, value: &impl serde::Serialize) -> Result<(
 
 /// Runs the parsed command line; the process's exit code.
 pub fn execute(cli: Cli) -> i32 {
-    match cli.command {
-        Command::NullBroker(args) => null_broker(args),
-        command => {
-            let runtime = if cli.threads <= 1 {
-                tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-            } else {
-                tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(cli.threads)
-                    .enable_all()
-                    .build()
-            };
-            let runtime = match runtime {
-                Ok(r) => r,
-                Err(e) => {
-                    eprintln!("cannot start the runtime: {e}");
-                    return 2;
-                }
-            };
-            let result = runtime.block_on(async move {
-                match command {
-                    Command::Run(args) => run(args).await,
-                    Command::Compare(args) => compare(args).await,
-                    Command::Sweep(args) => sweep(args).await,
-                    Command::NullBroker(_) => Ok(0),
-                }
-            });
-            match result {
-                Ok(code) => code,
-                Err(e) => {
-                    eprintln!("seatbroker-load: {e}");
-                    2
-                }
-            }
+    let command = cli.command;
+    let runtime = if cli.threads <= 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(cli.threads)
+            .enable_all()
+            .build()
+    };
+    let runtime = match runtime {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("cannot start the runtime: {e}");
+            return 2;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match command {
+            Command::Run(args) => run(args).await,
+            Command::Compare(args) => compare(args).await,
+            Command::Sweep(args) => sweep(args).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("seatbroker-load: {e}");
+            2
         }
     }
 }
@@ -371,29 +350,6 @@ async fn sweep(args: SweepArgs) -> Result<i32, String> {
         .flat_map(|(_, p)| p.iter().map(|p| p.violations))
         .sum();
     Ok(if broken == 0 { 0 } else { 1 })
-}
-
-fn null_broker(args: NullArgs) -> i32 {
-    let workers = args
-        .workers
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let system = actix_rt::System::new();
-    let result = system.block_on(async move {
-        let (port, server) =
-            crate::null_broker::serve(&args.listen, &args.operator_token, workers)?;
-        eprintln!(
-            "{}",
-            serde_json::json!({"message": "null broker listening", "port": port})
-        );
-        server.await
-    });
-    match result {
-        Ok(()) => 0,
-        Err(e) => {
-            eprintln!("null broker: {e}");
-            2
-        }
-    }
 }
 
 #[cfg(test)]

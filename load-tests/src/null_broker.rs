@@ -395,3 +395,45 @@ pub fn serve(listen: &str, operator_token: &str, workers: usize) -> std::io::Res
     .run();
     Ok((port, server))
 }
+
+/// The null broker's command line (binary `seatbroker-null`).
+#[derive(Debug, clap::Parser)]
+#[command(
+    name = "seatbroker-null",
+    version,
+    about = "The null broker: the seat routes and JSON shapes with nothing behind them"
+)]
+pub struct NullArgs {
+    /// Address to listen on (port 0: a free one; the port is printed as {"port": N} on stderr).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub listen: String,
+    /// The operator token it accepts for issuing licenses.
+    #[arg(long, default_value = crate::procs::OPERATOR_TOKEN)]
+    pub operator_token: String,
+    /// Worker threads (the broker uses one per core).
+    #[arg(long)]
+    pub workers: Option<usize>,
+}
+
+/// Serves until killed; the exit code.
+pub fn main_with(args: NullArgs) -> i32 {
+    let workers = args
+        .workers
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let system = actix_rt::System::new();
+    let result = system.block_on(async move {
+        let (port, server) = serve(&args.listen, &args.operator_token, workers)?;
+        eprintln!(
+            "{}",
+            json!({"message": "null broker listening", "port": port})
+        );
+        server.await
+    });
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("null broker: {e}");
+            2
+        }
+    }
+}

@@ -1,7 +1,7 @@
 //! Child processes of `compare` and `sweep`: the release `seatbroker` binary (built when it
 //! is missing), started on a free loopback port with its embedded store in a temporary
-//! directory or on a private `redis-server`, and the null broker (this binary's
-//! `null-broker` command). Each says which port it serves in a JSON line carrying `"port"`
+//! directory or on a private `redis-server`, and the null broker (the `seatbroker-null`
+//! binary beside this one). Each says which port it serves in a JSON line carrying `"port"`
 //! on standard error; a child is killed when its handle is dropped.
 
 use std::io::{BufRead, BufReader};
@@ -204,18 +204,19 @@ pub fn start_broker(binary: &Path, backend: Backend) -> Result<Spawned, SpawnErr
     })
 }
 
-/// Starts the null broker (`seatbroker-load null-broker`) of this executable on a free port.
+/// Starts the null broker (the `seatbroker-null` binary beside this executable) on a free
+/// port.
 pub fn start_null_broker() -> Result<Spawned, SpawnError> {
     let exe = std::env::current_exe().map_err(io("finding this executable"))?;
-    let mut cmd = Command::new(exe);
+    let null = exe.with_file_name("seatbroker-null");
+    let mut cmd = Command::new(null);
     cmd.args([
-        "null-broker",
         "--listen",
         "127.0.0.1:0",
         "--operator-token",
         OPERATOR_TOKEN,
     ]);
-    let (child, port) = start(cmd, "the null broker")?;
+    let (child, port) = start(cmd, "the null broker (seatbroker-null)")?;
     Ok(Spawned {
         child,
         port,
