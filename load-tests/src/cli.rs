@@ -136,9 +136,12 @@ pub struct CompareArgs {
     /// The broker binary (default: this workspace's release build, built when missing).
     #[arg(long)]
     pub broker_bin: Option<PathBuf>,
-    /// Unmeasured warm-up before each side's measured run.
+    /// Unmeasured warm-up before each side's measured runs.
     #[arg(long, default_value = "1s", value_parser = parse_duration)]
     pub warmup: Duration,
+    /// Measured runs of `--duration` on each side, alternating; each side is its median.
+    #[arg(long, default_value_t = 3)]
+    pub rounds: usize,
     /// Writes the comparison as JSON here.
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -291,6 +294,7 @@ async fn compare(args: CompareArgs) -> Result<i32, String> {
         },
         backend,
         args.warmup,
+        args.rounds,
     )
     .await
     .map_err(|e| e.to_string())?;

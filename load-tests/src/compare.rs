@@ -1,5 +1,5 @@
-//! `compare`: the same scenario against the broker and against the null broker, one after
-//! the other on the same machine, and the ratio of their pairs per second. The command
+//! `compare`: the same scenario against the broker and against the null broker on the same
+//! machine, in alternating rounds, and the ratio of their median pairs per second. The command
 //! starts both as child processes on free loopback ports (see `procs`); `compare_urls` does
 //! the measuring and is what the tests call with brokers of their own.
 
@@ -21,10 +21,14 @@ pub struct Side {
     pub p99_ms: f64,
     /// Server CPU per pair, µs, when its process is known.
     pub server_cpu_us_per_pair: Option<f64>,
+    /// Server CPU per request, µs, when its process is known.
+    pub server_cpu_us_per_request: Option<f64>,
     /// The tester's CPU per request, µs.
     pub client_cpu_us_per_request: f64,
     /// Resident memory of the server at the end, MiB, when its process is known.
     pub server_rss_mib: Option<f64>,
+    /// Pairs per second of every round, lowest first (the side is the median round).
+    pub pairs_per_s_per_round: Vec<f64>,
     /// The full report of the run.
     pub report: Report,
 }
@@ -57,24 +61,40 @@ impl Comparison {
     pub fn table(&self) -> String {
         let row = |name: &str, s: &Side| {
             format!(
-                "{:<12} {:>10.0} {:>9.2} {:>9.2} {:>14} {:>14.1}\n",
+                "{:<12} {:>10.0} {:>9.2} {:>9.2} {:>14} {:>13} {:>14.1}\n",
                 name,
                 s.pairs_per_s,
                 s.p50_ms,
                 s.p99_ms,
                 s.server_cpu_us_per_pair
                     .map_or("-".to_owned(), |c| format!("{c:.1}")),
+                s.server_cpu_us_per_request
+                    .map_or("-".to_owned(), |c| format!("{c:.1}")),
                 s.client_cpu_us_per_request
             )
         };
         let mut t = format!(
-            "{} ({}), {} CPUs shared by client and server\n{:<12} {:>10} {:>9} {:>9} {:>14} {:>14}\n",
+            "{} ({}), {} CPUs shared by client and server\n{:<12} {:>10} {:>9} {:>9} {:>14} {:>13} {:>14}\n",
             self.scenario, self.backend, self.cpus, "server", "pairs/s", "p50 ms", "p99 ms",
-            "server µs/pair", "client µs/req"
+            "server µs/pair", "server µs/req", "client µs/req"
         );
         t.push_str(&row("broker", &self.broker));
         t.push_str(&row("null broker", &self.null));
-        t.push_str(&format!("ratio {:.1} %\n", self.ratio * 100.0));
+        t.push_str(&format!(
+            "ratio {:.1} % (medians of {} rounds; broker {:?}, null {:?})\n",
+            self.ratio * 100.0,
+            self.broker.pairs_per_s_per_round.len(),
+            self.broker
+                .pairs_per_s_per_round
+                .iter()
+                .map(|p| p.round())
+                .collect::<Vec<_>>(),
+            self.null
+                .pairs_per_s_per_round
+                .iter()
+                .map(|p| p.round())
+                .collect::<Vec<_>>()
+        ));
         t
     }
 }
@@ -88,53 +108,93 @@ pub struct Target {
     pub pid: Option<u32>,
 }
 
-/// Runs `config` (its URL is replaced) against `target`: setup, `warmup`, then the measured run.
-pub async fn measure(
-    config: &RunConfig,
-    target: &Target,
-    warmup: Duration,
-) -> Result<Side, RunError> {
+/// A target set up and ready to measure.
+struct Ready {
+    prepared: crate::runner::Prepared,
+    pid: Option<u32>,
+}
+
+/// Sets `config` up (its URL replaced) on `target` and warms it up for `warmup`.
+async fn ready(config: &RunConfig, target: &Target, warmup: Duration) -> Result<Ready, RunError> {
     let mut config = config.clone();
     config.url = target.url.clone();
     config.broker_pid = target.pid;
-    let (rate, duration) = (config.rate, config.duration);
+    let rate = config.rate;
     let prepared = prepare(config).await?;
     if !warmup.is_zero() {
         let _ = drive(&prepared, rate, warmup).await;
     }
-    let cpu_before = target.pid.and_then(crate::procs::process_cpu_of);
-    let report = drive(&prepared, rate, duration).await;
-    let cpu_after = target.pid.and_then(crate::procs::process_cpu_of);
-    let server_cpu_us_per_pair = match (cpu_before, cpu_after) {
-        (Some(b), Some(a)) if report.pairs > 0 => {
-            Some(a.saturating_sub(b).as_secs_f64() * 1e6 / report.pairs as f64)
-        }
-        _ => None,
-    };
-    Ok(Side {
-        pairs_per_s: report.pairs_per_s,
-        p50_ms: report.p50_ms,
-        p99_ms: report.p99_ms,
-        server_cpu_us_per_pair,
-        client_cpu_us_per_request: report.client_cpu_us_per_request,
-        server_rss_mib: target
-            .pid
-            .and_then(crate::runner::resident_bytes)
-            .map(|b| b as f64 / 1_048_576.0),
-        report,
+    Ok(Ready {
+        prepared,
+        pid: target.pid,
     })
 }
 
-/// Measures `config` against the broker, then against the null broker.
+/// One measured run on a ready target: its report and the server's CPU time.
+async fn round(ready: &Ready) -> (Report, Option<Duration>) {
+    let config = &ready.prepared.config;
+    let cpu_before = ready.pid.and_then(crate::procs::process_cpu_of);
+    let report = drive(&ready.prepared, config.rate, config.duration).await;
+    let cpu_after = ready.pid.and_then(crate::procs::process_cpu_of);
+    let cpu = match (cpu_before, cpu_after) {
+        (Some(b), Some(a)) => Some(a.saturating_sub(b)),
+        _ => None,
+    };
+    (report, cpu)
+}
+
+/// The side of the median round (by pairs per second).
+fn median_side(mut rounds: Vec<(Report, Option<Duration>)>, pid: Option<u32>) -> Side {
+    rounds.sort_by(|a, b| a.0.pairs_per_s.total_cmp(&b.0.pairs_per_s));
+    let per_round: Vec<f64> = rounds.iter().map(|r| r.0.pairs_per_s).collect();
+    let violations: u64 = rounds.iter().map(|r| r.0.violation_count).sum();
+    let (mut report, cpu) = rounds.swap_remove(rounds.len() / 2);
+    // A violation in any round fails the comparison, not only one in the median round.
+    if violations > report.violation_count {
+        report.violation_count = violations;
+        report
+            .violations
+            .push(format!("{violations} violations over all rounds"));
+    }
+    Side {
+        pairs_per_s: report.pairs_per_s,
+        p50_ms: report.p50_ms,
+        p99_ms: report.p99_ms,
+        server_cpu_us_per_pair: cpu
+            .filter(|_| report.pairs > 0)
+            .map(|c| c.as_secs_f64() * 1e6 / report.pairs as f64),
+        server_cpu_us_per_request: cpu
+            .filter(|_| report.requests > 0)
+            .map(|c| c.as_secs_f64() * 1e6 / report.requests as f64),
+        client_cpu_us_per_request: report.client_cpu_us_per_request,
+        server_rss_mib: pid
+            .and_then(crate::runner::resident_bytes)
+            .map(|b| b as f64 / 1_048_576.0),
+        pairs_per_s_per_round: per_round,
+        report,
+    }
+}
+
+/// Sets both up, then measures `rounds` runs of `config` on each, alternating (broker,
+/// null broker, broker, ...) so that a change in the machine's load hits both alike; each
+/// side is its median round.
 pub async fn compare_urls(
     config: &RunConfig,
     broker: &Target,
     null: &Target,
     backend: &str,
     warmup: Duration,
+    rounds: usize,
 ) -> Result<Comparison, RunError> {
-    let broker_side = measure(config, broker, warmup).await?;
-    let null_side = measure(config, null, warmup).await?;
+    let broker_ready = ready(config, broker, warmup).await?;
+    let null_ready = ready(config, null, warmup).await?;
+    let (mut broker_rounds, mut null_rounds) = (Vec::new(), Vec::new());
+    for _ in 0..rounds.max(1) {
+        broker_rounds.push(round(&broker_ready).await);
+        null_rounds.push(round(&null_ready).await);
+    }
+    let broker_side = median_side(broker_rounds, broker.pid);
+    let null_side = median_side(null_rounds, null.pid);
     Ok(Comparison {
         scenario: config.scenario.name().to_owned(),
         backend: backend.to_owned(),

@@ -427,6 +427,19 @@ pub fn main_with(args: NullArgs) -> i32 {
             "{}",
             json!({"message": "null broker listening", "port": port})
         );
+        let handle = server.handle();
+        actix_rt::spawn(async move {
+            // SIGTERM or Ctrl-C stops it at once (it has nothing to drain).
+            if let Ok(mut term) =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+                handle.stop(false).await;
+            }
+        });
         server.await
     });
     match result {

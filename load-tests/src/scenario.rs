@@ -338,6 +338,12 @@ impl Ctx {
 /// The seats a client holds before the measured phase starts (heartbeat-storm), taken
 /// with retries until they are all held or the attempts run out.
 pub async fn prepare_client(scenario: Scenario, ctx: &Ctx) -> Vec<String> {
+    // One request per client before the measured phase opens the keep-alive connections
+    // (up to `--connections`), so the first second does not measure a burst of connects.
+    {
+        let _permit = ctx.permits.acquire().await;
+        let _ = ctx.client.me().await;
+    }
     if scenario != Scenario::HeartbeatStorm {
         return Vec::new();
     }

@@ -163,7 +163,7 @@ async fn compare_measures_the_broker_against_the_null_broker() {
     let (port, server) =
         seatbroker_load::null_broker::serve("127.0.0.1:0", OPERATOR, 1).expect("null broker");
     actix_rt::spawn(server);
-    let c = config(&url, Scenario::HotPool, 8, 1.0);
+    let c = config(&url, Scenario::HotPool, 8, 0.7);
     let cmp = compare_urls(
         &c,
         &Target { url, pid: None },
@@ -173,12 +173,18 @@ async fn compare_measures_the_broker_against_the_null_broker() {
         },
         "embedded",
         Duration::from_millis(200),
+        2,
     )
     .await
     .expect("compare");
     assert!(cmp.passed(), "{:?}", cmp.broker.report.violations);
     assert!(cmp.broker.pairs_per_s > 0.0 && cmp.null.pairs_per_s > 0.0);
     assert!(cmp.ratio > 0.0 && cmp.ratio.is_finite());
+    assert_eq!(
+        cmp.broker.pairs_per_s_per_round.len(),
+        2,
+        "two alternating rounds"
+    );
     let json = serde_json::to_value(&cmp).expect("json");
     for side in ["broker", "null"] {
         for field in ["pairs_per_s", "p50_ms", "p99_ms"] {
