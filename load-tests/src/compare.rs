@@ -15,6 +15,13 @@ use crate::stats::Report;
 pub struct Side {
     /// Pairs (take + close) per second.
     pub pairs_per_s: f64,
+    /// The scenario's main rate: pairs per second, or heartbeats per second for
+    /// heartbeat-storm (which makes no pairs); `ratio` compares this.
+    pub rate_per_s: f64,
+    /// p50 of the scenario's main operation (take-seat, or heartbeat), ms.
+    pub main_p50_ms: f64,
+    /// p99 of the scenario's main operation (take-seat, or heartbeat), ms.
+    pub main_p99_ms: f64,
     /// Take-seat median, ms.
     pub p50_ms: f64,
     /// Take-seat 99th percentile, ms.
@@ -27,7 +34,7 @@ pub struct Side {
     pub client_cpu_us_per_request: f64,
     /// Resident memory of the server at the end, MiB, when its process is known.
     pub server_rss_mib: Option<f64>,
-    /// Pairs per second of every round, lowest first (the side is the median round).
+    /// The main rate of every round, lowest first (the side is the median round).
     pub pairs_per_s_per_round: Vec<f64>,
     /// The full report of the run.
     pub report: Report,
@@ -44,7 +51,7 @@ pub struct Comparison {
     pub broker: Side,
     /// The null broker.
     pub null: Side,
-    /// broker pairs/s ÷ null broker pairs/s.
+    /// broker ÷ null broker of the main rate (pairs/s; heartbeats/s for heartbeat-storm).
     pub ratio: f64,
     /// Logical processors of this machine (client and servers share them).
     pub cpus: usize,
@@ -63,9 +70,9 @@ impl Comparison {
             format!(
                 "{:<12} {:>10.0} {:>9.2} {:>9.2} {:>14} {:>13} {:>14.1}\n",
                 name,
-                s.pairs_per_s,
-                s.p50_ms,
-                s.p99_ms,
+                s.rate_per_s,
+                s.main_p50_ms,
+                s.main_p99_ms,
                 s.server_cpu_us_per_pair
                     .map_or("-".to_owned(), |c| format!("{c:.1}")),
                 s.server_cpu_us_per_request
@@ -75,7 +82,7 @@ impl Comparison {
         };
         let mut t = format!(
             "{} ({}), {} CPUs shared by client and server\n{:<12} {:>10} {:>9} {:>9} {:>14} {:>13} {:>14}\n",
-            self.scenario, self.backend, self.cpus, "server", "pairs/s", "p50 ms", "p99 ms",
+            self.scenario, self.backend, self.cpus, "server", "rate/s", "p50 ms", "p99 ms",
             "server µs/pair", "server µs/req", "client µs/req"
         );
         t.push_str(&row("broker", &self.broker));
@@ -145,8 +152,15 @@ async fn round(ready: &Ready) -> (Report, Option<Duration>) {
 
 /// The side of the median round (by pairs per second).
 fn median_side(mut rounds: Vec<(Report, Option<Duration>)>, pid: Option<u32>) -> Side {
-    rounds.sort_by(|a, b| a.0.pairs_per_s.total_cmp(&b.0.pairs_per_s));
-    let per_round: Vec<f64> = rounds.iter().map(|r| r.0.pairs_per_s).collect();
+    let rate = |r: &Report| {
+        if r.pairs > 0 {
+            r.pairs_per_s
+        } else {
+            r.ops.get("heartbeat").map_or(0.0, |h| h.per_s)
+        }
+    };
+    rounds.sort_by(|a, b| rate(&a.0).total_cmp(&rate(&b.0)));
+    let per_round: Vec<f64> = rounds.iter().map(|r| rate(&r.0)).collect();
     let violations: u64 = rounds.iter().map(|r| r.0.violation_count).sum();
     let (mut report, cpu) = rounds.swap_remove(rounds.len() / 2);
     // A violation in any round fails the comparison, not only one in the median round.
@@ -156,8 +170,21 @@ fn median_side(mut rounds: Vec<(Report, Option<Duration>)>, pid: Option<u32>) ->
             .violations
             .push(format!("{violations} violations over all rounds"));
     }
+    let main = report
+        .ops
+        .get("take")
+        .or_else(|| report.ops.get("heartbeat"))
+        .cloned();
+    let rate_per_s = if report.pairs > 0 {
+        report.pairs_per_s
+    } else {
+        main.as_ref().map_or(0.0, |m| m.per_s)
+    };
     Side {
         pairs_per_s: report.pairs_per_s,
+        rate_per_s,
+        main_p50_ms: main.as_ref().map_or(0.0, |m| m.p50_ms),
+        main_p99_ms: main.map_or(0.0, |m| m.p99_ms),
         p50_ms: report.p50_ms,
         p99_ms: report.p99_ms,
         server_cpu_us_per_pair: cpu
@@ -198,7 +225,7 @@ pub async fn compare_urls(
     Ok(Comparison {
         scenario: config.scenario.name().to_owned(),
         backend: backend.to_owned(),
-        ratio: broker_side.pairs_per_s / null_side.pairs_per_s.max(1e-9),
+        ratio: broker_side.rate_per_s / null_side.rate_per_s.max(1e-9),
         broker: broker_side,
         null: null_side,
         cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
