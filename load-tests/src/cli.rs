@@ -1,0 +1,392 @@
+//! The command line (clap): `run`, `compare` and `sweep`, and what each does
+//! with its flags. Exit codes: 0 when every invariant held, 1 when one was broken, 2 when
+//! the run could not be made (bad flags, broker unreachable, setup refused).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::compare::{compare_urls, Target};
+use crate::procs::{self, Backend, OPERATOR_TOKEN};
+use crate::runner::{self, RunConfig};
+use crate::scenario::{Knobs, Scenario};
+
+const SETUP_NOTE: &str = "Setup creates every account through the API (argon2-hashed \
+passwords): thousands of accounts need a broker started with a low cost, such as \
+SEATBROKER__AUTH__ARGON2_M_KIB=8 SEATBROKER__AUTH__ARGON2_T=1. `compare` and `sweep` start \
+their broker that way.";
+
+/// Load tester of the seatbroker.
+#[derive(Debug, Parser)]
+#[command(name = "seatbroker-load", version, about, after_help = SETUP_NOTE)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+    /// Worker threads of the load generator (1: a single-threaded runtime, the cheapest).
+    #[arg(long, global = true, default_value_t = 1)]
+    pub threads: usize,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Runs a scenario against a running broker and checks its invariants.
+    #[command(after_help = SETUP_NOTE)]
+    Run(RunArgs),
+    /// Starts the release broker and a null broker on free ports and runs the same scenario
+    /// against each; writes {"broker": {pairs_per_s, p50_ms, p99_ms}, "null": {...}, "ratio"}.
+    #[command(after_help = SETUP_NOTE)]
+    Compare(CompareArgs),
+    /// Raises the offered rate step by step against the broker and the null broker and draws
+    /// p50/p99 latency against throughput as an SVG.
+    #[command(after_help = SETUP_NOTE)]
+    Sweep(SweepArgs),
+}
+
+/// The scenario and its knobs.
+#[derive(Debug, Clone, Args)]
+pub struct ScenarioArgs {
+    /// The scenario.
+    #[arg(long, value_enum, default_value = "hot-pool")]
+    pub scenario: Scenario,
+    /// Logical clients (many-pools: pools × members instead).
+    #[arg(long, default_value_t = 256)]
+    pub clients: usize,
+    /// How long to measure: 10s, 500ms, 2m (a bare number is seconds).
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub duration: Duration,
+    /// Offered rate per second (open loop, latency from when each request was due);
+    /// closed loop without it.
+    #[arg(long)]
+    pub rate: Option<f64>,
+    /// Seats per pool (hot-pool: clients, so every take is granted; less makes it contended,
+    /// refusals are then counted apart; lecture-start, crash-churn: clients/2).
+    #[arg(long)]
+    pub capacity: Option<u64>,
+    /// Pools (many-pools: 1000; heartbeat-storm: 1).
+    #[arg(long)]
+    pub pools: Option<usize>,
+    /// Members per pool (many-pools: 10).
+    #[arg(long)]
+    pub members: Option<usize>,
+    /// Seats each heartbeat-storm client holds (one device each).
+    #[arg(long, default_value_t = 1)]
+    pub devices: usize,
+    /// Requests in flight at once over a bounded pool of keep-alive connections (default:
+    /// one per client; many-pools: 256).
+    #[arg(long)]
+    pub connections: Option<usize>,
+    /// `wait_s` of lecture-start and crash-churn seat requests.
+    #[arg(long, default_value_t = 5)]
+    pub wait_s: u64,
+    /// The compressed heartbeat interval of lecture-start and crash-churn.
+    #[arg(long, default_value = "250ms", value_parser = parse_duration)]
+    pub heartbeat_interval: Duration,
+    /// Heartbeats a lecture-start client sends before it closes.
+    #[arg(long, default_value_t = 2)]
+    pub beats: u32,
+    /// crash-churn's pool heartbeat timeout, seconds.
+    #[arg(long, default_value_t = 2)]
+    pub timeout_s: u64,
+    /// Share of crash-churn sessions that vanish without closing.
+    #[arg(long, default_value_t = 0.5)]
+    pub crash_ratio: f64,
+    /// How long hot-pool and many-pools clients hold a seat before closing it.
+    #[arg(long, default_value = "0s", value_parser = parse_duration)]
+    pub hold: Duration,
+    /// Setup requests in flight at once.
+    #[arg(long, default_value_t = 32)]
+    pub setup_concurrency: usize,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// `run`'s flags.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The broker's base URL.
+    #[arg(long)]
+    pub url: String,
+    /// The broker's operator token (for setup).
+    #[arg(long, env = "SEATBROKER__OPERATOR__TOKEN", hide_env_values = true)]
+    pub operator_token: String,
+    /// The scenario and its knobs.
+    #[command(flatten)]
+    pub scenario: ScenarioArgs,
+    /// A process whose resident memory is read from /proc at the end of the measured phase.
+    #[arg(long)]
+    pub broker_pid: Option<u32>,
+    /// Writes the report as JSON here.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// `compare`'s flags.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The scenario and its knobs.
+    #[command(flatten)]
+    pub scenario: ScenarioArgs,
+    /// The broker's store.
+    #[arg(long, value_enum, default_value = "embedded")]
+    pub backend: Backend,
+    /// The broker binary (default: this workspace's release build, built when missing).
+    #[arg(long)]
+    pub broker_bin: Option<PathBuf>,
+    /// Unmeasured warm-up before each side's measured runs.
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    pub warmup: Duration,
+    /// Measured runs of `--duration` on each side, alternating; each side is its median.
+    #[arg(long, default_value_t = 3)]
+    pub rounds: usize,
+    /// Writes the comparison as JSON here.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// `sweep`'s flags.
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    /// The scenario and its knobs (open loop; the rate is swept).
+    #[command(flatten)]
+    pub scenario: ScenarioArgs,
+    /// The broker's store.
+    #[arg(long, value_enum, default_value = "embedded")]
+    pub backend: Backend,
+    /// The broker binary (default: this workspace's release build, built when missing).
+    #[arg(long)]
+    pub broker_bin: Option<PathBuf>,
+    /// First offered rate (pairs per second).
+    #[arg(long, default_value_t = 2_000.0)]
+    pub from: f64,
+    /// Last offered rate.
+    #[arg(long, default_value_t = 30_000.0)]
+    pub to: f64,
+    /// Rates from `from` to `to`.
+    #[arg(long, default_value_t = 8)]
+    pub steps: usize,
+    /// How long each rate is held.
+    #[arg(long, default_value = "3s", value_parser = parse_duration)]
+    pub step_duration: Duration,
+    /// The SVG to draw (the points go beside it as .json).
+    #[arg(long, default_value = "sweep.svg")]
+    pub out: PathBuf,
+}
+
+/// Parses `10s`, `500ms`, `2m`, `1h` or a bare number of seconds.
+pub fn parse_duration(raw: &str) -> Result<Duration, String> {
+    let raw = raw.trim();
+    let split = raw
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(raw.len());
+    let (number, unit) = raw.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("{raw:?} is not a duration such as 10s or 500ms"))?;
+    let secs = match unit.trim() {
+        "" | "s" => value,
+        "ms" => value / 1_000.0,
+        "m" | "min" => value * 60.0,
+        "h" => value * 3_600.0,
+        other => return Err(format!("unknown unit {other:?} (use ms, s, m or h)")),
+    };
+    Duration::try_from_secs_f64(secs).map_err(|e| e.to_string())
+}
+
+impl ScenarioArgs {
+    /// The run configuration these flags describe, against `url`.
+    pub fn config(&self, url: &str, operator_token: &str) -> RunConfig {
+        let mut config = RunConfig::new(url, self.scenario, operator_token);
+        config.knobs = Knobs {
+            clients: self.clients,
+            capacity: self.capacity,
+            pools: self.pools,
+            members: self.members,
+            devices: self.devices,
+            wait_s: self.wait_s,
+            heartbeat_interval: self.heartbeat_interval,
+            beats: self.beats,
+            timeout_s: self.timeout_s,
+            crash_ratio: self.crash_ratio,
+            hold: self.hold,
+        };
+        config.duration = self.duration;
+        config.rate = self.rate;
+        config.connections = self.connections;
+        config.setup_concurrency = self.setup_concurrency;
+        config.progress = !self.quiet;
+        config
+    }
+}
+
+fn write_json(path: &Option<PathBuf>, value: &impl serde::Serialize) -> Result<(), String> {
+    let Some(path) = path else { return Ok(()) };
+    let text = serde_json::to_string_pretty(value).map_err(|e| e.to_string())?;
+    std::fs::write(path, text + "\n").map_err(|e| format!("writing {}: {e}", path.display()))
+}
+
+/// Runs the parsed command line; the process's exit code.
+pub fn execute(cli: Cli) -> i32 {
+    let command = cli.command;
+    let runtime = if cli.threads <= 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(cli.threads)
+            .enable_all()
+            .build()
+    };
+    let runtime = match runtime {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("cannot start the runtime: {e}");
+            return 2;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match command {
+            Command::Run(args) => run(args).await,
+            Command::Compare(args) => compare(args).await,
+            Command::Sweep(args) => sweep(args).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("seatbroker-load: {e}");
+            2
+        }
+    }
+}
+
+async fn run(args: RunArgs) -> Result<i32, String> {
+    let mut config = args.scenario.config(&args.url, &args.operator_token);
+    config.broker_pid = args.broker_pid;
+    let report = runner::run(config).await.map_err(|e| e.to_string())?;
+    print!("{}", report.table());
+    write_json(&args.out, &report)?;
+    Ok(if report.passed() { 0 } else { 1 })
+}
+
+async fn compare(args: CompareArgs) -> Result<i32, String> {
+    let binary = procs::broker_binary(args.broker_bin.as_deref()).map_err(|e| e.to_string())?;
+    let broker = procs::start_broker(&binary, args.backend).map_err(|e| e.to_string())?;
+    let null = procs::start_null_broker().map_err(|e| e.to_string())?;
+    let config = args.scenario.config(&broker.url(), OPERATOR_TOKEN);
+    let backend = match args.backend {
+        Backend::Embedded => "embedded",
+        Backend::Redis => "redis",
+    };
+    let comparison = compare_urls(
+        &config,
+        &Target {
+            url: broker.url(),
+            pid: Some(broker.pid()),
+        },
+        &Target {
+            url: null.url(),
+            pid: Some(null.pid()),
+        },
+        backend,
+        args.warmup,
+        args.rounds,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    print!("{}", comparison.broker.report.table());
+    print!("{}", comparison.table());
+    write_json(&args.out, &comparison)?;
+    Ok(if comparison.passed() { 0 } else { 1 })
+}
+
+async fn sweep(args: SweepArgs) -> Result<i32, String> {
+    let binary = procs::broker_binary(args.broker_bin.as_deref()).map_err(|e| e.to_string())?;
+    let rates = crate::sweep::rates(args.from, args.to, args.steps);
+    let mut config = args.scenario.config("", OPERATOR_TOKEN);
+    config.progress = false;
+    let mut all = Vec::new();
+    for name in ["broker", "null broker"] {
+        let server = if name == "broker" {
+            procs::start_broker(&binary, args.backend)
+        } else {
+            procs::start_null_broker()
+        }
+        .map_err(|e| e.to_string())?;
+        let target = Target {
+            url: server.url(),
+            pid: Some(server.pid()),
+        };
+        let points = crate::sweep::sweep_target(&config, &target, &rates, args.step_duration)
+            .await
+            .map_err(|e| e.to_string())?;
+        for p in &points {
+            eprintln!(
+                "{name}: offered {:.0}/s reached {:.0}/s  p50 {:.2} ms  p99 {:.2} ms",
+                p.offered, p.reached, p.p50_ms, p.p99_ms
+            );
+        }
+        all.push((name, points));
+    }
+    let series: Vec<(&str, &[crate::sweep::Point])> =
+        all.iter().map(|(n, p)| (*n, p.as_slice())).collect();
+    let title = format!(
+        "{} ({:?}), {} clients: take-seat latency against throughput",
+        args.scenario.scenario.name(),
+        args.backend,
+        args.scenario.clients
+    );
+    crate::sweep::draw(&args.out, &title, &series)?;
+    let json: serde_json::Value = all
+        .iter()
+        .map(|(n, p)| ((*n).to_owned(), serde_json::json!(p)))
+        .collect::<serde_json::Map<_, _>>()
+        .into();
+    write_json(&Some(args.out.with_extension("json")), &json)?;
+    println!("drew {}", args.out.display());
+    let broken: u64 = all
+        .iter()
+        .filter(|(n, _)| *n == "broker")
+        .flat_map(|(_, p)| p.iter().map(|p| p.violations))
+        .sum();
+    Ok(if broken == 0 { 0 } else { 1 })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_as_people_write_them() {
+        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("3"), Ok(Duration::from_secs(3)));
+        assert!(parse_duration("ten").is_err());
+        assert!(parse_duration("5y").is_err());
+    }
+
+    #[test]
+    fn the_compare_command_of_the_issue_parses() {
+        let cli = Cli::try_parse_from([
+            "seatbroker-load",
+            "compare",
+            "--scenario",
+            "hot-pool",
+            "--duration",
+            "10s",
+            "--out",
+            "report.json",
+        ])
+        .expect("parses");
+        let Command::Compare(args) = cli.command else {
+            panic!("compare");
+        };
+        assert_eq!(args.scenario.duration, Duration::from_secs(10));
+        assert_eq!(args.backend, Backend::Embedded);
+    }
+}

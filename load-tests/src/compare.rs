@@ -1,0 +1,233 @@
+//! `compare`: the same scenario against the broker and against the null broker on the same
+//! machine, in alternating rounds, and the ratio of their median pairs per second. The command
+//! starts both as child processes on free loopback ports (see `procs`); `compare_urls` does
+//! the measuring and is what the tests call with brokers of their own.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::runner::{drive, prepare, RunConfig, RunError};
+use crate::stats::Report;
+
+/// What one side of a comparison measured.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct Side {
+    /// Pairs (take + close) per second.
+    pub pairs_per_s: f64,
+    /// The scenario's main rate: pairs per second, or heartbeats per second for
+    /// heartbeat-storm (which makes no pairs); `ratio` compares this.
+    pub rate_per_s: f64,
+    /// p50 of the scenario's main operation (take-seat, or heartbeat), ms.
+    pub main_p50_ms: f64,
+    /// p99 of the scenario's main operation (take-seat, or heartbeat), ms.
+    pub main_p99_ms: f64,
+    /// Take-seat median, ms.
+    pub p50_ms: f64,
+    /// Take-seat 99th percentile, ms.
+    pub p99_ms: f64,
+    /// Server CPU per pair, µs, when its process is known.
+    pub server_cpu_us_per_pair: Option<f64>,
+    /// Server CPU per request, µs, when its process is known.
+    pub server_cpu_us_per_request: Option<f64>,
+    /// The tester's CPU per request, µs.
+    pub client_cpu_us_per_request: f64,
+    /// Resident memory of the server at the end, MiB, when its process is known.
+    pub server_rss_mib: Option<f64>,
+    /// The main rate of every round, lowest first (the side is the median round).
+    pub pairs_per_s_per_round: Vec<f64>,
+    /// The full report of the run.
+    pub report: Report,
+}
+
+/// The result of `compare`.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct Comparison {
+    /// The scenario.
+    pub scenario: String,
+    /// The broker's store.
+    pub backend: String,
+    /// The broker.
+    pub broker: Side,
+    /// The null broker.
+    pub null: Side,
+    /// broker ÷ null broker of the main rate (pairs/s; heartbeats/s for heartbeat-storm).
+    pub ratio: f64,
+    /// Logical processors of this machine (client and servers share them).
+    pub cpus: usize,
+}
+
+impl Comparison {
+    /// Whether every invariant held on the broker (the null broker is not checked for
+    /// capacity: it has none).
+    pub fn passed(&self) -> bool {
+        self.broker.report.passed()
+    }
+
+    /// A short table for people.
+    pub fn table(&self) -> String {
+        let row = |name: &str, s: &Side| {
+            format!(
+                "{:<12} {:>10.0} {:>9.2} {:>9.2} {:>14} {:>13} {:>14.1}\n",
+                name,
+                s.rate_per_s,
+                s.main_p50_ms,
+                s.main_p99_ms,
+                s.server_cpu_us_per_pair
+                    .map_or("-".to_owned(), |c| format!("{c:.1}")),
+                s.server_cpu_us_per_request
+                    .map_or("-".to_owned(), |c| format!("{c:.1}")),
+                s.client_cpu_us_per_request
+            )
+        };
+        let mut t = format!(
+            "{} ({}), {} CPUs shared by client and server\n{:<12} {:>10} {:>9} {:>9} {:>14} {:>13} {:>14}\n",
+            self.scenario, self.backend, self.cpus, "server", "rate/s", "p50 ms", "p99 ms",
+            "server µs/pair", "server µs/req", "client µs/req"
+        );
+        t.push_str(&row("broker", &self.broker));
+        t.push_str(&row("null broker", &self.null));
+        t.push_str(&format!(
+            "ratio {:.1} % (medians of {} rounds; broker {:?}, null {:?})\n",
+            self.ratio * 100.0,
+            self.broker.pairs_per_s_per_round.len(),
+            self.broker
+                .pairs_per_s_per_round
+                .iter()
+                .map(|p| p.round())
+                .collect::<Vec<_>>(),
+            self.null
+                .pairs_per_s_per_round
+                .iter()
+                .map(|p| p.round())
+                .collect::<Vec<_>>()
+        ));
+        t
+    }
+}
+
+/// One server to measure: its URL and, when it is a child of ours, its process.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// Base URL.
+    pub url: String,
+    /// Its process id, for CPU and memory.
+    pub pid: Option<u32>,
+}
+
+/// A target set up and ready to measure.
+struct Ready {
+    prepared: crate::runner::Prepared,
+    pid: Option<u32>,
+}
+
+/// Sets `config` up (its URL replaced) on `target` and warms it up for `warmup`.
+async fn ready(config: &RunConfig, target: &Target, warmup: Duration) -> Result<Ready, RunError> {
+    let mut config = config.clone();
+    config.url = target.url.clone();
+    config.broker_pid = target.pid;
+    let rate = config.rate;
+    let prepared = prepare(config).await?;
+    if !warmup.is_zero() {
+        let _ = drive(&prepared, rate, warmup).await;
+    }
+    Ok(Ready {
+        prepared,
+        pid: target.pid,
+    })
+}
+
+/// One measured run on a ready target: its report and the server's CPU time.
+async fn round(ready: &Ready) -> (Report, Option<Duration>) {
+    let config = &ready.prepared.config;
+    let cpu_before = ready.pid.and_then(crate::procs::process_cpu_of);
+    let report = drive(&ready.prepared, config.rate, config.duration).await;
+    let cpu_after = ready.pid.and_then(crate::procs::process_cpu_of);
+    let cpu = match (cpu_before, cpu_after) {
+        (Some(b), Some(a)) => Some(a.saturating_sub(b)),
+        _ => None,
+    };
+    (report, cpu)
+}
+
+/// The side of the median round (by pairs per second).
+fn median_side(mut rounds: Vec<(Report, Option<Duration>)>, pid: Option<u32>) -> Side {
+    let rate = |r: &Report| {
+        if r.pairs > 0 {
+            r.pairs_per_s
+        } else {
+            r.ops.get("heartbeat").map_or(0.0, |h| h.per_s)
+        }
+    };
+    rounds.sort_by(|a, b| rate(&a.0).total_cmp(&rate(&b.0)));
+    let per_round: Vec<f64> = rounds.iter().map(|r| rate(&r.0)).collect();
+    let violations: u64 = rounds.iter().map(|r| r.0.violation_count).sum();
+    let (mut report, cpu) = rounds.swap_remove(rounds.len() / 2);
+    // A violation in any round fails the comparison, not only one in the median round.
+    if violations > report.violation_count {
+        report.violation_count = violations;
+        report
+            .violations
+            .push(format!("{violations} violations over all rounds"));
+    }
+    let main = report
+        .ops
+        .get("take")
+        .or_else(|| report.ops.get("heartbeat"))
+        .cloned();
+    let rate_per_s = if report.pairs > 0 {
+        report.pairs_per_s
+    } else {
+        main.as_ref().map_or(0.0, |m| m.per_s)
+    };
+    Side {
+        pairs_per_s: report.pairs_per_s,
+        rate_per_s,
+        main_p50_ms: main.as_ref().map_or(0.0, |m| m.p50_ms),
+        main_p99_ms: main.map_or(0.0, |m| m.p99_ms),
+        p50_ms: report.p50_ms,
+        p99_ms: report.p99_ms,
+        server_cpu_us_per_pair: cpu
+            .filter(|_| report.pairs > 0)
+            .map(|c| c.as_secs_f64() * 1e6 / report.pairs as f64),
+        server_cpu_us_per_request: cpu
+            .filter(|_| report.requests > 0)
+            .map(|c| c.as_secs_f64() * 1e6 / report.requests as f64),
+        client_cpu_us_per_request: report.client_cpu_us_per_request,
+        server_rss_mib: pid
+            .and_then(crate::runner::resident_bytes)
+            .map(|b| b as f64 / 1_048_576.0),
+        pairs_per_s_per_round: per_round,
+        report,
+    }
+}
+
+/// Sets both up, then measures `rounds` runs of `config` on each, alternating (broker,
+/// null broker, broker, ...) so that a change in the machine's load hits both alike; each
+/// side is its median round.
+pub async fn compare_urls(
+    config: &RunConfig,
+    broker: &Target,
+    null: &Target,
+    backend: &str,
+    warmup: Duration,
+    rounds: usize,
+) -> Result<Comparison, RunError> {
+    let broker_ready = ready(config, broker, warmup).await?;
+    let null_ready = ready(config, null, warmup).await?;
+    let (mut broker_rounds, mut null_rounds) = (Vec::new(), Vec::new());
+    for _ in 0..rounds.max(1) {
+        broker_rounds.push(round(&broker_ready).await);
+        null_rounds.push(round(&null_ready).await);
+    }
+    let broker_side = median_side(broker_rounds, broker.pid);
+    let null_side = median_side(null_rounds, null.pid);
+    Ok(Comparison {
+        scenario: config.scenario.name().to_owned(),
+        backend: backend.to_owned(),
+        ratio: broker_side.rate_per_s / null_side.rate_per_s.max(1e-9),
+        broker: broker_side,
+        null: null_side,
+        cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
+    })
+}

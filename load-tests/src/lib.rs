@@ -1,0 +1,18 @@
+//! The seatbroker load tester: scenarios that drive a broker through the client library
+//! (`seatbroker-client`), the invariant checks made while they run, the null broker they are
+//! compared against, and the `compare` and `sweep` commands. The command line is in `cli`;
+//! everything here is also callable from tests.
+
+#![warn(missing_docs)]
+
+pub mod checker;
+pub mod cli;
+pub mod compare;
+pub mod limits;
+pub mod null_broker;
+pub mod procs;
+pub mod runner;
+pub mod scenario;
+pub mod setup;
+pub mod stats;
+pub mod sweep;

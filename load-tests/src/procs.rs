@@ -1,0 +1,226 @@
+//! Child processes of `compare` and `sweep`: the release `seatbroker` binary (built when it
+//! is missing), started on a free loopback port with its embedded store in a temporary
+//! directory or on a private `redis-server`, and the null broker (the `seatbroker-null`
+//! binary beside this one). Each says which port it serves in a JSON line carrying `"port"`
+//! on standard error; a child is killed when its handle is dropped.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use seatbroker::redis_server::RedisServer;
+
+/// The operator token `compare` gives the brokers it starts.
+pub const OPERATOR_TOKEN: &str = "operator-token-of-the-load-tester";
+
+/// Which store the started broker uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Backend {
+    /// The embedded store in a temporary directory.
+    Embedded,
+    /// A private `redis-server` (append-only, `appendfsync always`).
+    Redis,
+}
+
+/// Why a child could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum SpawnError {
+    /// Spawning or building failed.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// What the system said.
+        source: std::io::Error,
+    },
+    /// The child did not say its port in time.
+    #[error("{0} did not say which port it serves within 30 s")]
+    NoPort(String),
+    /// `cargo build` failed.
+    #[error("building the release seatbroker binary failed ({0})")]
+    Build(String),
+}
+
+fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> SpawnError {
+    let what = what.into();
+    move |source| SpawnError::Io { what, source }
+}
+
+/// A server process of ours; killed when dropped.
+#[derive(Debug)]
+pub struct Spawned {
+    child: Child,
+    /// The port it serves.
+    pub port: u16,
+    _data: Option<tempfile::TempDir>,
+    _redis: Option<(RedisServer, tempfile::TempDir)>,
+}
+
+impl Spawned {
+    /// `http://127.0.0.1:PORT`
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// CPU time (user + system) it has used so far, from /proc.
+    pub fn cpu(&self) -> Duration {
+        process_cpu_of(self.pid()).unwrap_or_default()
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// CPU time (user + system) of `pid` from `/proc/PID/stat`.
+pub fn process_cpu_of(pid: u32) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    // SAFETY: sysconf reads a constant of the system.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    let ticks = if ticks > 0 { ticks as u64 } else { 100 };
+    Some(Duration::from_secs_f64(
+        (utime + stime) as f64 / ticks as f64,
+    ))
+}
+
+/// Starts `cmd` and waits for its JSON line carrying `"port"` on standard error.
+fn start(mut cmd: Command, what: &str) -> Result<(Child, u16), SpawnError> {
+    let mut child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(io(format!("starting {what}")))?;
+    let Some(stderr) = child.stderr.take() else {
+        return Err(SpawnError::NoPort(what.to_owned()));
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        // Keeps reading after the port, so the child never blocks on a full pipe.
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let port = serde_json::from_str::<serde_json::Value>(&line)
+                .ok()
+                .and_then(|v| v["port"].as_u64());
+            if let Some(port) = port {
+                let _ = tx.send(port as u16);
+            }
+        }
+    });
+    match rx.recv_timeout(Duration::from_secs(30)) {
+        Ok(port) => Ok((child, port)),
+        Err(_) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            Err(SpawnError::NoPort(what.to_owned()))
+        }
+    }
+}
+
+/// The workspace this tester was built in (where `compare` finds or builds the broker).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+/// The release `seatbroker` binary of this workspace, built when it is missing.
+pub fn broker_binary(given: Option<&Path>) -> Result<PathBuf, SpawnError> {
+    if let Some(path) = given {
+        return Ok(path.to_path_buf());
+    }
+    let root = workspace_root();
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map(|t| if t.is_absolute() { t } else { root.join(t) })
+        .unwrap_or_else(|| root.join("target"));
+    let binary = target.join("release").join("seatbroker");
+    if binary.exists() {
+        return Ok(binary);
+    }
+    eprintln!("building the release seatbroker binary (cargo build --release -p seatbroker --bin seatbroker)");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = Command::new(cargo)
+        .args([
+            "build",
+            "--release",
+            "-p",
+            "seatbroker",
+            "--bin",
+            "seatbroker",
+        ])
+        .current_dir(&root)
+        .env("CARGO_TARGET_DIR", &target)
+        .status()
+        .map_err(io("running cargo build"))?;
+    if !status.success() || !binary.exists() {
+        return Err(SpawnError::Build(status.to_string()));
+    }
+    Ok(binary)
+}
+
+/// Starts the broker `binary` on a free loopback port, with a low argon2 cost (so setup of
+/// thousands of accounts is quick), the operator token and the chosen backend.
+pub fn start_broker(binary: &Path, backend: Backend) -> Result<Spawned, SpawnError> {
+    let data = tempfile::tempdir().map_err(io("creating a temporary directory"))?;
+    let mut cmd = Command::new(binary);
+    cmd.arg("serve")
+        .env("SEATBROKER__SERVER__LISTEN", "127.0.0.1:0")
+        .env("SEATBROKER__STORAGE__PATH", data.path())
+        .env("SEATBROKER__AUTH__ARGON2_M_KIB", "8")
+        .env("SEATBROKER__AUTH__ARGON2_T", "1")
+        .env("SEATBROKER__OPERATOR__TOKEN", OPERATOR_TOKEN)
+        .env("SEATBROKER__LOG__FORMAT", "json")
+        .env_remove("RUST_LOG");
+    let redis = match backend {
+        Backend::Embedded => None,
+        Backend::Redis => {
+            let dir = tempfile::tempdir().map_err(io("creating a temporary directory"))?;
+            let server =
+                RedisServer::start(dir.path(), true).map_err(io("starting redis-server"))?;
+            cmd.env("SEATBROKER__STORAGE__BACKEND", "redis")
+                .env("SEATBROKER__STORAGE__REDIS_URL", server.url());
+            Some((server, dir))
+        }
+    };
+    let (child, port) = start(cmd, "the broker")?;
+    Ok(Spawned {
+        child,
+        port,
+        _data: Some(data),
+        _redis: redis,
+    })
+}
+
+/// Starts the null broker (the `seatbroker-null` binary beside this executable) on a free
+/// port.
+pub fn start_null_broker() -> Result<Spawned, SpawnError> {
+    let exe = std::env::current_exe().map_err(io("finding this executable"))?;
+    let null = exe.with_file_name("seatbroker-null");
+    let mut cmd = Command::new(null);
+    cmd.args([
+        "--listen",
+        "127.0.0.1:0",
+        "--operator-token",
+        OPERATOR_TOKEN,
+    ]);
+    let (child, port) = start(cmd, "the null broker (seatbroker-null)")?;
+    Ok(Spawned {
+        child,
+        port,
+        _data: None,
+        _redis: None,
+    })
+}

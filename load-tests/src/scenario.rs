@@ -1,0 +1,473 @@
+//! The scenarios: what each logical client does, and the shape of the pools it needs.
+//! Every client runs the same loop until the run's end; in open loop each client keeps its
+//! own schedule (the offered rate divided among the clients, wrk2-style) and latency is
+//! measured from the moment a request was due, not from when it was sent, so a broker that
+//! falls behind is charged for the requests it delayed (coordinated omission corrected).
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use seatbroker_client::{AcquireRequest, Client, Error, Grant, Platform};
+use time::OffsetDateTime;
+use tokio::sync::Semaphore;
+
+use crate::checker::Checker;
+use crate::stats::{Op, Recorder};
+
+/// A scenario's name on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scenario {
+    /// One pool, capacity = clients (or `--capacity`); take + close in a loop.
+    HotPool,
+    /// N clients ask within one second for N/2 seats with `wait_s`, then heartbeat.
+    LectureStart,
+    /// Many small pools (1,000 × 10 members by default); take + close in a loop.
+    ManyPools,
+    /// Hold many seats and heartbeat them at a compressed interval.
+    HeartbeatStorm,
+    /// Clients vanish without closing; their seats must expire and be reused.
+    CrashChurn,
+}
+
+impl Scenario {
+    /// Its name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::HotPool => "hot-pool",
+            Scenario::LectureStart => "lecture-start",
+            Scenario::ManyPools => "many-pools",
+            Scenario::HeartbeatStorm => "heartbeat-storm",
+            Scenario::CrashChurn => "crash-churn",
+        }
+    }
+
+    /// The operation whose rate and p99 the progress line shows.
+    pub fn main_op(self) -> Op {
+        match self {
+            Scenario::HeartbeatStorm => Op::Heartbeat,
+            _ => Op::Take,
+        }
+    }
+}
+
+/// The scenario's knobs (the command line's flags).
+#[derive(Debug, Clone)]
+pub struct Knobs {
+    /// Logical clients (hot-pool, lecture-start, heartbeat-storm, crash-churn).
+    pub clients: usize,
+    /// Seats per pool; the scenario's default when `None`.
+    pub capacity: Option<u64>,
+    /// Pools (many-pools: 1,000; heartbeat-storm: 1).
+    pub pools: Option<usize>,
+    /// Members per pool (many-pools: 10).
+    pub members: Option<usize>,
+    /// Seats each heartbeat-storm client holds (one device each).
+    pub devices: usize,
+    /// `wait_s` of lecture-start and crash-churn takes.
+    pub wait_s: u64,
+    /// Compressed heartbeat interval (lecture-start, crash-churn).
+    pub heartbeat_interval: Duration,
+    /// Heartbeats a lecture-start client sends before it closes.
+    pub beats: u32,
+    /// Pool heartbeat timeout for crash-churn, seconds.
+    pub timeout_s: u64,
+    /// Share of crash-churn sessions that vanish without closing.
+    pub crash_ratio: f64,
+    /// How long hot-pool and many-pools clients hold a seat before closing it.
+    pub hold: Duration,
+}
+
+impl Default for Knobs {
+    fn default() -> Self {
+        Knobs {
+            clients: 256,
+            capacity: None,
+            pools: None,
+            members: None,
+            devices: 1,
+            wait_s: 5,
+            heartbeat_interval: Duration::from_millis(250),
+            beats: 2,
+            timeout_s: 2,
+            crash_ratio: 0.5,
+            hold: Duration::ZERO,
+        }
+    }
+}
+
+/// The pools a scenario needs: how many, members each, seats each, timeout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shape {
+    /// Pools.
+    pub pools: usize,
+    /// Members per pool.
+    pub members: usize,
+    /// Seats per pool.
+    pub capacity: u64,
+    /// Pool timeout, seconds, when the scenario sets one.
+    pub timeout_s: Option<u64>,
+}
+
+impl Scenario {
+    /// The pools this scenario sets up for `knobs`.
+    pub fn shape(self, k: &Knobs) -> Shape {
+        let n = k.clients.max(1);
+        match self {
+            Scenario::HotPool => Shape {
+                pools: 1,
+                members: n,
+                capacity: k.capacity.unwrap_or(n as u64),
+                timeout_s: None,
+            },
+            Scenario::LectureStart => Shape {
+                pools: 1,
+                members: n,
+                capacity: k.capacity.unwrap_or((n as u64 / 2).max(1)),
+                timeout_s: None,
+            },
+            Scenario::ManyPools => {
+                let members = k.members.unwrap_or(10).max(1);
+                Shape {
+                    pools: k.pools.unwrap_or(1_000).max(1),
+                    members,
+                    capacity: k.capacity.unwrap_or(members as u64),
+                    timeout_s: None,
+                }
+            }
+            Scenario::HeartbeatStorm => {
+                let pools = k.pools.unwrap_or(1).clamp(1, n);
+                let members = n.div_ceil(pools);
+                Shape {
+                    pools,
+                    members,
+                    capacity: k
+                        .capacity
+                        .unwrap_or((members * k.devices.max(1)) as u64)
+                        .min(100_000),
+                    timeout_s: None,
+                }
+            }
+            Scenario::CrashChurn => Shape {
+                pools: 1,
+                members: n,
+                capacity: k.capacity.unwrap_or((n as u64 / 2).max(1)),
+                timeout_s: Some(k.timeout_s.max(1)),
+            },
+        }
+    }
+}
+
+/// When each request of one client is due: at once (closed loop), or on the client's share
+/// of the offered rate (open loop).
+#[derive(Debug, Clone)]
+pub struct Pacer {
+    interval: Option<Duration>,
+    next: Instant,
+    end: Instant,
+}
+
+impl Pacer {
+    /// A pacer from `start` to `end`; `interval` between requests in open loop, the first
+    /// one due `offset` after `start`.
+    pub fn new(
+        start: Instant,
+        end: Instant,
+        interval: Option<Duration>,
+        offset: Duration,
+    ) -> Pacer {
+        Pacer {
+            interval,
+            next: start + offset,
+            end,
+        }
+    }
+
+    /// Waits until the next request is due and returns when it was due; `None` past the end.
+    pub async fn next(&mut self) -> Option<Instant> {
+        match self.interval {
+            None => {
+                let now = Instant::now();
+                let due = now.max(self.next);
+                if due >= self.end {
+                    return None;
+                }
+                if due > now {
+                    tokio::time::sleep_until(due.into()).await;
+                }
+                self.next = due;
+                Some(due)
+            }
+            Some(every) => {
+                let due = self.next;
+                if due >= self.end {
+                    return None;
+                }
+                self.next += every;
+                if due > Instant::now() {
+                    tokio::time::sleep_until(due.into()).await;
+                }
+                Some(due)
+            }
+        }
+    }
+
+    /// Whether the run is over.
+    pub fn over(&self) -> bool {
+        Instant::now() >= self.end
+    }
+}
+
+/// What one logical client works with.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    /// The member's session.
+    pub client: Client,
+    /// Index of its pool in the checker.
+    pub pool: usize,
+    /// `P-...`
+    pub pool_id: String,
+    /// Number of this client (device names, offsets).
+    pub index: usize,
+    /// The run's checker.
+    pub checker: Arc<Checker>,
+    /// The run's recorder.
+    pub rec: Arc<Recorder>,
+    /// Bounds the requests in flight (and so the connections) of the whole run.
+    pub permits: Arc<Semaphore>,
+    /// The scenario's knobs.
+    pub knobs: Arc<Knobs>,
+}
+
+impl Ctx {
+    async fn send<T>(&self, call: impl std::future::Future<Output = T>) -> T {
+        let _permit = self.permits.acquire().await;
+        self.rec.requests.fetch_add(1, Ordering::Relaxed);
+        call.await
+    }
+
+    /// Takes a seat on `device`, due at `due`; the grant, or `None` (counted).
+    pub async fn take(&self, device: &str, due: Instant, wait: Option<u64>) -> Option<Grant> {
+        let mut req = AcquireRequest::new(device, Platform::Windows).in_pool(&self.pool_id);
+        if let Some(w) = wait.filter(|w| *w > 0) {
+            req = req.waiting(Duration::from_secs(w));
+        }
+        let waits = req.wait.is_some();
+        let ticket = self.checker.begin_take(self.pool);
+        let result = self.send(self.client.take_seat(&req)).await;
+        let latency = due.elapsed();
+        match result {
+            Ok(grant) => {
+                self.checker.granted(ticket);
+                self.rec.grants.fetch_add(1, Ordering::Relaxed);
+                let op = if waits && !ticket.surely_free {
+                    Op::TakeWaited
+                } else {
+                    Op::Take
+                };
+                self.rec.record(op, latency);
+                Some(grant)
+            }
+            Err(Error::NoSeatAvailable(details)) => {
+                self.checker.not_granted(ticket);
+                self.checker.check_no_seat(self.pool, &details, waits);
+                self.rec.refusals.fetch_add(1, Ordering::Relaxed);
+                let op = if details.queue_position.is_some() {
+                    Op::TakeWaited
+                } else {
+                    Op::Take
+                };
+                self.rec.record(op, latency);
+                None
+            }
+            Err(e) => {
+                self.checker.not_granted(ticket);
+                let code = self.checker.check_error("take", &e);
+                self.rec.error(&code);
+                None
+            }
+        }
+    }
+
+    /// Closes a held seat; whether it was closed.
+    pub async fn close(&self, seat_id: &str) -> bool {
+        self.checker.begin_close(self.pool);
+        let started = Instant::now();
+        let result = self.send(self.client.close(seat_id)).await;
+        self.checker.closed(self.pool);
+        match result {
+            Ok(()) => {
+                self.rec.closes.fetch_add(1, Ordering::Relaxed);
+                self.rec.record(Op::Close, started.elapsed());
+                true
+            }
+            Err(e) => {
+                let code = self.checker.check_error("close", &e);
+                self.rec.error(&code);
+                false
+            }
+        }
+    }
+
+    /// Heartbeats a held seat due at `due`; its new deadline, `Err` when the seat is gone
+    /// (no longer counted as held) or the beat failed.
+    pub async fn heartbeat(
+        &self,
+        seat_id: &str,
+        due: Instant,
+    ) -> Result<Option<OffsetDateTime>, ()> {
+        let result = self.send(self.client.heartbeat(seat_id, true)).await;
+        match result {
+            Ok(beat) => {
+                self.rec.record(Op::Heartbeat, due.elapsed());
+                Ok(beat.expires_at)
+            }
+            Err(e) => {
+                if matches!(e, Error::SeatGone { .. }) {
+                    self.checker.released(self.pool);
+                }
+                let code = self.checker.check_error("heartbeat", &e);
+                self.rec.error(&code);
+                Err(())
+            }
+        }
+    }
+}
+
+/// The seats a client holds before the measured phase starts (heartbeat-storm), taken
+/// with retries until they are all held or the attempts run out.
+pub async fn prepare_client(scenario: Scenario, ctx: &Ctx) -> Vec<String> {
+    // One request per client before the measured phase opens the keep-alive connections
+    // (up to `--connections`), so the first second does not measure a burst of connects.
+    {
+        let _permit = ctx.permits.acquire().await;
+        let _ = ctx.client.me().await;
+    }
+    if scenario != Scenario::HeartbeatStorm {
+        return Vec::new();
+    }
+    let mut seats = Vec::new();
+    for d in 0..ctx.knobs.devices.max(1) {
+        let device = format!("storm-{}-{d}", ctx.index);
+        for _ in 0..5 {
+            if let Some(grant) = ctx.take(&device, Instant::now(), None).await {
+                seats.push(grant.seat.seat_id);
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    seats
+}
+
+/// Runs one client's loop of `scenario` until the pacer's end; what it still holds at the
+/// end is closed (heartbeat-storm's seats) after it.
+pub async fn client_loop(scenario: Scenario, ctx: Ctx, mut pacer: Pacer, held: Vec<String>) {
+    match scenario {
+        Scenario::HotPool | Scenario::ManyPools => {
+            let device = format!("load-{}", ctx.index);
+            while let Some(due) = pacer.next().await {
+                if let Some(grant) = ctx.take(&device, due, None).await {
+                    if !ctx.knobs.hold.is_zero() {
+                        tokio::time::sleep(ctx.knobs.hold).await;
+                    }
+                    if ctx.close(&grant.seat.seat_id).await {
+                        ctx.rec.pairs.fetch_add(1, Ordering::Relaxed);
+                        ctx.rec.record(Op::Pair, due.elapsed());
+                    }
+                }
+            }
+        }
+        Scenario::LectureStart => {
+            let device = format!("lecture-{}", ctx.index);
+            while let Some(due) = pacer.next().await {
+                let Some(grant) = ctx.take(&device, due, Some(ctx.knobs.wait_s)).await else {
+                    continue;
+                };
+                let seat = grant.seat.seat_id;
+                let mut gone = false;
+                for _ in 0..ctx.knobs.beats {
+                    tokio::time::sleep(ctx.knobs.heartbeat_interval).await;
+                    if pacer.over() {
+                        break;
+                    }
+                    if ctx.heartbeat(&seat, Instant::now()).await.is_err() {
+                        gone = true;
+                        break;
+                    }
+                }
+                if !gone && ctx.close(&seat).await {
+                    ctx.rec.pairs.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+        Scenario::HeartbeatStorm => {
+            let mut live = held;
+            let mut i = 0usize;
+            while let Some(due) = pacer.next().await {
+                if live.is_empty() {
+                    break;
+                }
+                i = (i + 1) % live.len();
+                if ctx.heartbeat(&live[i], due).await.is_err() {
+                    live.swap_remove(i);
+                }
+            }
+            for seat in &live {
+                ctx.close(seat).await;
+            }
+        }
+        Scenario::CrashChurn => crash_churn(ctx, pacer).await,
+    }
+}
+
+/// crash-churn: take (waiting), heartbeat a little, then close or vanish; a vanished seat
+/// counts as held until the deadline the broker last gave it.
+async fn crash_churn(ctx: Ctx, mut pacer: Pacer) {
+    let mut session = 0u64;
+    while let Some(due) = pacer.next().await {
+        session += 1;
+        // A vanished client comes back as a new device: S2 would hand the same one its seat.
+        let device = format!("churn-{}-{session}", ctx.index);
+        let Some(grant) = ctx.take(&device, due, Some(ctx.knobs.wait_s)).await else {
+            continue;
+        };
+        let seat = grant.seat.seat_id;
+        let mut deadline = grant.seat.expires_at;
+        let interval = Duration::from_millis(grant.seat.heartbeat_interval_s * 1_000 / 2)
+            .min(ctx.knobs.heartbeat_interval.max(Duration::from_millis(100)));
+        let mut gone = false;
+        for _ in 0..fastrand::u32(0..=2) {
+            tokio::time::sleep(interval).await;
+            match ctx.heartbeat(&seat, Instant::now()).await {
+                Ok(d) => deadline = d.or(deadline),
+                Err(()) => {
+                    gone = true;
+                    break;
+                }
+            }
+        }
+        if gone {
+            continue;
+        }
+        if fastrand::f64() < ctx.knobs.crash_ratio {
+            ctx.rec.extra_ghost();
+            let left = deadline
+                .map(|d| d - OffsetDateTime::now_utc())
+                .and_then(|d| Duration::try_from(d).ok())
+                .unwrap_or(Duration::ZERO);
+            // The broker never frees a seat before its deadline; 20 ms covers the
+            // millisecond rounding of the times it writes.
+            let until = Instant::now() + left.saturating_sub(Duration::from_millis(20));
+            let (checker, pool) = (ctx.checker.clone(), ctx.pool);
+            tokio::spawn(async move {
+                tokio::time::sleep_until(until.into()).await;
+                checker.released(pool);
+            });
+            ctx.rec.note_deadline(until);
+        } else if ctx.close(&seat).await {
+            ctx.rec.pairs.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}

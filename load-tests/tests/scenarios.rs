@@ -1,0 +1,233 @@
+//! Each scenario at small scale (a few clients, one to three seconds) against a real broker
+//! started in-process on a free port with a low argon2 cost, a short `compare` against the
+//! null broker, and proof that a broken invariant fails a run (the null broker grants every
+//! seat, so a contended pool on it must be reported over capacity, with exit code 1).
+
+use std::time::Duration;
+
+use clap::Parser;
+use seatbroker::settings::Settings;
+use seatbroker::startup::Application;
+use seatbroker_load::compare::{compare_urls, Target};
+use seatbroker_load::runner::{self, RunConfig};
+use seatbroker_load::scenario::Scenario;
+use seatbroker_load::stats::Report;
+
+const OPERATOR: &str = "operator-token-for-load-tests";
+
+/// Starts a broker in this test's actix system; its URL (the data directory lives as long
+/// as the returned guard).
+async fn broker() -> (String, tempfile::TempDir) {
+    let data = tempfile::tempdir().expect("temp dir");
+    let env = [
+        ("SEATBROKER__SERVER__LISTEN", "127.0.0.1:0".to_owned()),
+        (
+            "SEATBROKER__STORAGE__PATH",
+            data.path().display().to_string(),
+        ),
+        ("SEATBROKER__AUTH__ARGON2_M_KIB", "8".to_owned()),
+        ("SEATBROKER__AUTH__ARGON2_T", "1".to_owned()),
+        ("SEATBROKER__OPERATOR__TOKEN", OPERATOR.to_owned()),
+        ("SEATBROKER__LOG__FILTER", "error".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect::<Vec<_>>();
+    let settings = Settings::load_from(None, env).expect("settings");
+    let app = Application::build(settings).await.expect("broker starts");
+    let url = format!("http://127.0.0.1:{}", app.port());
+    actix_rt::spawn(app.run_until_signal());
+    (url, data)
+}
+
+fn config(url: &str, scenario: Scenario, clients: usize, secs: f64) -> RunConfig {
+    let mut c = RunConfig::new(url, scenario, OPERATOR);
+    c.knobs.clients = clients;
+    c.duration = Duration::from_secs_f64(secs);
+    c
+}
+
+fn assert_held(report: &Report) {
+    assert!(
+        report.passed(),
+        "invariants broken: {:?}\n{}",
+        report.violations,
+        report.table()
+    );
+}
+
+#[actix_rt::test]
+async fn hot_pool_grants_every_take_and_keeps_its_invariants() {
+    let (url, _data) = broker().await;
+    let report = runner::run(config(&url, Scenario::HotPool, 8, 1.5))
+        .await
+        .expect("run");
+    assert_held(&report);
+    assert!(report.pairs > 10, "{}", report.table());
+    assert_eq!(report.refusals, 0, "capacity = clients: no refusal");
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    assert!(report.ops.contains_key("take") && report.ops.contains_key("close"));
+}
+
+#[actix_rt::test]
+async fn hot_pool_with_a_smaller_capacity_counts_refusals_apart_from_pairs() {
+    let (url, _data) = broker().await;
+    let mut c = config(&url, Scenario::HotPool, 8, 1.5);
+    c.knobs.capacity = Some(2);
+    c.knobs.hold = Duration::from_millis(5);
+    let report = runner::run(c).await.expect("run");
+    assert_held(&report);
+    assert!(report.pairs > 10, "{}", report.table());
+    assert!(report.refusals > 0, "{}", report.table());
+    assert!(report.extra["peak_seats_held"] <= 2.0);
+}
+
+#[actix_rt::test]
+async fn hot_pool_in_open_loop_offers_the_rate_asked_for() {
+    let (url, _data) = broker().await;
+    let mut c = config(&url, Scenario::HotPool, 8, 2.0);
+    c.rate = Some(200.0);
+    let report = runner::run(c).await.expect("run");
+    assert_held(&report);
+    assert!(
+        (300..=430).contains(&report.pairs),
+        "about 400 pairs offered: {}",
+        report.table()
+    );
+}
+
+#[actix_rt::test]
+async fn lecture_start_waits_for_half_the_seats_and_heartbeats() {
+    let (url, _data) = broker().await;
+    let mut c = config(&url, Scenario::LectureStart, 10, 2.5);
+    c.knobs.wait_s = 2;
+    c.knobs.heartbeat_interval = Duration::from_millis(200);
+    let report = runner::run(c).await.expect("run");
+    assert_held(&report);
+    assert!(report.ops.contains_key("take"), "{}", report.table());
+    assert!(report.ops.contains_key("take_waited"), "{}", report.table());
+    assert!(report.ops.contains_key("heartbeat"), "{}", report.table());
+    assert!(report.pairs > 5, "{}", report.table());
+    assert!(report.extra["peak_seats_held"] <= 5.0);
+}
+
+#[actix_rt::test]
+async fn many_pools_share_a_bounded_pool_of_connections() {
+    let (url, _data) = broker().await;
+    let mut c = config(&url, Scenario::ManyPools, 0, 1.5);
+    c.knobs.pools = Some(6);
+    c.knobs.members = Some(3);
+    c.connections = Some(4);
+    let report = runner::run(c).await.expect("run");
+    assert_held(&report);
+    assert_eq!(report.clients, 18);
+    assert!(report.pairs > 10, "{}", report.table());
+    assert_eq!(report.refusals, 0);
+}
+
+#[actix_rt::test]
+async fn heartbeat_storm_holds_many_seats_and_heartbeats_them() {
+    let (url, _data) = broker().await;
+    let mut c = config(&url, Scenario::HeartbeatStorm, 4, 1.5);
+    c.knobs.devices = 5;
+    c.knobs.pools = Some(2);
+    let report = runner::run(c).await.expect("run");
+    assert_held(&report);
+    assert_eq!(report.extra["peak_seats_held"], 20.0, "{}", report.table());
+    assert!(report.ops["heartbeat"].count > 20, "{}", report.table());
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+}
+
+#[actix_rt::test]
+async fn crash_churn_seats_of_vanished_clients_expire_and_are_reused() {
+    let (url, _data) = broker().await;
+    let mut c = config(&url, Scenario::CrashChurn, 6, 3.0);
+    c.knobs.capacity = Some(2);
+    c.knobs.timeout_s = 1;
+    c.knobs.wait_s = 3;
+    c.knobs.crash_ratio = 0.7;
+    let report = runner::run(c).await.expect("run");
+    assert_held(&report);
+    assert!(report.extra["ghost_sessions"] >= 1.0, "{}", report.table());
+    assert!(
+        report.extra["expired_and_reused_at_least"] >= 1.0,
+        "{}",
+        report.table()
+    );
+    assert_eq!(report.extra["seats_in_use_after_deadlines"], 0.0);
+}
+
+#[actix_rt::test]
+async fn compare_measures_the_broker_against_the_null_broker() {
+    let (url, _data) = broker().await;
+    let (port, server) =
+        seatbroker_load::null_broker::serve("127.0.0.1:0", OPERATOR, 1).expect("null broker");
+    actix_rt::spawn(server);
+    let c = config(&url, Scenario::HotPool, 8, 0.7);
+    let cmp = compare_urls(
+        &c,
+        &Target { url, pid: None },
+        &Target {
+            url: format!("http://127.0.0.1:{port}"),
+            pid: None,
+        },
+        "embedded",
+        Duration::from_millis(200),
+        2,
+    )
+    .await
+    .expect("compare");
+    assert!(cmp.passed(), "{:?}", cmp.broker.report.violations);
+    assert!(cmp.broker.pairs_per_s > 0.0 && cmp.null.pairs_per_s > 0.0);
+    assert!(cmp.ratio > 0.0 && cmp.ratio.is_finite());
+    assert_eq!(
+        cmp.broker.pairs_per_s_per_round.len(),
+        2,
+        "two alternating rounds"
+    );
+    let json = serde_json::to_value(&cmp).expect("json");
+    for side in ["broker", "null"] {
+        for field in ["pairs_per_s", "p50_ms", "p99_ms"] {
+            assert!(json[side][field].is_number(), "{side}.{field}");
+        }
+    }
+    assert!(json["ratio"].is_number());
+}
+
+/// The null broker grants every seat: on a pool of capacity 1 with clients holding their
+/// seats a while, the checker must see two held at once, and `run` must exit 1.
+#[test]
+fn a_broker_granting_over_capacity_fails_the_run_with_exit_code_1() {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let system = actix_rt::System::new();
+        system.block_on(async move {
+            let (port, server) =
+                seatbroker_load::null_broker::serve("127.0.0.1:0", OPERATOR, 1).expect("serve");
+            tx.send(port).expect("port sent");
+            let _ = server.await;
+        });
+    });
+    let port = rx.recv_timeout(Duration::from_secs(10)).expect("port");
+    let url = format!("http://127.0.0.1:{port}");
+    let cli = seatbroker_load::cli::Cli::parse_from([
+        "seatbroker-load",
+        "run",
+        "--url",
+        &url,
+        "--operator-token",
+        OPERATOR,
+        "--scenario",
+        "hot-pool",
+        "--clients",
+        "4",
+        "--capacity",
+        "1",
+        "--hold",
+        "50ms",
+        "--duration",
+        "1s",
+        "--quiet",
+    ]);
+    assert_eq!(seatbroker_load::cli::execute(cli), 1);
+}
