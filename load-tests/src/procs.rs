@@ -38,7 +38,7 @@ pub enum SpawnError {
     #[error("{0} did not say which port it serves within 30 s")]
     NoPort(String),
     /// `cargo build` failed.
-    #[error("building the release seatbroker binary failed ({0})")]
+    #[error("building {0}")]
     Build(String),
 }
 
@@ -166,9 +166,52 @@ pub fn broker_binary(given: Option<&Path>) -> Result<PathBuf, SpawnError> {
         .status()
         .map_err(io("running cargo build"))?;
     if !status.success() || !binary.exists() {
-        return Err(SpawnError::Build(status.to_string()));
+        return Err(SpawnError::Build(format!(
+            "the release seatbroker binary failed ({status})"
+        )));
     }
     Ok(binary)
+}
+
+/// The `seatbroker-null` binary beside this executable, built (with the profile this tester
+/// was built with) when it is missing: `cargo run -p seatbroker-load` builds only the tester.
+fn null_broker_binary() -> Result<PathBuf, SpawnError> {
+    let exe = std::env::current_exe().map_err(io("finding this executable"))?;
+    let null = exe.with_file_name("seatbroker-null");
+    if null.exists() {
+        return Ok(null);
+    }
+    // target/<profile>/seatbroker-load, or target/<profile>/deps/... for a test binary.
+    let dir = exe.parent().map(Path::to_path_buf).unwrap_or_default();
+    let profile_dir = if dir.ends_with("deps") {
+        dir.parent().map(Path::to_path_buf).unwrap_or_default()
+    } else {
+        dir
+    };
+    let release = profile_dir.file_name().is_some_and(|n| n == "release");
+    let target = profile_dir
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let mut args = vec!["build", "-p", "seatbroker-load", "--bin", "seatbroker-null"];
+    if release {
+        args.push("--release");
+    }
+    eprintln!("building the null broker (cargo {})", args.join(" "));
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = Command::new(cargo)
+        .args(&args)
+        .current_dir(workspace_root())
+        .env("CARGO_TARGET_DIR", &target)
+        .status()
+        .map_err(io("running cargo build"))?;
+    let built = profile_dir.join("seatbroker-null");
+    if !status.success() || !built.exists() {
+        return Err(SpawnError::Build(format!(
+            "the null broker seatbroker-null failed ({status})"
+        )));
+    }
+    Ok(built)
 }
 
 /// Starts the broker `binary` on a free loopback port, with a low argon2 cost (so setup of
@@ -204,11 +247,10 @@ pub fn start_broker(binary: &Path, backend: Backend) -> Result<Spawned, SpawnErr
     })
 }
 
-/// Starts the null broker (the `seatbroker-null` binary beside this executable) on a free
-/// port.
+/// Starts the null broker (the `seatbroker-null` binary beside this executable, built when
+/// it is missing) on a free port.
 pub fn start_null_broker() -> Result<Spawned, SpawnError> {
-    let exe = std::env::current_exe().map_err(io("finding this executable"))?;
-    let null = exe.with_file_name("seatbroker-null");
+    let null = null_broker_binary()?;
     let mut cmd = Command::new(null);
     cmd.args([
         "--listen",
