@@ -309,20 +309,28 @@ impl PoolSnapshot {
 impl PoolSnapshot {
     /// Merges a usage record into the latest hour's counts and account sets.
     fn apply_usage(&mut self, rec: &UsageRecord) {
-        let mut merged = rec.clone();
-        match &self.usage {
-            Some(old) if old.hour > rec.hour => return,
-            Some(old) => {
-                if old.hour == rec.hour {
-                    merged.accounts = union(&old.accounts, &rec.accounts);
-                }
-                if old.hour.day_start() == rec.hour.day_start() {
-                    merged.day_accounts = union(&old.day_accounts, &rec.day_accounts);
-                }
-            }
-            None => {}
+        if self.usage.as_ref().is_some_and(|old| old.hour > rec.hour) {
+            return;
         }
-        self.usage = Some(merged);
+        self.usage = Some(rec.merged_after(self.usage.as_ref()));
+    }
+}
+
+impl UsageRecord {
+    /// How a store merges this record (as a `Change` carries it) with what it holds:
+    /// `before` is its record of the same hour, or else its latest earlier one. The hour's
+    /// accounts are united with those of the same hour; the day's continue within the day.
+    pub fn merged_after(&self, before: Option<&UsageRecord>) -> UsageRecord {
+        let mut merged = self.clone();
+        if let Some(old) = before {
+            if old.hour == self.hour {
+                merged.accounts = union(&old.accounts, &self.accounts);
+            }
+            if old.hour.day_start() == self.hour.day_start() {
+                merged.day_accounts = union(&old.day_accounts, &self.day_accounts);
+            }
+        }
+        merged
     }
 }
 

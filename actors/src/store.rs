@@ -16,7 +16,7 @@ use std::time::Duration;
 use hashbrown::HashMap;
 
 use crate::ids::PoolId;
-use crate::model::{union, Change, PoolSnapshot, UsageRecord};
+use crate::model::{Change, PoolSnapshot, UsageRecord};
 use crate::time::Timestamp;
 
 /// A boxed future returned by a store, so stores can be used as trait objects.
@@ -204,17 +204,8 @@ impl PoolStore for MemoryStore {
                     let hours = usage.entry(commit.pool).or_default();
                     for change in &commit.changes {
                         if let Change::Usage(rec) = change {
-                            let mut merged = rec.clone();
-                            if let Some(old) = hours.get(&rec.hour) {
-                                merged.accounts = union(&old.accounts, &rec.accounts);
-                                merged.day_accounts = union(&old.day_accounts, &rec.day_accounts);
-                            } else if let Some((_, prev)) = hours.range(..rec.hour).next_back() {
-                                // A new hour continues its day's account set.
-                                if prev.hour.day_start() == rec.hour.day_start() {
-                                    merged.day_accounts =
-                                        union(&prev.day_accounts, &rec.day_accounts);
-                                }
-                            }
+                            let before = hours.range(..=rec.hour).next_back().map(|(_, r)| r);
+                            let merged = rec.merged_after(before);
                             hours.insert(rec.hour, merged);
                         }
                     }

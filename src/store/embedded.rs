@@ -35,7 +35,6 @@ use super::{
     decode, encode, unavailable, AccountRecord, AccountStore, Claim, CreateAccountError,
     CreateLicenseError, LicenseRecord, MembershipRecord, PoolRecord, TrialRecord,
 };
-use seatbroker_actors::model::union;
 use seatbroker_actors::time::DAY_MS;
 use seatbroker_actors::{
     AccountId, Change, License, PoolId, PoolSettings, PoolSnapshot, SeatRecord, Timestamp,
@@ -262,12 +261,8 @@ impl WriteTables<'_> {
             .map_err(|e| unavailable("reading usage", e))?
             .map(|v| decode(v.value()))
             .transpose()?;
-        let mut merged = rec.clone();
-        match same_hour {
-            Some(old) => {
-                merged.accounts = union(&old.accounts, &rec.accounts);
-                merged.day_accounts = union(&old.day_accounts, &rec.day_accounts);
-            }
+        let before = match same_hour {
+            found @ Some(_) => found,
             None => {
                 // A new hour: records past the retention go.
                 if let Some(cutoff) = hour.checked_sub(self.usage_retention_ms) {
@@ -285,20 +280,17 @@ impl WriteTables<'_> {
                     }
                 }
                 // A new hour continues its day's account set from the hour before it.
-                let earlier = self
-                    .usage
+                self.usage
                     .range((pool.0, 0)..(pool.0, hour))
                     .map_err(|e| unavailable("reading usage", e))?
                     .next_back()
                     .transpose()
                     .map_err(|e| unavailable("reading usage", e))?
                     .map(|(_, v)| decode::<UsageRecord>(v.value()))
-                    .transpose()?;
-                if let Some(prev) = earlier.filter(|p| p.hour.day_start() == rec.hour.day_start()) {
-                    merged.day_accounts = union(&prev.day_accounts, &rec.day_accounts);
-                }
+                    .transpose()?
             }
-        }
+        };
+        let merged = rec.merged_after(before.as_ref());
         self.usage
             .insert((pool.0, hour), encode(&merged)?.as_slice())
             .map_err(|e| unavailable("writing usage", e))?;
