@@ -54,6 +54,30 @@ pub enum SeatOutcome<'a> {
     Refused(&'a str),
 }
 
+/// One route's HTTP children: its latency histogram and its counters by method and status
+/// (a route sees few of either, so a list is faster than a map).
+struct RouteMetrics {
+    seconds: Histogram,
+    counters: std::sync::RwLock<Vec<(String, u16, IntCounter)>>,
+}
+
+impl RouteMetrics {
+    /// Counts one request of (method, status); false when that counter was not made yet.
+    fn count(&self, method: &str, status: u16) -> bool {
+        let counters = self.counters.read().unwrap_or_else(|e| e.into_inner());
+        match counters
+            .iter()
+            .find(|(m, s, _)| m == method && *s == status)
+        {
+            Some((_, _, counter)) => {
+                counter.inc();
+                true
+            }
+            None => false,
+        }
+    }
+}
+
 /// Every metric of the broker.
 pub struct Metrics {
     registry: Registry,
@@ -73,8 +97,7 @@ pub struct Metrics {
     lockouts: IntCounter,
     http_requests: IntCounterVec,
     http_seconds: HistogramVec,
-    http_children: DashMap<(String, String, u16), IntCounter>,
-    http_histograms: DashMap<String, Histogram>,
+    http_routes: DashMap<String, RouteMetrics>,
     pool_capacity: IntGaugeVec,
     pool_in_use: IntGaugeVec,
     pool_queue: IntGaugeVec,
@@ -225,8 +248,7 @@ impl Metrics {
             )?,
             http_requests,
             http_seconds,
-            http_children: DashMap::new(),
-            http_histograms: DashMap::new(),
+            http_routes: DashMap::new(),
             pool_capacity,
             pool_in_use,
             pool_queue,
@@ -265,30 +287,33 @@ impl Metrics {
         }
     }
 
-    /// Counts an HTTP request by route template, method and status.
+    /// Counts an HTTP request by route template, method and status. Once a route, method
+    /// and status were seen, this allocates nothing: the route's children are found by
+    /// `&str`, its (method, status) counters in a short list.
     pub fn http_request(&self, route: &str, method: &str, status: u16, seconds: f64) {
-        let key = (route.to_owned(), method.to_owned(), status);
-        let counter = match self.http_children.get(&key) {
-            Some(c) => c.clone(),
-            None => {
-                let status_text = status.to_string();
-                let c = self
-                    .http_requests
-                    .with_label_values(&[route, method, &status_text]);
-                self.http_children.insert(key, c.clone());
-                c
+        if let Some(children) = self.http_routes.get(route) {
+            children.seconds.observe(seconds);
+            if children.count(method, status) {
+                return;
             }
-        };
+        } else {
+            let children = RouteMetrics {
+                seconds: self.http_seconds.with_label_values(&[route]),
+                counters: Default::default(),
+            };
+            children.seconds.observe(seconds);
+            self.http_routes.entry(route.to_owned()).or_insert(children);
+        }
+        let counter = self
+            .http_requests
+            .with_label_values(&[route, method, &status.to_string()]);
         counter.inc();
-        let histogram = match self.http_histograms.get(route) {
-            Some(h) => h.clone(),
-            None => {
-                let h = self.http_seconds.with_label_values(&[route]);
-                self.http_histograms.insert(route.to_owned(), h.clone());
-                h
+        if let Some(children) = self.http_routes.get(route) {
+            let mut counters = children.counters.write().unwrap_or_else(|e| e.into_inner());
+            if !counters.iter().any(|(m, s, _)| m == method && *s == status) {
+                counters.push((method.to_owned(), status, counter));
             }
-        };
-        histogram.observe(seconds);
+        }
     }
 
     /// Everything in the Prometheus text format.
