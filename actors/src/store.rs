@@ -79,6 +79,20 @@ pub trait PoolStore: Send + Sync + 'static {
 
     /// Whether the store answers (for `/readyz`).
     fn ping(&self) -> StoreFuture<'_, Result<(), StoreError>>;
+
+    /// `commit` as blocking work on the calling thread, for a store whose commit is
+    /// synchronous (the embedded store waits for fsync). The committer then runs on a thread
+    /// of its own and calls this, instead of hopping to a blocking pool and back for every
+    /// batch. `None`, the default, for stores that commit asynchronously.
+    fn blocking_commit(&self) -> Option<&dyn BlockingCommit> {
+        None
+    }
+}
+
+/// A store's commit as synchronous work (see `PoolStore::blocking_commit`).
+pub trait BlockingCommit {
+    /// Does what `PoolStore::commit` does, blocking the calling thread until it is durable.
+    fn commit_blocking(&self, batch: &[PoolCommit]) -> Vec<Result<(), StoreError>>;
 }
 
 /// An in-memory store for tests and benchmarks: the reference semantics of `PoolStore`

@@ -29,7 +29,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use redb::{Database, ReadableDatabase, ReadableTable, Table, TableDefinition};
-use seatbroker_actors::store::{PoolCommit, PoolStore, StoreError, StoreFuture};
+use seatbroker_actors::store::{BlockingCommit, PoolCommit, PoolStore, StoreError, StoreFuture};
 
 use super::{
     decode, encode, unavailable, AccountRecord, AccountStore, Claim, CreateAccountError,
@@ -480,6 +480,10 @@ impl PoolStore for EmbeddedStore {
         }))
     }
 
+    fn blocking_commit(&self) -> Option<&dyn BlockingCommit> {
+        Some(self)
+    }
+
     fn usage(
         &self,
         pool: PoolId,
@@ -514,6 +518,12 @@ impl PoolStore for EmbeddedStore {
             }
             Ok(live)
         }))
+    }
+}
+
+impl BlockingCommit for EmbeddedStore {
+    fn commit_blocking(&self, batch: &[PoolCommit]) -> Vec<Result<(), StoreError>> {
+        commit_batch(&self.db, batch, self.usage_retention_ms)
     }
 }
 
