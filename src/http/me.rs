@@ -11,7 +11,7 @@ use super::auth::Authenticated;
 use super::error::ApiError;
 use super::{internal, pools, store_error, views, AppState};
 
-async fn my_seats(state: &AppState, account: AccountId) -> Result<Vec<Value>, ApiError> {
+async fn my_seats(state: &AppState, account: AccountId) -> Result<Vec<views::SeatJson>, ApiError> {
     let pools = account_pools(state, account).await?;
     let now = state.registry.now();
     let mut out = Vec::new();

@@ -176,7 +176,7 @@ pub async fn seats(
 ) -> Result<HttpResponse, ApiError> {
     let record = owned(&state, &path, who.0).await?;
     let now = state.registry.now();
-    let seats: Vec<Value> = state
+    let seats: Vec<views::SeatJson> = state
         .registry
         .seats(record.pool, None)
         .await?

@@ -16,8 +16,27 @@ fn opt_time(t: Option<Timestamp>) -> Value {
     t.map_or(Value::Null, |t| Value::from(time::format(t)))
 }
 
+/// A seat object, serialised field by field (the hot path answers one per take, so no
+/// intermediate `serde_json::Value` map is built).
+#[derive(Debug, serde::Serialize)]
+pub struct SeatJson {
+    seat_id: String,
+    pool_id: String,
+    account_id: String,
+    device_id: String,
+    platform: &'static str,
+    policy: &'static str,
+    granted_at: String,
+    expires_at: Option<String>,
+    offline_until: Option<String>,
+    heartbeat_interval_s: u32,
+    license_expires_at: Option<String>,
+    trial_days_left: Option<u8>,
+    warnings: Vec<&'static str>,
+}
+
 /// A seat object.
-pub fn seat(pool: PoolId, seat: &SeatView, now: Timestamp) -> Value {
+pub fn seat(pool: PoolId, seat: &SeatView, now: Timestamp) -> SeatJson {
     let mut warnings = Vec::new();
     if seat
         .license_expires_at
@@ -28,24 +47,24 @@ pub fn seat(pool: PoolId, seat: &SeatView, now: Timestamp) -> Value {
     if seat.trial_days_left.is_some() {
         warnings.push("trial_days_left");
     }
-    json!({
-        "seat_id": format_seat(pool, seat.id),
-        "pool_id": format_pool(pool),
-        "account_id": seat.account.to_string(),
-        "device_id": seat.device.as_str(),
-        "platform": seat.platform.as_str(),
-        "policy": match seat.policy {
+    SeatJson {
+        seat_id: format_seat(pool, seat.id),
+        pool_id: format_pool(pool),
+        account_id: seat.account.to_string(),
+        device_id: seat.device.as_str().to_owned(),
+        platform: seat.platform.as_str(),
+        policy: match seat.policy {
             seatbroker_actors::Policy::Owner => "owner",
             seatbroker_actors::Policy::Member => "member",
         },
-        "granted_at": time::format(seat.granted_at),
-        "expires_at": opt_time(seat.expires_at),
-        "offline_until": opt_time(seat.offline_until),
-        "heartbeat_interval_s": seat.heartbeat_interval_s,
-        "license_expires_at": opt_time(seat.license_expires_at),
-        "trial_days_left": seat.trial_days_left,
-        "warnings": warnings,
-    })
+        granted_at: time::format(seat.granted_at),
+        expires_at: seat.expires_at.map(time::format),
+        offline_until: seat.offline_until.map(time::format),
+        heartbeat_interval_s: seat.heartbeat_interval_s,
+        license_expires_at: seat.license_expires_at.map(time::format),
+        trial_days_left: seat.trial_days_left,
+        warnings,
+    }
 }
 
 /// A license object.
