@@ -1,6 +1,6 @@
 //! Each scenario at small scale (a few clients, one to three seconds) against a real broker
 //! started in-process on a free port with a low argon2 cost, a short `compare` against the
-//! null broker, and proof that a broken invariant fails a run (the null broker grants every
+//! null broker, a short `sweep` drawn as SVG, and proof that a broken invariant fails a run (the null broker grants every
 //! seat, so a contended pool on it must be reported over capacity, with exit code 1).
 
 use std::time::Duration;
@@ -12,6 +12,7 @@ use seatbroker_load::compare::{compare_urls, Target};
 use seatbroker_load::runner::{self, RunConfig};
 use seatbroker_load::scenario::Scenario;
 use seatbroker_load::stats::Report;
+use seatbroker_load::sweep;
 
 const OPERATOR: &str = "operator-token-for-load-tests";
 
@@ -192,6 +193,35 @@ async fn compare_measures_the_broker_against_the_null_broker() {
         }
     }
     assert!(json["ratio"].is_number());
+}
+
+#[actix_rt::test]
+async fn sweep_raises_the_rate_and_draws_latency_against_throughput() {
+    let (url, _data) = broker().await;
+    let c = config(&url, Scenario::HotPool, 8, 0.5);
+    let rates = sweep::rates(20.0, 60.0, 3);
+    assert_eq!(rates, vec![20.0, 40.0, 60.0]);
+    let points = sweep::sweep_target(
+        &c,
+        &Target { url, pid: None },
+        &rates,
+        Duration::from_millis(400),
+    )
+    .await
+    .expect("sweep");
+    assert!(!points.is_empty() && points.len() <= rates.len());
+    for (point, rate) in points.iter().zip(&rates) {
+        assert_eq!(point.offered, *rate);
+        assert!(point.reached > 0.0, "{point:?}");
+        assert!(point.p50_ms <= point.p99_ms, "{point:?}");
+        assert_eq!(point.violations, 0, "{point:?}");
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let svg = dir.path().join("sweep.svg");
+    sweep::draw(&svg, "hot-pool sweep", &[("broker", &points)]).expect("draw");
+    let text = std::fs::read_to_string(&svg).expect("svg written");
+    assert!(text.starts_with("<svg"), "{}", &text[..text.len().min(80)]);
+    assert!(text.contains("broker") && text.contains("p99"));
 }
 
 /// The null broker grants every seat: on a pool of capacity 1 with clients holding their
