@@ -1,7 +1,8 @@
 //! `EmbeddedStore`: the default backend, an ACID file store (redb) under `storage.path`, so
 //! the broker runs with no other service. One write transaction per group commit, durable
-//! (fsynced) before it returns, run on tokio's blocking pool so an fsync never stalls an
-//! arbiter thread.
+//! (fsynced) before it returns. Group commits run on the committer's own writer thread
+//! (`BlockingCommit`); every other call runs on tokio's blocking pool, so an fsync never
+//! stalls an arbiter thread.
 //!
 //! Layout (keys are tuples of integers, values MessagePack with field names, so a record can
 //! gain fields in a later version):
