@@ -44,6 +44,7 @@
 //! `storage.redis_down_timeout_ms` once a request found Redis down), so a write is refused
 //! quickly instead of hanging; in-flight requests are bounded by a semaphore.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
@@ -641,32 +642,30 @@ impl RedisStore {
             )
             .await?;
         let (_hours, records, hour_members, day_members) = reply;
-        let tagged = |members: &[String]| -> Vec<(u64, AccountId)> {
-            members
-                .iter()
-                .filter_map(|m| {
-                    let (at, account) = m.split_once(':')?;
-                    Some((at.parse().ok()?, AccountId(account.parse().ok()?)))
-                })
-                .collect()
+        // Members are "<hour or day start ms>:<account>"; grouped once, so a report of many
+        // hours costs one pass over them, not one per hour.
+        let grouped = |members: &[String]| -> HashMap<u64, Vec<AccountId>> {
+            let mut by_time: HashMap<u64, Vec<AccountId>> = HashMap::new();
+            for m in members {
+                let Some((at, account)) = m.split_once(':') else {
+                    continue;
+                };
+                if let (Ok(at), Ok(account)) = (at.parse(), account.parse()) {
+                    by_time.entry(at).or_default().push(AccountId(account));
+                }
+            }
+            for accounts in by_time.values_mut() {
+                accounts.sort_unstable();
+            }
+            by_time
         };
-        let (by_hour, by_day) = (tagged(&hour_members), tagged(&day_members));
+        let (by_hour, by_day) = (grouped(&hour_members), grouped(&day_members));
         let mut out = Vec::with_capacity(records.len());
         for bytes in records.iter().filter(|b| !b.is_empty()) {
             let mut rec: UsageRecord = decode(bytes)?;
             let (h, d) = (rec.hour.as_millis(), rec.hour.day_start().as_millis());
-            rec.accounts = by_hour
-                .iter()
-                .filter(|(t, _)| *t == h)
-                .map(|(_, a)| *a)
-                .collect();
-            rec.accounts.sort_unstable();
-            rec.day_accounts = by_day
-                .iter()
-                .filter(|(t, _)| *t == d)
-                .map(|(_, a)| *a)
-                .collect();
-            rec.day_accounts.sort_unstable();
+            rec.accounts = by_hour.get(&h).cloned().unwrap_or_default();
+            rec.day_accounts = by_day.get(&d).cloned().unwrap_or_default();
             out.push(rec);
         }
         Ok(out)
