@@ -133,7 +133,7 @@ pub struct CompareArgs {
     /// The broker's store.
     #[arg(long, value_enum, default_value = "embedded")]
     pub backend: Backend,
-    /// The broker binary (default: this workspace's release build, built when missing).
+    /// The broker binary (default: this workspace's release build, rebuilt when missing or stale).
     #[arg(long)]
     pub broker_bin: Option<PathBuf>,
     /// Unmeasured warm-up before each side's measured runs.
@@ -156,7 +156,7 @@ pub struct SweepArgs {
     /// The broker's store.
     #[arg(long, value_enum, default_value = "embedded")]
     pub backend: Backend,
-    /// The broker binary (default: this workspace's release build, built when missing).
+    /// The broker binary (default: this workspace's release build, rebuilt when missing or stale).
     #[arg(long)]
     pub broker_bin: Option<PathBuf>,
     /// First offered rate (pairs per second).
