@@ -65,17 +65,39 @@ impl RouteMetrics {
     /// Counts one request of (method, status); false when that counter was not made yet.
     fn count(&self, method: &str, status: u16) -> bool {
         let counters = self.counters.read().unwrap_or_else(|e| e.into_inner());
-        match counters
-            .iter()
-            .find(|(m, s, _)| m == method && *s == status)
-        {
-            Some((_, _, counter)) => {
+        match find(&counters, method, status) {
+            Some(counter) => {
                 counter.inc();
                 true
             }
             None => false,
         }
     }
+
+    /// Keeps (method, status)'s new counter, unless another request kept it first, and
+    /// counts one request on the one kept.
+    fn add(&self, method: &str, status: u16, counter: IntCounter) {
+        let mut counters = self.counters.write().unwrap_or_else(|e| e.into_inner());
+        match find(&counters, method, status) {
+            Some(kept) => kept.inc(),
+            None => {
+                counter.inc();
+                counters.push((method.to_owned(), status, counter));
+            }
+        }
+    }
+}
+
+/// The counter of (method, status) in a route's list.
+fn find<'a>(
+    counters: &'a [(String, u16, IntCounter)],
+    method: &str,
+    status: u16,
+) -> Option<&'a IntCounter> {
+    counters
+        .iter()
+        .find(|(m, s, _)| m == method && *s == status)
+        .map(|(_, _, counter)| counter)
 }
 
 /// Every metric of the broker.
@@ -291,28 +313,23 @@ impl Metrics {
     /// and status were seen, this allocates nothing: the route's children are found by
     /// `&str`, its (method, status) counters in a short list.
     pub fn http_request(&self, route: &str, method: &str, status: u16, seconds: f64) {
-        if let Some(children) = self.http_routes.get(route) {
-            children.seconds.observe(seconds);
-            if children.count(method, status) {
-                return;
-            }
-        } else {
-            let children = RouteMetrics {
-                seconds: self.http_seconds.with_label_values(&[route]),
-                counters: Default::default(),
-            };
-            children.seconds.observe(seconds);
-            self.http_routes.entry(route.to_owned()).or_insert(children);
-        }
-        let counter = self
-            .http_requests
-            .with_label_values(&[route, method, &status.to_string()]);
-        counter.inc();
-        if let Some(children) = self.http_routes.get(route) {
-            let mut counters = children.counters.write().unwrap_or_else(|e| e.into_inner());
-            if !counters.iter().any(|(m, s, _)| m == method && *s == status) {
-                counters.push((method.to_owned(), status, counter));
-            }
+        let children = match self.http_routes.get(route) {
+            Some(children) => children,
+            None => self
+                .http_routes
+                .entry(route.to_owned())
+                .or_insert_with(|| RouteMetrics {
+                    seconds: self.http_seconds.with_label_values(&[route]),
+                    counters: Default::default(),
+                })
+                .downgrade(),
+        };
+        children.seconds.observe(seconds);
+        if !children.count(method, status) {
+            let counter =
+                self.http_requests
+                    .with_label_values(&[route, method, &status.to_string()]);
+            children.add(method, status, counter);
         }
     }
 
