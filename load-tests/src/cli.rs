@@ -124,18 +124,27 @@ pub struct RunArgs {
     pub out: Option<PathBuf>,
 }
 
+/// Which broker `compare` and `sweep` start.
+#[derive(Debug, Args)]
+pub struct BrokerArgs {
+    /// The broker's store.
+    #[arg(long, value_enum, default_value = "embedded")]
+    pub backend: Backend,
+    /// The broker binary (default: this workspace's release build, rebuilt when missing or
+    /// stale).
+    #[arg(long)]
+    pub broker_bin: Option<PathBuf>,
+}
+
 /// `compare`'s flags.
 #[derive(Debug, Args)]
 pub struct CompareArgs {
     /// The scenario and its knobs.
     #[command(flatten)]
     pub scenario: ScenarioArgs,
-    /// The broker's store.
-    #[arg(long, value_enum, default_value = "embedded")]
-    pub backend: Backend,
-    /// The broker binary (default: this workspace's release build, rebuilt when missing or stale).
-    #[arg(long)]
-    pub broker_bin: Option<PathBuf>,
+    /// The broker to start.
+    #[command(flatten)]
+    pub broker: BrokerArgs,
     /// Unmeasured warm-up before each side's measured runs.
     #[arg(long, default_value = "1s", value_parser = parse_duration)]
     pub warmup: Duration,
@@ -153,12 +162,9 @@ pub struct SweepArgs {
     /// The scenario and its knobs (open loop; the rate is swept).
     #[command(flatten)]
     pub scenario: ScenarioArgs,
-    /// The broker's store.
-    #[arg(long, value_enum, default_value = "embedded")]
-    pub backend: Backend,
-    /// The broker binary (default: this workspace's release build, rebuilt when missing or stale).
-    #[arg(long)]
-    pub broker_bin: Option<PathBuf>,
+    /// The broker to start.
+    #[command(flatten)]
+    pub broker: BrokerArgs,
     /// First offered rate (pairs per second).
     #[arg(long, default_value_t = 2_000.0)]
     pub from: f64,
@@ -274,11 +280,12 @@ async fn run(args: RunArgs) -> Result<i32, String> {
 }
 
 async fn compare(args: CompareArgs) -> Result<i32, String> {
-    let binary = procs::broker_binary(args.broker_bin.as_deref()).map_err(|e| e.to_string())?;
-    let broker = procs::start_broker(&binary, args.backend).map_err(|e| e.to_string())?;
+    let binary =
+        procs::broker_binary(args.broker.broker_bin.as_deref()).map_err(|e| e.to_string())?;
+    let broker = procs::start_broker(&binary, args.broker.backend).map_err(|e| e.to_string())?;
     let null = procs::start_null_broker().map_err(|e| e.to_string())?;
     let config = args.scenario.config(&broker.url(), OPERATOR_TOKEN);
-    let backend = match args.backend {
+    let backend = match args.broker.backend {
         Backend::Embedded => "embedded",
         Backend::Redis => "redis",
     };
@@ -305,14 +312,15 @@ async fn compare(args: CompareArgs) -> Result<i32, String> {
 }
 
 async fn sweep(args: SweepArgs) -> Result<i32, String> {
-    let binary = procs::broker_binary(args.broker_bin.as_deref()).map_err(|e| e.to_string())?;
+    let binary =
+        procs::broker_binary(args.broker.broker_bin.as_deref()).map_err(|e| e.to_string())?;
     let rates = crate::sweep::rates(args.from, args.to, args.steps);
     let mut config = args.scenario.config("", OPERATOR_TOKEN);
     config.progress = false;
     let mut all = Vec::new();
     for name in ["broker", "null broker"] {
         let server = if name == "broker" {
-            procs::start_broker(&binary, args.backend)
+            procs::start_broker(&binary, args.broker.backend)
         } else {
             procs::start_null_broker()
         }
@@ -337,7 +345,7 @@ async fn sweep(args: SweepArgs) -> Result<i32, String> {
     let title = format!(
         "{} ({:?}), {} clients: take-seat latency against throughput",
         args.scenario.scenario.name(),
-        args.backend,
+        args.broker.backend,
         args.scenario.clients
     );
     crate::sweep::draw(&args.out, &title, &series)?;
@@ -387,6 +395,6 @@ mod tests {
             panic!("compare");
         };
         assert_eq!(args.scenario.duration, Duration::from_secs(10));
-        assert_eq!(args.backend, Backend::Embedded);
+        assert_eq!(args.broker.backend, Backend::Embedded);
     }
 }
