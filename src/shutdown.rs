@@ -1,17 +1,19 @@
 //! Graceful shutdown, in one place: on SIGTERM or Ctrl-C the broker stops accepting, answers
-//! waiting seat requests 503 `shutting_down`, lets in-flight requests finish, commits every
-//! pending change, stops the engine and returns, well within API.md's 10 seconds.
+//! waiting seat requests 503 `shutting_down`, commits every pending change and stops the
+//! engine (seat requests that reach it later hear 503 `shutting_down`), lets in-flight
+//! requests finish and returns, well within API.md's 10 seconds. The engine stops first
+//! because its actors run on the HTTP workers' arbiters, which end with the workers.
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use actix_rt::Arbiter;
 use actix_web::dev::Server;
 use actix_web::web;
 
 use crate::http::AppState;
 
-/// How long the engine may take to commit what is pending and stop its actors.
+/// How long the engine may take to answer its waiters, commit what is pending and stop its
+/// actors; the HTTP drain (`DRAIN_TIMEOUT`) comes after it.
 const ENGINE_STOP_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Serves until a signal arrives, then drains. The signal handlers are installed before the
@@ -19,7 +21,6 @@ const ENGINE_STOP_TIMEOUT: Duration = Duration::from_secs(1);
 pub async fn serve_until_signal(
     server: Server,
     state: web::Data<AppState>,
-    arbiters: Vec<Arbiter>,
     port: u16,
 ) -> std::io::Result<()> {
     let handle = server.handle();
@@ -29,15 +30,9 @@ pub async fn serve_until_signal(
     let signal = signals.wait().await;
     tracing::info!(signal, "shutting down: draining requests and committing");
     state.shutting_down.store(true, Ordering::Release);
-    // Stop accepting and wait for in-flight requests; meanwhile answer the waiting ones so
-    // they finish at once instead of holding the drain up.
-    let stopping = handle.stop(true);
-    state.registry.drain().await;
-    stopping.await;
+    handle.pause().await;
     state.registry.shutdown(ENGINE_STOP_TIMEOUT).await;
-    for arbiter in arbiters {
-        arbiter.stop();
-    }
+    handle.stop(true).await;
     let result = match serving.await {
         Ok(result) => result,
         Err(e) => Err(std::io::Error::other(e)),

@@ -1,13 +1,14 @@
-//! Assembles the broker in one place: opens the store, starts the engine on its own arbiters
-//! (one per core), loads the pools holding seats in the background, and binds the HTTP server,
-//! which may bind port 0 so that tests get a free port.
+//! Assembles the broker in one place: opens the store, starts the engine, binds the HTTP server
+//! (which may bind port 0 so that tests get a free port) with one worker per core, and loads
+//! the pools holding seats in the background. Pool actors run on the HTTP workers' own
+//! arbiters: a pool lives on the worker that first asked for it, so that worker's requests
+//! reach it without a thread switch.
 
 use std::net::TcpListener;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_rt::Arbiter;
 use actix_web::dev::Server;
 use actix_web::{middleware, web, App, HttpServer};
 use seatbroker_actors::store::PoolStore;
@@ -59,7 +60,6 @@ pub struct Application {
     port: u16,
     server: Server,
     state: web::Data<AppState>,
-    arbiters: Vec<Arbiter>,
 }
 
 impl Application {
@@ -123,7 +123,6 @@ impl Application {
         let lockouts = Lockouts::new(auth.lockout_threshold, auth.lockout_s);
         let trusted_proxies = settings.trusted_proxies()?;
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let arbiters: Vec<Arbiter> = (0..cores).map(|_| Arbiter::new()).collect();
         let config = EngineConfig {
             limits: TableLimits {
                 max_waiters: settings.seats.max_waiters_per_pool,
@@ -133,14 +132,7 @@ impl Application {
             idle_stop_after: Duration::from_secs(settings.engine.idle_stop_s),
             ..EngineConfig::default()
         };
-        let registry = PoolRegistry::new(
-            store.clone(),
-            clock,
-            config,
-            arbiters.iter().map(Arbiter::handle).collect(),
-        );
-        let loader = registry.clone();
-        actix_rt::spawn(async move { loader.load_live_pools(64).await });
+        let registry = PoolRegistry::new(store.clone(), clock, config, Vec::new());
 
         let addr = settings.listen_addr()?;
         let listener = TcpListener::bind(addr).map_err(|source| StartupError::Bind {
@@ -173,6 +165,8 @@ impl Application {
         });
         let app_state = state.clone();
         let server = HttpServer::new(move || {
+            // Runs once on each worker's thread as it starts.
+            app_state.registry.adopt_current_arbiter();
             App::new()
                 .app_data(app_state.clone())
                 .app_data(web::PayloadConfig::new(max_body))
@@ -189,11 +183,14 @@ impl Application {
             source,
         })?
         .run();
+        // After `run`, which returns once every worker has started (and adopted its arbiter),
+        // so the pools loaded now are spread over the workers.
+        let loader = state.registry.clone();
+        actix_rt::spawn(async move { loader.load_live_pools(64).await });
         Ok(Application {
             port,
             server,
             state,
-            arbiters,
         })
     }
 
@@ -209,6 +206,6 @@ impl Application {
 
     /// Serves until SIGTERM or Ctrl-C, then drains (see `shutdown`).
     pub async fn run_until_signal(self) -> std::io::Result<()> {
-        crate::shutdown::serve_until_signal(self.server, self.state, self.arbiters, self.port).await
+        crate::shutdown::serve_until_signal(self.server, self.state, self.port).await
     }
 }

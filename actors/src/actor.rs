@@ -210,7 +210,8 @@ impl Message for Drain {
     type Result = ();
 }
 
-/// Stops the actor (after `Drain`, at shutdown): it lets go of the pool and the store.
+/// Stops the actor at shutdown: it refuses new work (`ShuttingDown`), commits what is
+/// pending, then stops and lets go of the pool and the store.
 #[derive(Debug)]
 pub struct Stop;
 
@@ -222,8 +223,12 @@ impl Handler<Stop> for PoolActor {
     type Result = ();
 
     fn handle(&mut self, _: Stop, ctx: &mut Context<Self>) {
-        self.state = State::Retired;
-        ctx.stop();
+        self.stopping = true;
+        if self.state == State::Serving {
+            let _ = self.run(ctx, |t, now| t.flush_usage(now));
+        }
+        self.collect(ctx);
+        self.settle(ctx);
     }
 }
 
@@ -248,6 +253,25 @@ pub(crate) struct Stall(pub(crate) Duration);
 #[cfg(test)]
 impl Message for Stall {
     type Result = ();
+}
+
+/// Answers the thread the actor runs on: how tests see where the registry placed it.
+#[cfg(test)]
+#[derive(Debug)]
+pub(crate) struct WhichThread(pub(crate) oneshot::Sender<std::thread::ThreadId>);
+
+#[cfg(test)]
+impl Message for WhichThread {
+    type Result = ();
+}
+
+#[cfg(test)]
+impl Handler<WhichThread> for PoolActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: WhichThread, _: &mut Context<Self>) {
+        let _ = msg.0.send(std::thread::current().id());
+    }
 }
 
 /// Capacity, seats and queue of a pool, published after every operation so that metrics and
@@ -322,6 +346,8 @@ pub struct PoolActor {
     retry_scheduled: bool,
     draining: bool,
     drained: Vec<oneshot::Sender<()>>,
+    /// Told to stop: refuses new work and stops once nothing is left to commit.
+    stopping: bool,
     #[cfg(test)]
     poisoned: Option<bool>,
 }
@@ -345,6 +371,7 @@ impl PoolActor {
             retry_scheduled: false,
             draining: false,
             drained: Vec::new(),
+            stopping: false,
             #[cfg(test)]
             poisoned: None,
         }
@@ -354,6 +381,7 @@ impl PoolActor {
     fn enter(&mut self) -> Result<(), EngineError> {
         self.shared.mailbox.fetch_sub(1, Ordering::AcqRel);
         match self.state {
+            State::Serving if self.stopping => Err(EngineError::ShuttingDown),
             State::Serving => Ok(()),
             State::Reloading => Err(EngineError::PoolUnavailable),
             State::Lost => Err(EngineError::PoolOwnedElsewhere),
@@ -492,6 +520,7 @@ impl PoolActor {
         self.reschedule(ctx);
         self.shared.status.publish(self.table.status());
         self.check_drained();
+        self.check_stopping(ctx);
         self.check_idle(ctx);
     }
 
@@ -642,6 +671,16 @@ impl PoolActor {
             for done in self.drained.drain(..) {
                 let _ = done.send(());
             }
+        }
+    }
+
+    /// Stops a stopping actor once its last commit is done (or it no longer serves).
+    fn check_stopping(&mut self, ctx: &mut Context<Self>) {
+        let settled = self.pending_changes.is_empty() && self.in_flight.is_none();
+        if self.stopping && (settled || self.state != State::Serving) {
+            self.fail_waiters(EngineError::ShuttingDown);
+            self.state = State::Retired;
+            ctx.stop();
         }
     }
 
@@ -903,6 +942,9 @@ impl Handler<Drain> for PoolActor {
             if self.state == State::Serving {
                 let _ = self.run(ctx, |t, now| t.cancel_waiter(waiter, now));
             }
+        }
+        if self.state == State::Serving {
+            let _ = self.run(ctx, |t, now| t.flush_usage(now));
         }
         self.drained.push(msg.done);
         self.collect(ctx);

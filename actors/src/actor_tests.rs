@@ -652,3 +652,70 @@ async fn shutdown_stops_every_actor_and_answers_waiters() {
     );
     assert!(reg.statuses().is_empty());
 }
+
+#[actix_rt::test]
+async fn shutdown_refuses_later_requests_and_starts_no_pool() {
+    let store = store_with_pools(&[(1, 2), (2, 2)]).await;
+    let reg = registry(store, EngineConfig::default());
+    take(&reg, 1, 1).await;
+    reg.shutdown(Duration::from_secs(5)).await;
+    let running = reg.acquire(PoolId(1), request(2, "pc"), None).await;
+    assert_eq!(running, Err(EngineError::ShuttingDown), "a stopped pool");
+    let never_loaded = reg.acquire(PoolId(2), request(2, "pc"), None).await;
+    assert_eq!(
+        never_loaded,
+        Err(EngineError::ShuttingDown),
+        "a pool not loaded"
+    );
+    assert!(reg.statuses().is_empty());
+}
+
+/// Runs `f` on `arbiter` and returns its output.
+async fn on<T: Send + 'static>(
+    arbiter: &actix_rt::Arbiter,
+    f: impl std::future::Future<Output = T> + Send + 'static,
+) -> T {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    assert!(arbiter.spawn(async move {
+        let _ = tx.send(f.await);
+    }));
+    rx.await.expect("the arbiter ran it")
+}
+
+#[actix_rt::test]
+async fn a_pool_starts_on_the_adopted_arbiter_that_first_asks_for_it() {
+    let store = store_with_pools(&[(1, 2), (2, 2), (3, 2)]).await;
+    let reg = registry(store, EngineConfig::default());
+    let workers = [actix_rt::Arbiter::new(), actix_rt::Arbiter::new()];
+    let mut threads = Vec::new();
+    for worker in &workers {
+        let reg = reg.clone();
+        threads.push(
+            on(worker, async move {
+                reg.adopt_current_arbiter();
+                std::thread::current().id()
+            })
+            .await,
+        );
+    }
+    for (pool, worker) in [(1, 1), (2, 0)] {
+        let asker = reg.clone();
+        on(&workers[worker], async move {
+            take(&asker, pool, 1).await;
+        })
+        .await;
+        let thread = reg.thread_of(PoolId(pool)).await.expect("running");
+        assert_eq!(
+            thread, threads[worker],
+            "pool {pool} lives where it was asked for"
+        );
+    }
+    // Asked for from a thread no worker runs (as the loading at start is): on a worker.
+    let thread = reg.thread_of(PoolId(3)).await.expect("running");
+    assert_ne!(thread, std::thread::current().id());
+    assert!(threads.contains(&thread));
+    reg.shutdown(Duration::from_secs(5)).await;
+    for worker in workers {
+        worker.stop();
+    }
+}

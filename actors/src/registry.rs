@@ -1,12 +1,14 @@
-//! `PoolRegistry`: finds a pool's actor or starts it by loading the pool from the store, spreads
-//! actors over the arbiters it was given, bounds each pool's mailbox, and offers one typed
+//! `PoolRegistry`: finds a pool's actor or starts it by loading the pool from the store, places
+//! it on an arbiter (the asking HTTP worker's own when it has adopted one, so that worker's
+//! requests to the pool never change threads), bounds each pool's mailbox, and offers one typed
 //! async method per operation. At start it loads, in the background, every pool that holds
 //! seats, so their expiries fire without a request; a request for a pool not loaded yet waits
 //! for that pool's load (concurrent requests share it). Idle actors stop themselves and
 //! leave the registry; the next request starts a fresh one.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
+use std::thread::ThreadId;
 use std::time::Duration;
 
 use actix::dev::ToEnvelope;
@@ -128,15 +130,53 @@ impl Env {
     }
 }
 
+/// The arbiters pool actors run on, each with the thread it runs when that is known.
+#[derive(Default)]
+struct Arbiters {
+    list: RwLock<Vec<(Option<ThreadId>, ArbiterHandle)>>,
+    next: AtomicUsize,
+}
+
+impl Arbiters {
+    /// Starts an actor: on the calling thread's arbiter when it is one of the list (or the
+    /// list is empty), else on the next arbiter of the list in turn.
+    fn start(
+        &self,
+        make: impl FnOnce(&mut Context<PoolActor>) -> PoolActor + Send + 'static,
+    ) -> Addr<PoolActor> {
+        let list = match self.list.read() {
+            Ok(list) => list,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let here = std::thread::current().id();
+        if list.is_empty() || list.iter().any(|(thread, _)| *thread == Some(here)) {
+            return PoolActor::create(make);
+        }
+        let i = self.next.fetch_add(1, Ordering::Relaxed) % list.len();
+        PoolActor::start_in_arbiter(&list[i].1, make)
+    }
+
+    fn adopt_current(&self) {
+        let here = std::thread::current().id();
+        let mut list = match self.list.write() {
+            Ok(list) => list,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if !list.iter().any(|(thread, _)| *thread == Some(here)) {
+            list.push((Some(here), Arbiter::current()));
+        }
+    }
+}
+
 /// Finds or starts pool actors and sends them operations. Cheap to clone.
 #[derive(Clone)]
 pub struct PoolRegistry {
     env: Arc<Env>,
-    arbiters: Arc<Vec<ArbiterHandle>>,
-    next_arbiter: Arc<AtomicUsize>,
+    arbiters: Arc<Arbiters>,
     next_waiter: Arc<AtomicU64>,
     next_generation: Arc<AtomicU64>,
     ready: Arc<AtomicBool>,
+    closed: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for PoolRegistry {
@@ -149,7 +189,8 @@ impl std::fmt::Debug for PoolRegistry {
 
 impl PoolRegistry {
     /// A registry over `store`, starting its committer on the current runtime. Actors run on
-    /// `arbiters` in turn, or on the current arbiter when the list is empty.
+    /// `arbiters` in turn, or on the current arbiter when the list is empty (see also
+    /// `adopt_current_arbiter`).
     pub fn new(
         store: Arc<dyn PoolStore>,
         clock: Arc<dyn Clock>,
@@ -166,12 +207,24 @@ impl PoolRegistry {
                 stats: Arc::new(EngineStats::default()),
                 slots: DashMap::new(),
             }),
-            arbiters: Arc::new(arbiters),
-            next_arbiter: Arc::new(AtomicUsize::new(0)),
+            arbiters: Arc::new(Arbiters {
+                list: RwLock::new(arbiters.into_iter().map(|a| (None, a)).collect()),
+                next: AtomicUsize::new(0),
+            }),
             next_waiter: Arc::new(AtomicU64::new(1)),
             next_generation: Arc::new(AtomicU64::new(1)),
             ready: Arc::new(AtomicBool::new(false)),
+            closed: Arc::new(AtomicBool::new(false)),
         }
+    }
+
+    /// Adds the calling thread's arbiter (an HTTP worker's, from its app factory) to those
+    /// actors run on. A pool first asked for on an adopted arbiter starts there, so requests
+    /// from that thread reach it without waking another thread; pools started elsewhere (the
+    /// loading at start) are spread over the adopted arbiters in turn. An adopted arbiter
+    /// must outlive `shutdown`.
+    pub fn adopt_current_arbiter(&self) {
+        self.arbiters.adopt_current();
     }
 
     /// The engine's counters.
@@ -226,7 +279,9 @@ impl PoolRegistry {
                 while let Err(err) = registry.handle(pool).await {
                     if matches!(
                         err,
-                        EngineError::PoolNotFound | EngineError::PoolOwnedElsewhere
+                        EngineError::PoolNotFound
+                            | EngineError::PoolOwnedElsewhere
+                            | EngineError::ShuttingDown
                     ) {
                         return;
                     }
@@ -258,6 +313,9 @@ impl PoolRegistry {
     }
 
     async fn start(&self, pool: PoolId) -> Result<PoolHandle, EngineError> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(EngineError::ShuttingDown);
+        }
         let snapshot = match self.env.store.load(pool).await {
             Ok(Some(snapshot)) => snapshot,
             Ok(None) => return Err(EngineError::PoolNotFound),
@@ -275,12 +333,7 @@ impl PoolRegistry {
         let env = self.env.clone();
         let actor_shared = shared.clone();
         let make = move |_: &mut Context<PoolActor>| PoolActor::new(snapshot, env, actor_shared);
-        let addr = if self.arbiters.is_empty() {
-            PoolActor::create(make)
-        } else {
-            let i = self.next_arbiter.fetch_add(1, Ordering::Relaxed) % self.arbiters.len();
-            PoolActor::start_in_arbiter(&self.arbiters[i], make)
-        };
+        let addr = self.arbiters.start(make);
         Ok(PoolHandle {
             addr,
             shared,
@@ -575,27 +628,30 @@ impl PoolRegistry {
         }
     }
 
-    /// Shutdown: drains (see `drain`), then stops every pool actor and forgets them, so the
-    /// store is released once the registry's clones are dropped. Returns when every actor
-    /// has stopped, or after `patience`.
+    /// Shutdown: no pool starts any more, every waiting request hears `ShuttingDown` (see
+    /// `drain`), every actor commits what it has pending and stops, and later requests hear
+    /// `ShuttingDown`. Every actor is forgotten, so the store is released once the
+    /// registry's clones are dropped. Returns when every actor has stopped, or after
+    /// `patience` (a store that cannot commit holds its pools' actors up).
     pub async fn shutdown(&self, patience: Duration) {
-        self.drain().await;
-        let handles: Vec<(PoolId, PoolHandle)> = self
-            .env
-            .slots
-            .iter()
-            .filter_map(|e| e.value().get().cloned().map(|h| (*e.key(), h)))
-            .collect();
-        for (pool, handle) in &handles {
-            handle.addr.do_send(actor::Stop);
-            self.env.forget(*pool, handle.shared.generation);
-        }
-        let deadline = tokio::time::Instant::now() + patience;
-        while self.env.stats.live_actors.load(Ordering::Acquire) > 0
-            && tokio::time::Instant::now() < deadline
-        {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+        self.closed.store(true, Ordering::Release);
+        let stop_all = async {
+            self.drain().await;
+            let handles: Vec<(PoolId, PoolHandle)> = self
+                .env
+                .slots
+                .iter()
+                .filter_map(|e| e.value().get().cloned().map(|h| (*e.key(), h)))
+                .collect();
+            for (pool, handle) in &handles {
+                handle.addr.do_send(actor::Stop);
+                self.env.forget(*pool, handle.shared.generation);
+            }
+            while self.env.stats.live_actors.load(Ordering::Acquire) > 0 {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        };
+        let _ = tokio::time::timeout(patience, stop_all).await;
     }
 
     #[cfg(test)]
@@ -605,6 +661,17 @@ impl PoolRegistry {
             .addr
             .try_send(actor::Stall(how_long))
             .map_err(|_| EngineError::PoolUnavailable)
+    }
+
+    #[cfg(test)]
+    pub(crate) async fn thread_of(&self, pool: PoolId) -> Result<ThreadId, EngineError> {
+        let handle = self.handle(pool).await?;
+        let (tx, rx) = oneshot::channel();
+        handle
+            .addr
+            .try_send(actor::WhichThread(tx))
+            .map_err(|_| EngineError::PoolUnavailable)?;
+        rx.await.map_err(|_| EngineError::PoolUnavailable)
     }
 
     #[cfg(test)]

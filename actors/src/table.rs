@@ -467,6 +467,16 @@ impl SeatTable {
         std::mem::take(&mut self.changes)
     }
 
+    /// W4 at shutdown: hands out the usage counts not yet recorded (refusals, heartbeats'
+    /// activity), so they go with the next commit instead of waiting for the minute's record.
+    pub fn flush_usage(&mut self, now: Timestamp) {
+        self.roll_usage(now);
+        if self.usage.flush_due().is_some() {
+            let rec = self.usage.flush(now);
+            self.changes.push(Change::Usage(rec));
+        }
+    }
+
     /// Whether changes are waiting to be taken.
     pub fn has_changes(&self) -> bool {
         !self.changes.is_empty()

@@ -321,6 +321,48 @@ async fn sigterm_answers_waiting_requests_503_shutting_down() {
     assert_eq!(broker.wait_exit(Duration::from_secs(10)), Some(0));
 }
 
+/// A refusal needs no write, so its count is only in memory until the pool's next commit:
+/// SIGTERM must commit it before the pool's actor (on an HTTP worker's arbiter) goes away.
+#[actix_rt::test]
+async fn w4_counts_not_yet_written_when_sigterm_arrives_survive_the_restart() {
+    use serde_json::{json, Value};
+    let data = tempfile::tempdir().unwrap();
+    let mut first = BrokerProcess::start(data.path());
+    let (token, pool) = owner_on(&first.address, "w4@example.org", 1).await;
+    let client = ::reqwest::Client::new();
+    let take = |base: &str, device: &str, platform: &str| {
+        client
+            .post(format!("{base}/v1/seats"))
+            .bearer_auth(&token)
+            .json(&json!({"device_id": device, "platform": platform}))
+            .send()
+    };
+    // S9: the owner's two desktops share the one seat; a third desktop finds none.
+    for (device, platform) in [("pc", "windows"), ("mac", "mac")] {
+        let res = take(&first.address, device, platform).await.unwrap();
+        assert_eq!(res.status(), 201);
+    }
+    for device in ["pc-2", "pc-3", "pc-4"] {
+        let refused = take(&first.address, device, "windows").await.unwrap();
+        assert_eq!(refused.status(), 409, "one seat, and it is taken");
+    }
+    first.signal("TERM");
+    assert_eq!(first.wait_exit(Duration::from_secs(10)), Some(0));
+    let second = BrokerProcess::start(data.path());
+    let rows: Vec<Value> = client
+        .get(format!("{}/v1/pools/{pool}/usage", second.address))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let total = |key: &str| rows.iter().filter_map(|r| r[key].as_u64()).sum::<u64>();
+    assert!(total("grants") >= 1, "{rows:?}");
+    assert_eq!(total("refusals"), 3, "{rows:?}");
+}
+
 #[actix_rt::test]
 async fn s4_a_seat_that_timed_out_while_the_broker_was_down_is_freed_at_start() {
     use serde_json::{json, Value};

@@ -1315,6 +1315,28 @@ fn w4_counts_are_handed_out_within_a_minute() {
         .any(|c| matches!(c, Change::Usage(u) if u.grants == 1)));
 }
 
+#[test]
+fn w4_flush_usage_hands_out_counts_before_their_minute() {
+    let mut p = pool(1);
+    p.take(BO, "a", WIN);
+    p.table.take_changes();
+    p.table.flush_usage(p.now);
+    let flushed = p.table.take_changes();
+    assert!(
+        flushed
+            .iter()
+            .any(|c| matches!(c, Change::Usage(u) if u.grants == 1)),
+        "{flushed:?}"
+    );
+    p.table.flush_usage(p.now);
+    assert!(p.table.take_changes().is_empty(), "nothing new: no record");
+    assert_eq!(
+        p.table.next_deadline(),
+        Some(T0.plus_secs(3_600)),
+        "no minute due"
+    );
+}
+
 // ----- persistence ---------------------------------------------------------------------------
 
 #[test]
