@@ -1,8 +1,8 @@
 //! Assembles the broker in one place: opens the store, starts the engine, binds the HTTP server
 //! (which may bind port 0 so that tests get a free port) with one worker per core, and loads
 //! the pools holding seats in the background. Pool actors run on the HTTP workers' own
-//! arbiters: a pool lives on the worker that first asked for it, so that worker's requests
-//! reach it without a thread switch.
+//! arbiters, spread over them in turn, so a worker's requests to the pools on its thread
+//! reach them without a thread switch.
 
 use std::net::TcpListener;
 use std::sync::atomic::AtomicBool;
@@ -183,8 +183,8 @@ impl Application {
             source,
         })?
         .run();
-        // After `run`, which returns once every worker has started (and adopted its arbiter),
-        // so the pools loaded now are spread over the workers.
+        // After `run`, which returns once every worker has started and adopted its arbiter,
+        // so no pool starts on this (the main) thread.
         let loader = state.registry.clone();
         actix_rt::spawn(async move { loader.load_live_pools(64).await });
         Ok(Application {

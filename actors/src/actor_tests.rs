@@ -683,8 +683,8 @@ async fn on<T: Send + 'static>(
 }
 
 #[actix_rt::test]
-async fn a_pool_starts_on_the_adopted_arbiter_that_first_asks_for_it() {
-    let store = store_with_pools(&[(1, 2), (2, 2), (3, 2)]).await;
+async fn pools_are_spread_over_the_adopted_arbiters_in_turn() {
+    let store = store_with_pools(&[(1, 2), (2, 2), (3, 2), (4, 2)]).await;
     let reg = registry(store, EngineConfig::default());
     let workers = [actix_rt::Arbiter::new(), actix_rt::Arbiter::new()];
     let mut threads = Vec::new();
@@ -698,22 +698,25 @@ async fn a_pool_starts_on_the_adopted_arbiter_that_first_asks_for_it() {
             .await,
         );
     }
-    for (pool, worker) in [(1, 1), (2, 0)] {
-        let asker = reg.clone();
-        on(&workers[worker], async move {
-            take(&asker, pool, 1).await;
-        })
-        .await;
-        let thread = reg.thread_of(PoolId(pool)).await.expect("running");
-        assert_eq!(
-            thread, threads[worker],
-            "pool {pool} lives where it was asked for"
-        );
+    // Asked for from one worker and from a thread no worker runs (as at start): the same.
+    let asker = reg.clone();
+    on(&workers[0], async move {
+        take(&asker, 1, 1).await;
+        take(&asker, 2, 1).await;
+    })
+    .await;
+    take(&reg, 3, 1).await;
+    take(&reg, 4, 1).await;
+    let mut on_thread = Vec::new();
+    for pool in 1..=4 {
+        on_thread.push(reg.thread_of(PoolId(pool)).await.expect("running"));
     }
-    // Asked for from a thread no worker runs (as the loading at start is): on a worker.
-    let thread = reg.thread_of(PoolId(3)).await.expect("running");
-    assert_ne!(thread, std::thread::current().id());
-    assert!(threads.contains(&thread));
+    assert_eq!(
+        on_thread,
+        [threads[0], threads[1], threads[0], threads[1]],
+        "in turn, never on the asking thread {:?}",
+        std::thread::current().id()
+    );
     reg.shutdown(Duration::from_secs(5)).await;
     for worker in workers {
         worker.stop();

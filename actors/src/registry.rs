@@ -1,6 +1,6 @@
-//! `PoolRegistry`: finds a pool's actor or starts it by loading the pool from the store, places
-//! it on an arbiter (the asking HTTP worker's own when it has adopted one, so that worker's
-//! requests to the pool never change threads), bounds each pool's mailbox, and offers one typed
+//! `PoolRegistry`: finds a pool's actor or starts it by loading the pool from the store, spreads
+//! actors over the arbiters it was given or adopted (the HTTP workers' own, so a worker's
+//! requests to the pools on its thread never change threads), bounds each pool's mailbox, and offers one typed
 //! async method per operation. At start it loads, in the background, every pool that holds
 //! seats, so their expiries fire without a request; a request for a pool not loaded yet waits
 //! for that pool's load (concurrent requests share it). Idle actors stop themselves and
@@ -8,7 +8,6 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
-use std::thread::ThreadId;
 use std::time::Duration;
 
 use actix::dev::ToEnvelope;
@@ -130,16 +129,15 @@ impl Env {
     }
 }
 
-/// The arbiters pool actors run on, each with the thread it runs when that is known.
-#[derive(Default)]
+/// The arbiters pool actors run on.
 struct Arbiters {
-    list: RwLock<Vec<(Option<ThreadId>, ArbiterHandle)>>,
+    list: RwLock<Vec<ArbiterHandle>>,
     next: AtomicUsize,
 }
 
 impl Arbiters {
-    /// Starts an actor: on the calling thread's arbiter when it is one of the list (or the
-    /// list is empty), else on the next arbiter of the list in turn.
+    /// Starts an actor: on the current arbiter when the list is empty, else on the next
+    /// arbiter of the list in turn, so the pools spread evenly over the workers.
     fn start(
         &self,
         make: impl FnOnce(&mut Context<PoolActor>) -> PoolActor + Send + 'static,
@@ -148,23 +146,19 @@ impl Arbiters {
             Ok(list) => list,
             Err(poisoned) => poisoned.into_inner(),
         };
-        let here = std::thread::current().id();
-        if list.is_empty() || list.iter().any(|(thread, _)| *thread == Some(here)) {
+        if list.is_empty() {
             return PoolActor::create(make);
         }
         let i = self.next.fetch_add(1, Ordering::Relaxed) % list.len();
-        PoolActor::start_in_arbiter(&list[i].1, make)
+        PoolActor::start_in_arbiter(&list[i], make)
     }
 
     fn adopt_current(&self) {
-        let here = std::thread::current().id();
         let mut list = match self.list.write() {
             Ok(list) => list,
             Err(poisoned) => poisoned.into_inner(),
         };
-        if !list.iter().any(|(thread, _)| *thread == Some(here)) {
-            list.push((Some(here), Arbiter::current()));
-        }
+        list.push(Arbiter::current());
     }
 }
 
@@ -208,7 +202,7 @@ impl PoolRegistry {
                 slots: DashMap::new(),
             }),
             arbiters: Arc::new(Arbiters {
-                list: RwLock::new(arbiters.into_iter().map(|a| (None, a)).collect()),
+                list: RwLock::new(arbiters),
                 next: AtomicUsize::new(0),
             }),
             next_waiter: Arc::new(AtomicU64::new(1)),
@@ -218,11 +212,10 @@ impl PoolRegistry {
         }
     }
 
-    /// Adds the calling thread's arbiter (an HTTP worker's, from its app factory) to those
-    /// actors run on. A pool first asked for on an adopted arbiter starts there, so requests
-    /// from that thread reach it without waking another thread; pools started elsewhere (the
-    /// loading at start) are spread over the adopted arbiters in turn. An adopted arbiter
-    /// must outlive `shutdown`.
+    /// Adds the calling thread's arbiter (an HTTP worker's, from its app factory, once per
+    /// worker) to those actors run on in turn. A pool on a worker's arbiter answers that
+    /// worker's requests without waking another thread. An adopted arbiter must outlive
+    /// `shutdown`.
     pub fn adopt_current_arbiter(&self) {
         self.arbiters.adopt_current();
     }
@@ -664,7 +657,10 @@ impl PoolRegistry {
     }
 
     #[cfg(test)]
-    pub(crate) async fn thread_of(&self, pool: PoolId) -> Result<ThreadId, EngineError> {
+    pub(crate) async fn thread_of(
+        &self,
+        pool: PoolId,
+    ) -> Result<std::thread::ThreadId, EngineError> {
         let handle = self.handle(pool).await?;
         let (tx, rx) = oneshot::channel();
         handle
