@@ -175,6 +175,7 @@ impl Application {
                 .default_service(web::to(http::unknown_route))
         })
         .workers(cores)
+        .tcp_nodelay(true)
         .disable_signals()
         .shutdown_timeout(DRAIN_TIMEOUT.as_secs())
         .listen(listener)

@@ -390,6 +390,7 @@ pub fn serve(listen: &str, operator_token: &str, workers: usize) -> std::io::Res
             .route("/v1/seats/{seat}", web::delete().to(close))
     })
     .workers(workers.max(1))
+    .tcp_nodelay(true)
     .disable_signals()
     .listen(listener)?
     .run();
