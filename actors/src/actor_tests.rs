@@ -693,6 +693,7 @@ async fn pools_are_spread_over_the_adopted_arbiters_in_turn() {
         threads.push(
             on(worker, async move {
                 reg.adopt_current_arbiter();
+                reg.adopt_current_arbiter(); // a worker that rebuilt its app: still one turn
                 std::thread::current().id()
             })
             .await,

@@ -8,6 +8,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
+use std::thread::ThreadId;
 use std::time::Duration;
 
 use actix::dev::ToEnvelope;
@@ -129,9 +130,9 @@ impl Env {
     }
 }
 
-/// The arbiters pool actors run on.
+/// The arbiters pool actors run on, each with its thread when it was adopted.
 struct Arbiters {
-    list: RwLock<Vec<ArbiterHandle>>,
+    list: RwLock<Vec<(Option<ThreadId>, ArbiterHandle)>>,
     next: AtomicUsize,
 }
 
@@ -150,15 +151,20 @@ impl Arbiters {
             return PoolActor::create(make);
         }
         let i = self.next.fetch_add(1, Ordering::Relaxed) % list.len();
-        PoolActor::start_in_arbiter(&list[i], make)
+        PoolActor::start_in_arbiter(&list[i].1, make)
     }
 
+    /// Adds the current arbiter once, however often its worker builds its app (a worker
+    /// rebuilds it after a failure).
     fn adopt_current(&self) {
+        let here = std::thread::current().id();
         let mut list = match self.list.write() {
             Ok(list) => list,
             Err(poisoned) => poisoned.into_inner(),
         };
-        list.push(Arbiter::current());
+        if !list.iter().any(|(thread, _)| *thread == Some(here)) {
+            list.push((Some(here), Arbiter::current()));
+        }
     }
 }
 
@@ -202,7 +208,7 @@ impl PoolRegistry {
                 slots: DashMap::new(),
             }),
             arbiters: Arc::new(Arbiters {
-                list: RwLock::new(arbiters),
+                list: RwLock::new(arbiters.into_iter().map(|a| (None, a)).collect()),
                 next: AtomicUsize::new(0),
             }),
             next_waiter: Arc::new(AtomicU64::new(1)),
@@ -657,10 +663,7 @@ impl PoolRegistry {
     }
 
     #[cfg(test)]
-    pub(crate) async fn thread_of(
-        &self,
-        pool: PoolId,
-    ) -> Result<std::thread::ThreadId, EngineError> {
+    pub(crate) async fn thread_of(&self, pool: PoolId) -> Result<ThreadId, EngineError> {
         let handle = self.handle(pool).await?;
         let (tx, rx) = oneshot::channel();
         handle
