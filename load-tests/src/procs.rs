@@ -63,6 +63,11 @@ impl Spawned {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    /// The URL of the redis-server started for it (`--backend redis`), if any.
+    pub fn redis_url(&self) -> Option<String> {
+        self._redis.as_ref().map(|(server, _)| server.url())
+    }
+
     /// Its process id.
     pub fn pid(&self) -> u32 {
         self.child.id()

@@ -1,6 +1,7 @@
 //! Each scenario at small scale (a few clients, one to three seconds) against a real broker
 //! started in-process on a free port with a low argon2 cost, a short `compare` against the
-//! null broker, a short `sweep` drawn as SVG, and proof that a broken invariant fails a run (the null broker grants every
+//! null broker (also with the debug broker binary on a redis-server of its own, as
+//! `compare --backend redis` starts it), a short `sweep` drawn as SVG, and proof that a broken invariant fails a run (the null broker grants every
 //! seat, so a contended pool on it must be reported over capacity, with exit code 1).
 
 use std::time::Duration;
@@ -193,6 +194,74 @@ async fn compare_measures_the_broker_against_the_null_broker() {
         }
     }
     assert!(json["ratio"].is_number());
+}
+
+/// The debug `seatbroker` binary beside this package's own binaries, built when missing.
+fn debug_broker_binary() -> std::path::PathBuf {
+    let null = std::path::Path::new(env!("CARGO_BIN_EXE_seatbroker-null"));
+    let broker = null.with_file_name("seatbroker");
+    if !broker.exists() {
+        let built = std::process::Command::new(env!("CARGO"))
+            .args(["build", "-p", "seatbroker", "--bin", "seatbroker"])
+            .current_dir(seatbroker_load::procs::workspace_root())
+            .status()
+            .expect("cargo runs");
+        assert!(built.success(), "cargo build -p seatbroker");
+    }
+    broker
+}
+
+/// Asks a Redis server, over plain RESP, how many keys it holds.
+fn redis_keys(url: &str) -> u64 {
+    use std::io::{BufRead, BufReader, Write};
+    let addr = url.trim_start_matches("redis://").trim_end_matches('/');
+    let mut conn = std::net::TcpStream::connect(addr).expect("redis answers");
+    conn.write_all(b"DBSIZE\r\n").expect("send");
+    let mut line = String::new();
+    BufReader::new(conn).read_line(&mut line).expect("reply");
+    line.trim()
+        .strip_prefix(':')
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("DBSIZE answered {line:?}"))
+}
+
+/// `compare --backend redis`: the broker process runs on a redis-server of its own (with
+/// AOF), which holds the pool the scenario set up, and the comparison passes its checks.
+#[actix_rt::test]
+async fn compare_on_redis_starts_a_redis_server_of_its_own_for_the_broker() {
+    use seatbroker_load::procs::{self, Backend};
+    let broker = procs::start_broker(&debug_broker_binary(), Backend::Redis).expect("broker");
+    let redis = broker.redis_url().expect("a redis-server of its own");
+    let (port, server) =
+        seatbroker_load::null_broker::serve("127.0.0.1:0", procs::OPERATOR_TOKEN, 1)
+            .expect("null broker");
+    actix_rt::spawn(server);
+    let mut c = RunConfig::new(&broker.url(), Scenario::HotPool, procs::OPERATOR_TOKEN);
+    c.knobs.clients = 8;
+    c.duration = Duration::from_secs_f64(0.7);
+    let cmp = compare_urls(
+        &c,
+        &Target {
+            url: broker.url(),
+            pid: Some(broker.pid()),
+        },
+        &Target {
+            url: format!("http://127.0.0.1:{port}"),
+            pid: None,
+        },
+        "redis",
+        Duration::from_millis(200),
+        1,
+    )
+    .await
+    .expect("compare");
+    assert!(cmp.passed(), "{:?}", cmp.broker.report.violations);
+    assert!(
+        cmp.broker.pairs_per_s > 0.0,
+        "{}",
+        cmp.broker.report.table()
+    );
+    assert!(redis_keys(&redis) > 0, "the broker's pool is in its Redis");
 }
 
 #[actix_rt::test]
