@@ -10,7 +10,7 @@
 //! | --- | --- | --- |
 //! | `sb:{P-…}:pool` | hash | `owner`, `licenses`, `settings`, `trial`, `next_seat_id` (20 digits), `epoch` (ownership), `usage_hour` (latest hour with counts) |
 //! | `sb:{P-…}:seats` | hash | seat id → `SeatRecord` |
-//! | `sb:{P-…}:tombstones` | sorted set | `Tombstone`, scored by removal time (ms), kept 7 days |
+//! | `sb:{P-…}:tombstones` | list | removal time (ms, 20 digits) then `Tombstone`, oldest first, kept 7 days (a sorted set before; loading converts it) |
 //! | `sb:{P-…}:blocked` | set | blocked account ids |
 //! | `sb:{P-…}:usage` | hash | hour start (ms, 20 digits) → `UsageRecord` counts |
 //! | `sb:{P-…}:usage_accounts` | sorted set | `hour:account`, scored by the hour: accounts seen in the hour |
@@ -362,8 +362,9 @@ impl RedisStore {
                     newest_removal = newest_removal.max(tomb.at.as_millis());
                     ops.push(b"R".to_vec());
                     ops.push(text(tomb.seat.0.to_string()));
-                    ops.push(text(tomb.at.as_millis().to_string()));
-                    ops.push(encode(tomb)?);
+                    let mut entry = text(padded(tomb.at.as_millis()));
+                    entry.extend_from_slice(&encode(tomb)?);
+                    ops.push(entry);
                 }
                 Change::MemberBlocked(a) => {
                     ops.push(b"B".to_vec());
@@ -578,7 +579,7 @@ impl RedisStore {
             seats,
             blocked,
             next_seat_id: parse_text(&next).ok_or_else(|| bad("next seat id"))?,
-            tombstones: decode_all(&tombs)?,
+            tombstones: decode_tombstones(&tombs)?,
             usage,
             trial: blob(&trial).map(decode).transpose()?,
         };
@@ -732,6 +733,27 @@ fn decode_all<T: DeserializeOwned>(v: &Value) -> Result<Vec<T>, StoreError> {
         Value::Nil => Ok(Vec::new()),
         _ => Err(unavailable("a stored list is unreadable", "not a list")),
     }
+}
+
+/// The tombstone list's entries: each the removal time as 20 digits, then the `Tombstone`.
+fn decode_tombstones(v: &Value) -> Result<Vec<seatbroker_actors::Tombstone>, StoreError> {
+    let Value::Array(items) = v else {
+        return match v {
+            Value::Nil => Ok(Vec::new()),
+            _ => Err(unavailable("a stored list is unreadable", "not a list")),
+        };
+    };
+    items
+        .iter()
+        .map(|item| {
+            let bad = || unavailable("a stored tombstone is unreadable", "no removal time");
+            let entry = blob(item).ok_or_else(bad)?;
+            match entry.split_at_checked(20) {
+                Some((at, record)) if at.iter().all(u8::is_ascii_digit) => decode(record),
+                _ => Err(bad()),
+            }
+        })
+        .collect()
 }
 
 /// Accounts of `time:account` members, sorted.

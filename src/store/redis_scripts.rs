@@ -10,7 +10,9 @@
 /// ARGV: epoch, next seat id (20 digits, or ""), newest removal ms (or ""), tombstone
 /// retention ms, tombstones kept, usage retention ms, then operations, each a letter and
 /// its arguments:
-/// `G id record` (a seat granted or updated), `R id at tombstone` (a seat removed),
+/// `G id record` (a seat granted or updated), `R id entry` (a seat removed; `entry` is
+/// the removal time as 20 digits followed by the `Tombstone`, appended to the tombstone
+/// list, which is in the order of removal),
 /// `B account` / `U account` (blocked / unblocked), `H hour day record n accounts... m
 /// day_accounts...` (usage counts of an hour), `L licenses`, `S settings`, `T trial`,
 /// `N` (no trial).
@@ -34,8 +36,8 @@ while i <= n do
     i = i + 3
   elseif op == 'R' then
     redis.call('HDEL', KEYS[2], ARGV[i + 1])
-    redis.call('ZADD', KEYS[3], ARGV[i + 2], ARGV[i + 3])
-    i = i + 4
+    redis.call('RPUSH', KEYS[3], ARGV[i + 2])
+    i = i + 3
   elseif op == 'B' then
     redis.call('SADD', KEYS[4], ARGV[i + 1])
     i = i + 2
@@ -89,14 +91,17 @@ while i <= n do
   end
 end
 if ARGV[3] ~= '' then
+  -- The oldest first: those past the retention go, then all but the newest kept.
   local cutoff = tonumber(ARGV[3]) - tonumber(ARGV[4])
-  if cutoff > 0 then
-    redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. cutoff)
+  while cutoff > 0 do
+    local oldest = redis.call('LINDEX', KEYS[3], 0)
+    if (not oldest) or tonumber(string.sub(oldest, 1, 20)) >= cutoff then break end
+    redis.call('LPOP', KEYS[3])
   end
   local kept = tonumber(ARGV[5])
-  local held = redis.call('ZCARD', KEYS[3])
+  local held = redis.call('LLEN', KEYS[3])
   if held >= 2 * kept then
-    redis.call('ZREMRANGEBYRANK', KEYS[3], 0, held - kept - 1)
+    redis.call('LTRIM', KEYS[3], held - kept, -1)
   end
 end
 return 'ok'
@@ -124,6 +129,15 @@ return {hours, records, redis.call('ZRANGEBYSCORE', KEYS[3], ARGV[1], '(' .. ARG
 pub const LOAD: &str = r#"
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
 local epoch = redis.call('HINCRBY', KEYS[1], 'epoch', 1)
+-- Tombstones written before they were a list were a sorted set scored by removal time.
+if redis.call('TYPE', KEYS[3]).ok == 'zset' then
+  local old = redis.call('ZRANGE', KEYS[3], 0, -1, 'WITHSCORES')
+  redis.call('DEL', KEYS[3])
+  for j = 1, #old, 2 do
+    local at = old[j + 1]
+    redis.call('RPUSH', KEYS[3], string.rep('0', 20 - #at) .. at .. old[j])
+  end
+end
 local f = redis.call('HMGET', KEYS[1], 'owner', 'licenses', 'settings', 'trial',
   'next_seat_id', 'usage_hour')
 local usage, accounts, day_accounts = false, {}, {}
@@ -134,7 +148,7 @@ if f[6] then
   day_accounts = redis.call('ZRANGEBYSCORE', KEYS[7], day, day)
 end
 return {epoch, f[1], f[2], f[3], f[4], f[5], redis.call('HVALS', KEYS[2]),
-  redis.call('ZRANGE', KEYS[3], 0, -1), redis.call('SMEMBERS', KEYS[4]), usage, accounts,
+  redis.call('LRANGE', KEYS[3], 0, -1), redis.call('SMEMBERS', KEYS[4]), usage, accounts,
   day_accounts}
 "#;
 

@@ -271,3 +271,89 @@ async fn w4_usage_past_the_retention_is_forgotten() {
     );
     assert_eq!(kept[0].accounts, vec![AccountId(3)]);
 }
+
+fn removal(seat: u64, at: Timestamp) -> Change {
+    Change::SeatRemoved(seatbroker_actors::Tombstone {
+        seat: SeatId(seat),
+        account: AccountId(seat as u32),
+        reason: seatbroker_actors::GoneReason::Released,
+        at,
+    })
+}
+
+/// S4's answers after a restart (410 with the reason) need the tombstones: those past the
+/// seven days' retention are forgotten when a newer seat goes, the rest load in order.
+#[actix_rt::test]
+async fn tombstones_past_the_retention_are_forgotten_and_the_rest_load() {
+    let redis = OwnRedis::start(false);
+    let store = connect(&redis).await;
+    store.create_pool(pool(1)).await.expect("create");
+    store.load(PoolId(1)).await.expect("load").expect("exists");
+    let t0 = Timestamp(1_800_000_000_000);
+    let day = 86_400;
+    for (seat, at) in [
+        (1, t0),
+        (2, t0.plus_secs(3 * day)),
+        (3, t0.plus_secs(9 * day)),
+    ] {
+        let commit = PoolCommit {
+            pool: PoolId(1),
+            changes: vec![removal(seat, at)],
+        };
+        assert_eq!(store.commit(&[commit]).await, vec![Ok(())]);
+    }
+    let loaded = store.load(PoolId(1)).await.expect("load").expect("exists");
+    let seats: Vec<SeatId> = loaded.tombstones.iter().map(|t| t.seat).collect();
+    assert_eq!(
+        seats,
+        vec![SeatId(2), SeatId(3)],
+        "seat 1 went more than 7 days before seat 3"
+    );
+    assert_eq!(loaded.tombstones[1].at, t0.plus_secs(9 * day));
+}
+
+/// A broker before this layout kept tombstones in a sorted set scored by removal time; the
+/// first load converts it, and commits then append to it.
+#[actix_rt::test]
+async fn tombstones_in_the_earlier_sorted_set_are_converted_at_load() {
+    let redis = OwnRedis::start(false);
+    let store = connect(&redis).await;
+    store.create_pool(pool(1)).await.expect("create");
+    let client = redis::Client::open(redis.server.url()).expect("url");
+    let mut raw = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connects");
+    let t0 = Timestamp(1_800_000_000_000);
+    for (seat, at) in [(5u64, t0.plus_secs(60)), (4, t0)] {
+        let Change::SeatRemoved(tomb) = removal(seat, at) else {
+            unreachable!()
+        };
+        let member = rmp_serde::to_vec_named(&tomb).expect("encode");
+        let _: i64 = redis::cmd("ZADD")
+            .arg("sb:{P-1}:tombstones")
+            .arg(at.as_millis())
+            .arg(member)
+            .query_async(&mut raw)
+            .await
+            .expect("zadd");
+    }
+    let loaded = store.load(PoolId(1)).await.expect("load").expect("exists");
+    let mut seats: Vec<SeatId> = loaded.tombstones.iter().map(|t| t.seat).collect();
+    seats.sort();
+    assert_eq!(seats, vec![SeatId(4), SeatId(5)]);
+    let kind: String = redis::cmd("TYPE")
+        .arg("sb:{P-1}:tombstones")
+        .query_async(&mut raw)
+        .await
+        .expect("type");
+    assert_eq!(kind, "list");
+    let commit = PoolCommit {
+        pool: PoolId(1),
+        changes: vec![removal(6, t0.plus_secs(120))],
+    };
+    assert_eq!(store.commit(&[commit]).await, vec![Ok(())]);
+    let again = store.load(PoolId(1)).await.expect("load").expect("exists");
+    let seats: Vec<SeatId> = again.tombstones.iter().map(|t| t.seat).collect();
+    assert_eq!(seats, vec![SeatId(4), SeatId(5), SeatId(6)], "oldest first");
+}
