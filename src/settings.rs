@@ -53,6 +53,9 @@ pub struct ServerSettings {
     /// Proxies whose `X-Forwarded-For` is believed.
     #[serde(default)]
     pub trusted_proxies: Vec<String>,
+    /// HTTP worker threads; 0 picks the cores less one (see `Settings::http_workers`).
+    #[serde(default)]
+    pub workers: usize,
 }
 
 /// `[operator]`: the operator credential.
@@ -225,6 +228,15 @@ pub enum SettingsError {
     },
 }
 
+/// The cores less one, at least one: the HTTP workers `server.workers = 0` starts (and the
+/// load tester's null broker too, so that `compare` measures the same HTTP layer).
+pub fn default_http_workers() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .saturating_sub(1)
+        .max(1)
+}
+
 impl Settings {
     /// Loads the defaults, then `file` when given, then the `SEATBROKER__` variables of the
     /// process environment, and checks the result.
@@ -269,6 +281,16 @@ impl Settings {
         Ok(settings)
     }
 
+    /// The HTTP worker threads to start: `server.workers`, or when it is 0 the cores less
+    /// one, at least one. The core left over runs the store's writer thread and the
+    /// kernel's network work; pool actors run on the workers.
+    pub fn http_workers(&self) -> usize {
+        match self.server.workers {
+            0 => default_http_workers(),
+            n => n,
+        }
+    }
+
     /// The address to listen on.
     pub fn listen_addr(&self) -> Result<SocketAddr, SettingsError> {
         self.server
@@ -311,6 +333,12 @@ impl Settings {
             return Err(invalid(
                 "server.public_url",
                 format!("{url:?} must be an http:// or https:// URL"),
+            ));
+        }
+        if self.server.workers > 1_024 {
+            return Err(invalid(
+                "server.workers",
+                "must be 0 (the cores less one) to 1024",
             ));
         }
         if !(1_024..=16 * 1024 * 1024).contains(&self.server.max_body_bytes) {
@@ -424,6 +452,9 @@ mod tests {
         assert_eq!(s.server.listen, "127.0.0.1:8080");
         assert_eq!(s.server.public_url, "http://127.0.0.1:8080");
         assert_eq!(s.server.max_body_bytes, 65_536);
+        assert_eq!(s.server.workers, 0);
+        assert_eq!(s.http_workers(), default_http_workers());
+        assert!(s.http_workers() >= 1);
         assert_eq!(s.operator.token, None);
         assert_eq!(s.storage.backend, Backend::Embedded);
         assert_eq!(s.storage.path, PathBuf::from("./data"));
@@ -495,6 +526,8 @@ mod tests {
             ("SEATBROKER__LOG__FORMAT", "xml", "log.format"),
             ("SEATBROKER__LOG__FORMAT", "xml", "allowed: pretty, json"),
             ("SEATBROKER__SERVER__NOPE", "1", "nope"),
+            ("SEATBROKER__SERVER__WORKERS", "5000", "server.workers"),
+            ("SEATBROKER__SERVER__WORKERS", "many", "workers"),
         ];
         for (key, value, named) in cases {
             let err = Settings::load_from(None, env(&[(key, value)]))

@@ -1,5 +1,5 @@
 //! Assembles the broker in one place: opens the store, starts the engine, binds the HTTP server
-//! (which may bind port 0 so that tests get a free port) with one worker per core, and loads
+//! (which may bind port 0 so that tests get a free port) with `server.workers` workers, and loads
 //! the pools holding seats in the background. Pool actors run on the HTTP workers' own
 //! arbiters, spread over them in turn, so a worker's requests to the pools on its thread
 //! reach them without a thread switch.
@@ -122,7 +122,7 @@ impl Application {
         };
         let lockouts = Lockouts::new(auth.lockout_threshold, auth.lockout_s);
         let trusted_proxies = settings.trusted_proxies()?;
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let workers = settings.http_workers();
         let config = EngineConfig {
             limits: TableLimits {
                 max_waiters: settings.seats.max_waiters_per_pool,
@@ -174,7 +174,7 @@ impl Application {
                 .configure(http::routes)
                 .default_service(web::to(http::unknown_route))
         })
-        .workers(cores)
+        .workers(workers)
         .tcp_nodelay(true)
         .disable_signals()
         .shutdown_timeout(DRAIN_TIMEOUT.as_secs())

@@ -411,7 +411,8 @@ pub struct NullArgs {
     /// The operator token it accepts for issuing licenses.
     #[arg(long, default_value = crate::procs::OPERATOR_TOKEN)]
     pub operator_token: String,
-    /// Worker threads (the broker uses one per core).
+    /// Worker threads; by default what the broker starts with `server.workers = 0` (the
+    /// cores less one, at least one).
     #[arg(long)]
     pub workers: Option<usize>,
 }
@@ -420,7 +421,7 @@ pub struct NullArgs {
 pub fn main_with(args: NullArgs) -> i32 {
     let workers = args
         .workers
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        .unwrap_or_else(seatbroker::settings::default_http_workers);
     let system = actix_rt::System::new();
     let result = system.block_on(async move {
         let (port, server) = serve(&args.listen, &args.operator_token, workers)?;
