@@ -1,7 +1,7 @@
 //! `PoolRegistry`: finds a pool's actor or starts it by loading the pool from the store, spreads
 //! actors over the arbiters it was given or adopted (the HTTP workers' own, so a worker's
-//! requests to the pools on its thread never change threads), bounds each pool's mailbox, and offers one typed
-//! async method per operation. At start it loads, in the background, every pool that holds
+//! requests to the pools on its thread never change threads), bounds each pool's mailbox,
+//! and offers one typed async method per operation. At start it loads, in the background, every pool that holds
 //! seats, so their expiries fire without a request; a request for a pool not loaded yet waits
 //! for that pool's load (concurrent requests share it). Idle actors stop themselves and
 //! leave the registry; the next request starts a fresh one.
@@ -324,6 +324,10 @@ impl PoolRegistry {
                 return Err(EngineError::StoreUnavailable);
             }
         };
+        if self.closed.load(Ordering::Acquire) {
+            // Shutdown began while the pool loaded: it would miss the stop.
+            return Err(EngineError::ShuttingDown);
+        }
         let shared = ActorShared {
             mailbox: Arc::new(AtomicUsize::new(0)),
             status: Arc::new(StatusCell::default()),
