@@ -130,15 +130,8 @@ async fn accounts_tokens_licenses_and_held_seats_survive_a_restart() {
     let seat_id = seat["seat_id"].as_str().unwrap().to_owned();
     // A member joins, so membership is part of what must survive.
     let pool_id = seat["pool_id"].as_str().unwrap().to_owned();
-    let invite: Value = client
-        .get(format!("{base}/v1/pools/{pool_id}/invite"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let invite: Value =
+        get_json(&client, format!("{base}/v1/pools/{pool_id}/invite"), &token).await;
     ok(post(
         format!("{base}/v1/accounts"),
         None,
@@ -191,29 +184,30 @@ async fn accounts_tokens_licenses_and_held_seats_survive_a_restart() {
         "S2 across a restart"
     );
     let pool = seat["pool_id"].as_str().unwrap();
-    let view: Value = client
-        .get(format!("{base}/v1/pools/{pool}"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let view: Value = get_json(&client, format!("{base}/v1/pools/{pool}"), &token).await;
     assert_eq!(
         (view["capacity"].as_u64(), view["in_use"].as_u64()),
         (Some(3), Some(1))
     );
-    let members: Value = client
-        .get(format!("{base}/v1/pools/{pool}/members"))
-        .bearer_auth(&token)
+    let members: Value = get_json(&client, format!("{base}/v1/pools/{pool}/members"), &token).await;
+    assert_eq!(members[0]["email"], "m@example.org", "the member survived");
+}
+
+/// GET `url` with a bearer token; the JSON answer.
+async fn get_json<T: serde::de::DeserializeOwned>(
+    client: &::reqwest::Client,
+    url: String,
+    token: &str,
+) -> T {
+    client
+        .get(url)
+        .bearer_auth(token)
         .send()
         .await
-        .unwrap()
+        .expect("the broker answers")
         .json()
         .await
-        .unwrap();
-    assert_eq!(members[0]["email"], "m@example.org", "the member survived");
+        .expect("a JSON answer")
 }
 
 /// Sets up an owner with a license on a broker process; returns (token, pool id).
@@ -349,15 +343,12 @@ async fn w4_counts_not_yet_written_when_sigterm_arrives_survive_the_restart() {
     first.signal("TERM");
     assert_eq!(first.wait_exit(Duration::from_secs(10)), Some(0));
     let second = BrokerProcess::start(data.path());
-    let rows: Vec<Value> = client
-        .get(format!("{}/v1/pools/{pool}/usage", second.address))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let rows: Vec<Value> = get_json(
+        &client,
+        format!("{}/v1/pools/{pool}/usage", second.address),
+        &token,
+    )
+    .await;
     let total = |key: &str| rows.iter().filter_map(|r| r[key].as_u64()).sum::<u64>();
     assert!(total("grants") >= 1, "{rows:?}");
     assert_eq!(total("refusals"), 3, "{rows:?}");
@@ -417,15 +408,7 @@ async fn s1_kill_9_during_churn_keeps_every_acknowledged_seat_and_the_capacity()
     let base = first.address.clone();
     let (owner, pool) = owner_on(&base, "churn@example.org", 20).await;
     let client = ::reqwest::Client::new();
-    let code: Value = client
-        .get(format!("{base}/v1/pools/{pool}/invite"))
-        .bearer_auth(&owner)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let code: Value = get_json(&client, format!("{base}/v1/pools/{pool}/invite"), &owner).await;
     let mut tokens = Vec::new();
     for i in 0..50 {
         let email = format!("c{i}@example.org");
@@ -522,15 +505,7 @@ async fn s1_kill_9_during_churn_keeps_every_acknowledged_seat_and_the_capacity()
     assert!(acknowledged.len() >= 10, "the ten holders' seats at least");
     let second = BrokerProcess::start(data.path());
     let base = second.address.clone();
-    let seats: Value = client
-        .get(format!("{base}/v1/pools/{pool}/seats"))
-        .bearer_auth(&owner)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let seats: Value = get_json(&client, format!("{base}/v1/pools/{pool}/seats"), &owner).await;
     let present: HashSet<String> = seats
         .as_array()
         .unwrap()
