@@ -556,24 +556,8 @@ async fn every_dashboard_query_is_valid_in_a_real_prometheus_and_core_panels_hav
     assert_eq!(b.take_seat(&ann, "laptop").await.status(), 200);
     assert_eq!(b.take_seat(&bob, "desk").await.status(), 409);
     assert_eq!(heartbeat(&b, &ann, &seat).await, 200);
-    let res = b
-        .call(
-            Method::DELETE,
-            &format!("/v1/pools/{pool}/seats/{seat}"),
-            &owner,
-            None,
-        )
-        .await;
-    assert_eq!(res.status(), 204);
-    let res = b
-        .call(
-            Method::PATCH,
-            &format!("/v1/pools/{pool}"),
-            &owner,
-            Some(json!({"timeout_s": 60})),
-        )
-        .await;
-    assert_eq!(res.status(), 200);
+    b.release_seat(&owner, &pool, &seat).await;
+    b.set_timeout(&owner, &pool, 60).await;
     assert_eq!(b.take_seat(&bob, "desk").await.status(), 201);
     clock.advance_secs(120);
     // Bob's seat timed out; the next request to the pool finds it expired.

@@ -149,6 +149,23 @@ impl TestBroker {
         .await
     }
 
+    /// W3: the owner (or an operator) releases a seat of a pool; asserts 204.
+    pub async fn release_seat(&self, token: &str, pool: &str, seat: &str) {
+        let path = format!("/v1/pools/{pool}/seats/{seat}");
+        let res = self.call(reqwest::Method::DELETE, &path, token, None).await;
+        assert_eq!(res.status(), 204, "DELETE {path}");
+    }
+
+    /// Sets a pool's heartbeat timeout (S4); asserts 200.
+    pub async fn set_timeout(&self, token: &str, pool: &str, secs: u64) {
+        let path = format!("/v1/pools/{pool}");
+        let body = serde_json::json!({ "timeout_s": secs });
+        let res = self
+            .call(reqwest::Method::PATCH, &path, token, Some(body))
+            .await;
+        assert_eq!(res.status(), 200, "PATCH {path}");
+    }
+
     /// Logs in; returns the token.
     pub async fn login(&self, email: &str, password: &str) -> String {
         let res = self

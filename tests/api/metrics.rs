@@ -80,24 +80,8 @@ async fn metrics_follow_real_traffic_with_their_names_and_types() {
             .await;
         assert_eq!(res.status(), 200);
     }
-    let res = b
-        .call(
-            Method::DELETE,
-            &format!("/v1/pools/{pool}/seats/{seat}"),
-            &owner,
-            None,
-        )
-        .await;
-    assert_eq!(res.status(), 204);
-    let res = b
-        .call(
-            Method::PATCH,
-            &format!("/v1/pools/{pool}"),
-            &owner,
-            Some(json!({"timeout_s": 60})),
-        )
-        .await;
-    assert_eq!(res.status(), 200);
+    b.release_seat(&owner, &pool, &seat).await;
+    b.set_timeout(&owner, &pool, 60).await;
     assert_eq!(b.take_seat(&bob, "desk").await.status(), 201);
     clock.advance_secs(120);
     // Bob's seat timed out; the next request to the pool finds it expired.

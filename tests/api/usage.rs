@@ -6,7 +6,7 @@ use std::sync::Arc;
 use reqwest::Method;
 use seatbroker_actors::time::{DAY_MS, HOUR_MS};
 use seatbroker_actors::{Clock, Timestamp};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::helpers::{error, spawn_broker_timed, MovableClock};
 
@@ -54,24 +54,8 @@ async fn w4_a_simulated_day_gives_the_right_peaks_and_counts_per_hour_and_per_da
     // one-minute timeout the two left stop sending heartbeats and expire.
     clock.advance_secs(3_600);
     let s3 = seat_of(b.take_seat(&m[3], "pc").await).await;
-    let res = b
-        .call(
-            Method::DELETE,
-            &format!("/v1/pools/{pool}/seats/{_s1}"),
-            &owner,
-            None,
-        )
-        .await;
-    assert_eq!(res.status(), 204);
-    let res = b
-        .call(
-            Method::PATCH,
-            &format!("/v1/pools/{pool}"),
-            &owner,
-            Some(json!({"timeout_s": 60})),
-        )
-        .await;
-    assert_eq!(res.status(), 200);
+    b.release_seat(&owner, &pool, &_s1).await;
+    b.set_timeout(&owner, &pool, 60).await;
     for (seat, token) in [(&s2, &m[2]), (&s3, &m[3])] {
         let res = b
             .call(
