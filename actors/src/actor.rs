@@ -224,9 +224,7 @@ impl Handler<Stop> for PoolActor {
 
     fn handle(&mut self, _: Stop, ctx: &mut Context<Self>) {
         self.stopping = true;
-        if self.state == State::Serving {
-            let _ = self.run(ctx, |t, now| t.flush_usage(now));
-        }
+        self.flush_usage(ctx);
         self.collect(ctx);
         self.settle(ctx);
     }
@@ -674,13 +672,20 @@ impl PoolActor {
         }
     }
 
-    /// Stops a stopping actor once its last commit is done (or it no longer serves).
+    /// Stops a stopping actor once its last commit is done (or it no longer serves); its
+    /// `stopped` answers whatever still waits.
     fn check_stopping(&mut self, ctx: &mut Context<Self>) {
         let settled = self.pending_changes.is_empty() && self.in_flight.is_none();
         if self.stopping && (settled || self.state != State::Serving) {
-            self.fail_waiters(EngineError::ShuttingDown);
             self.state = State::Retired;
             ctx.stop();
+        }
+    }
+
+    /// Shutdown: the usage counts not yet recorded go with the next commit (W4).
+    fn flush_usage(&mut self, ctx: &mut Context<Self>) {
+        if self.state == State::Serving {
+            let _ = self.run(ctx, |t, now| t.flush_usage(now));
         }
     }
 
@@ -943,9 +948,7 @@ impl Handler<Drain> for PoolActor {
                 let _ = self.run(ctx, |t, now| t.cancel_waiter(waiter, now));
             }
         }
-        if self.state == State::Serving {
-            let _ = self.run(ctx, |t, now| t.flush_usage(now));
-        }
+        self.flush_usage(ctx);
         self.drained.push(msg.done);
         self.collect(ctx);
         self.settle(ctx);

@@ -472,8 +472,7 @@ impl SeatTable {
     pub fn flush_usage(&mut self, now: Timestamp) {
         self.roll_usage(now);
         if self.usage.flush_due().is_some() {
-            let rec = self.usage.flush(now);
-            self.changes.push(Change::Usage(rec));
+            self.record_usage(now);
         }
     }
 
@@ -994,11 +993,14 @@ impl SeatTable {
             Due::IdleReclaim => self.serve_queue(t),
             Due::HourEnds => self.roll_usage(t),
             Due::TrialDayEnds => self.trial_day_ends(t),
-            Due::UsageFlush => {
-                let rec = self.usage.flush(t);
-                self.changes.push(Change::Usage(rec));
-            }
+            Due::UsageFlush => self.record_usage(t),
         }
+    }
+
+    /// Hands out the hour's counts so far as a change to persist.
+    fn record_usage(&mut self, t: Timestamp) {
+        let rec = self.usage.flush(t);
+        self.changes.push(Change::Usage(rec));
     }
 
     fn roll_usage(&mut self, t: Timestamp) {

@@ -721,13 +721,21 @@ fn texts(v: &Value) -> Vec<String> {
 }
 
 fn decode_all<T: DeserializeOwned>(v: &Value) -> Result<Vec<T>, StoreError> {
+    decode_each(v, |bytes| decode(bytes))
+}
+
+/// Each entry of a list or set reply read by `read` (from its bytes); nil is an empty list.
+fn decode_each<T>(
+    v: &Value,
+    read: impl Fn(&[u8]) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
     match v {
         Value::Array(items) | Value::Set(items) => items
             .iter()
             .map(|i| {
                 blob(i)
                     .ok_or_else(|| unavailable("a stored record is unreadable", "not bytes"))
-                    .and_then(decode)
+                    .and_then(&read)
             })
             .collect(),
         Value::Nil => Ok(Vec::new()),
@@ -737,23 +745,13 @@ fn decode_all<T: DeserializeOwned>(v: &Value) -> Result<Vec<T>, StoreError> {
 
 /// The tombstone list's entries: each the removal time as 20 digits, then the `Tombstone`.
 fn decode_tombstones(v: &Value) -> Result<Vec<seatbroker_actors::Tombstone>, StoreError> {
-    let Value::Array(items) = v else {
-        return match v {
-            Value::Nil => Ok(Vec::new()),
-            _ => Err(unavailable("a stored list is unreadable", "not a list")),
-        };
-    };
-    items
-        .iter()
-        .map(|item| {
-            let bad = || unavailable("a stored tombstone is unreadable", "no removal time");
-            let entry = blob(item).ok_or_else(bad)?;
-            match entry.split_at_checked(20) {
-                Some((at, record)) if at.iter().all(u8::is_ascii_digit) => decode(record),
-                _ => Err(bad()),
-            }
-        })
-        .collect()
+    decode_each(v, |entry| match entry.split_at_checked(20) {
+        Some((at, record)) if at.iter().all(u8::is_ascii_digit) => decode(record),
+        _ => Err(unavailable(
+            "a stored tombstone is unreadable",
+            "no removal time",
+        )),
+    })
 }
 
 /// Accounts of `time:account` members, sorted.
