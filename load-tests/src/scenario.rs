@@ -471,3 +471,36 @@ async fn crash_churn(ctx: Ctx, mut pacer: Pacer) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Open loop corrects for coordinated omission: a client that falls behind is handed
+    /// the times its requests were due, so its latency counts from there, not from when it
+    /// got round to sending.
+    #[tokio::test]
+    async fn an_open_loop_pacer_hands_out_due_times_on_schedule_even_when_late() {
+        let every = Duration::from_millis(10);
+        let start = Instant::now() - Duration::from_millis(100);
+        let mut pacer = Pacer::new(start, start + Duration::from_secs(60), Some(every), every);
+        for n in 1..=5u32 {
+            let due = pacer.next().await.expect("due within the run");
+            assert_eq!(due, start + every * n);
+        }
+    }
+
+    /// Closed loop sends at once, and no pacer hands out a time past the end.
+    #[tokio::test]
+    async fn a_closed_loop_pacer_is_due_at_once_and_stops_at_the_end() {
+        let start = Instant::now();
+        let mut pacer = Pacer::new(start, start + Duration::from_secs(60), None, Duration::ZERO);
+        let due = pacer.next().await.expect("due");
+        assert!(due >= start && due <= Instant::now());
+        let past = Instant::now() - Duration::from_secs(1);
+        let mut ended = Pacer::new(past, past, Some(Duration::from_millis(1)), Duration::ZERO);
+        assert!(ended.next().await.is_none());
+        let mut ended = Pacer::new(past, past, None, Duration::ZERO);
+        assert!(ended.next().await.is_none());
+    }
+}

@@ -1,8 +1,10 @@
 //! Each scenario at small scale (a few clients, one to three seconds) against a real broker
 //! started in-process on a free port with a low argon2 cost, a short `compare` against the
 //! null broker (also with the debug broker binary on a redis-server of its own, as
-//! `compare --backend redis` starts it), a short `sweep` drawn as SVG, and proof that a broken invariant fails a run (the null broker grants every
-//! seat, so a contended pool on it must be reported over capacity, with exit code 1).
+//! `compare --backend redis` starts it), the `compare` command itself with the debug broker
+//! binary and its JSON report, the null broker's token check, a short `sweep` drawn as SVG,
+//! and proof that a broken invariant fails a run (the null broker grants every seat, so a
+//! contended pool on it must be reported over capacity, with exit code 1).
 
 use std::time::Duration;
 
@@ -329,4 +331,86 @@ fn a_broker_granting_over_capacity_fails_the_run_with_exit_code_1() {
         "--quiet",
     ]);
     assert_eq!(seatbroker_load::cli::execute(cli), 1);
+}
+
+/// `compare` as the CLI runs it: starts the given broker binary on an embedded store in a
+/// temporary directory and the null broker binary, both on free ports, and writes the
+/// report in the shape the issue names.
+#[test]
+fn the_compare_command_starts_both_servers_and_writes_its_report() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("report.json");
+    let broker = debug_broker_binary();
+    let cli = seatbroker_load::cli::Cli::parse_from([
+        "seatbroker-load",
+        "compare",
+        "--scenario",
+        "hot-pool",
+        "--clients",
+        "8",
+        "--duration",
+        "700ms",
+        "--warmup",
+        "200ms",
+        "--rounds",
+        "1",
+        "--quiet",
+        "--broker-bin",
+        broker.to_str().expect("a UTF-8 path"),
+        "--out",
+        out.to_str().expect("a UTF-8 path"),
+    ]);
+    assert_eq!(seatbroker_load::cli::execute(cli), 0);
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).expect("report written"))
+            .expect("the report is JSON");
+    for side in ["broker", "null"] {
+        for field in ["pairs_per_s", "p50_ms", "p99_ms"] {
+            assert!(json[side][field].is_number(), "{side}.{field} in {json}");
+        }
+        assert!(json[side]["pairs_per_s"].as_f64() > Some(0.0), "{json}");
+    }
+    assert!(json["ratio"].as_f64() > Some(0.0), "{json}");
+    assert_eq!(json["backend"], "embedded");
+}
+
+/// The null broker verifies the bearer token as the broker does: a token it issued is
+/// taken, one signed by another key, a garbled one or none at all is 401 `unauthenticated`.
+#[actix_rt::test]
+async fn the_null_broker_turns_away_tokens_it_did_not_sign() {
+    let mut urls = Vec::new();
+    for _ in 0..2 {
+        let (port, server) =
+            seatbroker_load::null_broker::serve("127.0.0.1:0", OPERATOR, 1).expect("serve");
+        actix_rt::spawn(server);
+        urls.push(format!("http://127.0.0.1:{port}"));
+    }
+    let http = reqwest::Client::new();
+    let login = |url: &str| {
+        http.post(format!("{url}/v1/auth/login"))
+            .json(&serde_json::json!({"email": "ada@example.org", "password": "a password"}))
+            .send()
+    };
+    let mut tokens = Vec::new();
+    for url in &urls {
+        let body: serde_json::Value = login(url).await.expect("login").json().await.expect("JSON");
+        tokens.push(body["token"].as_str().expect("a token").to_owned());
+    }
+    let take = |token: Option<&str>| {
+        let req = http
+            .post(format!("{}/v1/seats", urls[0]))
+            .json(&serde_json::json!({"device_id": "laptop", "platform": "linux"}));
+        match token {
+            Some(t) => req.bearer_auth(t).send(),
+            None => req.send(),
+        }
+    };
+    let own = take(Some(&tokens[0])).await.expect("take");
+    assert_eq!(own.status(), 201);
+    for token in [Some(tokens[1].as_str()), Some("not-a-token"), None] {
+        let refused = take(token).await.expect("take");
+        assert_eq!(refused.status(), 401, "{token:?}");
+        let body: serde_json::Value = refused.json().await.expect("JSON");
+        assert_eq!(body["error"]["code"], "unauthenticated", "{token:?}");
+    }
 }
