@@ -1,8 +1,13 @@
 //! `EmbeddedStore`: the default backend, an ACID file store (redb) under `storage.path`, so
-//! the broker runs with no other service. One write transaction per group commit, durable
-//! (fsynced) before it returns. Group commits run on the committer's own writer thread
-//! (`BlockingCommit`); every other call runs on tokio's blocking pool, so an fsync never
-//! stalls an arbiter thread.
+//! the broker runs with no other service. A group commit is one redb write transaction
+//! committed without fsync plus one record in the write-ahead log (`wal.rs`), durable with
+//! one `fdatasync` before it returns; after each `CHECKPOINT_BYTES` of log, a durable redb
+//! commit (a checkpoint) carries everything so far and the log starts again. At open, the
+//! records past redb's last durable sequence number (`meta`/`wal_seq`) are applied again,
+//! so a crash loses no acknowledged change. Every other write is a durable redb commit of
+//! its own. Group commits run on the committer's own writer thread (`BlockingCommit`);
+//! every other call runs on tokio's blocking pool, so an fsync never stalls an arbiter
+//! thread.
 //!
 //! Layout (keys are tuples of integers, values MessagePack with field names, so a record can
 //! gain fields in a later version):
@@ -25,9 +30,10 @@
 //! | `members` | (pool, account) | `MembershipRecord` |
 //! | `member_of` | (account, joined at ms, pool) | nothing: the pools shared with an account, in join order |
 //! | `trials` | (account, started at ms, license) | `TrialRecord` |
+//! | `meta` | `wal_seq` | the sequence number of the last group commit applied |
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use redb::{Database, ReadableDatabase, ReadableTable, Table, TableDefinition};
 use seatbroker_actors::store::{BlockingCommit, PoolCommit, PoolStore, StoreError, StoreFuture};
@@ -42,6 +48,8 @@ use seatbroker_actors::{
     Tombstone, TrialDays, UsageRecord,
 };
 use serde::{Deserialize, Serialize};
+
+use super::wal::Wal;
 
 const POOLS: TableDefinition<u64, &[u8]> = TableDefinition::new("pools");
 const SEATS: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("seats");
@@ -60,6 +68,11 @@ const POOL_INVITES: TableDefinition<u64, u64> = TableDefinition::new("pool_invit
 const MEMBERS: TableDefinition<(u64, u32), &[u8]> = TableDefinition::new("members");
 const MEMBER_OF: TableDefinition<(u32, u64, u64), ()> = TableDefinition::new("member_of");
 const TRIALS: TableDefinition<(u32, u64, u32), &[u8]> = TableDefinition::new("trials");
+const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+/// `meta` key: the last group commit applied (durable in redb after a checkpoint).
+const WAL_SEQ: &str = "wal_seq";
+/// Log bytes after which a group commit is followed by a checkpoint.
+const CHECKPOINT_BYTES: u64 = 1 << 20;
 
 /// How long a removed seat is remembered, so its holder hears why it went (`seat_gone`).
 pub const TOMBSTONE_RETENTION_MS: u64 = 7 * 24 * 3_600 * 1_000;
@@ -87,6 +100,17 @@ pub const DEFAULT_USAGE_RETENTION_DAYS: u32 = 400;
 pub struct EmbeddedStore {
     db: Arc<Database>,
     usage_retention_ms: u64,
+    log: Arc<Mutex<Log>>,
+}
+
+/// The write-ahead log and the group commits' sequence numbers.
+#[derive(Debug)]
+struct Log {
+    wal: Wal,
+    /// The next group commit's number.
+    next_seq: u64,
+    /// A commit reached redb but not the log: no record goes in before a checkpoint.
+    broken: bool,
 }
 
 impl std::fmt::Debug for EmbeddedStore {
@@ -152,11 +176,15 @@ impl EmbeddedStore {
             tx.open_table(MEMBERS).map_err(prepare)?;
             tx.open_table(MEMBER_OF).map_err(prepare)?;
             tx.open_table(TRIALS).map_err(prepare)?;
+            tx.open_table(META).map_err(prepare)?;
         }
         tx.commit().map_err(|e| OpenError::Prepare(e.to_string()))?;
+        let usage_retention_ms = u64::from(DEFAULT_USAGE_RETENTION_DAYS) * DAY_MS;
+        let log = replay(&db, &dir.join("seatbroker.wal"), usage_retention_ms)?;
         Ok(EmbeddedStore {
             db: Arc::new(db),
-            usage_retention_ms: u64::from(DEFAULT_USAGE_RETENTION_DAYS) * DAY_MS,
+            usage_retention_ms,
+            log: Arc::new(Mutex::new(log)),
         })
     }
 
@@ -315,40 +343,178 @@ impl WriteTables<'_> {
     }
 }
 
+/// Applies `batch` in one redb transaction committed without fsync, then makes it durable
+/// as one log record (or, when the log fails, with a checkpoint). One result per pool.
 fn commit_batch(
     db: &Database,
+    log: &Mutex<Log>,
     batch: &[PoolCommit],
     usage_retention_ms: u64,
 ) -> Vec<Result<(), StoreError>> {
-    let run = || -> Result<Vec<Result<(), StoreError>>, StoreError> {
-        let tx = db
-            .begin_write()
-            .map_err(|e| unavailable("starting a transaction", e))?;
-        let results = {
-            let open = |e: redb::TableError| unavailable("opening a table", e);
-            let mut tables = WriteTables {
-                usage_retention_ms,
-                pools: tx.open_table(POOLS).map_err(open)?,
-                seats: tx.open_table(SEATS).map_err(open)?,
-                tombstones: tx.open_table(TOMBSTONES).map_err(open)?,
-                usage: tx.open_table(USAGE).map_err(open)?,
-            };
-            let mut results = Vec::with_capacity(batch.len());
-            for commit in batch {
-                // A failed write ends the closure: the transaction drops uncommitted, so
-                // nothing of this batch lands.
-                results.push(tables.apply(commit)?);
+    let mutex = log;
+    let mut log = match mutex.lock() {
+        Ok(log) => log,
+        Err(poisoned) => {
+            // A commit panicked half-way: whatever it did, a checkpoint settles it.
+            mutex.clear_poison();
+            let mut log = poisoned.into_inner();
+            log.broken = true;
+            log
+        }
+    };
+    let run = |log: &mut Log| -> Result<Vec<Result<(), StoreError>>, StoreError> {
+        if log.broken {
+            checkpoint(db, log)?;
+        }
+        let seq = log.next_seq;
+        let payload = encode(&logged(batch))?;
+        let results = apply_batch(db, batch, seq, redb::Durability::None, usage_retention_ms)?;
+        log.next_seq += 1;
+        match log.wal.append(seq, &payload) {
+            Ok(()) => {
+                if log.wal.len() >= CHECKPOINT_BYTES {
+                    // The record is durable: a failed checkpoint is tried again later.
+                    if let Err(e) = checkpoint(db, log) {
+                        tracing::warn!(%e, "checkpoint of the embedded store failed");
+                    }
+                }
             }
-            results
-        };
-        tx.commit()
-            .map_err(|e| unavailable("committing a transaction", e))?;
+            Err(e) => {
+                // redb holds the commit but the log does not: only a checkpoint makes it
+                // durable, and no later record may go in before one.
+                log.broken = true;
+                tracing::warn!(%e, "the write-ahead log failed; checkpointing instead");
+                checkpoint(db, log)?;
+            }
+        }
         Ok(results)
     };
-    match run() {
+    match run(&mut log) {
         Ok(results) => results,
         Err(e) => batch.iter().map(|_| Err(e.clone())).collect(),
     }
+}
+
+/// A batch as its log record holds it: (pool, changes) in order.
+fn logged(batch: &[PoolCommit]) -> Vec<(u64, &[Change])> {
+    batch
+        .iter()
+        .map(|c| (c.pool.0, c.changes.as_slice()))
+        .collect()
+}
+
+/// One redb write transaction applying `batch` as group commit `seq`.
+fn apply_batch(
+    db: &Database,
+    batch: &[PoolCommit],
+    seq: u64,
+    durability: redb::Durability,
+    usage_retention_ms: u64,
+) -> Result<Vec<Result<(), StoreError>>, StoreError> {
+    let mut tx = db
+        .begin_write()
+        .map_err(|e| unavailable("starting a transaction", e))?;
+    tx.set_durability(durability)
+        .map_err(|e| unavailable("choosing the durability", e))?;
+    let results = {
+        let open = |e: redb::TableError| unavailable("opening a table", e);
+        let mut tables = WriteTables {
+            usage_retention_ms,
+            pools: tx.open_table(POOLS).map_err(open)?,
+            seats: tx.open_table(SEATS).map_err(open)?,
+            tombstones: tx.open_table(TOMBSTONES).map_err(open)?,
+            usage: tx.open_table(USAGE).map_err(open)?,
+        };
+        let mut results = Vec::with_capacity(batch.len());
+        for commit in batch {
+            // A failed write ends the closure: the transaction drops uncommitted, so
+            // nothing of this batch lands.
+            results.push(tables.apply(commit)?);
+        }
+        tx.open_table(META)
+            .map_err(open)?
+            .insert(WAL_SEQ, seq)
+            .map_err(|e| unavailable("writing the sequence number", e))?;
+        results
+    };
+    tx.commit()
+        .map_err(|e| unavailable("committing a transaction", e))?;
+    Ok(results)
+}
+
+/// Makes every commit so far durable in redb, then starts the log again.
+fn checkpoint(db: &Database, log: &mut Log) -> Result<(), StoreError> {
+    let tx = db
+        .begin_write()
+        .map_err(|e| unavailable("starting a checkpoint", e))?;
+    tx.commit()
+        .map_err(|e| unavailable("committing a checkpoint", e))?;
+    log.wal.restart();
+    log.broken = false;
+    Ok(())
+}
+
+/// Opens the log at `path` and applies its records past redb's last durable group commit,
+/// in order, as one durable commit; the log then starts again.
+fn replay(db: &Database, path: &Path, usage_retention_ms: u64) -> Result<Log, OpenError> {
+    let failed = |what: &str, e: &dyn std::fmt::Display| {
+        OpenError::Prepare(format!("{what} {}: {e}", path.display()))
+    };
+    let durable = {
+        let tx = db
+            .begin_read()
+            .map_err(|e| OpenError::Prepare(e.to_string()))?;
+        let meta = tx
+            .open_table(META)
+            .map_err(|e| OpenError::Prepare(e.to_string()))?;
+        let seq = meta
+            .get(WAL_SEQ)
+            .map_err(|e| OpenError::Prepare(e.to_string()))?;
+        seq.map_or(0, |v| v.value())
+    };
+    let (wal, records) = Wal::open(path).map_err(|e| failed("cannot open the log", &e))?;
+    let mut batch = Vec::new();
+    let mut last = durable;
+    let mut past = records.iter().filter(|r| r.seq > durable).peekable();
+    if let Some(first) = past.peek().filter(|r| r.seq != durable + 1) {
+        // Never written so: a record is missing, and the ones after it are applied anyway.
+        tracing::error!(
+            durable,
+            first = first.seq,
+            "the write-ahead log skips group commits"
+        );
+    }
+    for record in past {
+        let pools: Vec<(u64, Vec<Change>)> =
+            decode(&record.payload).map_err(|e| failed("a record is unreadable in", &e))?;
+        batch.extend(pools.into_iter().map(|(pool, changes)| PoolCommit {
+            pool: PoolId(pool),
+            changes,
+        }));
+        last = record.seq;
+    }
+    if last > durable {
+        // Pools refused at the time (not stored) are refused again: the state is the same.
+        apply_batch(
+            db,
+            &batch,
+            last,
+            redb::Durability::Immediate,
+            usage_retention_ms,
+        )
+        .map_err(|e| failed("cannot apply the log", &e))?;
+        tracing::info!(
+            records = last - durable,
+            "applied the write-ahead log's records"
+        );
+    }
+    let mut log = Log {
+        wal,
+        next_seq: last + 1,
+        broken: false,
+    };
+    log.wal.restart();
+    Ok(log)
 }
 
 fn load_pool(db: &Database, pool: PoolId) -> Result<Option<PoolSnapshot>, StoreError> {
@@ -462,8 +628,9 @@ impl PoolStore for EmbeddedStore {
         let len = batch.len();
         Box::pin(async move {
             let retention = self.usage_retention_ms;
+            let log = self.log.clone();
             match self
-                .blocking(move |db| Ok(commit_batch(db, &owned, retention)))
+                .blocking(move |db| Ok(commit_batch(db, &log, &owned, retention)))
                 .await
             {
                 Ok(results) => results,
@@ -524,7 +691,7 @@ impl PoolStore for EmbeddedStore {
 
 impl BlockingCommit for EmbeddedStore {
     fn commit_blocking(&self, batch: &[PoolCommit]) -> Vec<Result<(), StoreError>> {
-        commit_batch(&self.db, batch, self.usage_retention_ms)
+        commit_batch(&self.db, &self.log, batch, self.usage_retention_ms)
     }
 }
 
@@ -999,6 +1166,156 @@ mod tests {
         let snapshot = store.load(PoolId(7)).await.expect("load").expect("stored");
         assert_eq!(snapshot.seats.len(), 1);
         assert_eq!(store.live_pools().await, Ok(vec![PoolId(7)]));
+    }
+
+    fn seat(id: u64) -> SeatRecord {
+        use seatbroker_actors::{DeviceId, Platform, Policy, SeatId};
+        let now = Timestamp(1_800_000_000_000);
+        SeatRecord {
+            id: SeatId(id),
+            account: AccountId(1),
+            device: DeviceId::parse(&format!("device-{id}")).expect("a valid device id"),
+            platform: Platform::Windows,
+            policy: Policy::Member,
+            granted_at: now,
+            deadline: Some(now.plus_secs(600)),
+            offline_until: None,
+            last_active: now,
+        }
+    }
+
+    fn grant(pool: u64, id: u64) -> PoolCommit {
+        PoolCommit {
+            pool: PoolId(pool),
+            changes: vec![Change::SeatGranted(seat(id))],
+        }
+    }
+
+    /// What a power cut leaves of redb: its file as it was at the last durable commit.
+    struct DurableCopy(Vec<u8>);
+
+    impl DurableCopy {
+        fn take(dir: &Path) -> Self {
+            DurableCopy(std::fs::read(dir.join("seatbroker.redb")).expect("read the file"))
+        }
+
+        fn restore(&self, dir: &Path) {
+            std::fs::write(dir.join("seatbroker.redb"), &self.0).expect("write the file");
+        }
+    }
+
+    async fn seat_ids(store: &EmbeddedStore, pool: u64) -> Vec<u64> {
+        let snapshot = store
+            .load(PoolId(pool))
+            .await
+            .expect("load")
+            .expect("stored");
+        let mut ids: Vec<u64> = snapshot.seats.iter().map(|s| s.id.0).collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    /// Group commits are durable through the log alone: with redb's file as it was before
+    /// them (its commits since were not synced), reopening applies the log's records.
+    #[actix_rt::test]
+    async fn s1_acknowledged_grants_survive_a_crash_that_loses_the_unsynced_file() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let durable = {
+            let store = EmbeddedStore::open(dir.path()).expect("open");
+            for pool in [1, 2] {
+                store
+                    .create_pool(PoolSnapshot::new(PoolId(pool), AccountId(1), Vec::new()))
+                    .await
+                    .expect("create");
+            }
+            let durable = DurableCopy::take(dir.path());
+            assert_eq!(
+                store.commit(&[grant(1, 1), grant(2, 1)]).await,
+                vec![Ok(()), Ok(())]
+            );
+            assert_eq!(store.commit_blocking(&[grant(1, 2)]), vec![Ok(())]);
+            durable
+        };
+        // Without its log, that file holds none of the grants.
+        let bare = tempfile::tempdir().expect("temp dir");
+        durable.restore(bare.path());
+        let store = EmbeddedStore::open(bare.path()).expect("open the bare file");
+        assert!(seat_ids(&store, 1).await.is_empty());
+        drop(store);
+        durable.restore(dir.path());
+        let store = EmbeddedStore::open(dir.path()).expect("reopen");
+        assert_eq!(seat_ids(&store, 1).await, vec![1, 2]);
+        assert_eq!(seat_ids(&store, 2).await, vec![1]);
+        // The replay was made durable and the numbering goes on: a later crash replays only
+        // what came after it.
+        let durable = DurableCopy::take(dir.path());
+        assert_eq!(store.commit_blocking(&[grant(1, 3)]), vec![Ok(())]);
+        drop(store);
+        durable.restore(dir.path());
+        let store = EmbeddedStore::open(dir.path()).expect("reopen again");
+        assert_eq!(seat_ids(&store, 1).await, vec![1, 2, 3]);
+    }
+
+    /// After a checkpoint the log starts again; a crash after it replays only the records
+    /// written since, onto the checkpointed file.
+    #[actix_rt::test]
+    async fn a_checkpoint_makes_the_log_start_again_and_a_crash_after_it_loses_nothing() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = EmbeddedStore::open(dir.path()).expect("open");
+        store
+            .create_pool(PoolSnapshot::new(PoolId(1), AccountId(1), Vec::new()))
+            .await
+            .expect("create");
+        let mut id = 0;
+        let mut logged = 0;
+        loop {
+            id += 1;
+            assert_eq!(store.commit_blocking(&[grant(1, id)]), vec![Ok(())]);
+            let now = store.log.lock().expect("log").wal.len();
+            if now < logged {
+                break;
+            }
+            logged = now;
+            assert!(id < 100_000, "no checkpoint after {id} commits");
+        }
+        assert!(logged >= CHECKPOINT_BYTES - 1_000, "{logged}");
+        let durable = DurableCopy::take(dir.path());
+        for more in 1..=3 {
+            assert_eq!(store.commit_blocking(&[grant(1, id + more)]), vec![Ok(())]);
+        }
+        drop(store);
+        durable.restore(dir.path());
+        let store = EmbeddedStore::open(dir.path()).expect("reopen");
+        let ids = seat_ids(&store, 1).await;
+        assert_eq!(ids, (1..=id + 3).collect::<Vec<_>>());
+    }
+
+    /// A commit that panicked while holding the log leaves it poisoned: the next commit
+    /// checkpoints first, succeeds, and clears the poison.
+    #[actix_rt::test]
+    async fn a_commit_after_one_that_panicked_checkpoints_and_goes_on() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = EmbeddedStore::open(dir.path()).expect("open");
+        store
+            .create_pool(PoolSnapshot::new(PoolId(1), AccountId(1), Vec::new()))
+            .await
+            .expect("create");
+        assert_eq!(store.commit_blocking(&[grant(1, 1)]), vec![Ok(())]);
+        let log = store.log.clone();
+        let panicked = std::thread::spawn(move || {
+            let _held = log.lock();
+            panic!("a commit panics half-way");
+        })
+        .join();
+        assert!(panicked.is_err() && store.log.is_poisoned());
+        assert_eq!(store.commit_blocking(&[grant(1, 2)]), vec![Ok(())]);
+        assert!(!store.log.is_poisoned());
+        // The checkpoint made seat 1 durable in the file; seat 2 is in the log.
+        let durable = DurableCopy::take(dir.path());
+        drop(store);
+        durable.restore(dir.path());
+        let store = EmbeddedStore::open(dir.path()).expect("reopen");
+        assert_eq!(seat_ids(&store, 1).await, vec![1, 2]);
     }
 
     #[actix_rt::test]

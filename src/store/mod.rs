@@ -10,6 +10,7 @@ pub mod conformance;
 pub mod embedded;
 pub mod redis;
 mod redis_scripts;
+mod wal;
 
 use seatbroker_actors::store::{StoreError, StoreFuture};
 use seatbroker_actors::{AccountId, LicenseId, PoolId, Timestamp};
