@@ -1204,6 +1204,17 @@ mod tests {
         }
     }
 
+    /// A store in a directory of its own, holding pool 1.
+    async fn store_with_pool() -> (tempfile::TempDir, EmbeddedStore) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = EmbeddedStore::open(dir.path()).expect("open");
+        store
+            .create_pool(PoolSnapshot::new(PoolId(1), AccountId(1), Vec::new()))
+            .await
+            .expect("create");
+        (dir, store)
+    }
+
     async fn seat_ids(store: &EmbeddedStore, pool: u64) -> Vec<u64> {
         let snapshot = store
             .load(PoolId(pool))
@@ -1260,12 +1271,7 @@ mod tests {
     /// written since, onto the checkpointed file.
     #[actix_rt::test]
     async fn a_checkpoint_makes_the_log_start_again_and_a_crash_after_it_loses_nothing() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store = EmbeddedStore::open(dir.path()).expect("open");
-        store
-            .create_pool(PoolSnapshot::new(PoolId(1), AccountId(1), Vec::new()))
-            .await
-            .expect("create");
+        let (dir, store) = store_with_pool().await;
         let mut id = 0;
         let mut logged = 0;
         loop {
@@ -1294,12 +1300,7 @@ mod tests {
     /// checkpoints first, succeeds, and clears the poison.
     #[actix_rt::test]
     async fn a_commit_after_one_that_panicked_checkpoints_and_goes_on() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store = EmbeddedStore::open(dir.path()).expect("open");
-        store
-            .create_pool(PoolSnapshot::new(PoolId(1), AccountId(1), Vec::new()))
-            .await
-            .expect("create");
+        let (dir, store) = store_with_pool().await;
         assert_eq!(store.commit_blocking(&[grant(1, 1)]), vec![Ok(())]);
         let log = store.log.clone();
         let panicked = std::thread::spawn(move || {
