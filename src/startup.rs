@@ -76,10 +76,10 @@ impl Application {
         let (store, accounts): (Arc<dyn PoolStore>, Arc<dyn AccountStore>) =
             match settings.storage.backend {
                 Backend::Embedded => {
-                    let embedded = Arc::new(
-                        EmbeddedStore::open(&settings.storage.path)?
-                            .with_usage_retention(settings.usage.retention_days),
-                    );
+                    let embedded = Arc::new(EmbeddedStore::open_with_retention(
+                        &settings.storage.path,
+                        settings.usage.retention_days,
+                    )?);
                     (embedded.clone(), embedded)
                 }
                 Backend::Redis => {

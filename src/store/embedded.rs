@@ -144,8 +144,15 @@ pub enum OpenError {
 }
 
 impl EmbeddedStore {
-    /// Opens (or creates) the store in `dir`, in the file `seatbroker.redb`.
+    /// Opens (or creates) the store in `dir` (`seatbroker.redb` and its log
+    /// `seatbroker.wal`), keeping usage records the default `DEFAULT_USAGE_RETENTION_DAYS`.
     pub fn open(dir: &Path) -> Result<Self, OpenError> {
+        Self::open_with_retention(dir, DEFAULT_USAGE_RETENTION_DAYS)
+    }
+
+    /// Opens (or creates) the store in `dir`, keeping usage records `usage_retention_days`
+    /// days from the newest hour counted; the log's replay at open keeps them as long.
+    pub fn open_with_retention(dir: &Path, usage_retention_days: u32) -> Result<Self, OpenError> {
         std::fs::create_dir_all(dir).map_err(|source| OpenError::Directory {
             path: dir.display().to_string(),
             source,
@@ -179,19 +186,13 @@ impl EmbeddedStore {
             tx.open_table(META).map_err(prepare)?;
         }
         tx.commit().map_err(|e| OpenError::Prepare(e.to_string()))?;
-        let usage_retention_ms = u64::from(DEFAULT_USAGE_RETENTION_DAYS) * DAY_MS;
+        let usage_retention_ms = u64::from(usage_retention_days) * DAY_MS;
         let log = replay(&db, &dir.join("seatbroker.wal"), usage_retention_ms)?;
         Ok(EmbeddedStore {
             db: Arc::new(db),
             usage_retention_ms,
             log: Arc::new(Mutex::new(log)),
         })
-    }
-
-    /// Keeps usage records this many days (from the newest hour counted).
-    pub fn with_usage_retention(mut self, days: u32) -> Self {
-        self.usage_retention_ms = u64::from(days) * DAY_MS;
-        self
     }
 
     /// Runs `f` on tokio's blocking pool: redb is synchronous and a commit waits for fsync.
@@ -1322,9 +1323,7 @@ mod tests {
     #[actix_rt::test]
     async fn w4_usage_past_the_retention_is_forgotten() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let store = EmbeddedStore::open(dir.path())
-            .expect("open")
-            .with_usage_retention(2);
+        let store = EmbeddedStore::open_with_retention(dir.path(), 2).expect("open");
         store
             .create_pool(PoolSnapshot::new(PoolId(1), AccountId(1), Vec::new()))
             .await
@@ -1357,6 +1356,47 @@ mod tests {
             vec![day(5)],
             "days more than 2 before the newest are gone"
         );
+    }
+
+    /// The log's replay keeps usage as long as the store was told to, not the default.
+    #[actix_rt::test]
+    async fn w4_a_replayed_log_keeps_usage_for_the_configured_retention() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let day = |d: u64| {
+            Timestamp(1_800_000_000_000)
+                .day_start()
+                .plus_secs(d * 86_400)
+        };
+        let durable = {
+            let store = EmbeddedStore::open_with_retention(dir.path(), 1_000).expect("open");
+            store
+                .create_pool(PoolSnapshot::new(PoolId(1), AccountId(1), Vec::new()))
+                .await
+                .expect("create");
+            let durable = DurableCopy::take(dir.path());
+            for d in [0, 500] {
+                let usage = Change::Usage(UsageRecord {
+                    hour: day(d),
+                    grants: 1,
+                    accounts: vec![AccountId(1)],
+                    ..UsageRecord::default()
+                });
+                let commit = PoolCommit {
+                    pool: PoolId(1),
+                    changes: vec![usage],
+                };
+                assert_eq!(store.commit_blocking(&[commit]), vec![Ok(())]);
+            }
+            durable
+        };
+        durable.restore(dir.path());
+        let store = EmbeddedStore::open_with_retention(dir.path(), 1_000).expect("reopen");
+        let kept = store
+            .usage(PoolId(1), day(0), day(600))
+            .await
+            .expect("usage");
+        let hours: Vec<Timestamp> = kept.iter().map(|r| r.hour).collect();
+        assert_eq!(hours, vec![day(0), day(500)]);
     }
 
     #[actix_rt::test]

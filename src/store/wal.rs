@@ -49,6 +49,10 @@ impl Wal {
             .create(true)
             .truncate(false)
             .open(path)?;
+        // The file's name must survive a power cut too.
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            File::open(dir)?.sync_all()?;
+        }
         let allocated = file.metadata()?.len();
         let mut bytes = Vec::new();
         io::Read::read_to_end(&mut &file, &mut bytes)?;
@@ -85,8 +89,16 @@ impl Wal {
             self.file.write_all_at(&zeros, self.allocated)?;
             self.allocated = grown;
         }
-        self.file.write_all_at(&buf, self.tail)?;
-        self.file.sync_data()?;
+        let written = self
+            .file
+            .write_all_at(&buf, self.tail)
+            .and_then(|()| self.file.sync_data());
+        if let Err(e) = written {
+            // The commit is reported failed: a record left readable in the page cache must
+            // not be replayed after a restart (best effort; the caller checkpoints next).
+            let _ = self.file.write_all_at(&[0u8; HEADER], self.tail);
+            return Err(e);
+        }
         self.tail = end;
         Ok(())
     }
