@@ -348,16 +348,15 @@ impl WriteTables<'_> {
 /// as one log record (or, when the log fails, with a checkpoint). One result per pool.
 fn commit_batch(
     db: &Database,
-    log: &Mutex<Log>,
+    shared: &Mutex<Log>,
     batch: &[PoolCommit],
     usage_retention_ms: u64,
 ) -> Vec<Result<(), StoreError>> {
-    let mutex = log;
-    let mut log = match mutex.lock() {
+    let mut log = match shared.lock() {
         Ok(log) => log,
         Err(poisoned) => {
             // A commit panicked half-way: whatever it did, a checkpoint settles it.
-            mutex.clear_poison();
+            shared.clear_poison();
             let mut log = poisoned.into_inner();
             log.broken = true;
             log
@@ -1205,15 +1204,37 @@ mod tests {
         }
     }
 
-    /// A store in a directory of its own, holding pool 1.
-    async fn store_with_pool() -> (tempfile::TempDir, EmbeddedStore) {
+    /// A store in a directory of its own, keeping usage `usage_retention_days`, holding
+    /// pool 1.
+    async fn store_with_pool(usage_retention_days: u32) -> (tempfile::TempDir, EmbeddedStore) {
         let dir = tempfile::tempdir().expect("temp dir");
-        let store = EmbeddedStore::open(dir.path()).expect("open");
+        let store =
+            EmbeddedStore::open_with_retention(dir.path(), usage_retention_days).expect("open");
         store
             .create_pool(PoolSnapshot::new(PoolId(1), AccountId(1), Vec::new()))
             .await
             .expect("create");
         (dir, store)
+    }
+
+    /// The start of day `d` of the usage tests.
+    fn day(d: u64) -> Timestamp {
+        Timestamp(1_800_000_000_000)
+            .day_start()
+            .plus_secs(d * 86_400)
+    }
+
+    /// Pool 1's usage of the hour `hour`: one grant to `account`.
+    fn usage(hour: Timestamp, account: u32) -> PoolCommit {
+        PoolCommit {
+            pool: PoolId(1),
+            changes: vec![Change::Usage(UsageRecord {
+                hour,
+                grants: 1,
+                accounts: vec![AccountId(account)],
+                ..UsageRecord::default()
+            })],
+        }
     }
 
     async fn seat_ids(store: &EmbeddedStore, pool: u64) -> Vec<u64> {
@@ -1272,7 +1293,7 @@ mod tests {
     /// written since, onto the checkpointed file.
     #[actix_rt::test]
     async fn a_checkpoint_makes_the_log_start_again_and_a_crash_after_it_loses_nothing() {
-        let (dir, store) = store_with_pool().await;
+        let (dir, store) = store_with_pool(DEFAULT_USAGE_RETENTION_DAYS).await;
         let mut id = 0;
         let mut logged = 0;
         loop {
@@ -1301,7 +1322,7 @@ mod tests {
     /// checkpoints first, succeeds, and clears the poison.
     #[actix_rt::test]
     async fn a_commit_after_one_that_panicked_checkpoints_and_goes_on() {
-        let (dir, store) = store_with_pool().await;
+        let (dir, store) = store_with_pool(DEFAULT_USAGE_RETENTION_DAYS).await;
         assert_eq!(store.commit_blocking(&[grant(1, 1)]), vec![Ok(())]);
         let log = store.log.clone();
         let panicked = std::thread::spawn(move || {
@@ -1322,29 +1343,9 @@ mod tests {
 
     #[actix_rt::test]
     async fn w4_usage_past_the_retention_is_forgotten() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store = EmbeddedStore::open_with_retention(dir.path(), 2).expect("open");
-        store
-            .create_pool(PoolSnapshot::new(PoolId(1), AccountId(1), Vec::new()))
-            .await
-            .expect("create");
-        let day = |d: u64| {
-            Timestamp(1_800_000_000_000)
-                .day_start()
-                .plus_secs(d * 86_400)
-        };
+        let (_dir, store) = store_with_pool(2).await;
         for (d, account) in [(0, 1), (1, 2), (5, 3)] {
-            let usage = Change::Usage(UsageRecord {
-                hour: day(d),
-                grants: 1,
-                accounts: vec![AccountId(account)],
-                ..UsageRecord::default()
-            });
-            let commit = PoolCommit {
-                pool: PoolId(1),
-                changes: vec![usage],
-            };
-            assert_eq!(store.commit(&[commit]).await, vec![Ok(())]);
+            assert_eq!(store.commit(&[usage(day(d), account)]).await, vec![Ok(())]);
         }
         let kept = store
             .usage(PoolId(1), day(0), day(10))
@@ -1361,34 +1362,12 @@ mod tests {
     /// The log's replay keeps usage as long as the store was told to, not the default.
     #[actix_rt::test]
     async fn w4_a_replayed_log_keeps_usage_for_the_configured_retention() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let day = |d: u64| {
-            Timestamp(1_800_000_000_000)
-                .day_start()
-                .plus_secs(d * 86_400)
-        };
-        let durable = {
-            let store = EmbeddedStore::open_with_retention(dir.path(), 1_000).expect("open");
-            store
-                .create_pool(PoolSnapshot::new(PoolId(1), AccountId(1), Vec::new()))
-                .await
-                .expect("create");
-            let durable = DurableCopy::take(dir.path());
-            for d in [0, 500] {
-                let usage = Change::Usage(UsageRecord {
-                    hour: day(d),
-                    grants: 1,
-                    accounts: vec![AccountId(1)],
-                    ..UsageRecord::default()
-                });
-                let commit = PoolCommit {
-                    pool: PoolId(1),
-                    changes: vec![usage],
-                };
-                assert_eq!(store.commit_blocking(&[commit]), vec![Ok(())]);
-            }
-            durable
-        };
+        let (dir, store) = store_with_pool(1_000).await;
+        let durable = DurableCopy::take(dir.path());
+        for d in [0, 500] {
+            assert_eq!(store.commit_blocking(&[usage(day(d), 1)]), vec![Ok(())]);
+        }
+        drop(store);
         durable.restore(dir.path());
         let store = EmbeddedStore::open_with_retention(dir.path(), 1_000).expect("reopen");
         let kept = store
