@@ -286,7 +286,8 @@ pub mod conformance {
         )
     }
 
-    fn seat(id: u64, account: u32) -> SeatRecord {
+    /// A member's seat `id` of `account`, granted at the suites' fixed time.
+    pub fn seat(id: u64, account: u32) -> SeatRecord {
         SeatRecord {
             id: SeatId(id),
             account: AccountId(account),

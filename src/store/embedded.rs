@@ -1168,26 +1168,10 @@ mod tests {
         assert_eq!(store.live_pools().await, Ok(vec![PoolId(7)]));
     }
 
-    fn seat(id: u64) -> SeatRecord {
-        use seatbroker_actors::{DeviceId, Platform, Policy, SeatId};
-        let now = Timestamp(1_800_000_000_000);
-        SeatRecord {
-            id: SeatId(id),
-            account: AccountId(1),
-            device: DeviceId::parse(&format!("device-{id}")).expect("a valid device id"),
-            platform: Platform::Windows,
-            policy: Policy::Member,
-            granted_at: now,
-            deadline: Some(now.plus_secs(600)),
-            offline_until: None,
-            last_active: now,
-        }
-    }
-
     fn grant(pool: u64, id: u64) -> PoolCommit {
         PoolCommit {
             pool: PoolId(pool),
-            changes: vec![Change::SeatGranted(seat(id))],
+            changes: vec![Change::SeatGranted(conformance::seat(id, 1))],
         }
     }
 
