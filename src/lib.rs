@@ -12,6 +12,7 @@ pub mod license_cli;
 pub mod metrics;
 pub mod redis_server;
 pub mod report_cli;
+pub mod service;
 pub mod settings;
 pub mod shutdown;
 pub mod startup;

@@ -10,7 +10,7 @@ use std::time::Duration;
 use actix_web::dev::Server;
 use actix_web::web;
 
-use crate::http::AppState;
+use crate::service::AppState;
 
 /// How long the engine may take to answer its waiters, commit what is pending and stop its
 /// actors; the HTTP drain (`DRAIN_TIMEOUT`) comes after it.

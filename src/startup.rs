@@ -17,7 +17,8 @@ use seatbroker_actors::{Clock, EngineConfig, PoolRegistry, SystemClock, TableLim
 use crate::auth::lockout::Lockouts;
 use crate::auth::password::PasswordHasher;
 use crate::auth::token::TokenKey;
-use crate::http::{self, AppState};
+use crate::http;
+use crate::service::AppState;
 use crate::settings::{Backend, Settings, SettingsError};
 use crate::store::cached::CachedRecords;
 use crate::store::embedded::OpenError;

@@ -5,6 +5,8 @@
 pub mod account;
 pub mod codes;
 pub mod ids;
+pub mod join;
 pub mod license;
 pub mod time;
+pub mod trial;
 pub mod usage;

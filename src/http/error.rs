@@ -1,17 +1,20 @@
 //! `ApiError`: the one place where anything that goes wrong becomes an HTTP status and the
-//! error body of API.md, `{"error": {"code", "message", ...details}}`. Engine errors, rule
-//! refusals and malformed requests are all mapped here and nowhere else. A 5xx means our
+//! error body of API.md, `{"error": {"code", "message", ...details}}`. Service errors, engine
+//! errors, rule refusals and malformed requests are all mapped here and nowhere else. A 5xx means our
 //! fault or storage down, never the client's input.
 
 use std::fmt;
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
+use seatbroker_actors::store::StoreError;
 use seatbroker_actors::{EngineError, PoolId, Refusal, SeatError};
 use serde_json::{json, Map, Value};
 
 use crate::domain::ids::{format_pool, format_seat};
 use crate::domain::time;
+use crate::service::error::{ActivationRefusal, OwnerContact};
+use crate::service::ServiceError;
 
 /// An error answer: status, stable code, a sentence for people, and details.
 #[derive(Debug, Clone)]
@@ -120,15 +123,6 @@ impl ApiError {
         )
         .retry_after(1)
     }
-}
-
-/// Who to ask about a full pool (S12's `owner_contact`).
-#[derive(Debug, Clone)]
-pub struct OwnerContact {
-    /// The owner's display name.
-    pub name: String,
-    /// The owner's email.
-    pub email: String,
 }
 
 impl ApiError {
@@ -284,6 +278,130 @@ impl From<EngineError> for ApiError {
             )
             .retry_after(1),
             EngineError::ShuttingDown => ApiError::shutting_down(),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    /// 503 for a store that did not answer (logged and counted).
+    fn from(err: StoreError) -> Self {
+        tracing::warn!(%err, "store error");
+        crate::metrics::count_store_error();
+        ApiError::storage_unavailable()
+    }
+}
+
+/// 500: our fault (logged), never the client's input.
+pub fn internal(what: &str) -> ApiError {
+    tracing::error!(what, "internal error");
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        "something went wrong on our side; nothing was changed",
+    )
+}
+
+impl From<ActivationRefusal> for ApiError {
+    fn from(refusal: ActivationRefusal) -> Self {
+        let status = match &refusal {
+            ActivationRefusal::Code(_) | ActivationRefusal::Expired => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            ActivationRefusal::UnknownKey | ActivationRefusal::UnknownInvite => {
+                StatusCode::NOT_FOUND
+            }
+            ActivationRefusal::AlreadyActivated
+            | ActivationRefusal::TypeMismatch { .. }
+            | ActivationRefusal::OwnPool => StatusCode::CONFLICT,
+            ActivationRefusal::MemberBlocked | ActivationRefusal::JoinRestricted { .. } => {
+                StatusCode::FORBIDDEN
+            }
+        };
+        ApiError::new(status, activation_code(&refusal), refusal.to_string()).with("field", "code")
+    }
+}
+
+/// The stable code of an activation refusal.
+pub fn activation_code(refusal: &ActivationRefusal) -> &'static str {
+    match refusal {
+        ActivationRefusal::Code(crate::domain::codes::CodeError::Legacy) => "legacy_license_key",
+        ActivationRefusal::Code(crate::domain::codes::CodeError::Malformed) => "malformed_code",
+        ActivationRefusal::UnknownKey | ActivationRefusal::UnknownInvite => "unknown_code",
+        ActivationRefusal::AlreadyActivated => "license_already_activated",
+        ActivationRefusal::Expired => "license_expired",
+        ActivationRefusal::TypeMismatch { .. } => "license_type_mismatch",
+        ActivationRefusal::OwnPool => "own_pool",
+        ActivationRefusal::MemberBlocked => "member_blocked",
+        ActivationRefusal::JoinRestricted { .. } => "join_restricted",
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(err: ServiceError) -> Self {
+        match err {
+            ServiceError::Store(e) => e.into(),
+            ServiceError::Engine(e) => e.into(),
+            ServiceError::NotFound(resource) => ApiError::not_found(resource),
+            ServiceError::NotAMember => {
+                ApiError::new(StatusCode::FORBIDDEN, "not_a_member", err.to_string())
+            }
+            ServiceError::NotOwner => {
+                ApiError::new(StatusCode::FORBIDDEN, "not_owner", err.to_string())
+            }
+            ServiceError::NotShareable(_) => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "license_not_shareable",
+                err.to_string(),
+            ),
+            ServiceError::Activation(refusal) => refusal.into(),
+            ServiceError::Trial(refusal) => {
+                let api = ApiError::new(
+                    StatusCode::CONFLICT,
+                    "trial_not_allowed",
+                    refusal.to_string(),
+                )
+                .with("reason", refusal.reason());
+                match refusal {
+                    crate::domain::trial::TrialRefusal::RecentTrial { next } => {
+                        api.with("next_trial_at", time::format(next))
+                    }
+                    _ => api,
+                }
+            }
+            ServiceError::AccountField { field, error } => {
+                use crate::domain::account::AccountFieldError as E;
+                let code = match error {
+                    E::InvalidEmail => "invalid_email",
+                    E::WeakPassword => "weak_password",
+                    E::PasswordTooLong | E::InvalidName => "invalid_value",
+                };
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, error.to_string())
+                    .with("field", field)
+            }
+            ServiceError::EmailTaken => {
+                ApiError::new(StatusCode::CONFLICT, "email_taken", err.to_string())
+                    .with("field", "email")
+            }
+            ServiceError::InvalidCredentials => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_credentials",
+                err.to_string(),
+            ),
+            ServiceError::TooManyAttempts { retry_after_s } => ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_attempts",
+                err.to_string(),
+            )
+            .retry_after(retry_after_s),
+            ServiceError::Invalid { field, message } => ApiError::invalid(field, message),
+            ServiceError::SeatRefused {
+                refusal,
+                pool,
+                owner,
+            } => ApiError::refusal(refusal, pool, owner),
+            ServiceError::Seat(e) => ApiError::seat(e),
+            ServiceError::ShuttingDown => ApiError::shutting_down(),
+            ServiceError::Internal(what) => internal(what),
         }
     }
 }

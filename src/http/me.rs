@@ -1,28 +1,22 @@
 //! The caller's own view: `GET /v1/me`, `GET /v1/me/seats` and "free up my seats"
 //! (`POST /v1/me/seats/release`, S7), across the account's own pool and the pools shared
-//! with it.
+//! with it (`service::me`).
 
 use actix_web::{web, HttpResponse};
-use seatbroker_actors::{AccountId, EngineError};
-use serde_json::{json, Value};
+use seatbroker_actors::{PoolId, SeatView};
 
-use super::account_pools::account_pools;
 use super::auth::Authenticated;
 use super::error::ApiError;
-use super::{internal, pools, store_error, views, AppState};
+use super::views::{self, MeJson, ReleasedJson, SeatJson};
+use super::AppState;
+use crate::service::me;
 
-async fn my_seats(state: &AppState, account: AccountId) -> Result<Vec<views::SeatJson>, ApiError> {
-    let pools = account_pools(state, account).await?;
+fn seat_list(state: &AppState, seats: &[(PoolId, SeatView)]) -> Vec<SeatJson> {
     let now = state.registry.now();
-    let mut out = Vec::new();
-    for pool in pools.all() {
-        match state.registry.seats(pool, Some(account)).await {
-            Ok(seats) => out.extend(seats.iter().map(|s| views::seat(pool, s, now))),
-            Err(EngineError::PoolNotFound) => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Ok(out)
+    seats
+        .iter()
+        .map(|(pool, s)| views::seat(*pool, s, now))
+        .collect()
 }
 
 /// GET /v1/me: `{account, own_pool, memberships, seats}`.
@@ -31,33 +25,19 @@ async fn my_seats(state: &AppState, account: AccountId) -> Result<Vec<views::Sea
     path = "/v1/me",
     tag = "accounts",
     responses(
-        (status = 200, description = "{account, own_pool, memberships, seats}"),
+        (status = 200, description = "{account, own_pool, memberships, seats}", body = MeJson),
         (status = 401, description = "unauthenticated")
     ),
     security(("bearer" = []))
 )]
 pub async fn get(who: Authenticated, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let account = state
-        .accounts
-        .account(who.0)
-        .await
-        .map_err(store_error)?
-        .ok_or_else(|| internal("an authenticated account is missing"))?;
-    let mine = account_pools(&state, who.0).await?;
-    let own_pool = match mine.own {
-        Some(pool) => pools::describe(&state, pool, who.0).await?,
-        None => Value::Null,
-    };
-    let mut memberships = Vec::with_capacity(mine.shared.len());
-    for pool in &mine.shared {
-        memberships.push(pools::describe(&state, *pool, who.0).await?);
-    }
-    Ok(HttpResponse::Ok().json(json!({
-        "account": {"id": account.id.to_string(), "email": account.email, "name": account.name},
-        "own_pool": own_pool,
-        "memberships": memberships,
-        "seats": my_seats(&state, who.0).await?,
-    })))
+    let me = me::overview(&state, who.0).await?;
+    Ok(HttpResponse::Ok().json(MeJson {
+        account: views::account(&me.account),
+        own_pool: me.own_pool.as_ref().map(views::pool),
+        memberships: me.memberships.iter().map(views::pool).collect(),
+        seats: seat_list(&state, &me.seats),
+    }))
 }
 
 /// GET /v1/me/seats: every seat the account holds.
@@ -66,7 +46,7 @@ pub async fn get(who: Authenticated, state: web::Data<AppState>) -> Result<HttpR
     path = "/v1/me/seats",
     tag = "seats",
     responses(
-        (status = 200, description = "[seat]"),
+        (status = 200, description = "[seat]", body = Vec<SeatJson>),
         (status = 401, description = "unauthenticated")
     ),
     security(("bearer" = []))
@@ -75,7 +55,8 @@ pub async fn seats(
     who: Authenticated,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(my_seats(&state, who.0).await?))
+    let seats = me::seats(&state, who.0).await?;
+    Ok(HttpResponse::Ok().json(seat_list(&state, &seats)))
 }
 
 /// POST /v1/me/seats/release: frees every seat the account holds, everywhere (S7).
@@ -84,7 +65,7 @@ pub async fn seats(
     path = "/v1/me/seats/release",
     tag = "seats",
     responses(
-        (status = 200, description = "{released} (S7)"),
+        (status = 200, description = "{released} (S7)", body = ReleasedJson),
         (status = 401, description = "unauthenticated")
     ),
     security(("bearer" = []))
@@ -93,14 +74,6 @@ pub async fn release_all(
     who: Authenticated,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let mine = account_pools(&state, who.0).await?;
-    let mut released = 0;
-    for pool in mine.all() {
-        match state.registry.release_all(pool, who.0).await {
-            Ok(seats) => released += seats.len(),
-            Err(EngineError::PoolNotFound) => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Ok(HttpResponse::Ok().json(json!({ "released": released })))
+    let released = me::release_all(&state, who.0).await?;
+    Ok(HttpResponse::Ok().json(ReleasedJson { released }))
 }

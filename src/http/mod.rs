@@ -1,14 +1,13 @@
-//! The stateless HTTP layer: one module per resource of API.md, the shared `AppState`, the
-//! route table, and the per-request tracing span. Handlers parse and authenticate, then ask
-//! the engine; they hold no state of their own and decide no seat rule.
+//! The stateless HTTP layer of the JSON API: one module per resource of API.md, the route
+//! table, and the per-request tracing span. Handlers parse and authenticate, call one
+//! function of `service`, and turn its answer into JSON (`views`); they hold no state of
+//! their own, decide no rule and never call each other.
 
-pub mod account_pools;
 pub mod accounts;
 pub mod activations;
 pub mod auth;
 pub mod error;
 pub mod json;
-pub mod locks;
 pub mod me;
 pub mod members;
 pub mod openapi;
@@ -21,61 +20,17 @@ pub mod trials;
 pub mod usage;
 pub mod views;
 
-use std::net::IpAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpResponse};
-use seatbroker_actors::store::PoolStore;
-use seatbroker_actors::PoolRegistry;
 use tracing::Instrument;
 
-use crate::auth::lockout::Lockouts;
-use crate::auth::password::PasswordHasher;
-use crate::auth::token::TokenKey;
-use crate::settings::Settings;
-use crate::store::AccountStore;
+pub use crate::service::AppState;
 use error::ApiError;
-
-/// What every handler may use: the settings, the engine and the store. Shared, read-only
-/// but for the shutdown flag.
-pub struct AppState {
-    /// The broker's settings.
-    pub settings: Settings,
-    /// The pool actors.
-    pub registry: PoolRegistry,
-    /// The store behind them.
-    pub store: Arc<dyn PoolStore>,
-    /// Accounts and the signing key.
-    pub accounts: Arc<dyn AccountStore>,
-    /// A2: password hashing off the arbiters.
-    pub hasher: PasswordHasher,
-    /// A4: signs and verifies tokens.
-    pub tokens: TokenKey,
-    /// A3: failed logins per (email, address).
-    pub lockouts: Lockouts,
-    /// Proxies whose `X-Forwarded-For` is believed.
-    pub trusted_proxies: Vec<IpAddr>,
-    /// S8: which pools each account may use, without a storage read.
-    pub account_pools: account_pools::AccountPoolsCache,
-    /// Serialises each account's activations, trials and pool administration.
-    pub account_locks: locks::AccountLocks,
-    /// Set when SIGTERM or Ctrl-C arrived: readiness fails, new waits are refused.
-    pub shutting_down: AtomicBool,
-    /// What `/metrics` serves.
-    pub metrics: crate::metrics::Metrics,
-}
-
-impl AppState {
-    /// Whether the broker is draining.
-    pub fn is_shutting_down(&self) -> bool {
-        self.shutting_down.load(Ordering::Acquire)
-    }
-}
 
 /// A resource whose other methods answer 405 in the API's error shape.
 fn resource(path: &str) -> actix_web::Resource {
@@ -132,23 +87,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(
             resource("/v1/pools/{pool}/members/{account}").route(web::delete().to(members::remove)),
         );
-}
-
-/// 500: our fault (logged), never the client's input.
-pub fn internal(what: &str) -> ApiError {
-    tracing::error!(what, "internal error");
-    ApiError::new(
-        actix_web::http::StatusCode::INTERNAL_SERVER_ERROR,
-        "internal",
-        "something went wrong on our side; nothing was changed",
-    )
-}
-
-/// 503 for a store that did not answer (logged).
-pub fn store_error(e: seatbroker_actors::StoreError) -> ApiError {
-    tracing::warn!(%e, "store error");
-    crate::metrics::count_store_error();
-    ApiError::storage_unavailable()
 }
 
 /// Unknown routes: 404 in the API's error shape.

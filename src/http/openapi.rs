@@ -7,6 +7,7 @@ use utoipa::{Modify, OpenApi};
 
 use super::{
     accounts, activations, me, members, operator, ops, pool_admin, pools, seats, trials, usage,
+    views,
 };
 
 /// The API's description.
@@ -44,6 +45,19 @@ use super::{
         seats::offline,
     ),
     components(schemas(
+        views::SeatJson,
+        views::LicenseJson,
+        views::AccountJson,
+        views::PoolJson,
+        views::PoolSettingsJson,
+        views::ActivationJson,
+        views::TrialJson,
+        views::LoginJson,
+        views::MeJson,
+        views::ReleasedJson,
+        views::InviteJson,
+        views::MemberJson,
+        views::UsageRowJson,
         accounts::NewAccount,
         accounts::Login,
         operator::IssueLicense,

@@ -5,21 +5,18 @@ use std::future::{ready, Ready};
 use actix_web::dev::Payload;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
-use seatbroker_actors::{AccountId, LicenseId, Timestamp};
 use serde::Deserialize;
 
 use super::error::ApiError;
 use super::json::ApiJson;
-use super::{internal, store_error, views, AppState};
-use crate::domain::codes::LicenseKey;
+use super::views::{self, LicenseJson};
+use super::AppState;
 use crate::domain::license::LicenseKind;
 use crate::domain::time;
-use crate::store::{CreateLicenseError, LicenseRecord};
+use crate::service::licenses;
 
 /// Most seats one license may carry.
 const MAX_SEATS: u32 = 100_000;
-/// How often a fresh id and key are drawn when the ones drawn are taken.
-const DRAWS: usize = 16;
 
 /// The request carries the operator token (`operator.token`).
 #[derive(Debug, Clone, Copy)]
@@ -92,7 +89,7 @@ fn invalid_license(field: &str, message: &str) -> ApiError {
     tag = "licenses",
     request_body = IssueLicense,
     responses(
-        (status = 201, description = "{id, key, type, seats, expires_at}"),
+        (status = 201, description = "{id, key, type, seats, expires_at}", body = LicenseJson),
         (status = 401, description = "unauthenticated"),
         (status = 403, description = "operator_disabled"),
         (status = 422, description = "invalid_license")
@@ -142,38 +139,6 @@ pub async fn issue(
         }
         None => None,
     };
-    let record = new_license(&state, kind, seats, expires_at, None).await?;
+    let record = licenses::issue(&state, kind, seats, expires_at, None).await?;
     Ok(HttpResponse::Created().json(views::license(&record)))
-}
-
-/// Stores a license with a fresh id and key (drawn again while taken), held by `holder`
-/// from the start when given (a trial).
-pub async fn new_license(
-    state: &AppState,
-    kind: LicenseKind,
-    seats: u32,
-    expires_at: Option<Timestamp>,
-    holder: Option<AccountId>,
-) -> Result<LicenseRecord, ApiError> {
-    for _ in 0..DRAWS {
-        let mut id = [0u8; 4];
-        let mut key = [0u8; 16];
-        getrandom::fill(&mut id).map_err(|_| internal("no randomness"))?;
-        getrandom::fill(&mut key).map_err(|_| internal("no randomness"))?;
-        let record = LicenseRecord {
-            id: LicenseId(u32::from_le_bytes(id) & 0xFF_FFFF),
-            key: LicenseKey::from_bits(u128::from_le_bytes(key)).bits(),
-            kind,
-            seats,
-            expires_at,
-            issued_at: state.registry.now(),
-            activated_by: holder,
-        };
-        match state.accounts.create_license(record.clone()).await {
-            Ok(()) => return Ok(record),
-            Err(CreateLicenseError::Taken) => continue,
-            Err(CreateLicenseError::Store(e)) => return Err(store_error(e)),
-        }
-    }
-    Err(internal("no free license id after many draws"))
 }

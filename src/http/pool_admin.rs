@@ -7,39 +7,28 @@ use std::pin::Pin;
 
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
-use seatbroker_actors::{AccountId, PoolSettings};
+use seatbroker_actors::AccountId;
 use serde_json::{Map, Value};
 
 use super::auth::Authenticated;
 use super::error::ApiError;
 use super::json::ApiJson;
 use super::operator::Operator;
-use super::pools::{describe, owned};
-use super::{store_error, views, AppState};
-use crate::domain::ids::{parse_pool, parse_seat};
+use super::pools::{owned_path, pool_path};
+use super::views::{self, PoolJson, SeatJson};
+use super::AppState;
+use crate::domain::ids::parse_seat;
+use crate::domain::join::JoinDomain;
+use crate::service::pool_admin::{self, SettingsChange};
 
-/// Longest heartbeat timeout (30 days).
-const MAX_TIMEOUT_S: u64 = 2_592_000;
-/// Longest offline period a pool may allow.
-const MAX_OFFLINE_DAYS: u64 = 365;
-/// Longest idle-reclaim time (a day).
-const MAX_IDLE_RECLAIM_S: u64 = 86_400;
-
-fn int_in(
-    body: &Map<String, Value>,
-    key: &str,
-    range: std::ops::RangeInclusive<u64>,
-) -> Result<Option<Option<u64>>, ApiError> {
+/// A number field of the body: absent, null, or a number. A number that is no `u64`
+/// (negative, fractional) is out of every setting's bounds, so the service refuses it with
+/// the bounds in its message.
+fn number(body: &Map<String, Value>, key: &str) -> Result<Option<Option<u64>>, ApiError> {
     match body.get(key) {
         None => Ok(None),
         Some(Value::Null) => Ok(Some(None)),
-        Some(Value::Number(n)) => match n.as_u64().filter(|v| range.contains(v)) {
-            Some(v) => Ok(Some(Some(v))),
-            None => Err(ApiError::invalid(
-                key,
-                format!("{key} must be {} to {}", range.start(), range.end()),
-            )),
-        },
+        Some(Value::Number(n)) => Ok(Some(Some(n.as_u64().unwrap_or(u64::MAX)))),
         Some(_) => Err(ApiError::malformed(
             format!("{key} must be a number"),
             Some(key),
@@ -47,24 +36,41 @@ fn int_in(
     }
 }
 
-/// A join restriction as the owner typed it: a domain such as `uni.edu`.
-fn domain(raw: &str) -> Result<String, ApiError> {
-    let d = raw.trim().trim_start_matches('@').to_lowercase();
-    let ok = d.len() <= 253
-        && d.contains('.')
-        && !d.starts_with('.')
-        && !d.ends_with('.')
-        && !d.contains("..")
-        && d.chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
-    if ok {
-        Ok(d)
-    } else {
-        Err(ApiError::invalid(
-            "join_email_domain",
-            "join_email_domain must be a domain such as uni.edu, or null for anyone",
-        ))
+/// The change a PATCH body asks for; absent keys stay, `null` turns a restriction off.
+fn settings_change(body: &Map<String, Value>) -> Result<SettingsChange, ApiError> {
+    let timeout = number(body, "timeout_s")?;
+    let offline = number(body, "offline_max_days")?;
+    let idle = number(body, "idle_reclaim_s")?;
+    if matches!(timeout, Some(None)) {
+        return Err(ApiError::invalid("timeout_s", "timeout_s cannot be null"));
     }
+    if matches!(offline, Some(None)) {
+        return Err(ApiError::invalid(
+            "offline_max_days",
+            "offline_max_days cannot be null",
+        ));
+    }
+    let join = match body.get("join_email_domain") {
+        None => None,
+        Some(Value::Null) => Some(None),
+        Some(Value::String(s)) => {
+            Some(Some(JoinDomain::parse(s).map_err(|e| {
+                ApiError::invalid("join_email_domain", e.to_string())
+            })?))
+        }
+        Some(_) => {
+            return Err(ApiError::malformed(
+                "join_email_domain must be a string or null",
+                Some("join_email_domain"),
+            ))
+        }
+    };
+    Ok(SettingsChange {
+        timeout_s: timeout.flatten(),
+        offline_max_days: offline.flatten(),
+        idle_reclaim_s: idle,
+        join_email_domain: join,
+    })
 }
 
 /// The body of `PATCH /v1/pools/{pool}`, as described to clients; absent keys stay, `null`
@@ -91,7 +97,7 @@ pub struct PoolPatch {
     params(("pool" = String, Path, description = "the pool id")),
     request_body = PoolPatch,
     responses(
-        (status = 200, description = "The pool"),
+        (status = 200, description = "The pool", body = PoolJson),
         (status = 403, description = "not_owner, not_a_member"),
         (status = 422, description = "invalid_value")
     ),
@@ -103,58 +109,10 @@ pub async fn patch(
     path: web::Path<String>,
     body: ApiJson<Map<String, Value>>,
 ) -> Result<HttpResponse, ApiError> {
-    let _serialised = state.account_locks.lock(who.0).await;
-    let mut record = owned(&state, &path, who.0).await?;
-    let body = body.0;
-    let timeout = int_in(&body, "timeout_s", 1..=MAX_TIMEOUT_S)?;
-    let offline = int_in(&body, "offline_max_days", 0..=MAX_OFFLINE_DAYS)?;
-    let idle = int_in(&body, "idle_reclaim_s", 1..=MAX_IDLE_RECLAIM_S)?;
-    if matches!(timeout, Some(None)) {
-        return Err(ApiError::invalid("timeout_s", "timeout_s cannot be null"));
-    }
-    if matches!(offline, Some(None)) {
-        return Err(ApiError::invalid(
-            "offline_max_days",
-            "offline_max_days cannot be null",
-        ));
-    }
-    let join = match body.get("join_email_domain") {
-        None => None,
-        Some(Value::Null) => Some(None),
-        Some(Value::String(s)) => Some(Some(domain(s)?)),
-        Some(_) => {
-            return Err(ApiError::malformed(
-                "join_email_domain must be a string or null",
-                Some("join_email_domain"),
-            ))
-        }
-    };
-    let current = state.registry.describe(record.pool).await?.settings;
-    let settings = PoolSettings {
-        timeout_s: timeout.flatten().map_or(current.timeout_s, |v| v as u32),
-        offline_max_days: offline
-            .flatten()
-            .map_or(current.offline_max_days, |v| v as u32),
-        idle_reclaim_s: match idle {
-            None => current.idle_reclaim_s,
-            Some(v) => v.map(|v| v as u32),
-        },
-    };
-    if settings != current {
-        state
-            .registry
-            .update_settings(record.pool, settings)
-            .await?;
-    }
-    if let Some(join) = join {
-        record.join_email_domain = join;
-        state
-            .accounts
-            .put_pool(record.clone())
-            .await
-            .map_err(store_error)?;
-    }
-    Ok(HttpResponse::Ok().json(describe(&state, record.pool, who.0).await?))
+    let record = owned_path(&state, &path, who.0).await?;
+    let change = settings_change(&body.0)?;
+    let details = pool_admin::update(&state, &record, change).await?;
+    Ok(HttpResponse::Ok().json(views::pool(&details)))
 }
 
 /// GET /v1/pools/{pool}/seats: every seat of the pool (owner).
@@ -164,7 +122,7 @@ pub async fn patch(
     tag = "pools",
     params(("pool" = String, Path, description = "the pool id")),
     responses(
-        (status = 200, description = "[seat]"),
+        (status = 200, description = "[seat]", body = Vec<SeatJson>),
         (status = 403, description = "not_owner, not_a_member")
     ),
     security(("bearer" = []))
@@ -174,16 +132,9 @@ pub async fn seats(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let record = owned(&state, &path, who.0).await?;
-    let now = state.registry.now();
-    let seats: Vec<views::SeatJson> = state
-        .registry
-        .seats(record.pool, None)
-        .await?
-        .iter()
-        .map(|s| views::seat(record.pool, s, now))
-        .collect();
-    Ok(HttpResponse::Ok().json(seats))
+    let record = owned_path(&state, &path, who.0).await?;
+    let seats = pool_admin::seats(&state, &record).await?;
+    Ok(HttpResponse::Ok().json(views::seats(record.pool, &seats, state.registry.now())))
 }
 
 /// The pool's owner (a user token) or the operator (the operator token).
@@ -233,23 +184,13 @@ pub async fn release(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let pool = match who {
-        OwnerOrOperator::Account(account) => owned(&state, &path.0, account).await?.pool,
-        OwnerOrOperator::Operator => {
-            parse_pool(&path.0).map_err(|_| ApiError::not_found("pool"))?
-        }
+        OwnerOrOperator::Account(account) => owned_path(&state, &path.0, account).await?.pool,
+        OwnerOrOperator::Operator => pool_path(&path.0)?,
     };
     let (seat_pool, seat) = parse_seat(&path.1).map_err(|_| ApiError::not_found("seat"))?;
     if seat_pool != pool {
         return Err(ApiError::not_found("seat"));
     }
-    state
-        .registry
-        .admin_release(pool, seat)
-        .await
-        .map_err(|e| match e {
-            seatbroker_actors::EngineError::PoolNotFound => ApiError::not_found("pool"),
-            other => other.into(),
-        })?
-        .map_err(ApiError::seat)?;
+    pool_admin::release(&state, pool, seat).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -1,22 +1,20 @@
-//! Seats, the hot path (S2–S9, S12, W1): take a seat, keep it alive, close it, log out. Each
-//! route parses its input, finds the pool (a seat id carries its pool) and asks the pool's
-//! actor; nothing here reads storage unless a refusal needs the owner's contact.
-
-use std::time::Duration;
+//! Seats, the hot path (S2–S9, S12, W1): take a seat, keep it alive, close it, log out,
+//! reserve it offline. Each route parses its input (a seat id carries its pool) and calls
+//! `service::seats`.
 
 use actix_web::{web, HttpResponse};
-use seatbroker_actors::order::{pool_order, PoolOrderError};
-use seatbroker_actors::{
-    AccountId, AcquireOutcome, AcquireRequest, DeviceId, EngineError, Platform, PoolId, Refusal,
-};
+use seatbroker_actors::{DeviceId, Platform, PoolId, SeatId};
 use serde::Deserialize;
 
 use super::auth::Authenticated;
-use super::error::{ApiError, OwnerContact};
+use super::error::ApiError;
 use super::json::{ApiJson, ApiJsonOrEmpty};
-use super::{views, AppState};
-use crate::domain::ids::{owner_of, parse_pool, parse_seat, pool_of};
+use super::pools::pool_path;
+use super::views::{self, SeatJson};
+use super::AppState;
+use crate::domain::ids::parse_seat;
 use crate::metrics::SeatOutcome;
+use crate::service::seats::{self, SeatAction, SeatRequest};
 
 /// The body of `POST /v1/seats`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -35,30 +33,6 @@ pub struct Beat {
     active: Option<bool>,
 }
 
-/// The pools `account` may take a seat in, in S8's order: its own, then the pools shared
-/// with it in join order (from memory, see `account_pools`).
-async fn pools_for(
-    state: &AppState,
-    account: AccountId,
-    requested: Option<PoolId>,
-) -> Result<Vec<PoolId>, ApiError> {
-    let pools = super::account_pools::account_pools(state, account).await?;
-    pool_order(pools.own, &pools.shared, requested).map_err(|e| match e {
-        PoolOrderError::NotAMember(_) => {
-            ApiError::refusal(Refusal::NotAMember, pool_of(account), None)
-        }
-        PoolOrderError::NoPool => ApiError::refusal(Refusal::NoLicense, pool_of(account), None),
-    })
-}
-
-async fn owner_contact(state: &AppState, pool: PoolId) -> Option<OwnerContact> {
-    let owner = state.accounts.account(owner_of(pool)).await.ok()??;
-    Some(OwnerContact {
-        name: owner.name,
-        email: owner.email,
-    })
-}
-
 /// POST /v1/seats: 201 with a new seat, 200 with the same seat again (S2).
 #[utoipa::path(
     post,
@@ -66,8 +40,8 @@ async fn owner_contact(state: &AppState, pool: PoolId) -> Option<OwnerContact> {
     tag = "seats",
     request_body = TakeSeat,
     responses(
-        (status = 200, description = "The same seat again (S2)"),
-        (status = 201, description = "A new seat"),
+        (status = 200, description = "The same seat again (S2)", body = SeatJson),
+        (status = 201, description = "A new seat", body = SeatJson),
         (status = 403, description = "member_blocked, no_license, license_expired, trial_expired, not_a_member"),
         (status = 409, description = "no_seat_available with {capacity, in_use, own_seats_elsewhere, owner_contact, queue_position}; web_session_active_elsewhere"),
         (status = 422, description = "invalid_value"),
@@ -110,116 +84,41 @@ async fn take_seat(
             format!("wait_s must be 0 to {max_wait}"),
         ));
     }
-    if wait_s > 0 && state.is_shutting_down() {
-        return Err(ApiError::shutting_down());
-    }
-    let requested = match &body.pool {
-        Some(raw) => Some(parse_pool(raw).map_err(|_| ApiError::not_found("pool"))?),
+    let pool = match &body.pool {
+        Some(raw) => Some(pool_path(raw)?),
         None => None,
     };
-    let order = pools_for(state, who.0, requested).await?;
-    if body.platform == Platform::Web {
-        web_session_elsewhere(state, who.0, &device).await?;
-    }
-    let mut last = None;
-    for (i, pool) in order.iter().enumerate() {
-        let wait = (i + 1 == order.len() && wait_s > 0).then(|| Duration::from_secs(wait_s.into()));
-        let req = AcquireRequest {
-            account: who.0,
-            device: device.clone(),
-            platform: body.platform,
-            wait: None,
-        };
-        match state.registry.acquire(*pool, req, wait).await {
-            Ok(AcquireOutcome::Granted { seat, reused }) => {
-                if body.platform == Platform::Web && !reused {
-                    web_session_settled(state, who.0, &device, *pool, seat.id).await?;
-                }
-                let json = views::seat(*pool, &seat, state.registry.now());
-                return Ok(if reused {
-                    HttpResponse::Ok().json(json)
-                } else {
-                    HttpResponse::Created().json(json)
-                });
-            }
-            Ok(AcquireOutcome::Refused(refusal)) => last = Some((*pool, refusal)),
-            Ok(AcquireOutcome::Queued { .. }) => {
-                last = Some((*pool, Refusal::Throttled));
-            }
-            // S8: a pool that does not exist (no license activated yet) is no free seat.
-            Err(EngineError::PoolNotFound) => last = Some((*pool, Refusal::NoLicense)),
-            Err(e) => return Err(e.into()),
-        }
-    }
-    let (pool, refusal) = last.unwrap_or((pool_of(who.0), Refusal::NoLicense));
-    let contact = match refusal {
-        Refusal::NoSeatAvailable(_) => owner_contact(state, pool).await,
-        _ => None,
+    let request = SeatRequest {
+        device,
+        platform: body.platform,
+        pool,
+        wait_s,
     };
-    Err(ApiError::refusal(refusal, pool, contact))
+    let granted = seats::take(state, who.0, request).await?;
+    let json = views::seat(granted.pool, &granted.seat, state.registry.now());
+    Ok(if granted.reused {
+        HttpResponse::Ok().json(json)
+    } else {
+        HttpResponse::Created().json(json)
+    })
 }
 
-/// S9 across pools, after a new web seat was granted in `pool`: the account's web grants
-/// check, one at a time, that no other device holds a web seat in another pool; a grant
-/// that finds one is given back and refused. Two requests racing in two pools both get
-/// their seat before either checks; whichever checks second yields, so at most one stays.
-/// The check before the grant (`web_session_elsewhere`) still refuses the common case
-/// without taking a seat.
-async fn web_session_settled(
-    state: &AppState,
-    account: AccountId,
-    device: &DeviceId,
-    pool: PoolId,
-    seat: seatbroker_actors::SeatId,
-) -> Result<(), ApiError> {
-    let _one_at_a_time = state.account_locks.lock(account).await;
-    let Err(refusal) = web_session_elsewhere(state, account, device).await else {
-        return Ok(());
-    };
-    if let Err(e) = state.registry.logout(pool, seat, account).await {
-        tracing::warn!(%pool, %e, "a web seat refused by S9 could not be given back");
-    }
-    Err(refusal)
-}
-
-/// S9 across pools: one web session per account. Each pool refuses a second web device
-/// itself; this looks in the account's other pools for a web seat on another device.
-async fn web_session_elsewhere(
-    state: &AppState,
-    account: AccountId,
-    device: &DeviceId,
-) -> Result<(), ApiError> {
-    let pools = super::account_pools::account_pools(state, account).await?;
-    for pool in pools.all() {
-        let seats = match state.registry.seats(pool, Some(account)).await {
-            Ok(seats) => seats,
-            Err(EngineError::PoolNotFound) => continue,
-            Err(e) => return Err(e.into()),
-        };
-        if let Some(open) = seats
-            .iter()
-            .find(|s| s.platform == Platform::Web && s.device != *device)
-        {
-            return Err(ApiError::refusal(
-                Refusal::WebSessionActiveElsewhere { seat: open.id },
-                pool,
-                None,
-            ));
-        }
-    }
-    Ok(())
-}
-
-fn seat_path(raw: &str) -> Result<(PoolId, seatbroker_actors::SeatId), ApiError> {
+fn seat_path(raw: &str) -> Result<(PoolId, SeatId), ApiError> {
     parse_seat(raw).map_err(|_| ApiError::not_found("seat"))
 }
 
-/// An engine error on a seat route: a pool that does not exist means the seat does not.
-fn seat_engine_error(e: EngineError) -> ApiError {
-    match e {
-        EngineError::PoolNotFound => ApiError::not_found("seat"),
-        other => other.into(),
-    }
+/// Does `action` on the seat named in the path; the seat as it is after, or 204.
+async fn act(
+    state: &AppState,
+    who: Authenticated,
+    path: &str,
+    action: SeatAction,
+) -> Result<HttpResponse, ApiError> {
+    let (pool, seat) = seat_path(path)?;
+    Ok(match seats::act(state, who.0, pool, seat, action).await? {
+        Some(view) => HttpResponse::Ok().json(views::seat(pool, &view, state.registry.now())),
+        None => HttpResponse::NoContent().finish(),
+    })
 }
 
 /// POST /v1/seats/{seat}/heartbeat: 200 with the seat (S4, W2).
@@ -230,7 +129,7 @@ fn seat_engine_error(e: EngineError) -> ApiError {
     params(("seat" = String, Path, description = "the seat id")),
     request_body = Beat,
     responses(
-        (status = 200, description = "The seat"),
+        (status = 200, description = "The seat", body = SeatJson),
         (status = 404, description = "not_found"),
         (status = 410, description = "seat_gone with reason")
     ),
@@ -242,15 +141,9 @@ pub async fn heartbeat(
     path: web::Path<String>,
     body: ApiJsonOrEmpty<Beat>,
 ) -> Result<HttpResponse, ApiError> {
-    let (pool, seat) = seat_path(&path)?;
-    let view = state
-        .registry
-        .heartbeat(pool, seat, who.0, body.0.active)
-        .await
-        .map_err(seat_engine_error)?
-        .map_err(ApiError::seat)?;
+    let answer = act(&state, who, &path, SeatAction::Heartbeat(body.0.active)).await?;
     state.metrics.heartbeat();
-    Ok(HttpResponse::Ok().json(views::seat(pool, &view, state.registry.now())))
+    Ok(answer)
 }
 
 /// POST /v1/seats/{seat}/close: 204 (S5: a member's seat and any web seat are freed, the
@@ -272,14 +165,7 @@ pub async fn close(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let (pool, seat) = seat_path(&path)?;
-    state
-        .registry
-        .close(pool, seat, who.0)
-        .await
-        .map_err(seat_engine_error)?
-        .map_err(ApiError::seat)?;
-    Ok(HttpResponse::NoContent().finish())
+    act(&state, who, &path, SeatAction::Close).await
 }
 
 /// The body of `POST /v1/seats/{seat}/offline`.
@@ -296,7 +182,7 @@ pub struct Offline {
     params(("seat" = String, Path, description = "the seat id")),
     request_body = Offline,
     responses(
-        (status = 200, description = "The seat, reserved offline (S11)"),
+        (status = 200, description = "The seat, reserved offline (S11)", body = SeatJson),
         (status = 404, description = "not_found"),
         (status = 410, description = "seat_gone"),
         (status = 422, description = "offline_period_too_long, invalid_value")
@@ -309,16 +195,9 @@ pub async fn offline(
     path: web::Path<String>,
     body: ApiJson<Offline>,
 ) -> Result<HttpResponse, ApiError> {
-    let (pool, seat) = seat_path(&path)?;
     let until = crate::domain::time::parse(&body.0.until)
         .map_err(|e| ApiError::invalid("until", e.to_string()))?;
-    let view = state
-        .registry
-        .reserve_offline(pool, seat, who.0, until)
-        .await
-        .map_err(seat_engine_error)?
-        .map_err(ApiError::seat)?;
-    Ok(HttpResponse::Ok().json(views::seat(pool, &view, state.registry.now())))
+    act(&state, who, &path, SeatAction::Offline(until)).await
 }
 
 /// DELETE /v1/seats/{seat}: 204 (S6: logging out frees the seat on that device).
@@ -339,12 +218,5 @@ pub async fn logout(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let (pool, seat) = seat_path(&path)?;
-    state
-        .registry
-        .logout(pool, seat, who.0)
-        .await
-        .map_err(seat_engine_error)?
-        .map_err(ApiError::seat)?;
-    Ok(HttpResponse::NoContent().finish())
+    act(&state, who, &path, SeatAction::Logout).await
 }

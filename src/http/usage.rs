@@ -1,19 +1,18 @@
 //! `GET /v1/pools/{pool}/usage` (owner only): the W4 usage report of a pool, per hour or per
-//! UTC day, from the store's hourly records and the hour the pool's actor is still counting.
-//! The arithmetic is in `domain::usage`; this module reads the query and the data.
+//! UTC day (`service::usage`). This module reads the query.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use seatbroker_actors::time::DAY_MS;
-use seatbroker_actors::{EngineError, Timestamp};
+use seatbroker_actors::Timestamp;
 use serde::Deserialize;
-use serde_json::{json, Value};
 
 use super::auth::Authenticated;
 use super::error::ApiError;
-use super::pools::owned;
-use super::{store_error, AppState};
+use super::pools::owned_path;
+use super::views::{self, UsageRowJson};
+use super::AppState;
 use crate::domain::time;
-use crate::domain::usage::{report, Bucket};
+use crate::domain::usage::Bucket;
+use crate::service::usage;
 
 /// The query of a usage report.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -52,7 +51,7 @@ fn parse_time(field: &str, raw: &str) -> Result<Timestamp, ApiError> {
     tag = "pools",
     params(("pool" = String, Path, description = "the pool id"), UsageQuery),
     responses(
-        (status = 200, description = "[{start, peak_in_use, capacity, grants, releases, refusals, expirations, revocations, distinct_accounts}], one per bucket, oldest first"),
+        (status = 200, description = "[{start, peak_in_use, capacity, grants, releases, refusals, expirations, revocations, distinct_accounts}], one per bucket, oldest first", body = Vec<UsageRowJson>),
         (status = 403, description = "not_owner, not_a_member"),
         (status = 404, description = "not_found"),
         (status = 422, description = "invalid_value (from, to, bucket)")
@@ -65,7 +64,7 @@ pub async fn get(
     path: web::Path<String>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let record = owned(&state, &path, who.0).await?;
+    let record = owned_path(&state, &path, who.0).await?;
     let query = web::Query::<UsageQuery>::from_query(req.query_string())
         .map_err(|e| ApiError::malformed(format!("the query is unreadable: {e}"), None))?
         .into_inner();
@@ -74,53 +73,16 @@ pub async fn get(
         Some(raw) => Bucket::parse(raw)
             .ok_or_else(|| ApiError::invalid("bucket", "bucket must be hour or day"))?,
     };
-    let to = match &query.to {
-        Some(raw) => parse_time("to", raw)?,
-        None => state.registry.now(),
-    };
-    let from = match &query.from {
-        Some(raw) => parse_time("from", raw)?,
-        None => Timestamp(to.as_millis().saturating_sub(match bucket {
-            Bucket::Hour => DAY_MS,
-            Bucket::Day => 30 * DAY_MS,
-        })),
-    };
-    if from >= to {
-        return Err(ApiError::invalid("from", "from must be before to"));
-    }
-    let retention = u64::from(state.settings.usage.retention_days);
-    if to.as_millis() - from.as_millis() > (retention + 1) * DAY_MS {
-        return Err(ApiError::invalid(
-            "from",
-            format!("a report spans at most {retention} days (usage.retention_days)"),
-        ));
-    }
-    // The live hour first: it answers once the hours that ended are in the store.
-    let live = match state.registry.usage_now(record.pool).await {
-        Ok(live) => Some(live),
-        Err(EngineError::PoolNotFound) => None,
-        Err(e) => return Err(e.into()),
-    };
-    let stored = state
-        .store
-        .usage(record.pool, bucket.start_of(from), to)
-        .await
-        .map_err(store_error)?;
-    let rows: Vec<Value> = report(stored, live, from, to, bucket)
-        .into_iter()
-        .map(|r| {
-            json!({
-                "start": time::format(r.start),
-                "peak_in_use": r.peak_in_use,
-                "capacity": r.capacity,
-                "grants": r.grants,
-                "releases": r.releases,
-                "refusals": r.refusals,
-                "expirations": r.expirations,
-                "revocations": r.revocations,
-                "distinct_accounts": r.distinct_accounts,
-            })
-        })
-        .collect();
-    Ok(HttpResponse::Ok().json(rows))
+    let to = query
+        .to
+        .as_deref()
+        .map(|raw| parse_time("to", raw))
+        .transpose()?;
+    let from = query
+        .from
+        .as_deref()
+        .map(|raw| parse_time("from", raw))
+        .transpose()?;
+    let rows = usage::report(&state, &record, from, to, bucket).await?;
+    Ok(HttpResponse::Ok().json(rows.iter().map(views::usage_row).collect::<Vec<_>>()))
 }

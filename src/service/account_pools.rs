@@ -10,8 +10,7 @@ use std::sync::Arc;
 use dashmap::DashMap;
 use seatbroker_actors::{AccountId, PoolId};
 
-use super::error::ApiError;
-use super::{store_error, AppState};
+use super::{AppState, ServiceResult};
 use crate::domain::ids::pool_of;
 
 /// Entries kept before the cache starts afresh, so memory stays bounded.
@@ -54,24 +53,18 @@ impl AccountPoolsCache {
 pub async fn account_pools(
     state: &AppState,
     account: AccountId,
-) -> Result<Arc<AccountPools>, ApiError> {
+) -> ServiceResult<Arc<AccountPools>> {
     let cache = &state.account_pools;
     if let Some(known) = cache.entries.get(&account) {
         return Ok(known.clone());
     }
     let generation = cache.generation.load(Ordering::Acquire);
     let own = pool_of(account);
-    let owns = state
-        .accounts
-        .pool(own)
-        .await
-        .map_err(store_error)?
-        .is_some();
+    let owns = state.accounts.pool(own).await?.is_some();
     let shared = state
         .accounts
         .memberships_of(account)
-        .await
-        .map_err(store_error)?
+        .await?
         .into_iter()
         .map(|m| m.pool)
         .collect();

@@ -1,0 +1,90 @@
+//! The service layer: what the JSON API (`http/`) and the portal (`portal/`) both do, as
+//! functions on the shared `AppState` that take parsed values and return data or a typed
+//! `ServiceError`. Rules that need no I/O live in `domain/`; the seat rules live in the engine.
+//! Nothing here knows HTTP: status codes, JSON bodies and HTML are the callers' business, and
+//! `http::error` is the one place that maps a `ServiceError` to a status and an error body.
+
+pub mod account_pools;
+pub mod accounts;
+pub mod activations;
+pub mod error;
+pub mod licenses;
+pub mod locks;
+pub mod me;
+pub mod members;
+pub mod pool_admin;
+pub mod pools;
+pub mod seats;
+pub mod trials;
+pub mod usage;
+
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use seatbroker_actors::store::PoolStore;
+use seatbroker_actors::PoolRegistry;
+
+use crate::auth::lockout::Lockouts;
+use crate::auth::password::PasswordHasher;
+use crate::auth::token::TokenKey;
+use crate::settings::Settings;
+use crate::store::AccountStore;
+
+pub use error::ServiceError;
+
+/// What every request may use: the settings, the engine and the store. Shared, read-only
+/// but for the shutdown flag and the caches, which own their own synchronisation.
+pub struct AppState {
+    /// The broker's settings.
+    pub settings: Settings,
+    /// The pool actors.
+    pub registry: PoolRegistry,
+    /// The store behind them.
+    pub store: Arc<dyn PoolStore>,
+    /// Accounts and the signing key.
+    pub accounts: Arc<dyn AccountStore>,
+    /// A2: password hashing off the arbiters.
+    pub hasher: PasswordHasher,
+    /// A4: signs and verifies tokens.
+    pub tokens: TokenKey,
+    /// A3: failed logins per (email, address).
+    pub lockouts: Lockouts,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpAddr>,
+    /// S8: which pools each account may use, without a storage read.
+    pub account_pools: account_pools::AccountPoolsCache,
+    /// Serialises each account's activations, trials and pool administration.
+    pub account_locks: locks::AccountLocks,
+    /// Set when SIGTERM or Ctrl-C arrived: readiness fails, new waits are refused.
+    pub shutting_down: AtomicBool,
+    /// What `/metrics` serves.
+    pub metrics: crate::metrics::Metrics,
+}
+
+impl AppState {
+    /// Whether the broker is draining.
+    pub fn is_shutting_down(&self) -> bool {
+        self.shutting_down.load(Ordering::Acquire)
+    }
+}
+
+/// What a service function answers.
+pub type ServiceResult<T> = Result<T, ServiceError>;
+
+/// Whether an action created something or found it done already (a repeated activation,
+/// a second join): the API answers 201 or 200 with `warning: "already_active"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Novelty {
+    /// Done now.
+    New,
+    /// Done before; nothing changed.
+    Repeated,
+}
+
+/// Random bytes for ids, keys and codes.
+pub(crate) fn random<const N: usize>() -> ServiceResult<[u8; N]> {
+    let mut bytes = [0u8; N];
+    getrandom::fill(&mut bytes).map_err(|_| ServiceError::Internal("no randomness"))?;
+    Ok(bytes)
+}
