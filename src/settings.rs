@@ -38,6 +38,8 @@ pub struct Settings {
     pub metrics: MetricsSettings,
     /// `[usage]`
     pub usage: UsageSettings,
+    /// `[portal]`
+    pub portal: PortalSettings,
 }
 
 /// `[server]`: where the broker listens and how it is reached.
@@ -194,6 +196,16 @@ pub struct UsageSettings {
     pub retention_days: u32,
 }
 
+/// `[portal]`: the web portal's sign-in sessions.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PortalSettings {
+    /// A session unused for this many seconds ends.
+    pub session_idle_s: u64,
+    /// A session ends this many seconds after sign-in, used or not.
+    pub session_max_s: u64,
+}
+
 /// `[metrics]`
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -333,6 +345,18 @@ impl Settings {
             return Err(invalid(
                 "server.public_url",
                 format!("{url:?} must be an http:// or https:// URL"),
+            ));
+        }
+        if !(60..=2_592_000).contains(&self.portal.session_idle_s) {
+            return Err(invalid(
+                "portal.session_idle_s",
+                "must be 60 to 2592000 seconds (30 days)",
+            ));
+        }
+        if !(self.portal.session_idle_s..=31_536_000).contains(&self.portal.session_max_s) {
+            return Err(invalid(
+                "portal.session_max_s",
+                "must be at least portal.session_idle_s and at most 31536000 seconds (a year)",
             ));
         }
         if self.server.workers > 1_024 {

@@ -13,7 +13,7 @@ use seatbroker_actors::{AccountId, PoolId};
 
 use super::{
     AccountRecord, AccountStore, Claim, CreateAccountError, CreateLicenseError, LicenseRecord,
-    MembershipRecord, PoolRecord, TrialRecord,
+    MembershipRecord, PoolRecord, SessionRecord, TrialRecord,
 };
 
 /// Entries each map keeps before it starts afresh, so memory stays bounded.
@@ -211,6 +211,22 @@ impl AccountStore for CachedRecords {
         account: AccountId,
     ) -> StoreFuture<'_, Result<Vec<TrialRecord>, StoreError>> {
         self.inner.trials_of(account)
+    }
+
+    fn put_session(&self, session: SessionRecord) -> StoreFuture<'_, Result<(), StoreError>> {
+        self.inner.put_session(session)
+    }
+
+    fn session(&self, key: [u8; 32]) -> StoreFuture<'_, Result<Option<SessionRecord>, StoreError>> {
+        self.inner.session(key)
+    }
+
+    fn delete_session(&self, key: [u8; 32]) -> StoreFuture<'_, Result<(), StoreError>> {
+        self.inner.delete_session(key)
+    }
+
+    fn delete_sessions_of(&self, account: AccountId) -> StoreFuture<'_, Result<usize, StoreError>> {
+        self.inner.delete_sessions_of(account)
     }
 }
 

@@ -5,7 +5,7 @@ use seatbroker_actors::{AccountId, LicenseId, PoolId, Timestamp};
 
 use super::{
     AccountRecord, AccountStore, Claim, CreateAccountError, CreateLicenseError, LicenseRecord,
-    MemberStatus, MembershipRecord, PoolRecord, TrialRecord,
+    MemberStatus, MembershipRecord, PoolRecord, SessionRecord, TrialRecord,
 };
 use crate::domain::license::LicenseKind;
 
@@ -32,6 +32,42 @@ pub async fn run_all(store: &dyn AccountStore, seed: u32) {
     memberships_are_listed_both_ways_in_join_order(store, seed + 60).await;
     trials_are_kept_per_account_oldest_first(store, seed + 70).await;
     a_license_issued_held_is_its_holders(store, seed + 80).await;
+    sessions_are_kept_by_key_and_ended_per_account(store, seed + 90).await;
+}
+
+/// Portal sessions: found by key, replaced by key, ended one by one or all of an account's
+/// at once, never another account's.
+pub async fn sessions_are_kept_by_key_and_ended_per_account(store: &dyn AccountStore, seed: u32) {
+    let session = |n: u8, account: u32| SessionRecord {
+        key: [n ^ (seed as u8); 32],
+        account: AccountId(account),
+        created_at: Timestamp(1_000),
+        last_seen: Timestamp(2_000),
+    };
+    let (a, b) = (seed, seed + 1);
+    let (one, two, other) = (session(1, a), session(2, a), session(3, b));
+    assert_eq!(store.session(one.key).await, Ok(None));
+    for s in [&one, &two, &other] {
+        store.put_session(s.clone()).await.expect("put");
+    }
+    assert_eq!(store.session(one.key).await, Ok(Some(one.clone())));
+    let touched = SessionRecord {
+        last_seen: Timestamp(3_000),
+        ..one.clone()
+    };
+    store.put_session(touched.clone()).await.expect("touch");
+    assert_eq!(store.session(one.key).await, Ok(Some(touched)));
+    store.delete_session(two.key).await.expect("delete");
+    assert_eq!(store.session(two.key).await, Ok(None));
+    store.delete_session(two.key).await.expect("delete again");
+    assert_eq!(store.delete_sessions_of(AccountId(a)).await, Ok(1));
+    assert_eq!(store.session(one.key).await, Ok(None));
+    assert_eq!(store.delete_sessions_of(AccountId(a)).await, Ok(0));
+    assert_eq!(
+        store.session(other.key).await,
+        Ok(Some(other)),
+        "another account's session stays"
+    );
 }
 
 /// L6: an account's trials, oldest first, and nobody else's.

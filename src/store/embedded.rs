@@ -40,7 +40,7 @@ use seatbroker_actors::store::{BlockingCommit, PoolCommit, PoolStore, StoreError
 
 use super::{
     decode, encode, unavailable, AccountRecord, AccountStore, Claim, CreateAccountError,
-    CreateLicenseError, LicenseRecord, MembershipRecord, PoolRecord, TrialRecord,
+    CreateLicenseError, LicenseRecord, MembershipRecord, PoolRecord, SessionRecord, TrialRecord,
 };
 use seatbroker_actors::time::DAY_MS;
 use seatbroker_actors::{
@@ -68,6 +68,9 @@ const POOL_INVITES: TableDefinition<u64, u64> = TableDefinition::new("pool_invit
 const MEMBERS: TableDefinition<(u64, u32), &[u8]> = TableDefinition::new("members");
 const MEMBER_OF: TableDefinition<(u32, u64, u64), ()> = TableDefinition::new("member_of");
 const TRIALS: TableDefinition<(u32, u64, u32), &[u8]> = TableDefinition::new("trials");
+/// Portal sessions by the SHA-256 of their id, and an index of them by account.
+const SESSIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("sessions");
+const SESSIONS_OF: TableDefinition<(u32, &[u8]), ()> = TableDefinition::new("sessions_of");
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 /// `meta` key: the last group commit applied (durable in redb after a checkpoint).
 const WAL_SEQ: &str = "wal_seq";
@@ -183,6 +186,8 @@ impl EmbeddedStore {
             tx.open_table(MEMBERS).map_err(prepare)?;
             tx.open_table(MEMBER_OF).map_err(prepare)?;
             tx.open_table(TRIALS).map_err(prepare)?;
+            tx.open_table(SESSIONS).map_err(prepare)?;
+            tx.open_table(SESSIONS_OF).map_err(prepare)?;
             tx.open_table(META).map_err(prepare)?;
         }
         tx.commit().map_err(|e| OpenError::Prepare(e.to_string()))?;
@@ -1064,6 +1069,70 @@ impl AccountStore for EmbeddedStore {
                 .map(|entry| entry.map_err(io_err).and_then(|(_, v)| decode(v.value())))
                 .collect::<Result<_, _>>()?;
             Ok(found)
+        }))
+    }
+
+    fn put_session(&self, session: SessionRecord) -> StoreFuture<'_, Result<(), StoreError>> {
+        Box::pin(self.blocking(move |db| {
+            write(db, |tx| {
+                tx.open_table(SESSIONS)
+                    .map_err(open_err)?
+                    .insert(session.key.as_slice(), encode(&session)?.as_slice())
+                    .map_err(io_err)?;
+                tx.open_table(SESSIONS_OF)
+                    .map_err(open_err)?
+                    .insert((session.account.0, session.key.as_slice()), ())
+                    .map_err(io_err)?;
+                Ok(())
+            })
+        }))
+    }
+
+    fn session(&self, key: [u8; 32]) -> StoreFuture<'_, Result<Option<SessionRecord>, StoreError>> {
+        Box::pin(self.blocking(move |db| {
+            let tx = read_tx(db)?;
+            let sessions = tx.open_table(SESSIONS).map_err(open_err)?;
+            let row = sessions.get(key.as_slice()).map_err(io_err)?;
+            row.map(|v| decode(v.value())).transpose()
+        }))
+    }
+
+    fn delete_session(&self, key: [u8; 32]) -> StoreFuture<'_, Result<(), StoreError>> {
+        Box::pin(self.blocking(move |db| {
+            write(db, |tx| {
+                let mut sessions = tx.open_table(SESSIONS).map_err(open_err)?;
+                let old: Option<SessionRecord> = sessions
+                    .remove(key.as_slice())
+                    .map_err(io_err)?
+                    .map(|v| decode(v.value()))
+                    .transpose()?;
+                if let Some(old) = old {
+                    tx.open_table(SESSIONS_OF)
+                        .map_err(open_err)?
+                        .remove((old.account.0, key.as_slice()))
+                        .map_err(io_err)?;
+                }
+                Ok(())
+            })
+        }))
+    }
+
+    fn delete_sessions_of(&self, account: AccountId) -> StoreFuture<'_, Result<usize, StoreError>> {
+        Box::pin(self.blocking(move |db| {
+            write(db, |tx| {
+                let mut index = tx.open_table(SESSIONS_OF).map_err(open_err)?;
+                let keys: Vec<Vec<u8>> = index
+                    .range((account.0, [].as_slice())..=(account.0, [0xFF; 33].as_slice()))
+                    .map_err(io_err)?
+                    .map(|entry| entry.map(|(k, _)| k.value().1.to_vec()).map_err(io_err))
+                    .collect::<Result<_, _>>()?;
+                let mut sessions = tx.open_table(SESSIONS).map_err(open_err)?;
+                for key in &keys {
+                    sessions.remove(key.as_slice()).map_err(io_err)?;
+                    index.remove((account.0, key.as_slice())).map_err(io_err)?;
+                }
+                Ok(keys.len())
+            })
         }))
     }
 

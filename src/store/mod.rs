@@ -1,7 +1,7 @@
 //! Storage backends of the broker and the contract they fulfil. The engine's contract
 //! (`PoolStore`: pools, seats, member status, tombstones, usage counts) lives in the engine
 //! crate; the service's own records (accounts, the token-signing key, licenses, pool records,
-//! memberships, invite codes and trials) are `AccountStore` here. `embedded` and `redis`
+//! memberships, invite codes, trials and portal sessions) are `AccountStore` here. `embedded` and `redis`
 //! implement both; every backend runs the checks in `conformance`. `cached` keeps the
 //! records every pool request reads in memory in front of either.
 
@@ -52,6 +52,20 @@ pub struct AccountRecord {
     pub password_hash: String,
     /// When the account was created.
     pub created_at: Timestamp,
+}
+
+/// A portal session (a signed-in browser), kept by the SHA-256 of its cookie's secret so
+/// that the store never holds a usable session id.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionRecord {
+    /// SHA-256 of the session id the cookie carries.
+    pub key: [u8; 32],
+    /// The signed-in account.
+    pub account: AccountId,
+    /// When it signed in.
+    pub created_at: Timestamp,
+    /// The last request seen (written at most once a minute); the idle timeout counts from it.
+    pub last_seen: Timestamp,
 }
 
 /// Why an account could not be created.
@@ -259,4 +273,16 @@ pub trait AccountStore: Send + Sync + 'static {
         &self,
         account: AccountId,
     ) -> StoreFuture<'_, Result<Vec<TrialRecord>, StoreError>>;
+
+    /// Keeps a portal session, replacing the one with the same key.
+    fn put_session(&self, session: SessionRecord) -> StoreFuture<'_, Result<(), StoreError>>;
+
+    /// The portal session with this key.
+    fn session(&self, key: [u8; 32]) -> StoreFuture<'_, Result<Option<SessionRecord>, StoreError>>;
+
+    /// Ends one portal session (nothing when there is none).
+    fn delete_session(&self, key: [u8; 32]) -> StoreFuture<'_, Result<(), StoreError>>;
+
+    /// Ends every portal session of the account; answers how many there were.
+    fn delete_sessions_of(&self, account: AccountId) -> StoreFuture<'_, Result<usize, StoreError>>;
 }

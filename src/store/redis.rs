@@ -63,7 +63,7 @@ use super::embedded::TOMBSTONE_RETENTION_MS;
 use super::redis_scripts as lua;
 use super::{
     decode, encode, unavailable, AccountRecord, AccountStore, Claim, CreateAccountError,
-    CreateLicenseError, LicenseRecord, MembershipRecord, PoolRecord, TrialRecord,
+    CreateLicenseError, LicenseRecord, MembershipRecord, PoolRecord, SessionRecord, TrialRecord,
 };
 
 /// The prefix of the service's records (one hash tag for all of them).
@@ -1191,4 +1191,78 @@ impl AccountStore for RedisStore {
             Ok(out)
         })
     }
+
+    fn put_session(&self, session: SessionRecord) -> StoreFuture<'_, Result<(), StoreError>> {
+        Box::pin(async move {
+            let id = hex_key(&session.key);
+            let mut pipe = redis::pipe();
+            pipe.atomic();
+            pipe.cmd("SET")
+                .arg(format!("{R}session:{id}"))
+                .arg(encode(&session)?)
+                .ignore();
+            pipe.cmd("SADD")
+                .arg(format!("{R}sessions_of:{}", session.account.0))
+                .arg(&id)
+                .ignore();
+            let mut conn = self.conn.clone();
+            self.run("writing a session", async move {
+                pipe.query_async::<()>(&mut conn).await
+            })
+            .await
+        })
+    }
+
+    fn session(&self, key: [u8; 32]) -> StoreFuture<'_, Result<Option<SessionRecord>, StoreError>> {
+        Box::pin(async move {
+            let mut cmd = redis::cmd("GET");
+            cmd.arg(format!("{R}session:{}", hex_key(&key)));
+            let raw: Option<Vec<u8>> = self.query("reading a session", cmd).await?;
+            raw.map(|r| decode(&r)).transpose()
+        })
+    }
+
+    fn delete_session(&self, key: [u8; 32]) -> StoreFuture<'_, Result<(), StoreError>> {
+        Box::pin(async move {
+            let Some(session) = self.session(key).await? else {
+                return Ok(());
+            };
+            let id = hex_key(&key);
+            let mut pipe = redis::pipe();
+            pipe.atomic();
+            pipe.cmd("DEL").arg(format!("{R}session:{id}")).ignore();
+            pipe.cmd("SREM")
+                .arg(format!("{R}sessions_of:{}", session.account.0))
+                .arg(&id)
+                .ignore();
+            let mut conn = self.conn.clone();
+            self.run("ending a session", async move {
+                pipe.query_async::<()>(&mut conn).await
+            })
+            .await
+        })
+    }
+
+    fn delete_sessions_of(&self, account: AccountId) -> StoreFuture<'_, Result<usize, StoreError>> {
+        Box::pin(async move {
+            // One script, so a session written meanwhile is either ended or not yet listed.
+            // Every key shares the records' hash tag, so the script stays on one slot.
+            let mut cmd = redis::cmd("EVAL");
+            cmd.arg(
+                "local ids = redis.call('SMEMBERS', KEYS[1]) \
+                 for _, id in ipairs(ids) do redis.call('DEL', ARGV[1] .. id) end \
+                 redis.call('DEL', KEYS[1]) return #ids",
+            )
+            .arg(1)
+            .arg(format!("{R}sessions_of:{}", account.0))
+            .arg(format!("{R}session:"));
+            let ended: i64 = self.query("ending an account's sessions", cmd).await?;
+            Ok(usize::try_from(ended).unwrap_or(0))
+        })
+    }
+}
+
+/// A session key as Redis names it.
+fn hex_key(key: &[u8; 32]) -> String {
+    hex::encode(key)
 }
