@@ -1,5 +1,6 @@
 //! The command line (clap): `seatbroker serve [--config FILE]`, `seatbroker license issue
-//! --type T --seats N [--expires DATE] [--url URL] [--config FILE]` and `seatbroker report
+//! --type T --seats N [--expires DATE] [--url URL] [--config FILE]`, `seatbroker account
+//! confirm-email ACCOUNT [--url URL] [--config FILE]` and `seatbroker report
 //! --pool P [--from ..] [--to ..] [--bucket hour|day] [--format table|csv|json] [--chart FILE]`.
 
 use std::path::PathBuf;
@@ -35,6 +36,12 @@ pub enum Command {
         /// What to do with licenses.
         #[command(subcommand)]
         command: LicenseCommand,
+    },
+    /// Accounts, through a running broker's operator API (support).
+    Account {
+        /// What to do with an account.
+        #[command(subcommand)]
+        command: AccountCommand,
     },
     /// A pool's usage per hour or day (W4), through a running broker's API, as the pool's
     /// owner: a token in --token or SEATBROKER_TOKEN, or --email with SEATBROKER_PASSWORD.
@@ -96,6 +103,22 @@ pub enum LicenseCommand {
     },
 }
 
+/// The account commands (support).
+#[derive(Debug, Subcommand)]
+pub enum AccountCommand {
+    /// Confirm an account's email by hand (needs the operator token in the settings).
+    ConfirmEmail {
+        /// The account (A-3F9-C21).
+        account: String,
+        /// The broker's URL (server.public_url by default).
+        #[arg(long)]
+        url: Option<String>,
+        /// A settings file, as for `serve`.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+}
+
 /// Runs the command line; the exit code is 0 on success, 2 for a bad setting, 1 otherwise.
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
@@ -120,6 +143,16 @@ pub fn run() -> ExitCode {
                     url,
                 },
             )
+        }),
+        Command::Account {
+            command:
+                AccountCommand::ConfirmEmail {
+                    account,
+                    url,
+                    config,
+                },
+        } => with_settings(config, |settings| {
+            crate::account_cli::confirm_email(settings, &account, url)
         }),
         Command::Report {
             pool,
@@ -195,7 +228,7 @@ fn serve(config: Option<PathBuf>) -> ExitCode {
     }
 }
 
-/// Sends a request of a command (`license issue`, `report`) to a running broker: its JSON
+/// Sends a request of a command (`license issue`, `account`, `report`) to a running broker: its JSON
 /// answer, or a sentence saying why there is none (unreachable, or the API's error code).
 pub(crate) async fn call_broker(
     request: reqwest::RequestBuilder,

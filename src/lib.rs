@@ -1,15 +1,18 @@
 //! The seatbroker service: what turns the seat engine (crate `seatbroker-actors`) into a
-//! broker: settings, the command line, the storage backends (embedded and Redis), the HTTP layer, startup and
-//! graceful shutdown. The seat rules are not here: they live in the engine.
+//! broker: settings, the command line, the storage backends (embedded and Redis), the service
+//! layer, the JSON API, the web portal, startup and graceful shutdown. The seat rules are not here: they live in the engine.
 
 #![warn(missing_docs)]
 
+pub mod account_cli;
 pub mod auth;
 pub mod cli;
 pub mod domain;
+pub mod email;
 pub mod http;
 pub mod license_cli;
 pub mod metrics;
+pub mod portal;
 pub mod redis_server;
 pub mod report_cli;
 pub mod service;

@@ -40,6 +40,8 @@ pub struct Settings {
     pub usage: UsageSettings,
     /// `[portal]`
     pub portal: PortalSettings,
+    /// `[email]`
+    pub email: EmailSettings,
 }
 
 /// `[server]`: where the broker listens and how it is reached.
@@ -204,6 +206,97 @@ pub struct PortalSettings {
     pub session_idle_s: u64,
     /// A session ends this many seconds after sign-in, used or not.
     pub session_max_s: u64,
+    /// An emailed link that confirms an address works this many seconds.
+    pub verify_link_ttl_s: u64,
+}
+
+/// How outgoing mail leaves the broker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub enum EmailTransport {
+    /// One `.eml` file per message under `storage.path/outbox`; no mail server needed.
+    File,
+    /// An SMTP server at `email.smtp_host`.
+    Smtp,
+}
+
+impl TryFrom<String> for EmailTransport {
+    type Error = String;
+
+    fn try_from(v: String) -> Result<Self, String> {
+        match v.as_str() {
+            "file" => Ok(EmailTransport::File),
+            "smtp" => Ok(EmailTransport::Smtp),
+            _ => Err(format!(
+                "{v:?} is not an email transport; allowed: file, smtp"
+            )),
+        }
+    }
+}
+
+/// How the SMTP connection is encrypted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub enum SmtpTls {
+    /// Plain text throughout: only for a relay on the same machine or a test server.
+    None,
+    /// Plain text upgraded with STARTTLS, which the server must offer (usually port 587).
+    Starttls,
+    /// TLS from the first byte (usually port 465).
+    Tls,
+}
+
+impl TryFrom<String> for SmtpTls {
+    type Error = String;
+
+    fn try_from(v: String) -> Result<Self, String> {
+        match v.as_str() {
+            "none" => Ok(SmtpTls::None),
+            "starttls" => Ok(SmtpTls::Starttls),
+            "tls" => Ok(SmtpTls::Tls),
+            _ => Err(format!(
+                "{v:?} is not an SMTP TLS mode; allowed: none, starttls, tls"
+            )),
+        }
+    }
+}
+
+/// `[email]`: outgoing mail (see `crate::email`).
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailSettings {
+    /// File (the outbox) or SMTP.
+    pub transport: EmailTransport,
+    /// The sender, as a mailbox such as `seatbroker <no-reply@example.com>`.
+    pub from: String,
+    /// SMTP server name or address.
+    pub smtp_host: String,
+    /// SMTP server port.
+    pub smtp_port: u16,
+    /// Encryption of the SMTP connection.
+    pub smtp_tls: SmtpTls,
+    /// SMTP user name; no authentication while unset.
+    pub smtp_user: Option<String>,
+    /// SMTP password, set exactly when `smtp_user` is.
+    pub smtp_password: Option<String>,
+}
+
+/// Leaves the password out, so that settings can be logged.
+impl std::fmt::Debug for EmailSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmailSettings")
+            .field("transport", &self.transport)
+            .field("from", &self.from)
+            .field("smtp_host", &self.smtp_host)
+            .field("smtp_port", &self.smtp_port)
+            .field("smtp_tls", &self.smtp_tls)
+            .field("smtp_user", &self.smtp_user)
+            .field(
+                "smtp_password",
+                &self.smtp_password.as_ref().map(|_| "<hidden>"),
+            )
+            .finish()
+    }
 }
 
 /// `[metrics]`
@@ -276,6 +369,19 @@ impl Settings {
             .into_iter()
             .filter(|(k, _)| k.starts_with("SEATBROKER__"))
             .collect();
+        // The SMTP credentials are taken as written: the environment source below would read
+        // a password such as "0123" as the number 123.
+        let credentials: Vec<(&str, String)> = vars
+            .iter()
+            .filter_map(|(k, v)| {
+                let key = match k.to_ascii_uppercase().as_str() {
+                    "SEATBROKER__EMAIL__SMTP_USER" => "email.smtp_user",
+                    "SEATBROKER__EMAIL__SMTP_PASSWORD" => "email.smtp_password",
+                    _ => return None,
+                };
+                Some((key, v.clone()))
+            })
+            .collect();
         builder = builder.add_source(
             Environment::with_prefix("SEATBROKER")
                 .prefix_separator("__")
@@ -285,6 +391,11 @@ impl Settings {
                 .try_parsing(true)
                 .source(Some(vars)),
         );
+        for (key, value) in credentials {
+            builder = builder
+                .set_override(key, value)
+                .map_err(|e| SettingsError::Load(e.to_string()))?;
+        }
         let settings: Settings = builder
             .build()
             .and_then(Config::try_deserialize)
@@ -357,6 +468,12 @@ impl Settings {
             return Err(invalid(
                 "portal.session_max_s",
                 "must be at least portal.session_idle_s and at most 31536000 seconds (a year)",
+            ));
+        }
+        if !(60..=2_592_000).contains(&self.portal.verify_link_ttl_s) {
+            return Err(invalid(
+                "portal.verify_link_ttl_s",
+                "must be 60 to 2592000 seconds (30 days)",
             ));
         }
         if self.server.workers > 1_024 {
@@ -455,6 +572,27 @@ impl Settings {
         if !(1..=1_000_000).contains(&self.engine.mailbox_capacity) {
             return Err(invalid("engine.mailbox_capacity", "must be 1 to 1000000"));
         }
+        if self.email.from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(invalid(
+                "email.from",
+                format!(
+                    "{:?} is not a mailbox, such as \"seatbroker <no-reply@example.com>\"",
+                    self.email.from
+                ),
+            ));
+        }
+        if self.email.smtp_host.trim().is_empty() {
+            return Err(invalid("email.smtp_host", "must be a host name or address"));
+        }
+        if self.email.smtp_port == 0 {
+            return Err(invalid("email.smtp_port", "must be 1 to 65535"));
+        }
+        if self.email.smtp_user.is_some() != self.email.smtp_password.is_some() {
+            return Err(invalid(
+                "email.smtp_user",
+                "email.smtp_user and email.smtp_password must be set together, or both unset",
+            ));
+        }
         Ok(())
     }
 }
@@ -521,6 +659,77 @@ mod tests {
         assert_eq!(s.seats.max_wait_s, 7, "the environment wins");
         assert_eq!(s.operator.token.as_deref(), Some("operator-token-123456"));
         assert_eq!(s.trusted_proxies().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn email_defaults_to_the_outbox_and_takes_smtp_from_the_environment() {
+        let s = Settings::load_from(None, env(&[])).expect("defaults load");
+        assert_eq!(s.email.transport, EmailTransport::File);
+        assert_eq!(s.email.from, "seatbroker <no-reply@localhost>");
+        assert_eq!(s.email.smtp_host, "127.0.0.1");
+        assert_eq!(s.email.smtp_port, 25);
+        assert_eq!(s.email.smtp_tls, SmtpTls::Starttls);
+        assert_eq!((s.email.smtp_user, s.email.smtp_password), (None, None));
+
+        let s = Settings::load_from(
+            None,
+            env(&[
+                ("SEATBROKER__EMAIL__TRANSPORT", "smtp"),
+                ("SEATBROKER__EMAIL__FROM", "Lizenzen <lizenzen@example.com>"),
+                ("SEATBROKER__EMAIL__SMTP_HOST", "mail.example.com"),
+                ("SEATBROKER__EMAIL__SMTP_PORT", "465"),
+                ("SEATBROKER__EMAIL__SMTP_TLS", "tls"),
+                ("SEATBROKER__EMAIL__SMTP_USER", "broker"),
+                // Digits only: the loader parses it as a number, and it must stay a string.
+                ("SEATBROKER__EMAIL__SMTP_PASSWORD", "0123456789"),
+            ]),
+        )
+        .expect("loads");
+        assert_eq!(s.email.transport, EmailTransport::Smtp);
+        assert_eq!(s.email.from, "Lizenzen <lizenzen@example.com>");
+        assert_eq!(s.email.smtp_host, "mail.example.com");
+        assert_eq!(s.email.smtp_port, 465);
+        assert_eq!(s.email.smtp_tls, SmtpTls::Tls);
+        assert_eq!(s.email.smtp_user.as_deref(), Some("broker"));
+        assert_eq!(s.email.smtp_password.as_deref(), Some("0123456789"));
+        assert!(
+            !format!("{s:?}").contains("0123456789"),
+            "the password is not logged"
+        );
+    }
+
+    #[test]
+    fn bad_email_settings_name_the_key_and_what_is_allowed() {
+        let cases: [(&[(&str, &str)], &str); 7] = [
+            (
+                &[("SEATBROKER__EMAIL__TRANSPORT", "pigeon")],
+                "allowed: file, smtp",
+            ),
+            (
+                &[("SEATBROKER__EMAIL__SMTP_TLS", "ssl")],
+                "allowed: none, starttls, tls",
+            ),
+            (
+                &[("SEATBROKER__EMAIL__FROM", "not a mailbox")],
+                "email.from",
+            ),
+            (&[("SEATBROKER__EMAIL__SMTP_HOST", " ")], "email.smtp_host"),
+            (&[("SEATBROKER__EMAIL__SMTP_PORT", "0")], "email.smtp_port"),
+            (
+                &[("SEATBROKER__EMAIL__SMTP_USER", "broker")],
+                "email.smtp_password",
+            ),
+            (
+                &[("SEATBROKER__EMAIL__SMTP_PASSWORD", "secret")],
+                "email.smtp_user",
+            ),
+        ];
+        for (vars, named) in cases {
+            let err = Settings::load_from(None, env(vars))
+                .expect_err(named)
+                .to_string();
+            assert!(err.contains(named), "{vars:?}: {err}");
+        }
     }
 
     #[test]

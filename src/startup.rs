@@ -16,6 +16,7 @@ use seatbroker_actors::{Clock, EngineConfig, PoolRegistry, SystemClock, TableLim
 
 use crate::auth::lockout::Lockouts;
 use crate::auth::password::PasswordHasher;
+use crate::auth::revocations::TokenRevocations;
 use crate::auth::token::TokenKey;
 use crate::http;
 use crate::service::AppState;
@@ -54,6 +55,9 @@ pub enum StartupError {
     /// Redis could not be reached or its URL is unusable.
     #[error(transparent)]
     Redis(#[from] RedisOpenError),
+    /// The mail transport could not be set up (the outbox directory, the sender).
+    #[error(transparent)]
+    Email(#[from] crate::email::EmailError),
 }
 
 /// A broker ready to serve: its server, its engine and the port it listens on.
@@ -122,6 +126,13 @@ impl Application {
             }
         };
         let lockouts = Lockouts::new(auth.lockout_threshold, auth.lockout_s);
+        let mailer = crate::email::Mailer::new(&settings.email, &settings.storage.path)?;
+        let revocations = TokenRevocations::new(
+            accounts
+                .token_revocations()
+                .await
+                .map_err(|e| StartupError::Auth(e.to_string()))?,
+        );
         let trusted_proxies = settings.trusted_proxies()?;
         let workers = settings.http_workers();
         let config = EngineConfig {
@@ -157,6 +168,8 @@ impl Application {
             accounts: Arc::new(CachedRecords::new(accounts)),
             hasher,
             tokens: TokenKey::new(signing_key),
+            revocations,
+            mailer,
             lockouts,
             trusted_proxies,
             account_pools: Default::default(),
@@ -173,6 +186,7 @@ impl Application {
                 .app_data(web::PayloadConfig::new(max_body))
                 .wrap(middleware::from_fn(http::trace_requests))
                 .configure(http::routes)
+                .configure(crate::portal::routes)
                 .default_service(web::to(http::unknown_route))
         })
         .workers(workers)

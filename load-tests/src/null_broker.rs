@@ -239,7 +239,7 @@ async fn login(state: web::Data<NullState>, body: web::Bytes) -> HttpResponse {
     let account = account_of(&body.email);
     let expires = now().plus_secs(TOKEN_TTL_S);
     HttpResponse::Ok().json(json!({
-        "token": state.tokens.issue(account, expires),
+        "token": state.tokens.issue(account, now(), expires),
         "account_id": account.to_string(),
         "expires_at": rfc3339(expires),
     }))

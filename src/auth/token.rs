@@ -1,7 +1,9 @@
 //! A4: bearer tokens verified without a storage round trip. A token is
-//! `v1.<account hex>.<expiry unix seconds>.<HMAC-SHA256 hex>`, signed with a key kept in the
-//! store (or set in the settings), so tokens survive a restart. Verification compares the MAC
-//! in constant time.
+//! `v2.<account hex>.<expiry unix seconds>.<issue unix milliseconds>.<HMAC-SHA256 hex>`,
+//! signed with a key kept in the store (or set in the settings), so tokens survive a restart.
+//! Verification compares the MAC in constant time. The issue time lets "log out everywhere"
+//! and a password reset void the tokens issued before them (`revocations`); tokens of the
+//! earlier form `v1.<account>.<expiry>.<mac>` are still accepted, as issued at time zero.
 
 use hmac::{Hmac, Mac};
 use seatbroker_actors::{AccountId, Timestamp};
@@ -21,6 +23,15 @@ pub enum TokenError {
     /// Past its expiry.
     #[error("expired token")]
     Expired,
+}
+
+/// What a verified token says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Claims {
+    /// The account it speaks for.
+    pub account: AccountId,
+    /// When it was issued (time zero for tokens of the first form).
+    pub issued_at: Timestamp,
 }
 
 /// Signs and verifies tokens.
@@ -51,21 +62,40 @@ impl TokenKey {
         mac
     }
 
-    /// A token for `account` valid until `expires_at` (rounded down to the second).
-    pub fn issue(&self, account: AccountId, expires_at: Timestamp) -> String {
-        let payload = format!("v1.{:06x}.{}", account.0, expires_at.as_millis() / 1_000);
+    /// A token for `account` issued at `issued_at`, valid until `expires_at` (rounded down to
+    /// the second).
+    pub fn issue(&self, account: AccountId, issued_at: Timestamp, expires_at: Timestamp) -> String {
+        let payload = format!(
+            "v2.{:06x}.{}.{}",
+            account.0,
+            expires_at.as_millis() / 1_000,
+            issued_at.as_millis()
+        );
         let tag = self.mac(&payload).finalize().into_bytes();
         format!("{payload}.{}", hex(&tag))
     }
 
     /// The account a token speaks for, if it is ours, untampered and not expired at `now`.
     pub fn verify(&self, token: &str, now: Timestamp) -> Result<AccountId, TokenError> {
+        self.verify_claims(token, now).map(|c| c.account)
+    }
+
+    /// What a valid token says: its account and when it was issued.
+    pub fn verify_claims(&self, token: &str, now: Timestamp) -> Result<Claims, TokenError> {
         let (payload, tag) = token.rsplit_once('.').ok_or(TokenError::Malformed)?;
         let mut parts = payload.split('.');
-        let (Some("v1"), Some(account), Some(expiry), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(TokenError::Malformed);
+        let (account, expiry, issued) = match (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) {
+            (Some("v1"), Some(account), Some(expiry), None, None) => (account, expiry, "0"),
+            (Some("v2"), Some(account), Some(expiry), Some(issued), None) => {
+                (account, expiry, issued)
+            }
+            _ => return Err(TokenError::Malformed),
         };
         let tag = unhex(tag).ok_or(TokenError::Malformed)?;
         self.mac(payload)
@@ -73,10 +103,14 @@ impl TokenKey {
             .map_err(|_| TokenError::BadSignature)?;
         let account = u32::from_str_radix(account, 16).map_err(|_| TokenError::Malformed)?;
         let expiry: u64 = expiry.parse().map_err(|_| TokenError::Malformed)?;
+        let issued_at: u64 = issued.parse().map_err(|_| TokenError::Malformed)?;
         if now >= Timestamp::from_secs(expiry) {
             return Err(TokenError::Expired);
         }
-        Ok(AccountId(account))
+        Ok(Claims {
+            account: AccountId(account),
+            issued_at: Timestamp(issued_at),
+        })
     }
 }
 
@@ -107,8 +141,13 @@ mod tests {
 
     #[test]
     fn a4_a_token_speaks_for_its_account_until_it_expires() {
-        let token = key().issue(AccountId(0x3F9C21), NOW.plus_secs(60));
+        let token = key().issue(AccountId(0x3F9C21), NOW, NOW.plus_secs(60));
         assert_eq!(key().verify(&token, NOW), Ok(AccountId(0x3F9C21)));
+        assert_eq!(
+            key().verify_claims(&token, NOW).map(|c| c.issued_at),
+            Ok(NOW),
+            "the issue time is kept to the millisecond"
+        );
         assert_eq!(
             key().verify(&token, NOW.plus_secs(60)),
             Err(TokenError::Expired)
@@ -117,8 +156,8 @@ mod tests {
 
     #[test]
     fn a4_tampered_and_foreign_tokens_are_refused() {
-        let token = key().issue(AccountId(1), NOW.plus_secs(60));
-        let forged = token.replacen("v1.000001", "v1.000002", 1);
+        let token = key().issue(AccountId(1), NOW, NOW.plus_secs(60));
+        let forged = token.replacen("v2.000001", "v2.000002", 1);
         assert_eq!(key().verify(&forged, NOW), Err(TokenError::BadSignature));
         let longer = token.replacen(
             &format!(".{}.", (NOW.plus_secs(60).as_millis() / 1_000)),
@@ -128,9 +167,32 @@ mod tests {
         assert_eq!(key().verify(&longer, NOW), Err(TokenError::BadSignature));
         let other = TokenKey::new(vec![8; 32]);
         assert_eq!(other.verify(&token, NOW), Err(TokenError::BadSignature));
-        for bad in ["", "v1", "v1.1.2", "v2.000001.1.00", "v1.000001.1.zz"] {
+        let later = token.replacen(&format!(".{}.", NOW.as_millis()), ".9999999999999.", 1);
+        assert_eq!(key().verify(&later, NOW), Err(TokenError::BadSignature));
+        for bad in [
+            "",
+            "v1",
+            "v1.1.2",
+            "v2.000001.1.00",
+            "v1.000001.1.zz",
+            "v3.1.2.3.00",
+        ] {
             assert!(key().verify(bad, NOW).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn a4_tokens_of_the_first_form_still_work_as_issued_at_time_zero() {
+        let payload = format!("v1.{:06x}.{}", 5, NOW.plus_secs(60).as_millis() / 1_000);
+        let tag = key().mac(&payload).finalize().into_bytes();
+        let old = format!("{payload}.{}", hex(&tag));
+        assert_eq!(
+            key().verify_claims(&old, NOW),
+            Ok(Claims {
+                account: AccountId(5),
+                issued_at: Timestamp(0)
+            })
+        );
     }
 
     proptest! {

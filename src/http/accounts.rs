@@ -46,7 +46,8 @@ pub async fn create(
     let body = body.0;
     let (email, password, name) =
         accounts::parse_new_account(&body.email, &body.password, &body.name)?;
-    let record = accounts::register(&state, email, password, name).await?;
+    // API v1 has no confirmation step: its accounts count as confirmed.
+    let record = accounts::register(&state, email, password, name, true).await?;
     Ok(HttpResponse::Created().json(views::account(&record)))
 }
 
@@ -69,12 +70,10 @@ pub async fn login(
 ) -> Result<HttpResponse, ApiError> {
     let ip = client_ip(&req, &state.trusted_proxies);
     let account = accounts::sign_in(&state, &body.0.email, &body.0.password, ip).await?;
-    let expires_at = state
-        .registry
-        .now()
-        .plus_secs(state.settings.auth.token_ttl_s);
+    let now = state.registry.now();
+    let expires_at = now.plus_secs(state.settings.auth.token_ttl_s);
     Ok(HttpResponse::Ok().json(LoginJson {
-        token: state.tokens.issue(account.id, expires_at),
+        token: state.tokens.issue(account.id, now, expires_at),
         account_id: account.id.to_string(),
         expires_at: time::format(expires_at),
     }))

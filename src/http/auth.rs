@@ -63,11 +63,19 @@ fn authenticate(req: &HttpRequest) -> Result<Authenticated, ApiError> {
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, t)| t.trim())
         .ok_or_else(|| unauthenticated("this needs Authorization: Bearer <token>"))?;
-    state
+    let claims = state
         .tokens
-        .verify(token, state.registry.now())
-        .map(Authenticated)
-        .map_err(|e| unauthenticated(&format!("the token was refused: {e}; log in again")))
+        .verify_claims(token, state.registry.now())
+        .map_err(|e| unauthenticated(&format!("the token was refused: {e}; log in again")))?;
+    if state
+        .revocations
+        .is_revoked(claims.account, claims.issued_at)
+    {
+        return Err(unauthenticated(
+            "the token was refused: revoked (logged out everywhere or password reset); log in again",
+        ));
+    }
+    Ok(Authenticated(claims.account))
 }
 
 #[cfg(test)]

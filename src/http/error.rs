@@ -387,6 +387,16 @@ impl From<ServiceError> for ApiError {
                 "invalid_credentials",
                 err.to_string(),
             ),
+            ServiceError::WrongPassword => {
+                ApiError::new(StatusCode::FORBIDDEN, "wrong_password", err.to_string())
+                    .with("field", "current_password")
+            }
+            ServiceError::LinkInvalid => {
+                ApiError::new(StatusCode::GONE, "link_invalid", err.to_string())
+            }
+            ServiceError::EmailUnconfirmed => {
+                ApiError::new(StatusCode::FORBIDDEN, "email_unconfirmed", err.to_string())
+            }
             ServiceError::TooManyAttempts { retry_after_s } => ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "too_many_attempts",

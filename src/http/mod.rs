@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod activations;
+pub mod admin;
 pub mod auth;
 pub mod error;
 pub mod json;
@@ -55,6 +56,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/v1/accounts").route(web::post().to(accounts::create)))
         .service(resource("/v1/auth/login").route(web::post().to(accounts::login)))
         .service(resource("/v1/operator/licenses").route(web::post().to(operator::issue)))
+        .service(
+            resource("/v1/admin/accounts/{account}/confirm-email")
+                .route(web::post().to(admin::confirm_email)),
+        )
         .service(resource("/v1/activations").route(web::post().to(activations::activate)))
         .service(resource("/v1/trials").route(web::post().to(trials::start)))
         .service(resource("/v1/me").route(web::get().to(me::get)))
@@ -89,8 +94,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         );
 }
 
-/// Unknown routes: 404 in the API's error shape.
-pub async fn unknown_route() -> Result<HttpResponse, ApiError> {
+/// Unknown routes: 404 in the API's error shape, or the portal's 404 page for a browser.
+pub async fn unknown_route(req: actix_web::HttpRequest) -> Result<HttpResponse, ApiError> {
+    if crate::portal::wants_page(&req) {
+        return Ok(crate::portal::not_found(&req));
+    }
     Err(ApiError::not_found("route"))
 }
 

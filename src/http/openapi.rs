@@ -6,8 +6,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    accounts, activations, me, members, operator, ops, pool_admin, pools, seats, trials, usage,
-    views,
+    accounts, activations, admin, me, members, operator, ops, pool_admin, pools, seats, trials,
+    usage, views,
 };
 
 /// The API's description.
@@ -25,6 +25,7 @@ use super::{
         me::seats,
         me::release_all,
         operator::issue,
+        admin::confirm_email,
         activations::activate,
         trials::start,
         pools::get,
@@ -58,6 +59,7 @@ use super::{
         views::InviteJson,
         views::MemberJson,
         views::UsageRowJson,
+        admin::AdminAccountJson,
         accounts::NewAccount,
         accounts::Login,
         operator::IssueLicense,

@@ -7,8 +7,9 @@ use std::net::IpAddr;
 use seatbroker_actors::AccountId;
 
 use super::{random, AppState, ServiceError, ServiceResult};
+use crate::auth::secret;
 use crate::domain::account::{AccountFieldError, DisplayName, Email, Password};
-use crate::store::{AccountRecord, CreateAccountError};
+use crate::store::{AccountRecord, CreateAccountError, LinkPurpose, LinkRecord};
 
 /// How often a new account id is drawn when the one drawn is taken.
 const ID_DRAWS: usize = 16;
@@ -29,12 +30,15 @@ pub fn parse_new_account(
     ))
 }
 
-/// Creates an account (A1, A2): refused when the email is taken.
+/// Creates an account (A1, A2): refused when the email is taken. `confirmed` says whether
+/// its email counts as confirmed from the start (the API's accounts) or must be confirmed
+/// through an emailed link first (the portal's).
 pub async fn register(
     state: &AppState,
     email: Email,
     password: Password,
     name: DisplayName,
+    confirmed: bool,
 ) -> ServiceResult<AccountRecord> {
     if state
         .accounts
@@ -57,6 +61,8 @@ pub async fn register(
             name: name.as_str().to_owned(),
             password_hash: password_hash.clone(),
             created_at: state.registry.now(),
+            email_confirmed: confirmed,
+            language: None,
         };
         match state.accounts.create_account(record.clone()).await {
             Ok(()) => return Ok(record),
@@ -108,4 +114,121 @@ pub async fn current(state: &AppState, account: AccountId) -> ServiceResult<Acco
         .ok_or(ServiceError::Internal(
             "an authenticated account is missing",
         ))
+}
+
+async fn hash(state: &AppState, password: &Password) -> ServiceResult<String> {
+    state
+        .hasher
+        .hash(password)
+        .await
+        .map_err(|_| ServiceError::Internal("password hashing failed"))
+}
+
+/// Changes the password after checking the current one; sessions and tokens stay.
+pub async fn change_password(
+    state: &AppState,
+    account: AccountId,
+    current: &str,
+    new: &str,
+) -> ServiceResult<()> {
+    let mut record = self::current(state, account).await?;
+    let matches = state
+        .hasher
+        .verify(current, Some(&record.password_hash))
+        .await
+        .map_err(|_| ServiceError::Internal("password check failed"))?;
+    if !matches {
+        return Err(ServiceError::WrongPassword);
+    }
+    let new = Password::parse(new).map_err(|error| ServiceError::AccountField {
+        field: "new_password",
+        error,
+    })?;
+    record.password_hash = hash(state, &new).await?;
+    Ok(state.accounts.update_account(record).await?)
+}
+
+/// "Log out everywhere": every portal session of the account ends and every API token issued
+/// until now stops working (A4).
+pub async fn log_out_everywhere(state: &AppState, account: AccountId) -> ServiceResult<()> {
+    let now = state.registry.now();
+    state.accounts.revoke_tokens(account, now).await?;
+    state.revocations.revoke(account, now);
+    state.accounts.delete_sessions_of(account).await?;
+    Ok(())
+}
+
+/// Remembers the portal language the person chose.
+pub async fn set_language(state: &AppState, account: AccountId, lang: &str) -> ServiceResult<()> {
+    let mut record = current(state, account).await?;
+    if record.language.as_deref() != Some(lang) {
+        record.language = Some(lang.to_owned());
+        state.accounts.update_account(record).await?;
+    }
+    Ok(())
+}
+
+/// A one-time link's token for `account`, valid `ttl_s` seconds; the account's older link of
+/// the same purpose stops working.
+pub async fn issue_link(
+    state: &AppState,
+    account: AccountId,
+    purpose: LinkPurpose,
+    ttl_s: u64,
+) -> ServiceResult<String> {
+    let (token, key) = secret::fresh().map_err(|_| ServiceError::Internal("no randomness"))?;
+    state
+        .accounts
+        .put_link(LinkRecord {
+            key,
+            account,
+            purpose,
+            expires_at: state.registry.now().plus_secs(ttl_s),
+        })
+        .await?;
+    Ok(token)
+}
+
+/// Uses a one-time link's token: the account it acts for, once, before it expires.
+pub async fn use_link(
+    state: &AppState,
+    token: &str,
+    purpose: LinkPurpose,
+) -> ServiceResult<AccountId> {
+    let key = secret::key_of(token).ok_or(ServiceError::LinkInvalid)?;
+    let link = state
+        .accounts
+        .take_link(key)
+        .await?
+        .ok_or(ServiceError::LinkInvalid)?;
+    if link.purpose != purpose || link.expires_at <= state.registry.now() {
+        return Err(ServiceError::LinkInvalid);
+    }
+    Ok(link.account)
+}
+
+/// Marks the account's email confirmed (by its emailed link, or by the operator).
+pub async fn confirm_email(state: &AppState, account: AccountId) -> ServiceResult<AccountRecord> {
+    let mut record = state
+        .accounts
+        .account(account)
+        .await?
+        .ok_or(ServiceError::NotFound("account"))?;
+    if !record.email_confirmed {
+        record.email_confirmed = true;
+        state.accounts.update_account(record.clone()).await?;
+    }
+    Ok(record)
+}
+
+/// Sets a new password through a reset link: every session ends and every token stops.
+pub async fn reset_password(state: &AppState, account: AccountId, new: &str) -> ServiceResult<()> {
+    let new = Password::parse(new).map_err(|error| ServiceError::AccountField {
+        field: "new_password",
+        error,
+    })?;
+    let mut record = current(state, account).await?;
+    record.password_hash = hash(state, &new).await?;
+    state.accounts.update_account(record).await?;
+    log_out_everywhere(state, account).await
 }

@@ -7,7 +7,7 @@ use seatbroker_actors::AccountId;
 
 use super::error::ActivationRefusal;
 use super::pools::{self, PoolDetails};
-use super::{members, AppState, Novelty, ServiceResult};
+use super::{members, AppState, Novelty, ServiceError, ServiceResult};
 use crate::domain::codes::{ActivationCode, LicenseKey};
 use crate::domain::ids::pool_of;
 use crate::domain::license::LicenseKind;
@@ -41,6 +41,12 @@ pub async fn activate(
     code: ActivationCode,
 ) -> ServiceResult<Activated> {
     let _serialised = state.account_locks.lock(account).await;
+    if !super::accounts::current(state, account)
+        .await?
+        .email_confirmed
+    {
+        return Err(ServiceError::EmailUnconfirmed);
+    }
     match code {
         ActivationCode::License(key) => activate_license(state, account, key).await,
         ActivationCode::Invite(code) => {

@@ -100,6 +100,16 @@ pub enum ServiceError {
     /// A3: the email or the password is wrong (never which).
     #[error("the email or the password is wrong")]
     InvalidCredentials,
+    /// The current password given to change it is wrong.
+    #[error("the current password is wrong")]
+    WrongPassword,
+    /// A one-time link that is unknown, used, replaced by a newer one, or expired.
+    #[error("this link is no longer valid")]
+    LinkInvalid,
+    /// An account registered in the portal must confirm its email before it activates or
+    /// joins.
+    #[error("confirm your email address first: follow the link we sent you")]
+    EmailUnconfirmed,
     /// A3: this address is locked out of this account for a while.
     #[error("too many failed logins from this address; try again later")]
     TooManyAttempts {

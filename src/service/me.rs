@@ -68,3 +68,16 @@ pub async fn release_all(state: &AppState, account: AccountId) -> ServiceResult<
     }
     Ok(released)
 }
+
+/// Frees one of the account's seats from anywhere (the portal's "Release"): as logging out
+/// on that device (S6); its holder hears `released`.
+pub async fn release(
+    state: &AppState,
+    account: AccountId,
+    pool: PoolId,
+    seat: seatbroker_actors::SeatId,
+) -> ServiceResult<()> {
+    super::seats::act(state, account, pool, seat, super::seats::SeatAction::Logout)
+        .await
+        .map(|_| ())
+}

@@ -238,3 +238,38 @@ pub async fn remove(
     state.account_pools.forget(m.account);
     Ok(())
 }
+
+/// A member leaves a pool on its own: its seats in the pool go and it may join again with
+/// the code. A blocked member cannot leave, or leaving and joining again would lift the
+/// block (I2).
+pub async fn leave(state: &AppState, account: AccountId, pool: PoolId) -> ServiceResult<()> {
+    let record = state
+        .accounts
+        .pool(pool)
+        .await?
+        .ok_or(ServiceError::NotFound("pool"))?;
+    match state.accounts.membership(pool, account).await? {
+        None => Err(ServiceError::NotAMember),
+        Some(m) if m.status == MemberStatus::Blocked => {
+            Err(ActivationRefusal::MemberBlocked.into())
+        }
+        Some(_) => remove(state, &record, account).await,
+    }
+}
+
+/// The pools `account` is a member of, with its membership of each, in join order.
+pub async fn memberships(
+    state: &AppState,
+    account: AccountId,
+) -> ServiceResult<Vec<(PoolDetails, MembershipRecord)>> {
+    let mut out = Vec::new();
+    for m in state.accounts.memberships_of(account).await? {
+        match pools::describe(state, m.pool, account).await {
+            Ok(details) => out.push((details, m)),
+            // A pool deleted meanwhile is not listed.
+            Err(ServiceError::NotFound(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}

@@ -27,6 +27,7 @@ use seatbroker_actors::PoolRegistry;
 
 use crate::auth::lockout::Lockouts;
 use crate::auth::password::PasswordHasher;
+use crate::auth::revocations::TokenRevocations;
 use crate::auth::token::TokenKey;
 use crate::settings::Settings;
 use crate::store::AccountStore;
@@ -48,6 +49,8 @@ pub struct AppState {
     pub hasher: PasswordHasher,
     /// A4: signs and verifies tokens.
     pub tokens: TokenKey,
+    /// A4: the accounts whose earlier tokens were revoked.
+    pub revocations: TokenRevocations,
     /// A3: failed logins per (email, address).
     pub lockouts: Lockouts,
     /// Proxies whose `X-Forwarded-For` is believed.
@@ -60,6 +63,8 @@ pub struct AppState {
     pub shutting_down: AtomicBool,
     /// What `/metrics` serves.
     pub metrics: crate::metrics::Metrics,
+    /// Sends the portal's emails (confirmation and reset links).
+    pub mailer: crate::email::Mailer,
 }
 
 impl AppState {

@@ -9,11 +9,11 @@ use std::sync::Arc;
 
 use dashmap::DashMap;
 use seatbroker_actors::store::{StoreError, StoreFuture};
-use seatbroker_actors::{AccountId, PoolId};
+use seatbroker_actors::{AccountId, PoolId, Timestamp};
 
 use super::{
     AccountRecord, AccountStore, Claim, CreateAccountError, CreateLicenseError, LicenseRecord,
-    MembershipRecord, PoolRecord, SessionRecord, TrialRecord,
+    LinkRecord, MembershipRecord, PoolRecord, SessionRecord, TrialRecord,
 };
 
 /// Entries each map keeps before it starts afresh, so memory stays bounded.
@@ -227,6 +227,32 @@ impl AccountStore for CachedRecords {
 
     fn delete_sessions_of(&self, account: AccountId) -> StoreFuture<'_, Result<usize, StoreError>> {
         self.inner.delete_sessions_of(account)
+    }
+
+    fn update_account(&self, account: AccountRecord) -> StoreFuture<'_, Result<(), StoreError>> {
+        self.inner.update_account(account)
+    }
+
+    fn revoke_tokens(
+        &self,
+        account: AccountId,
+        before: Timestamp,
+    ) -> StoreFuture<'_, Result<(), StoreError>> {
+        self.inner.revoke_tokens(account, before)
+    }
+
+    fn token_revocations(
+        &self,
+    ) -> StoreFuture<'_, Result<Vec<(AccountId, Timestamp)>, StoreError>> {
+        self.inner.token_revocations()
+    }
+
+    fn put_link(&self, link: LinkRecord) -> StoreFuture<'_, Result<(), StoreError>> {
+        self.inner.put_link(link)
+    }
+
+    fn take_link(&self, key: [u8; 32]) -> StoreFuture<'_, Result<Option<LinkRecord>, StoreError>> {
+        self.inner.take_link(key)
     }
 }
 

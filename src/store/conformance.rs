@@ -17,6 +17,8 @@ fn account(id: u32, email: &str) -> AccountRecord {
         name: "Ada".to_owned(),
         password_hash: "$argon2id$v=19$m=8,t=1,p=1$c2FsdA$aGFzaA".to_owned(),
         created_at: Timestamp(1_800_000_000_000),
+        email_confirmed: true,
+        language: None,
     }
 }
 
@@ -33,6 +35,76 @@ pub async fn run_all(store: &dyn AccountStore, seed: u32) {
     trials_are_kept_per_account_oldest_first(store, seed + 70).await;
     a_license_issued_held_is_its_holders(store, seed + 80).await;
     sessions_are_kept_by_key_and_ended_per_account(store, seed + 90).await;
+    accounts_are_updated_in_place(store, seed + 100).await;
+    token_revocations_are_kept_per_account(store, seed + 110).await;
+    a_link_works_once_and_a_newer_one_ends_the_older(store, seed + 120).await;
+}
+
+/// An account's record is replaced: its confirmation, language and password change.
+pub async fn accounts_are_updated_in_place(store: &dyn AccountStore, seed: u32) {
+    let email = format!("update{seed}@uni.edu");
+    let mut ada = account(seed, &email);
+    ada.email_confirmed = false;
+    store.create_account(ada.clone()).await.expect("create");
+    assert_eq!(store.account(ada.id).await, Ok(Some(ada.clone())));
+    ada.email_confirmed = true;
+    ada.language = Some("de".into());
+    ada.password_hash = "$argon2id$v=19$m=8,t=1,p=1$bmV1$bmV1".into();
+    store.update_account(ada.clone()).await.expect("update");
+    assert_eq!(store.account(ada.id).await, Ok(Some(ada.clone())));
+    assert_eq!(store.account_by_email(email).await, Ok(Some(ada)));
+}
+
+/// A4: revocations are read back, the latest per account.
+pub async fn token_revocations_are_kept_per_account(store: &dyn AccountStore, seed: u32) {
+    let (a, b) = (AccountId(seed), AccountId(seed + 1));
+    store
+        .revoke_tokens(a, Timestamp(1_000))
+        .await
+        .expect("revoke");
+    store
+        .revoke_tokens(b, Timestamp(2_000))
+        .await
+        .expect("revoke");
+    store
+        .revoke_tokens(a, Timestamp(3_000))
+        .await
+        .expect("revoke again");
+    let all = store.token_revocations().await.expect("read");
+    assert!(all.contains(&(a, Timestamp(3_000))), "{all:?}");
+    assert!(all.contains(&(b, Timestamp(2_000))), "{all:?}");
+    assert!(
+        !all.contains(&(a, Timestamp(1_000))),
+        "the latest only: {all:?}"
+    );
+}
+
+/// One-time links: taken once; a newer link of the same purpose ends the older; another
+/// purpose's link stays.
+pub async fn a_link_works_once_and_a_newer_one_ends_the_older(store: &dyn AccountStore, seed: u32) {
+    use super::{LinkPurpose, LinkRecord};
+    // Far in the future, so a Redis that expires links keeps these.
+    let later = Timestamp(4_000_000_000_000);
+    let link = |n: u8, purpose| LinkRecord {
+        key: [n ^ (seed as u8); 32],
+        account: AccountId(seed),
+        purpose,
+        expires_at: later,
+    };
+    let first = link(1, LinkPurpose::ResetPassword);
+    let second = link(2, LinkPurpose::ResetPassword);
+    let verify = link(3, LinkPurpose::VerifyEmail);
+    store.put_link(first.clone()).await.expect("put");
+    store.put_link(verify.clone()).await.expect("put");
+    store.put_link(second.clone()).await.expect("put");
+    assert_eq!(
+        store.take_link(first.key).await,
+        Ok(None),
+        "the newer ends the older"
+    );
+    assert_eq!(store.take_link(second.key).await, Ok(Some(second.clone())));
+    assert_eq!(store.take_link(second.key).await, Ok(None), "once");
+    assert_eq!(store.take_link(verify.key).await, Ok(Some(verify)));
 }
 
 /// Portal sessions: found by key, replaced by key, ended one by one or all of an account's

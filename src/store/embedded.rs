@@ -40,7 +40,8 @@ use seatbroker_actors::store::{BlockingCommit, PoolCommit, PoolStore, StoreError
 
 use super::{
     decode, encode, unavailable, AccountRecord, AccountStore, Claim, CreateAccountError,
-    CreateLicenseError, LicenseRecord, MembershipRecord, PoolRecord, SessionRecord, TrialRecord,
+    CreateLicenseError, LicenseRecord, LinkRecord, MembershipRecord, PoolRecord, SessionRecord,
+    TrialRecord,
 };
 use seatbroker_actors::time::DAY_MS;
 use seatbroker_actors::{
@@ -71,6 +72,11 @@ const TRIALS: TableDefinition<(u32, u64, u32), &[u8]> = TableDefinition::new("tr
 /// Portal sessions by the SHA-256 of their id, and an index of them by account.
 const SESSIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("sessions");
 const SESSIONS_OF: TableDefinition<(u32, &[u8]), ()> = TableDefinition::new("sessions_of");
+/// Token revocations: tokens of the account issued before this time (ms) are void.
+const REVOCATIONS: TableDefinition<u32, u64> = TableDefinition::new("revocations");
+/// One-time links by the SHA-256 of their token, and each account's live link per purpose.
+const LINKS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("links");
+const LINK_OF: TableDefinition<(u32, u8), &[u8]> = TableDefinition::new("link_of");
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 /// `meta` key: the last group commit applied (durable in redb after a checkpoint).
 const WAL_SEQ: &str = "wal_seq";
@@ -188,6 +194,9 @@ impl EmbeddedStore {
             tx.open_table(TRIALS).map_err(prepare)?;
             tx.open_table(SESSIONS).map_err(prepare)?;
             tx.open_table(SESSIONS_OF).map_err(prepare)?;
+            tx.open_table(REVOCATIONS).map_err(prepare)?;
+            tx.open_table(LINKS).map_err(prepare)?;
+            tx.open_table(LINK_OF).map_err(prepare)?;
             tx.open_table(META).map_err(prepare)?;
         }
         tx.commit().map_err(|e| OpenError::Prepare(e.to_string()))?;
@@ -1132,6 +1141,97 @@ impl AccountStore for EmbeddedStore {
                     index.remove((account.0, key.as_slice())).map_err(io_err)?;
                 }
                 Ok(keys.len())
+            })
+        }))
+    }
+
+    fn update_account(&self, account: AccountRecord) -> StoreFuture<'_, Result<(), StoreError>> {
+        Box::pin(self.blocking(move |db| {
+            write(db, |tx| {
+                tx.open_table(ACCOUNTS)
+                    .map_err(open_err)?
+                    .insert(account.id.0, encode(&account)?.as_slice())
+                    .map_err(io_err)?;
+                Ok(())
+            })
+        }))
+    }
+
+    fn revoke_tokens(
+        &self,
+        account: AccountId,
+        before: Timestamp,
+    ) -> StoreFuture<'_, Result<(), StoreError>> {
+        Box::pin(self.blocking(move |db| {
+            write(db, |tx| {
+                tx.open_table(REVOCATIONS)
+                    .map_err(open_err)?
+                    .insert(account.0, before.as_millis())
+                    .map_err(io_err)?;
+                Ok(())
+            })
+        }))
+    }
+
+    fn token_revocations(
+        &self,
+    ) -> StoreFuture<'_, Result<Vec<(AccountId, Timestamp)>, StoreError>> {
+        Box::pin(self.blocking(move |db| {
+            let tx = read_tx(db)?;
+            let table = tx.open_table(REVOCATIONS).map_err(open_err)?;
+            table
+                .iter()
+                .map_err(io_err)?
+                .map(|entry| {
+                    entry
+                        .map(|(k, v)| (AccountId(k.value()), Timestamp(v.value())))
+                        .map_err(io_err)
+                })
+                .collect()
+        }))
+    }
+
+    fn put_link(&self, link: LinkRecord) -> StoreFuture<'_, Result<(), StoreError>> {
+        Box::pin(self.blocking(move |db| {
+            write(db, |tx| {
+                let mut links = tx.open_table(LINKS).map_err(open_err)?;
+                let mut live = tx.open_table(LINK_OF).map_err(open_err)?;
+                let slot = (link.account.0, link.purpose.code());
+                let older: Option<Vec<u8>> =
+                    live.get(slot).map_err(io_err)?.map(|v| v.value().to_vec());
+                if let Some(older) = older {
+                    links.remove(older.as_slice()).map_err(io_err)?;
+                }
+                links
+                    .insert(link.key.as_slice(), encode(&link)?.as_slice())
+                    .map_err(io_err)?;
+                live.insert(slot, link.key.as_slice()).map_err(io_err)?;
+                Ok(())
+            })
+        }))
+    }
+
+    fn take_link(&self, key: [u8; 32]) -> StoreFuture<'_, Result<Option<LinkRecord>, StoreError>> {
+        Box::pin(self.blocking(move |db| {
+            write(db, |tx| {
+                let mut links = tx.open_table(LINKS).map_err(open_err)?;
+                let link: Option<LinkRecord> = links
+                    .remove(key.as_slice())
+                    .map_err(io_err)?
+                    .map(|v| decode(v.value()))
+                    .transpose()?;
+                if let Some(link) = &link {
+                    let mut live = tx.open_table(LINK_OF).map_err(open_err)?;
+                    let slot = (link.account.0, link.purpose.code());
+                    let points_here = live
+                        .get(slot)
+                        .map_err(io_err)?
+                        .is_some_and(|v| v.value() == key.as_slice());
+                    if points_here {
+                        live.remove(slot).map_err(io_err)?;
+                    }
+                }
+                Ok(link)
             })
         }))
     }

@@ -52,6 +52,52 @@ pub struct AccountRecord {
     pub password_hash: String,
     /// When the account was created.
     pub created_at: Timestamp,
+    /// Whether the email's owner confirmed it: accounts registered in the portal start
+    /// unconfirmed and cannot activate or join until confirmed; accounts created through
+    /// `POST /v1/accounts` (API v1 has no confirmation step) and records written before
+    /// confirmation existed count as confirmed.
+    #[serde(default = "confirmed")]
+    pub email_confirmed: bool,
+    /// The portal language the person chose (`en`, `de`, `es`), if any.
+    #[serde(default)]
+    pub language: Option<String>,
+}
+
+fn confirmed() -> bool {
+    true
+}
+
+/// What a one-time link sent by email is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum LinkPurpose {
+    /// Confirms the account's email (`/verify/{token}`).
+    VerifyEmail,
+    /// Sets a new password (`/reset/{token}`).
+    ResetPassword,
+}
+
+impl LinkPurpose {
+    /// A small number naming the purpose in keys.
+    pub fn code(self) -> u8 {
+        match self {
+            LinkPurpose::VerifyEmail => 1,
+            LinkPurpose::ResetPassword => 2,
+        }
+    }
+}
+
+/// A one-time link, kept by the SHA-256 of its token like a session. An account has at most
+/// one live link per purpose: sending a new one ends the older.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkRecord {
+    /// SHA-256 of the token the link carries.
+    pub key: [u8; 32],
+    /// The account it acts for.
+    pub account: AccountId,
+    /// What it does.
+    pub purpose: LinkPurpose,
+    /// When it stops working.
+    pub expires_at: Timestamp,
 }
 
 /// A portal session (a signed-in browser), kept by the SHA-256 of its cookie's secret so
@@ -285,4 +331,25 @@ pub trait AccountStore: Send + Sync + 'static {
 
     /// Ends every portal session of the account; answers how many there were.
     fn delete_sessions_of(&self, account: AccountId) -> StoreFuture<'_, Result<usize, StoreError>>;
+
+    /// Replaces an existing account's record (its id and email stay).
+    fn update_account(&self, account: AccountRecord) -> StoreFuture<'_, Result<(), StoreError>>;
+
+    /// Voids the account's API tokens issued before `before` (log out everywhere, a reset).
+    fn revoke_tokens(
+        &self,
+        account: AccountId,
+        before: Timestamp,
+    ) -> StoreFuture<'_, Result<(), StoreError>>;
+
+    /// Every account's token revocation, read at start so that checking a token needs no
+    /// storage round trip (A4).
+    fn token_revocations(&self)
+        -> StoreFuture<'_, Result<Vec<(AccountId, Timestamp)>, StoreError>>;
+
+    /// Keeps a one-time link, ending the account's older link of the same purpose.
+    fn put_link(&self, link: LinkRecord) -> StoreFuture<'_, Result<(), StoreError>>;
+
+    /// Takes (reads and ends, at once) the link with this key, so it works once.
+    fn take_link(&self, key: [u8; 32]) -> StoreFuture<'_, Result<Option<LinkRecord>, StoreError>>;
 }

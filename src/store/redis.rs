@@ -63,7 +63,8 @@ use super::embedded::TOMBSTONE_RETENTION_MS;
 use super::redis_scripts as lua;
 use super::{
     decode, encode, unavailable, AccountRecord, AccountStore, Claim, CreateAccountError,
-    CreateLicenseError, LicenseRecord, MembershipRecord, PoolRecord, SessionRecord, TrialRecord,
+    CreateLicenseError, LicenseRecord, LinkRecord, MembershipRecord, PoolRecord, SessionRecord,
+    TrialRecord,
 };
 
 /// The prefix of the service's records (one hash tag for all of them).
@@ -1258,6 +1259,99 @@ impl AccountStore for RedisStore {
             .arg(format!("{R}session:"));
             let ended: i64 = self.query("ending an account's sessions", cmd).await?;
             Ok(usize::try_from(ended).unwrap_or(0))
+        })
+    }
+
+    fn update_account(&self, account: AccountRecord) -> StoreFuture<'_, Result<(), StoreError>> {
+        Box::pin(async move {
+            let mut cmd = redis::cmd("SET");
+            cmd.arg(account_key(account.id)).arg(encode(&account)?);
+            self.query::<()>("updating an account", cmd).await
+        })
+    }
+
+    fn revoke_tokens(
+        &self,
+        account: AccountId,
+        before: Timestamp,
+    ) -> StoreFuture<'_, Result<(), StoreError>> {
+        Box::pin(async move {
+            let mut cmd = redis::cmd("HSET");
+            cmd.arg(format!("{R}revocations"))
+                .arg(account.0)
+                .arg(before.as_millis());
+            self.query::<()>("revoking tokens", cmd).await
+        })
+    }
+
+    fn token_revocations(
+        &self,
+    ) -> StoreFuture<'_, Result<Vec<(AccountId, Timestamp)>, StoreError>> {
+        Box::pin(async move {
+            let mut cmd = redis::cmd("HGETALL");
+            cmd.arg(format!("{R}revocations"));
+            let all: Vec<(u32, u64)> = self.query("reading token revocations", cmd).await?;
+            Ok(all
+                .into_iter()
+                .map(|(a, t)| (AccountId(a), Timestamp(t)))
+                .collect())
+        })
+    }
+
+    fn put_link(&self, link: LinkRecord) -> StoreFuture<'_, Result<(), StoreError>> {
+        Box::pin(async move {
+            // The account's older link of this purpose ends with the new one's arrival. Every
+            // key shares the records' hash tag, so the script stays on one slot.
+            let mut cmd = redis::cmd("EVAL");
+            cmd.arg(
+                "local older = redis.call('GET', KEYS[1]) \
+                 if older then redis.call('DEL', ARGV[1] .. older) end \
+                 redis.call('SET', ARGV[1] .. ARGV[2], ARGV[3], 'PXAT', ARGV[4]) \
+                 redis.call('SET', KEYS[1], ARGV[2], 'PXAT', ARGV[4]) return 1",
+            )
+            .arg(1)
+            .arg(format!(
+                "{R}link_of:{}:{}",
+                link.account.0,
+                link.purpose.code()
+            ))
+            .arg(format!("{R}link:"))
+            .arg(hex::encode(link.key))
+            .arg(encode(&link)?)
+            // Redis forgets the link when it expires.
+            .arg(link.expires_at.as_millis().max(1));
+            self.query::<()>("writing a link", cmd).await
+        })
+    }
+
+    fn take_link(&self, key: [u8; 32]) -> StoreFuture<'_, Result<Option<LinkRecord>, StoreError>> {
+        Box::pin(async move {
+            let mut cmd = redis::cmd("EVAL");
+            cmd.arg(
+                "local v = redis.call('GET', KEYS[1]) \
+                 if v then redis.call('DEL', KEYS[1]) end return v",
+            )
+            .arg(1)
+            .arg(format!("{R}link:{}", hex::encode(key)));
+            let raw: Option<Vec<u8>> = self.query("taking a link", cmd).await?;
+            let Some(link) = raw.map(|r| decode::<LinkRecord>(&r)).transpose()? else {
+                return Ok(None);
+            };
+            // The account's pointer to its live link goes too, unless a newer link replaced it.
+            let mut cmd = redis::cmd("EVAL");
+            cmd.arg(
+                "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end \
+                 return 1",
+            )
+            .arg(1)
+            .arg(format!(
+                "{R}link_of:{}:{}",
+                link.account.0,
+                link.purpose.code()
+            ))
+            .arg(hex::encode(key));
+            self.query::<()>("ending a link", cmd).await?;
+            Ok(Some(link))
         })
     }
 }

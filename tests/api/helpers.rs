@@ -86,6 +86,16 @@ impl TestBroker {
         }
     }
 
+    /// The messages the broker wrote to its outbox (`email.transport = "file"`), oldest first.
+    pub fn outbox(&self) -> Vec<String> {
+        let dir = self
+            ._data
+            .as_ref()
+            .map(|d| seatbroker::email::outbox(d.path()))
+            .expect("a broker of this test with its own data directory");
+        seatbroker::email::read_outbox(&dir).unwrap_or_default()
+    }
+
     /// POST a JSON body to `path`.
     pub async fn post(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
         self.client

@@ -3,6 +3,7 @@
 //! (signals, exit codes, restarts). One test binary, so the suite links once.
 
 mod accounts;
+mod email;
 mod engine_on_embedded_store;
 mod expiry;
 mod grafana;
@@ -12,6 +13,7 @@ mod members;
 mod metrics;
 mod ops;
 mod pool_admin;
+mod portal;
 mod process;
 mod races;
 mod redis_backend;

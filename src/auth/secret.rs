@@ -1,0 +1,40 @@
+//! Secrets handed to a browser or sent by email (session ids, one-time link tokens): 32 random
+//! bytes shown as hex, and kept in the store only as their SHA-256, so a copy of the store or
+//! a log holds nothing usable.
+
+use sha2::{Digest, Sha256};
+
+/// A fresh secret: what the browser or the email gets (hex) and the store's key of it.
+pub fn fresh() -> Result<(String, [u8; 32]), getrandom::Error> {
+    let mut raw = [0u8; 32];
+    getrandom::fill(&mut raw)?;
+    Ok((hex::encode(raw), key_of_raw(&raw)))
+}
+
+/// The store's key of a secret's bytes.
+pub fn key_of_raw(raw: &[u8]) -> [u8; 32] {
+    Sha256::digest(raw).into()
+}
+
+/// The store's key of a secret as handed out (hex); `None` for what is not one of ours.
+pub fn key_of(shown: &str) -> Option<[u8; 32]> {
+    if shown.len() != 64 {
+        return None;
+    }
+    hex::decode(shown).ok().map(|raw| key_of_raw(&raw))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_secret_is_found_again_by_its_key_and_the_key_is_not_the_secret() {
+        let (shown, key) = fresh().expect("randomness");
+        assert_eq!(key_of(&shown), Some(key));
+        assert_ne!(hex::encode(key), shown);
+        assert_eq!(key_of("not hex"), None);
+        assert_eq!(key_of(&shown[..62]), None);
+        assert_ne!(fresh().expect("randomness").0, shown);
+    }
+}

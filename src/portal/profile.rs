@@ -1,0 +1,153 @@
+//! `/profile`: the account's id (`A-XXX-XXX`), name and email (which only support can
+//! change: licenses move instead), its language, "Change password" (the current one
+//! needed) and "Log out everywhere" (every portal session and every API token of the
+//! account).
+
+use actix_web::cookie::SameSite;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+
+use super::i18n::{Lang, LANG_COOKIE};
+use super::session::{self, Viewer};
+use super::LangLink;
+use super::{checked_form, redirect, refusal_message, require, Chrome, PageError};
+use crate::service::{accounts, AppState, ServiceError};
+
+/// The profile page.
+#[derive(Template)]
+#[template(path = "profile.html")]
+struct ProfilePage {
+    c: Chrome,
+    title: String,
+    id: String,
+    name: String,
+    email: String,
+    language: &'static str,
+    languages: Vec<LangLink>,
+    done: Option<String>,
+    error: Option<String>,
+}
+
+async fn page(
+    state: &AppState,
+    req: &HttpRequest,
+    viewer: Viewer,
+    status: StatusCode,
+    error: Option<String>,
+) -> Result<HttpResponse, PageError> {
+    let lang = Lang::of_request(req);
+    let signed_in = require(req, viewer)?;
+    let account = accounts::current(state, signed_in.account)
+        .await
+        .map_err(|e| PageError::service(lang, e))?;
+    let c = Chrome::new(state, req, viewer).await?;
+    let query = super::form_pairs(req.query_string().as_bytes());
+    let done = match query.get("done") {
+        Some("password") => Some(c.t.get("profile-password-changed")),
+        Some("language") => Some(c.t.get("profile-language-saved")),
+        _ => None,
+    };
+    let page = ProfilePage {
+        title: c.t.get("profile-title"),
+        id: account.id.to_string(),
+        name: account.name,
+        email: account.email,
+        language: lang.tag(),
+        languages: c.langs.clone(),
+        done,
+        error,
+        c,
+    };
+    page.c.respond(status, &page)
+}
+
+/// GET /profile
+pub async fn show(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    viewer: Viewer,
+) -> Result<HttpResponse, PageError> {
+    page(&state, &req, viewer, StatusCode::OK, None).await
+}
+
+/// POST /profile/password: changes the password after checking the current one.
+pub async fn change_password(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    viewer: Viewer,
+    body: web::Bytes,
+) -> Result<HttpResponse, PageError> {
+    let lang = Lang::of_request(&req);
+    let signed_in = require(&req, viewer)?;
+    let form = checked_form(&req, &body, lang)?;
+    let changed = accounts::change_password(
+        &state,
+        signed_in.account,
+        form.text("current_password"),
+        form.text("new_password"),
+    )
+    .await;
+    let t = super::i18n::Tr::new(lang);
+    let (status, message) = match changed {
+        Ok(()) => return Ok(redirect("/profile?done=password")),
+        Err(ServiceError::WrongPassword) => {
+            (StatusCode::FORBIDDEN, t.get("profile-wrong-password"))
+        }
+        Err(e @ ServiceError::AccountField { .. }) => {
+            (StatusCode::UNPROCESSABLE_ENTITY, refusal_message(&t, e))
+        }
+        Err(e) => return Err(PageError::service(lang, e)),
+    };
+    page(&state, &req, viewer, status, Some(message)).await
+}
+
+/// POST /profile/language: remembers the language on the account and in this browser.
+pub async fn set_language(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    viewer: Viewer,
+    body: web::Bytes,
+) -> Result<HttpResponse, PageError> {
+    let lang = Lang::of_request(&req);
+    let signed_in = require(&req, viewer)?;
+    let form = checked_form(&req, &body, lang)?;
+    let Some(chosen) = form.get("language").and_then(Lang::parse) else {
+        return Err(PageError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            lang,
+            "error-general",
+        ));
+    };
+    accounts::set_language(&state, signed_in.account, chosen.tag())
+        .await
+        .map_err(|e| PageError::service(lang, e))?;
+    let mut res = redirect("/profile?done=language");
+    let _ = res.add_cookie(&language_cookie(&state, chosen));
+    Ok(res)
+}
+
+/// The cookie that remembers a language in this browser for a year.
+pub fn language_cookie(state: &AppState, lang: Lang) -> actix_web::cookie::Cookie<'static> {
+    let mut c = session::cookie(state, LANG_COOKIE, lang.tag().to_owned(), SameSite::Lax);
+    c.set_max_age(actix_web::cookie::time::Duration::days(365));
+    c
+}
+
+/// POST /logout-everywhere: ends every session of the account and revokes its API tokens.
+pub async fn log_out_everywhere(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    viewer: Viewer,
+    body: web::Bytes,
+) -> Result<HttpResponse, PageError> {
+    let lang = Lang::of_request(&req);
+    let signed_in = require(&req, viewer)?;
+    checked_form(&req, &body, lang)?;
+    accounts::log_out_everywhere(&state, signed_in.account)
+        .await
+        .map_err(|e| PageError::service(lang, e))?;
+    let mut res = redirect("/login");
+    let _ = res.add_cookie(&session::removal(&state, session::SESSION_COOKIE));
+    Ok(res)
+}
