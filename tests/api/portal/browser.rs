@@ -304,6 +304,26 @@ impl Browser {
             .await;
     }
 
+    /// The value of the field whose label is `label` (as `fill` finds it): what a person
+    /// would select and copy from a read-only field.
+    pub async fn value(&self, label: &str) -> String {
+        let l = xpath_literal(label);
+        let field = "*[self::input or self::textarea or self::select]";
+        let xpath = format!(
+            "//{field}[@id=//label[normalize-space()={l}]/@for] \
+             | //label[normalize-space()={l}]//{field} \
+             | //{field}[normalize-space(@aria-label)={l}]"
+        );
+        let input = self
+            .find(&xpath, &format!("field labelled {label:?}"))
+            .await;
+        input
+            .prop("value")
+            .await
+            .unwrap_or_else(|e| panic!("the value of {label:?}: {e}"))
+            .unwrap_or_default()
+    }
+
     /// The page's visible text (the body's, as rendered).
     pub async fn text(&self) -> String {
         let body = self

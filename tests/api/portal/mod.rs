@@ -12,6 +12,7 @@
 mod activate;
 mod browser;
 mod http;
+mod journey;
 mod mine;
 mod pools;
 mod recovery;
