@@ -20,18 +20,8 @@ pub fn confirm_email(settings: &Settings, account: &str, url: Option<String>) ->
         "{}/v1/admin/accounts/{path}/confirm-email",
         base.trim_end_matches('/')
     );
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("seatbroker: {e}");
-            return ExitCode::from(1);
-        }
-    };
     let request = reqwest::Client::new().post(&endpoint).bearer_auth(token);
-    match runtime.block_on(crate::cli::call_broker(request, &base)) {
+    match crate::cli::block_on(crate::cli::call_broker(request, &base)) {
         Ok(confirmed) => {
             println!(
                 "{} {} <{}>: email confirmed",

@@ -228,6 +228,18 @@ fn serve(config: Option<PathBuf>) -> ExitCode {
     }
 }
 
+/// Runs a command's calls to a running broker on a runtime of its own; what they answer, or
+/// why not.
+pub(crate) fn block_on<T>(
+    calls: impl std::future::Future<Output = Result<T, String>>,
+) -> Result<T, String> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("no runtime for the broker's calls: {e}"))?
+        .block_on(calls)
+}
+
 /// Sends a request of a command (`license issue`, `account`, `report`) to a running broker: its JSON
 /// answer, or a sentence saying why there is none (unreachable, or the API's error code).
 pub(crate) async fn call_broker(

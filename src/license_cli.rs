@@ -63,21 +63,11 @@ pub fn issue(settings: &Settings, args: IssueArgs) -> ExitCode {
     if let Some(e) = expires_at {
         body["expires_at"] = json!(e);
     }
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("seatbroker: {e}");
-            return ExitCode::from(1);
-        }
-    };
     let request = reqwest::Client::new()
         .post(&url)
         .bearer_auth(token)
         .json(&body);
-    let outcome = runtime.block_on(crate::cli::call_broker(request, &base));
+    let outcome = crate::cli::block_on(crate::cli::call_broker(request, &base));
     match outcome {
         Ok(license) => {
             println!("{}", license["key"].as_str().unwrap_or_default());

@@ -210,17 +210,7 @@ pub fn report(settings: &Settings, args: ReportArgs) -> ExitCode {
         .clone()
         .unwrap_or_else(|| settings.server.public_url.clone());
     let base = base.trim_end_matches('/').to_owned();
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("seatbroker: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    let fetched = runtime.block_on(fetch(&base, &args, token, password));
+    let fetched = crate::cli::block_on(fetch(&base, &args, token, password));
     let (rows, raw) = match fetched {
         Ok(found) => found,
         Err(message) => {

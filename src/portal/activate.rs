@@ -9,7 +9,7 @@ use askama::Template;
 
 use super::i18n::{Lang, Tr};
 use super::session::Viewer;
-use super::{checked_form, refusal_message, require, Chrome, PageError};
+use super::{refusal_message, require, signed_in_form, Chrome, PageError};
 use crate::domain::codes::{ActivationCode, InviteCode};
 use crate::http::error::ApiError;
 use crate::service::activations::{self, Activated};
@@ -101,9 +101,7 @@ pub async fn activate(
     viewer: Viewer,
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
-    let lang = Lang::of_request(&req);
-    let signed_in = require(&req, viewer)?;
-    let form = checked_form(&req, &body, lang)?;
+    let (lang, signed_in, form) = signed_in_form(&req, viewer, &body, "/activate")?;
     let typed = form.text("code").to_owned();
     let outcome = match ActivationCode::parse(&typed) {
         Ok(code) => activations::activate(&state, signed_in.account, code).await,
@@ -218,9 +216,8 @@ pub async fn join(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
-    let lang = Lang::of_request(&req);
-    let signed_in = require(&req, viewer)?;
-    checked_form(&req, &body, lang)?;
+    let back = format!("/join/{}", path.as_str());
+    let (lang, signed_in, _) = signed_in_form(&req, viewer, &body, &back)?;
     let (code, _) = invited(&state, lang, &path).await?;
     let t = Tr::new(lang);
     let (outcome, status) = match activations::activate(

@@ -15,6 +15,7 @@ use crate::domain::time;
 use crate::service::me;
 use crate::service::pools::PoolDetails;
 use crate::service::AppState;
+use crate::store::LicenseRecord;
 
 /// A pool as the start page lists it.
 struct PoolCard {
@@ -28,11 +29,29 @@ struct PoolCard {
     my_seats: Vec<SeatLine>,
 }
 
-/// One license of an owned pool.
-struct LicenseLine {
-    id: String,
-    seats: u32,
-    expires: String,
+/// One license of an owned pool, as the start page and the pool's page list it.
+pub(super) struct LicenseLine {
+    /// `L-...`.
+    pub id: String,
+    /// Its seats.
+    pub seats: u32,
+    /// Its expiry, or "Never".
+    pub expires: String,
+}
+
+/// The lines of a pool's licenses (none for a member, who does not see them).
+pub(super) fn license_lines(t: &Tr, licenses: Option<&Vec<LicenseRecord>>) -> Vec<LicenseLine> {
+    licenses
+        .into_iter()
+        .flatten()
+        .map(|l| LicenseLine {
+            id: l.id.to_string(),
+            seats: l.seats,
+            expires: l
+                .expires_at
+                .map_or_else(|| t.get("license-permanent"), when),
+        })
+        .collect()
 }
 
 /// One of the account's seats.
@@ -83,18 +102,7 @@ fn card(
         own,
         capacity: d.status.capacity,
         in_use: d.status.in_use,
-        licenses: d
-            .licenses
-            .iter()
-            .flatten()
-            .map(|l| LicenseLine {
-                id: l.id.to_string(),
-                seats: l.seats,
-                expires: l
-                    .expires_at
-                    .map_or_else(|| t.get("license-permanent"), when),
-            })
-            .collect(),
+        licenses: license_lines(t, d.licenses.as_ref()),
         my_seats: seats
             .iter()
             .filter(|(pool, _)| *pool == d.record.pool)

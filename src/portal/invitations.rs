@@ -9,7 +9,7 @@ use askama::Template;
 
 use super::i18n::Lang;
 use super::session::Viewer;
-use super::{checked_form, redirect, refusal_message, require, Chrome, PageError};
+use super::{redirect, refusal_message, require, signed_in_form, Chrome, PageError};
 use crate::domain::ids::{format_pool, parse_pool};
 use crate::service::{members, AppState, ServiceError};
 use crate::store::MemberStatus;
@@ -101,9 +101,7 @@ pub async fn leave(
     viewer: Viewer,
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
-    let lang = Lang::of_request(&req);
-    let signed_in = require(&req, viewer)?;
-    let form = checked_form(&req, &body, lang)?;
+    let (lang, signed_in, form) = signed_in_form(&req, viewer, &body, "/invitations")?;
     let not_found = || PageError::new(StatusCode::NOT_FOUND, lang, "error-not-found");
     let pool = parse_pool(form.text("pool")).map_err(|_| not_found())?;
     if form.get("confirm") != Some("yes") {

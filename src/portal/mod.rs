@@ -315,13 +315,35 @@ impl Chrome {
     }
 }
 
-/// The signed-in account, or a redirect to the login page that comes back here.
-pub fn require(req: &HttpRequest, viewer: Viewer) -> Result<SignedIn, PageError> {
+/// The signed-in account, or a redirect to the login page that comes back to the page
+/// `back`.
+pub fn require_at(viewer: Viewer, back: &str) -> Result<SignedIn, PageError> {
     viewer.0.ok_or_else(|| {
-        let here = req.uri().path_and_query().map_or("/", |p| p.as_str());
-        let next: String = form_urlencoded::byte_serialize(here.as_bytes()).collect();
+        let next: String = form_urlencoded::byte_serialize(back.as_bytes()).collect();
         PageError::redirect(format!("/login?next={next}"))
     })
+}
+
+/// The signed-in account, or a redirect to the login page that comes back to this page.
+pub fn require(req: &HttpRequest, viewer: Viewer) -> Result<SignedIn, PageError> {
+    require_at(
+        viewer,
+        req.uri().path_and_query().map_or("/", |p| p.as_str()),
+    )
+}
+
+/// A form a signed-in account posted from the page `back` (where a visitor whose session
+/// ended comes back to after logging in), with its CSRF token checked; and the language.
+pub fn signed_in_form(
+    req: &HttpRequest,
+    viewer: Viewer,
+    body: &[u8],
+    back: &str,
+) -> Result<(Lang, SignedIn, Fields), PageError> {
+    let lang = Lang::of_request(req);
+    let signed_in = require_at(viewer, back)?;
+    let form = checked_form(req, body, lang)?;
+    Ok((lang, signed_in, form))
 }
 
 /// The sentence for a refusal of the service, in the page's language: the message of its

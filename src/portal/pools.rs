@@ -20,7 +20,7 @@ use askama::Template;
 use seatbroker_actors::time::DAY_MS;
 use seatbroker_actors::{AccountId, SeatError, SeatView, Timestamp};
 
-use super::home::when;
+use super::home::{license_lines, when, LicenseLine};
 use super::i18n::{Lang, Tr};
 use super::session::{SignedIn, Viewer};
 use super::{checked_form, redirect, security_headers, Chrome, Fields, PageError};
@@ -68,13 +68,6 @@ pub async fn script() -> HttpResponse {
         .content_type("text/javascript; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
         .body(JS)
-}
-
-/// One license of the pool.
-struct LicenseLine {
-    id: String,
-    seats: u32,
-    expires: String,
 }
 
 /// The pool's invitation.
@@ -225,14 +218,11 @@ struct Refused {
 /// The signed-in account, or a redirect to the login page that comes back to the pool's page
 /// (also after a form post: the form's own address answers no GET).
 fn signed_in_or_login(viewer: Viewer, raw: &str) -> Result<SignedIn, PageError> {
-    viewer.0.ok_or_else(|| {
-        let back = match parse_pool(raw) {
-            Ok(pool) => format!("/pools/{}", format_pool(pool)),
-            Err(_) => "/".to_owned(),
-        };
-        let next: String = form_urlencoded::byte_serialize(back.as_bytes()).collect();
-        PageError::redirect(format!("/login?next={next}"))
-    })
+    let back = match parse_pool(raw) {
+        Ok(pool) => format!("/pools/{}", format_pool(pool)),
+        Err(_) => "/".to_owned(),
+    };
+    super::require_at(viewer, &back)
 }
 
 /// The pool named in the path, if `signed_in` owns it: a member or a stranger hears the
@@ -537,18 +527,7 @@ async fn render(
             }
         })
         .collect();
-    let licenses = details
-        .licenses
-        .iter()
-        .flatten()
-        .map(|l| LicenseLine {
-            id: l.id.to_string(),
-            seats: l.seats,
-            expires: l
-                .expires_at
-                .map_or_else(|| t.get("license-permanent"), when),
-        })
-        .collect();
+    let licenses = license_lines(t, details.licenses.as_ref());
     let invite = invite.map(|i| InviteView {
         code: i.code.to_string(),
         url: i.url,

@@ -11,7 +11,7 @@ use askama::Template;
 use super::i18n::{Lang, LANG_COOKIE};
 use super::session::{self, Viewer};
 use super::LangLink;
-use super::{checked_form, redirect, refusal_message, require, Chrome, PageError};
+use super::{redirect, refusal_message, require, signed_in_form, Chrome, PageError};
 use crate::service::{accounts, AppState, ServiceError};
 
 /// The profile page.
@@ -78,9 +78,7 @@ pub async fn change_password(
     viewer: Viewer,
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
-    let lang = Lang::of_request(&req);
-    let signed_in = require(&req, viewer)?;
-    let form = checked_form(&req, &body, lang)?;
+    let (lang, signed_in, form) = signed_in_form(&req, viewer, &body, "/profile")?;
     let changed = accounts::change_password(
         &state,
         signed_in.account,
@@ -109,9 +107,7 @@ pub async fn set_language(
     viewer: Viewer,
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
-    let lang = Lang::of_request(&req);
-    let signed_in = require(&req, viewer)?;
-    let form = checked_form(&req, &body, lang)?;
+    let (lang, signed_in, form) = signed_in_form(&req, viewer, &body, "/profile")?;
     let Some(chosen) = form.get("language").and_then(Lang::parse) else {
         return Err(PageError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -141,9 +137,7 @@ pub async fn log_out_everywhere(
     viewer: Viewer,
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
-    let lang = Lang::of_request(&req);
-    let signed_in = require(&req, viewer)?;
-    checked_form(&req, &body, lang)?;
+    let (lang, signed_in, _) = signed_in_form(&req, viewer, &body, "/profile")?;
     accounts::log_out_everywhere(&state, signed_in.account)
         .await
         .map_err(|e| PageError::service(lang, e))?;

@@ -9,7 +9,7 @@ use askama::Template;
 use super::home::when;
 use super::i18n::Lang;
 use super::session::Viewer;
-use super::{checked_form, redirect, require, Chrome, PageError};
+use super::{redirect, require, signed_in_form, Chrome, PageError};
 use crate::domain::ids::{format_pool, format_seat, parse_seat};
 use crate::service::{me, AppState, ServiceError};
 
@@ -99,9 +99,7 @@ pub async fn release(
     viewer: Viewer,
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
-    let lang = Lang::of_request(&req);
-    let signed_in = require(&req, viewer)?;
-    let form = checked_form(&req, &body, lang)?;
+    let (lang, signed_in, form) = signed_in_form(&req, viewer, &body, "/seats")?;
     let Some(raw) = form.get("seat") else {
         let freed = me::release_all(&state, signed_in.account)
             .await

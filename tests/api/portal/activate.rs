@@ -3,7 +3,6 @@
 //! only its own pools.
 
 use super::browser::Browser;
-use super::http::PortalClient;
 use crate::helpers::{spawn_broker, TestBroker};
 
 /// Registers in the browser, confirms the email with the emailed link, and lands signed in.
@@ -171,19 +170,7 @@ async fn l1_the_activate_page_answers_with_the_apis_rules_and_messages() {
         assert_eq!(res.status(), 201);
         key
     };
-    let mut http = PortalClient::new(&broker.address);
-    let csrf = http.csrf_of("/login").await;
-    let res = http
-        .post(
-            "/login",
-            &[
-                ("csrf", &csrf),
-                ("email", "eve@uni.edu"),
-                ("password", "correct horse"),
-            ],
-        )
-        .await;
-    assert_eq!(res.status(), 303);
+    let (mut http, csrf) = super::signed_in(&broker, "eve@uni.edu", "correct horse").await;
     for (code, status, says) in [
         (
             "12345-67890-ABCDE-FGHIJ-KLMNO",
@@ -238,17 +225,7 @@ async fn i5_a_session_never_shows_another_accounts_pools() {
     broker
         .create_account("other@uni.edu", "correct horse")
         .await;
-    let mut http = PortalClient::new(&broker.address);
-    let csrf = http.csrf_of("/login").await;
-    http.post(
-        "/login",
-        &[
-            ("csrf", &csrf),
-            ("email", "other@uni.edu"),
-            ("password", "correct horse"),
-        ],
-    )
-    .await;
+    let (mut http, _) = super::signed_in(&broker, "other@uni.edu", "correct horse").await;
     let page = http.get("/").await.text().await.expect("a page");
     assert!(page.contains("You have no licenses yet"), "{page}");
     assert!(!page.contains(&pool), "another account's pool is not shown");

@@ -213,10 +213,9 @@ impl Browser {
         }
     }
 
-    /// Types `value` into the field whose label is `label` (whitespace-normalised, exact):
-    /// a `<label for>` naming its id, a `<label>` around it, or its `aria-label`. Whatever the
-    /// field held is cleared first.
-    pub async fn fill(&self, label: &str, value: &str) {
+    /// The field whose label is `label` (whitespace-normalised, exact): a `<label for>` naming
+    /// its id, a `<label>` around it, or its `aria-label`.
+    async fn field(&self, label: &str) -> Element {
         let l = xpath_literal(label);
         let field = "*[self::input or self::textarea or self::select]";
         let xpath = format!(
@@ -224,9 +223,15 @@ impl Browser {
              | //label[normalize-space()={l}]//{field} \
              | //{field}[normalize-space(@aria-label)={l}]"
         );
-        let input = self
-            .find(&xpath, &format!("field labelled {label:?}"))
-            .await;
+        self.find(&xpath, &format!("field labelled {label:?}"))
+            .await
+    }
+
+    /// Types `value` into the field whose label is `label` (whitespace-normalised, exact):
+    /// a `<label for>` naming its id, a `<label>` around it, or its `aria-label`. Whatever the
+    /// field held is cleared first.
+    pub async fn fill(&self, label: &str, value: &str) {
+        let input = self.field(label).await;
         input
             .clear()
             .await
@@ -307,16 +312,7 @@ impl Browser {
     /// The value of the field whose label is `label` (as `fill` finds it): what a person
     /// would select and copy from a read-only field.
     pub async fn value(&self, label: &str) -> String {
-        let l = xpath_literal(label);
-        let field = "*[self::input or self::textarea or self::select]";
-        let xpath = format!(
-            "//{field}[@id=//label[normalize-space()={l}]/@for] \
-             | //label[normalize-space()={l}]//{field} \
-             | //{field}[normalize-space(@aria-label)={l}]"
-        );
-        let input = self
-            .find(&xpath, &format!("field labelled {label:?}"))
-            .await;
+        let input = self.field(label).await;
         input
             .prop("value")
             .await

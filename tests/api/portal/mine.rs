@@ -3,16 +3,8 @@
 //! member cannot leave its block behind).
 
 use super::browser::Browser;
-use super::http::PortalClient;
+use super::{log_in, signed_in};
 use crate::helpers::{spawn_broker, TestBroker};
-
-/// Logs the browser in.
-async fn log_in(b: &Browser, broker: &TestBroker, email: &str) {
-    b.goto(&format!("{}/login", broker.address)).await;
-    b.fill("Email", email).await;
-    b.fill("Password", "correct horse").await;
-    b.click_button("Log in").await;
-}
 
 /// A seat's id from a POST /v1/seats answer.
 async fn seat_id(res: reqwest::Response) -> String {
@@ -133,17 +125,7 @@ async fn i2_a_member_contacts_the_owner_and_leaves_a_pool_after_confirming() {
         .await;
     assert_eq!(res.status(), 201, "joins afresh");
 
-    let mut http = PortalClient::new(&broker.address);
-    let csrf = http.csrf_of("/login").await;
-    http.post(
-        "/login",
-        &[
-            ("csrf", &csrf),
-            ("email", "stu@uni.edu"),
-            ("password", "correct horse"),
-        ],
-    )
-    .await;
+    let (mut http, _) = signed_in(&broker, "stu@uni.edu", "correct horse").await;
     let page = http.get("/invitations").await.text().await.expect("a page");
     assert!(
         page.contains("href=\"mailto:prof@uni.edu\""),
@@ -168,17 +150,7 @@ async fn i2_a_blocked_member_is_shown_blocked_and_cannot_leave_its_block_behind(
         .await;
     assert_eq!(res.status(), 200);
 
-    let mut http = PortalClient::new(&broker.address);
-    let csrf = http.csrf_of("/login").await;
-    http.post(
-        "/login",
-        &[
-            ("csrf", &csrf),
-            ("email", "stu@uni.edu"),
-            ("password", "correct horse"),
-        ],
-    )
-    .await;
+    let (mut http, csrf) = signed_in(&broker, "stu@uni.edu", "correct horse").await;
     let page = http.get("/invitations").await.text().await.expect("a page");
     assert!(
         page.contains("The owner has blocked you in this pool"),

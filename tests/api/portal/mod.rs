@@ -22,6 +22,33 @@ use actix_web::{web, App, HttpResponse, HttpServer};
 
 use browser::Browser;
 
+/// Logs `email` in through the browser's login form, with the password the API helpers give
+/// every account ("correct horse").
+pub async fn log_in(b: &Browser, broker: &crate::helpers::TestBroker, email: &str) {
+    b.goto(&format!("{}/login", broker.address)).await;
+    b.fill("Email", email).await;
+    b.fill("Password", "correct horse").await;
+    b.click_button("Log in").await;
+}
+
+/// A portal client signed in as `email` with `password`, and its CSRF token.
+pub async fn signed_in(
+    broker: &crate::helpers::TestBroker,
+    email: &str,
+    password: &str,
+) -> (http::PortalClient, String) {
+    let mut http = http::PortalClient::new(&broker.address);
+    let csrf = http.csrf_of("/login").await;
+    let res = http
+        .post(
+            "/login",
+            &[("csrf", &csrf), ("email", email), ("password", password)],
+        )
+        .await;
+    assert_eq!(res.status(), 303, "{email} logs in");
+    (http, csrf)
+}
+
 /// The last link to `/{kind}/{token}` the broker emailed to `to`, as a path (the links carry
 /// `server.public_url`, not the test broker's address). Quoted-printable line breaks are
 /// undone first.

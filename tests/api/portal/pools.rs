@@ -8,34 +8,14 @@ use serde_json::{json, Value};
 
 use super::browser::Browser;
 use super::http::PortalClient;
+use super::log_in;
 use crate::helpers::{error, spawn_broker, TestBroker};
 
 const MANAGE: &str = "Manage this pool: invitations, members, seats and settings";
 
-/// Logs `email` in through the browser's login form (password "correct horse").
-async fn log_in(b: &Browser, broker: &TestBroker, email: &str) {
-    b.goto(&format!("{}/login", broker.address)).await;
-    b.fill("Email", email).await;
-    b.fill("Password", "correct horse").await;
-    b.click_button("Log in").await;
-}
-
 /// A portal client signed in as `email` (password "correct horse"), with its CSRF token.
 async fn portal_client(broker: &TestBroker, email: &str) -> (PortalClient, String) {
-    let mut http = PortalClient::new(&broker.address);
-    let csrf = http.csrf_of("/login").await;
-    let res = http
-        .post(
-            "/login",
-            &[
-                ("csrf", &csrf),
-                ("email", email),
-                ("password", "correct horse"),
-            ],
-        )
-        .await;
-    assert_eq!(res.status(), 303, "{email} logs in");
-    (http, csrf)
+    super::signed_in(broker, email, "correct horse").await
 }
 
 /// The `value` of the input with `id` in a page's HTML.

@@ -4,23 +4,9 @@
 //! language remembered on the account.
 
 use super::browser::Browser;
-use super::emailed_link;
 use super::http::PortalClient;
+use super::{emailed_link, signed_in};
 use crate::helpers::{spawn_broker, TestBroker};
-
-/// A portal client signed in as `email`.
-async fn signed_in(broker: &TestBroker, email: &str, password: &str) -> PortalClient {
-    let mut http = PortalClient::new(&broker.address);
-    let csrf = http.csrf_of("/login").await;
-    let res = http
-        .post(
-            "/login",
-            &[("csrf", &csrf), ("email", email), ("password", password)],
-        )
-        .await;
-    assert_eq!(res.status(), 303, "{email} logs in");
-    http
-}
 
 /// Whether `token` still opens `GET /v1/me`.
 async fn token_works(broker: &TestBroker, token: &str) -> bool {
@@ -39,7 +25,7 @@ async fn forgot_password_a_reset_link_works_once_and_ends_every_session_and_toke
     let broker = spawn_broker().await;
     broker.create_account("ada@uni.edu", "correct horse").await;
     let old_token = broker.login("ada@uni.edu", "correct horse").await;
-    let mut other_browser = signed_in(&broker, "ada@uni.edu", "correct horse").await;
+    let (mut other_browser, _) = signed_in(&broker, "ada@uni.edu", "correct horse").await;
     assert!(other_browser
         .get("/")
         .await
@@ -260,7 +246,7 @@ async fn log_out_everywhere_ends_every_session_and_revokes_the_api_tokens() {
     let broker = spawn_broker().await;
     broker.create_account("eli@uni.edu", "correct horse").await;
     let token = broker.login("eli@uni.edu", "correct horse").await;
-    let mut elsewhere = signed_in(&broker, "eli@uni.edu", "correct horse").await;
+    let (mut elsewhere, _) = signed_in(&broker, "eli@uni.edu", "correct horse").await;
 
     let b = Browser::start().await;
     b.goto(&format!("{}/login", broker.address)).await;
@@ -307,7 +293,7 @@ async fn the_chosen_language_is_remembered_on_the_account_for_the_next_browser()
     b.screenshot("profile-de").await;
 
     // Another browser, English by default, turns German at login.
-    let mut http = signed_in(&broker, "fe@uni.edu", "correct horse").await;
+    let (mut http, _) = signed_in(&broker, "fe@uni.edu", "correct horse").await;
     let page = http.get("/").await.text().await.expect("a page");
     assert!(page.contains("lang=\"de\""), "{page}");
 
