@@ -142,10 +142,20 @@ async fn stylesheet() -> HttpResponse {
         .body(CSS)
 }
 
-/// A place inside the portal to go back to: a local path, never another site.
+/// A place inside the portal to go back to: a local path, never another site. Browsers drop
+/// tabs and line breaks from addresses and read `\` as `/`, so a path with either, with any
+/// white space or control character, or starting `//`, is refused.
 pub fn local_path(raw: Option<&str>) -> String {
     match raw {
-        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => p.to_owned(),
+        Some(p)
+            if p.starts_with('/')
+                && !p.starts_with("//")
+                && !p
+                    .chars()
+                    .any(|c| c == '\\' || c.is_whitespace() || c.is_control()) =>
+        {
+            p.to_owned()
+        }
         _ => "/".to_owned(),
     }
 }
@@ -480,6 +490,9 @@ mod tests {
             Some("https://evil.example/"),
             Some("//evil.example/"),
             Some("/\\evil.example"),
+            Some("/\t/evil.example"),
+            Some("/\n/evil.example"),
+            Some("/ /evil.example"),
             Some("javascript:alert(1)"),
             None,
         ] {
