@@ -4,17 +4,13 @@
 //! activation, a join, a deletion from a pool). One broker node writes these, so nothing
 //! else can change them behind its back.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use dashmap::DashMap;
 use seatbroker_actors::{AccountId, PoolId};
 
-use super::{AppState, ServiceResult};
+use super::{AppState, ServiceError, ServiceResult};
 use crate::domain::ids::pool_of;
-
-/// Entries kept before the cache starts afresh, so memory stays bounded.
-const MAX_ENTRIES: usize = 1_000_000;
+use crate::store::cached::ReadThrough;
 
 /// An account's pools.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,75 +28,58 @@ impl AccountPools {
     }
 }
 
-/// The cache.
-#[derive(Debug, Default)]
-pub struct AccountPoolsCache {
-    entries: DashMap<AccountId, Arc<AccountPools>>,
-    /// Counts forgets: a load that saw one happen while it read the store does not cache
-    /// what it read, which may predate the change.
-    generation: AtomicU64,
-}
-
-impl AccountPoolsCache {
-    /// Forgets what is known of `account`'s pools (after changing them).
-    pub fn forget(&self, account: AccountId) {
-        self.generation.fetch_add(1, Ordering::AcqRel);
-        self.entries.remove(&account);
-    }
-}
+/// The cache: each account's pools, read through from the store.
+pub type AccountPoolsCache = ReadThrough<AccountId, Arc<AccountPools>>;
 
 /// The pools of `account`, from the cache or the store.
 pub async fn account_pools(
     state: &AppState,
     account: AccountId,
 ) -> ServiceResult<Arc<AccountPools>> {
-    let cache = &state.account_pools;
-    if let Some(known) = cache.entries.get(&account) {
-        return Ok(known.clone());
-    }
-    let generation = cache.generation.load(Ordering::Acquire);
-    let own = pool_of(account);
-    let owns = state.accounts.pool(own).await?.is_some();
-    let shared = state
-        .accounts
-        .memberships_of(account)
-        .await?
-        .into_iter()
-        .map(|m| m.pool)
-        .collect();
-    let pools = Arc::new(AccountPools {
-        own: owns.then_some(own),
-        shared,
-    });
-    if cache.entries.len() >= MAX_ENTRIES {
-        cache.entries.clear();
-    }
-    cache.entries.insert(account, pools.clone());
-    // A forget since the store was read may predate this entry: withdraw it then. A forget
-    // after this line removes it anyway.
-    if cache.generation.load(Ordering::Acquire) != generation {
-        cache
-            .entries
-            .remove_if(&account, |_, cached| Arc::ptr_eq(cached, &pools));
-    }
-    Ok(pools)
+    let read = async {
+        let own = pool_of(account);
+        let owns = state.accounts.pool(own).await?.is_some();
+        let shared = state
+            .accounts
+            .memberships_of(account)
+            .await?
+            .into_iter()
+            .map(|m| m.pool)
+            .collect();
+        Ok::<_, ServiceError>(Arc::new(AccountPools {
+            own: owns.then_some(own),
+            shared,
+        }))
+    };
+    state.account_pools.get(account, read).await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn forgetting_bumps_the_generation_and_drops_the_entry() {
+    #[actix_rt::test]
+    async fn forgetting_drops_the_entry_and_a_read_that_raced_a_forget_is_not_kept() {
         let cache = AccountPoolsCache::default();
         let pools = Arc::new(AccountPools {
             own: None,
             shared: vec![PoolId(3)],
         });
-        cache.entries.insert(AccountId(1), pools);
-        let before = cache.generation.load(Ordering::Acquire);
+        let read = cache
+            .get(AccountId(1), async { Ok::<_, ()>(pools.clone()) })
+            .await;
+        assert_eq!(read, Ok(pools.clone()));
+        assert!(cache.holds(AccountId(1)));
         cache.forget(AccountId(1));
-        assert!(cache.entries.get(&AccountId(1)).is_none());
-        assert_eq!(cache.generation.load(Ordering::Acquire), before + 1);
+        assert!(!cache.holds(AccountId(1)));
+        // A forget while the store is read: the value read is answered, not kept.
+        let raced = cache
+            .get(AccountId(1), async {
+                cache.forget(AccountId(1));
+                Ok::<_, ()>(pools.clone())
+            })
+            .await;
+        assert_eq!(raced, Ok(pools));
+        assert!(!cache.holds(AccountId(1)));
     }
 }

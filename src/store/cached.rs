@@ -16,29 +16,41 @@ use super::{
     LinkRecord, MembershipRecord, PoolRecord, SessionRecord, TrialRecord,
 };
 
-/// Entries each map keeps before it starts afresh, so memory stays bounded.
+/// Entries a read-through map keeps before it starts afresh, so memory stays bounded.
 const MAX_ENTRIES: usize = 1_000_000;
 
-/// A map of records read through from the store. A read that saw a write happen while it
-/// read the store does not keep what it read, which may predate the write.
-struct ReadThrough<K, V> {
+/// A map of values read through from the store on first use and forgotten when their record
+/// is written. A read that saw a forget happen while it read the store does not keep what it
+/// read, which may predate the write. Used here for pool records and memberships, and by the
+/// service for each account's pools (S8).
+pub struct ReadThrough<K, V> {
     entries: DashMap<K, V>,
     writes: AtomicU64,
 }
 
-impl<K: std::hash::Hash + Eq + Copy, V: Clone> ReadThrough<K, V> {
-    fn new() -> Self {
+impl<K: std::hash::Hash + Eq + Copy, V: Clone> Default for ReadThrough<K, V> {
+    fn default() -> Self {
         ReadThrough {
             entries: DashMap::new(),
             writes: AtomicU64::new(0),
         }
     }
+}
 
-    async fn get(
+impl<K: std::hash::Hash + Eq + Copy, V: Clone> std::fmt::Debug for ReadThrough<K, V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ReadThrough({} entries)", self.entries.len())
+    }
+}
+
+impl<K: std::hash::Hash + Eq + Copy, V: Clone> ReadThrough<K, V> {
+    /// The value of `key`: the one held, or what `read` reads from the store (kept unless a
+    /// forget happened meanwhile).
+    pub async fn get<E>(
         &self,
         key: K,
-        read: impl std::future::Future<Output = Result<V, StoreError>>,
-    ) -> Result<V, StoreError> {
+        read: impl std::future::Future<Output = Result<V, E>>,
+    ) -> Result<V, E> {
         if let Some(known) = self.entries.get(&key) {
             return Ok(known.clone());
         }
@@ -47,17 +59,24 @@ impl<K: std::hash::Hash + Eq + Copy, V: Clone> ReadThrough<K, V> {
         if self.entries.len() >= MAX_ENTRIES {
             self.entries.clear();
         }
-        if self.writes.load(Ordering::Acquire) == writes {
-            self.entries.insert(key, value.clone());
-            // A write that began after the check removes the entry itself.
+        self.entries.insert(key, value.clone());
+        // A forget since the store was read may predate this entry: withdraw it then. A
+        // forget after this line removes it anyway.
+        if self.writes.load(Ordering::Acquire) != writes {
+            self.entries.remove(&key);
         }
         Ok(value)
     }
 
     /// Forgets `key` after its record was written (or a write failed half-way).
-    fn forget(&self, key: K) {
+    pub fn forget(&self, key: K) {
         self.writes.fetch_add(1, Ordering::AcqRel);
         self.entries.remove(&key);
+    }
+
+    /// Whether a value of `key` is held.
+    pub fn holds(&self, key: K) -> bool {
+        self.entries.contains_key(&key)
     }
 }
 
@@ -73,8 +92,8 @@ impl CachedRecords {
     pub fn new(inner: Arc<dyn AccountStore>) -> Self {
         CachedRecords {
             inner,
-            pools: ReadThrough::new(),
-            memberships: ReadThrough::new(),
+            pools: ReadThrough::default(),
+            memberships: ReadThrough::default(),
         }
     }
 }
