@@ -2,6 +2,7 @@
 //! through a running broker's operator API (the operator token from the same settings as
 //! the broker's), for a person whose confirmation mail never arrived.
 
+use secrecy::ExposeSecret;
 use std::process::ExitCode;
 
 use crate::settings::Settings;
@@ -20,7 +21,9 @@ pub fn confirm_email(settings: &Settings, account: &str, url: Option<String>) ->
         "{}/v1/admin/accounts/{path}/confirm-email",
         base.trim_end_matches('/')
     );
-    let request = reqwest::Client::new().post(&endpoint).bearer_auth(token);
+    let request = reqwest::Client::new()
+        .post(&endpoint)
+        .bearer_auth(token.expose_secret());
     match crate::cli::block_on(crate::cli::call_broker(request, &base)) {
         Ok(confirmed) => {
             println!(

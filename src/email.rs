@@ -4,6 +4,7 @@
 //! tokio runtime the caller runs on. What is sent, to whom and in which words is decided by the
 //! portal, not here; this module only puts a message together and hands it over.
 
+use secrecy::ExposeSecret;
 use std::path::{Path, PathBuf};
 
 use lettre::address::AddressError;
@@ -175,9 +176,10 @@ fn smtp_transport(
     };
     let builder = builder.port(settings.smtp_port);
     let builder = match (&settings.smtp_user, &settings.smtp_password) {
-        (Some(user), Some(password)) => {
-            builder.credentials(Credentials::new(user.clone(), password.clone()))
-        }
+        (Some(user), Some(password)) => builder.credentials(Credentials::new(
+            user.clone(),
+            password.expose_secret().to_owned(),
+        )),
         (None, None) => builder,
         _ => return Err(EmailError::IncompleteCredentials),
     };

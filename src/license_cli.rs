@@ -3,6 +3,7 @@
 //! settings as the broker's (`operator.token`: the `--config` file or
 //! `SEATBROKER__OPERATOR__TOKEN`).
 
+use secrecy::ExposeSecret;
 use std::process::ExitCode;
 
 use serde_json::json;
@@ -65,7 +66,7 @@ pub fn issue(settings: &Settings, args: IssueArgs) -> ExitCode {
     }
     let request = reqwest::Client::new()
         .post(&url)
-        .bearer_auth(token)
+        .bearer_auth(token.expose_secret())
         .json(&body);
     let outcome = crate::cli::block_on(crate::cli::call_broker(request, &base));
     match outcome {

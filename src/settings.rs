@@ -6,6 +6,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 /// The defaults, compiled in so the broker runs from any directory.
@@ -67,7 +68,7 @@ pub struct ServerSettings {
 #[serde(deny_unknown_fields)]
 pub struct OperatorSettings {
     /// Operator endpoints are refused while this is unset.
-    pub token: Option<String>,
+    pub token: Option<SecretString>,
 }
 
 /// Which storage backend keeps the broker's data.
@@ -101,7 +102,7 @@ pub struct StorageSettings {
     /// Directory of the embedded store.
     pub path: PathBuf,
     /// Redis URL of the redis backend.
-    pub redis_url: String,
+    pub redis_url: SecretString,
     /// The longest a Redis command may take before it counts as failed, milliseconds.
     pub redis_timeout_ms: u64,
     /// How long a command may take while Redis is known to be down, milliseconds.
@@ -137,7 +138,7 @@ pub struct AuthSettings {
     /// Lifetime of a login token, seconds.
     pub token_ttl_s: u64,
     /// Key that signs tokens; generated and stored when unset.
-    pub signing_key: Option<String>,
+    pub signing_key: Option<SecretString>,
     /// A3: failures before a lockout.
     pub lockout_threshold: u32,
     /// A3: length of a lockout, seconds.
@@ -278,7 +279,7 @@ pub struct EmailSettings {
     /// SMTP user name; no authentication while unset.
     pub smtp_user: Option<String>,
     /// SMTP password, set exactly when `smtp_user` is.
-    pub smtp_password: Option<String>,
+    pub smtp_password: Option<SecretString>,
 }
 
 /// Leaves the password out, so that settings can be logged.
@@ -291,10 +292,7 @@ impl std::fmt::Debug for EmailSettings {
             .field("smtp_port", &self.smtp_port)
             .field("smtp_tls", &self.smtp_tls)
             .field("smtp_user", &self.smtp_user)
-            .field(
-                "smtp_password",
-                &self.smtp_password.as_ref().map(|_| "<hidden>"),
-            )
+            .field("smtp_password", &self.smtp_password)
             .finish()
     }
 }
@@ -369,14 +367,16 @@ impl Settings {
             .into_iter()
             .filter(|(k, _)| k.starts_with("SEATBROKER__"))
             .collect();
-        // The SMTP credentials are taken as written: the environment source below would read
-        // a password such as "0123" as the number 123.
+        // Credentials are taken as written: the environment source below would read a
+        // password or token such as "0123" as the number 123.
         let credentials: Vec<(&str, String)> = vars
             .iter()
             .filter_map(|(k, v)| {
                 let key = match k.to_ascii_uppercase().as_str() {
                     "SEATBROKER__EMAIL__SMTP_USER" => "email.smtp_user",
                     "SEATBROKER__EMAIL__SMTP_PASSWORD" => "email.smtp_password",
+                    "SEATBROKER__OPERATOR__TOKEN" => "operator.token",
+                    "SEATBROKER__AUTH__SIGNING_KEY" => "auth.signing_key",
                     _ => return None,
                 };
                 Some((key, v.clone()))
@@ -488,7 +488,12 @@ impl Settings {
                 "must be 1024 to 16777216 bytes",
             ));
         }
-        if self.operator.token.as_deref().is_some_and(|t| t.len() < 16) {
+        if self
+            .operator
+            .token
+            .as_ref()
+            .is_some_and(|t| t.expose_secret().len() < 16)
+        {
             return Err(invalid(
                 "operator.token",
                 "must have at least 16 characters, or be unset",
@@ -524,8 +529,8 @@ impl Settings {
         if self
             .auth
             .signing_key
-            .as_deref()
-            .is_some_and(|k| k.len() < 32)
+            .as_ref()
+            .is_some_and(|k| k.expose_secret().len() < 32)
         {
             return Err(invalid(
                 "auth.signing_key",
@@ -617,16 +622,19 @@ mod tests {
         assert_eq!(s.server.workers, 0);
         assert_eq!(s.http_workers(), default_http_workers());
         assert!(s.http_workers() >= 1);
-        assert_eq!(s.operator.token, None);
+        assert!(s.operator.token.is_none());
         assert_eq!(s.storage.backend, Backend::Embedded);
         assert_eq!(s.storage.path, PathBuf::from("./data"));
-        assert_eq!(s.storage.redis_url, "redis://127.0.0.1:6379");
+        assert_eq!(
+            s.storage.redis_url.expose_secret(),
+            "redis://127.0.0.1:6379"
+        );
         assert_eq!(s.seats.default_timeout_s, 28_800);
         assert_eq!(s.seats.max_wait_s, 60);
         assert_eq!(s.seats.max_waiters_per_pool, 1_000);
         assert_eq!(s.pools.default_offline_max_days, 14);
         assert_eq!(s.auth.token_ttl_s, 2_592_000);
-        assert_eq!(s.auth.signing_key, None);
+        assert!(s.auth.signing_key.is_none());
         assert_eq!((s.auth.lockout_threshold, s.auth.lockout_s), (10, 900));
         assert_eq!(
             (s.auth.argon2_m_kib, s.auth.argon2_t, s.auth.argon2_p),
@@ -657,7 +665,10 @@ mod tests {
         .expect("loads");
         assert_eq!(s.server.listen, "127.0.0.1:9000", "from the file");
         assert_eq!(s.seats.max_wait_s, 7, "the environment wins");
-        assert_eq!(s.operator.token.as_deref(), Some("operator-token-123456"));
+        assert_eq!(
+            s.operator.token.as_ref().map(ExposeSecret::expose_secret),
+            Some("operator-token-123456")
+        );
         assert_eq!(s.trusted_proxies().unwrap().len(), 2);
     }
 
@@ -669,7 +680,7 @@ mod tests {
         assert_eq!(s.email.smtp_host, "127.0.0.1");
         assert_eq!(s.email.smtp_port, 25);
         assert_eq!(s.email.smtp_tls, SmtpTls::Starttls);
-        assert_eq!((s.email.smtp_user, s.email.smtp_password), (None, None));
+        assert!(s.email.smtp_user.is_none() && s.email.smtp_password.is_none());
 
         let s = Settings::load_from(
             None,
@@ -691,11 +702,49 @@ mod tests {
         assert_eq!(s.email.smtp_port, 465);
         assert_eq!(s.email.smtp_tls, SmtpTls::Tls);
         assert_eq!(s.email.smtp_user.as_deref(), Some("broker"));
-        assert_eq!(s.email.smtp_password.as_deref(), Some("0123456789"));
+        assert_eq!(
+            s.email
+                .smtp_password
+                .as_ref()
+                .map(ExposeSecret::expose_secret),
+            Some("0123456789")
+        );
         assert!(
             !format!("{s:?}").contains("0123456789"),
             "the password is not logged"
         );
+    }
+
+    #[test]
+    fn secrets_are_taken_as_written_and_never_shown_by_debug() {
+        let s = Settings::load_from(
+            None,
+            env(&[
+                ("SEATBROKER__OPERATOR__TOKEN", "0123456789012345"),
+                (
+                    "SEATBROKER__AUTH__SIGNING_KEY",
+                    "00000000000000000000000000000042",
+                ),
+                (
+                    "SEATBROKER__STORAGE__REDIS_URL",
+                    "redis://:hunter2secret@127.0.0.1:6379",
+                ),
+            ]),
+        )
+        .expect("loads");
+        assert_eq!(
+            s.operator.token.as_ref().map(ExposeSecret::expose_secret),
+            Some("0123456789012345"),
+            "a token of digits keeps its leading zero"
+        );
+        assert_eq!(
+            s.auth.signing_key.as_ref().map(ExposeSecret::expose_secret),
+            Some("00000000000000000000000000000042")
+        );
+        let shown = format!("{s:?}");
+        for secret in ["0123456789012345", "000000000042", "hunter2secret"] {
+            assert!(!shown.contains(secret), "{secret} is not shown: {shown}");
+        }
     }
 
     #[test]

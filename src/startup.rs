@@ -4,6 +4,7 @@
 //! arbiters, spread over them in turn, so a worker's requests to the pools on its thread
 //! reach them without a thread switch.
 
+use secrecy::ExposeSecret;
 use std::net::TcpListener;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -89,7 +90,7 @@ impl Application {
                 }
                 Backend::Redis => {
                     let options = RedisOptions {
-                        url: settings.storage.redis_url.clone(),
+                        url: settings.storage.redis_url.expose_secret().to_owned(),
                         timeout: Duration::from_millis(settings.storage.redis_timeout_ms),
                         down_timeout: Duration::from_millis(settings.storage.redis_down_timeout_ms),
                         max_in_flight: settings.storage.redis_max_in_flight,
@@ -115,7 +116,7 @@ impl Application {
         )
         .map_err(|e| StartupError::Auth(e.to_string()))?;
         let signing_key = match &auth.signing_key {
-            Some(key) => key.as_bytes().to_vec(),
+            Some(key) => key.expose_secret().as_bytes().to_vec(),
             None => {
                 let mut fresh = vec![0u8; 32];
                 getrandom::fill(&mut fresh).map_err(|e| StartupError::Auth(e.to_string()))?;

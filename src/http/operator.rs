@@ -1,5 +1,6 @@
 //! The operator's side (L7): the operator credential and `POST /v1/operator/licenses`.
 
+use secrecy::ExposeSecret;
 use std::future::{ready, Ready};
 
 use actix_web::dev::Payload;
@@ -51,7 +52,7 @@ fn operator(req: &HttpRequest) -> Result<Operator, ApiError> {
         .map(|(_, t)| t.trim().as_bytes().to_vec())
         .unwrap_or_default();
     // Constant time over the expected length, so the token cannot be guessed byte by byte.
-    let expected = expected.as_bytes();
+    let expected = expected.expose_secret().as_bytes();
     let mut diff = u8::from(given.len() != expected.len());
     for (i, b) in expected.iter().enumerate() {
         diff |= b ^ given.get(i).copied().unwrap_or(0);
