@@ -8,7 +8,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use plotters::prelude::*;
-use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::settings::Settings;
@@ -36,28 +35,8 @@ pub struct ReportArgs {
     pub email: Option<String>,
 }
 
-/// One row of the report, as the API answers it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct Row {
-    /// The bucket's start, RFC 3339.
-    pub start: String,
-    /// The most seats in use at once.
-    pub peak_in_use: u32,
-    /// The largest capacity.
-    pub capacity: u32,
-    /// Seats granted.
-    pub grants: u32,
-    /// Seats given back.
-    pub releases: u32,
-    /// Requests refused.
-    pub refusals: u32,
-    /// Seats freed by timeout.
-    pub expirations: u32,
-    /// Seats taken away.
-    pub revocations: u32,
-    /// Accounts that held a seat.
-    pub distinct_accounts: u32,
-}
+/// One row of the report: the API's usage row, as the broker writes it.
+pub use seatbroker_api::UsageRow as Row;
 
 const COLUMNS: [&str; 9] = [
     "start",

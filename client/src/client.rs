@@ -17,7 +17,7 @@ use crate::error::{is_transient_http, Error};
 use crate::guard::SeatGuard;
 use crate::model::{
     Account, AcquireBody, AcquireRequest, Activation, Grant, Heartbeat, Invite, License, Login, Me,
-    Released, Seat,
+    Seat,
 };
 use crate::retry::{retry_after, RetryPolicy};
 
@@ -482,8 +482,8 @@ impl Client {
             format_args!("/v1/me/seats/release"),
             Auth::Session,
         );
-        let released: Released = self.json(req, Idempotent::Yes).await?;
-        Ok(released.released)
+        let released: seatbroker_api::Released = self.json(req, Idempotent::Yes).await?;
+        Ok(released.released as u64)
     }
 }
 

@@ -9,7 +9,9 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
-use crate::model::rfc3339;
+use crate::model::read_time;
+
+pub use seatbroker_api::OwnerContact;
 
 /// Why a seat was lost: the `reason` of a 410 `seat_gone`, or what else ended it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,8 +63,10 @@ impl fmt::Display for LossReason {
     }
 }
 
-/// One of the account's own seats on another device (S12), which "free up my seats" releases.
+/// One of the account's own seats on another device (S12), which "free up my seats" releases
+/// (read as `seatbroker_api::SeatElsewhere`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "seatbroker_api::SeatElsewhere")]
 pub struct SeatElsewhere {
     /// The seat's id.
     pub seat_id: String,
@@ -73,38 +77,71 @@ pub struct SeatElsewhere {
     /// That device's platform, as the API names it.
     pub platform: String,
     /// When it was granted.
-    #[serde(deserialize_with = "rfc3339::required")]
     pub granted_at: OffsetDateTime,
 }
 
-/// How to reach a pool's owner (S12).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct OwnerContact {
-    /// The owner's display name.
-    pub name: String,
-    /// The owner's email.
-    pub email: String,
+impl TryFrom<seatbroker_api::SeatElsewhere> for SeatElsewhere {
+    type Error = Error;
+
+    fn try_from(wire: seatbroker_api::SeatElsewhere) -> Result<SeatElsewhere, Error> {
+        let granted_at = read_time("granted_at", &wire.granted_at)?;
+        Ok(SeatElsewhere {
+            seat_id: wire.seat_id,
+            pool_id: wire.pool_id,
+            device_id: wire.device_id,
+            platform: wire.platform.as_str().to_owned(),
+            granted_at,
+        })
+    }
 }
 
-/// The details of a `no_seat_available` refusal (S12, W1).
+/// The details of a `no_seat_available` refusal (S12, W1), with its message: the error
+/// object's fields but `code` (read as `seatbroker_api::NoSeatDetails` and a message).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "NoSeatWire")]
 pub struct NoSeatDetails {
     /// The sentence for people.
-    #[serde(default)]
     pub message: String,
     /// The pool's capacity.
     pub capacity: u64,
     /// Capacity in use.
     pub in_use: u64,
     /// The account's own seats on other devices.
-    #[serde(default)]
     pub own_seats_elsewhere: Vec<SeatElsewhere>,
     /// The pool's owner, when known.
-    #[serde(default)]
     pub owner_contact: Option<OwnerContact>,
     /// Where a waiting request stood when its wait ended; `None` when it did not wait.
-    #[serde(default)]
     pub queue_position: Option<u64>,
+}
+
+/// The error object of a `no_seat_available` refusal as it comes: a message beside the
+/// shared details.
+#[derive(Deserialize)]
+struct NoSeatWire {
+    #[serde(default)]
+    message: String,
+    #[serde(flatten)]
+    details: seatbroker_api::NoSeatDetails,
+}
+
+impl TryFrom<NoSeatWire> for NoSeatDetails {
+    type Error = Error;
+
+    fn try_from(wire: NoSeatWire) -> Result<NoSeatDetails, Error> {
+        let d = wire.details;
+        Ok(NoSeatDetails {
+            message: wire.message,
+            capacity: u64::from(d.capacity),
+            in_use: u64::from(d.in_use),
+            own_seats_elsewhere: d
+                .own_seats_elsewhere
+                .into_iter()
+                .map(SeatElsewhere::try_from)
+                .collect::<Result<_, _>>()?,
+            owner_contact: d.owner_contact,
+            queue_position: d.queue_position.map(|p| p as u64),
+        })
+    }
 }
 
 /// Everything a call of this crate can end with.
@@ -170,7 +207,8 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
-    /// A time that cannot be written as RFC 3339 (a year beyond 9999, an offset with seconds).
+    /// A time that cannot be written as RFC 3339 (a year beyond 9999, an offset with seconds),
+    /// or a time in an answer that is not RFC 3339.
     #[error("invalid time: {0}")]
     InvalidTime(String),
     /// The token is not a valid header value.
@@ -216,29 +254,18 @@ impl Error {
 
     /// The error for a non-success answer with this status, `Retry-After` and body.
     pub(crate) fn from_answer(status: u16, retry_after: Option<Duration>, body: &[u8]) -> Error {
-        #[derive(Deserialize)]
-        struct Envelope {
-            error: ErrorObject,
-        }
-        #[derive(Deserialize)]
-        struct ErrorObject {
-            code: String,
-            #[serde(default)]
-            message: String,
-            #[serde(flatten)]
-            details: Map<String, Value>,
-        }
-        let Ok(Envelope { error }) = serde_json::from_slice::<Envelope>(body) else {
+        let Ok(seatbroker_api::ErrorBody { error }) = serde_json::from_slice(body) else {
             return Error::UnexpectedResponse {
                 status,
                 body: String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned(),
             };
         };
-        let ErrorObject {
+        let seatbroker_api::ErrorObject {
             code,
             message,
             mut details,
         } = error;
+        let code = code.into_owned();
         match (status, code.as_str()) {
             (_, "no_seat_available") => {
                 details.insert("message".into(), Value::String(message.clone()));

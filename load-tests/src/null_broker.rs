@@ -2,7 +2,7 @@
 //! ceiling a real broker is measured against (PERF.md). It verifies every bearer token
 //! exactly as the broker does (the broker's own `TokenKey`, HMAC-SHA256, with the time read
 //! per request), parses the same bodies, and answers the same seat object built the same way
-//! (`serde_json::json!`, RFC 3339 times), so what it costs is HTTP, auth and JSON alone: no
+//! (`seatbroker_api::Seat`, RFC 3339 times), so what it costs is HTTP, auth and JSON alone: no
 //! actor, no seat table, no storage, no state. The setup routes the scenarios call (accounts,
 //! login, operator licenses, activations, me, invite, pool) answer plausible objects derived
 //! from their input, so the same scenario runs against it unchanged. It never refuses a seat,
@@ -12,6 +12,7 @@
 // would add an allocation per refusal for nothing.
 #![allow(clippy::result_large_err)]
 
+use std::borrow::Cow;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use actix_web::dev::Server;
@@ -21,13 +22,17 @@ use seatbroker::auth::token::TokenKey;
 use seatbroker::domain::ids::{format_pool, format_seat, parse_pool, parse_seat, pool_of};
 use seatbroker::domain::time::format as rfc3339;
 use seatbroker_actors::{AccountId, PoolId, SeatId, Timestamp};
+use seatbroker_api::{
+    Account, Activation, ActivationKind, ErrorBody, ErrorObject, Invite, License, Me, Platform,
+    Policy, Pool, Seat, Session,
+};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 
 /// Lifetime of the tokens it issues.
 const TOKEN_TTL_S: u64 = 86_400;
 /// Heartbeat timeout of every pool it pretends to have (the broker's default: 8 hours).
-const TIMEOUT_S: u64 = 28_800;
+const TIMEOUT_S: u32 = 28_800;
 
 /// What every handler shares: the token key and the operator token.
 struct NullState {
@@ -42,8 +47,14 @@ fn now() -> Timestamp {
     Timestamp(since.as_millis() as u64)
 }
 
-fn error(status: StatusCode, code: &str, message: &str) -> HttpResponse {
-    HttpResponse::build(status).json(json!({"error": {"code": code, "message": message}}))
+fn error(status: StatusCode, code: &'static str, message: &str) -> HttpResponse {
+    HttpResponse::build(status).json(ErrorBody {
+        error: ErrorObject {
+            code: Cow::Borrowed(code),
+            message: message.to_owned(),
+            details: serde_json::Map::new(),
+        },
+    })
 }
 
 /// The account a bearer token speaks for, verified as the broker does.
@@ -90,16 +101,22 @@ fn account_of(email: &str) -> AccountId {
     AccountId((h & 0xFF_FFFF).max(1))
 }
 
-fn pool_json(pool: PoolId) -> Value {
-    json!({
-        "id": format_pool(pool),
-        "owner": {"id": AccountId(pool.0 as u32).to_string(), "name": "Owner", "email": "owner@null.example"},
-        "type": "educational",
-        "capacity": 100_000,
-        "in_use": 0,
-        "queue_length": 0,
-        "timeout_s": TIMEOUT_S,
-    })
+fn pool_json(pool: PoolId) -> Pool {
+    Pool {
+        id: format_pool(pool),
+        owner: Account {
+            id: AccountId(pool.0 as u32).to_string(),
+            name: "Owner".into(),
+            email: "owner@null.example".into(),
+        },
+        kind: Cow::Borrowed("educational"),
+        capacity: 100_000,
+        in_use: 0,
+        queue_length: 0,
+        timeout_s: TIMEOUT_S,
+        licenses: None,
+        settings: None,
+    }
 }
 
 /// The seat object, field for field as the broker writes it.
@@ -108,24 +125,24 @@ fn seat_json(
     seat: SeatId,
     account: AccountId,
     device: &str,
-    platform: &str,
-) -> Value {
+    platform: Platform,
+) -> Seat {
     let now = now();
-    json!({
-        "seat_id": format_seat(pool, seat),
-        "pool_id": format_pool(pool),
-        "account_id": account.to_string(),
-        "device_id": device,
-        "platform": platform,
-        "policy": "member",
-        "granted_at": rfc3339(now),
-        "expires_at": rfc3339(now.plus_secs(TIMEOUT_S)),
-        "offline_until": Value::Null,
-        "heartbeat_interval_s": TIMEOUT_S / 3,
-        "license_expires_at": Value::Null,
-        "trial_days_left": Value::Null,
-        "warnings": Vec::<&str>::new(),
-    })
+    Seat {
+        seat_id: format_seat(pool, seat),
+        pool_id: format_pool(pool),
+        account_id: account.to_string(),
+        device_id: device.to_owned(),
+        platform,
+        policy: Policy::Member,
+        granted_at: rfc3339(now),
+        expires_at: Some(rfc3339(now.plus_secs(u64::from(TIMEOUT_S)))),
+        offline_until: None,
+        heartbeat_interval_s: TIMEOUT_S / 3,
+        license_expires_at: None,
+        trial_days_left: None,
+        warnings: Vec::new(),
+    }
 }
 
 #[derive(Deserialize)]
@@ -155,14 +172,10 @@ async fn take_seat(
         .as_deref()
         .and_then(|p| parse_pool(p).ok())
         .unwrap_or_else(|| pool_of(account));
+    // It refuses nothing, not even a platform the API does not know: that seat says windows.
+    let platform = Platform::from_name(&body.platform).unwrap_or(Platform::Windows);
     let seat = SeatId(fastrand::u64(1..u64::from(u32::MAX)));
-    HttpResponse::Created().json(seat_json(
-        pool,
-        seat,
-        account,
-        &body.device_id,
-        &body.platform,
-    ))
+    HttpResponse::Created().json(seat_json(pool, seat, account, &body.device_id, platform))
 }
 
 #[derive(Deserialize, Default)]
@@ -188,7 +201,7 @@ async fn heartbeat(
     }
     match parse_seat(&path) {
         Ok((pool, seat)) => {
-            HttpResponse::Ok().json(seat_json(pool, seat, account, "device", "windows"))
+            HttpResponse::Ok().json(seat_json(pool, seat, account, "device", Platform::Windows))
         }
         Err(_) => error(StatusCode::NOT_FOUND, "not_found", "no such seat"),
     }
@@ -219,11 +232,11 @@ async fn create_account(body: web::Bytes) -> HttpResponse {
         Ok(b) => b,
         Err(res) => return res,
     };
-    HttpResponse::Created().json(json!({
-        "id": account_of(&body.email).to_string(),
-        "email": body.email,
-        "name": body.name,
-    }))
+    HttpResponse::Created().json(Account {
+        id: account_of(&body.email).to_string(),
+        email: body.email,
+        name: body.name,
+    })
 }
 
 #[derive(Deserialize)]
@@ -238,11 +251,11 @@ async fn login(state: web::Data<NullState>, body: web::Bytes) -> HttpResponse {
     };
     let account = account_of(&body.email);
     let expires = now().plus_secs(TOKEN_TTL_S);
-    HttpResponse::Ok().json(json!({
-        "token": state.tokens.issue(account, now(), expires),
-        "account_id": account.to_string(),
-        "expires_at": rfc3339(expires),
-    }))
+    HttpResponse::Ok().json(Session {
+        token: state.tokens.issue(account, now(), expires),
+        account_id: account.to_string(),
+        expires_at: rfc3339(expires),
+    })
 }
 
 #[derive(Deserialize)]
@@ -274,13 +287,13 @@ async fn issue_license(
         Err(res) => return res,
     };
     let n = fastrand::u32(..0xFF_FFFF);
-    HttpResponse::Created().json(json!({
-        "id": format!("L-{:03X}-{:03X}", n >> 12, n & 0xFFF),
-        "key": format!("R-{:03X}-{:03X}-000-000-000-000", n >> 12, n & 0xFFF),
-        "type": body.kind,
-        "seats": body.seats,
-        "expires_at": Value::Null,
-    }))
+    HttpResponse::Created().json(License {
+        id: format!("L-{:03X}-{:03X}", n >> 12, n & 0xFFF),
+        key: format!("R-{:03X}-{:03X}-000-000-000-000", n >> 12, n & 0xFFF),
+        kind: Cow::Owned(body.kind),
+        seats: body.seats,
+        expires_at: None,
+    })
 }
 
 #[derive(Deserialize)]
@@ -304,14 +317,25 @@ async fn activate(req: HttpRequest, state: web::Data<NullState>, body: web::Byte
             .get(..6)
             .and_then(|d| u32::from_str_radix(d, 16).ok())
             .map_or(pool_of(account), |v| PoolId(u64::from(v)));
-        return HttpResponse::Created()
-            .json(json!({"kind": "membership", "pool": pool_json(pool)}));
+        return HttpResponse::Created().json(Activation {
+            kind: ActivationKind::Membership,
+            license: None,
+            pool: pool_json(pool),
+            warning: None,
+        });
     }
-    HttpResponse::Created().json(json!({
-        "kind": "license",
-        "license": {"id": "L-000-001", "key": body.code, "type": "educational", "seats": 100_000, "expires_at": Value::Null},
-        "pool": pool_json(pool_of(account)),
-    }))
+    HttpResponse::Created().json(Activation {
+        kind: ActivationKind::License,
+        license: Some(License {
+            id: "L-000-001".into(),
+            key: body.code,
+            kind: Cow::Borrowed("educational"),
+            seats: 100_000,
+            expires_at: None,
+        }),
+        pool: pool_json(pool_of(account)),
+        warning: None,
+    })
 }
 
 async fn me(req: HttpRequest, state: web::Data<NullState>) -> HttpResponse {
@@ -319,12 +343,16 @@ async fn me(req: HttpRequest, state: web::Data<NullState>) -> HttpResponse {
         Ok(a) => a,
         Err(res) => return res,
     };
-    HttpResponse::Ok().json(json!({
-        "account": {"id": account.to_string(), "email": "someone@null.example", "name": "Load"},
-        "own_pool": pool_json(pool_of(account)),
-        "memberships": [],
-        "seats": [],
-    }))
+    HttpResponse::Ok().json(Me {
+        account: Account {
+            id: account.to_string(),
+            email: "someone@null.example".into(),
+            name: "Load".into(),
+        },
+        own_pool: Some(pool_json(pool_of(account))),
+        memberships: Vec::new(),
+        seats: Vec::new(),
+    })
 }
 
 async fn invite(
@@ -340,8 +368,10 @@ async fn invite(
     };
     let v = pool.0 as u32;
     let code = format!("I-{:03X}-{:03X}-000-000", v >> 12, v & 0xFFF);
-    HttpResponse::Ok()
-        .json(json!({"url": format!("http://null.invalid/join/{code}"), "code": code}))
+    HttpResponse::Ok().json(Invite {
+        url: format!("http://null.invalid/join/{code}"),
+        code,
+    })
 }
 
 async fn pool(

@@ -7,12 +7,13 @@ use serde::Deserialize;
 use super::auth::Authenticated;
 use super::error::ApiError;
 use super::json::ApiJson;
-use super::views::{self, ActivationJson};
+use super::views;
 use super::AppState;
 use crate::domain::codes::ActivationCode;
 use crate::service::activations::{self, Activated};
 use crate::service::error::ActivationRefusal;
 use crate::service::Novelty;
+use seatbroker_api::{Activation, ActivationKind};
 
 /// The body of `POST /v1/activations`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -28,8 +29,8 @@ pub struct Activate {
     tag = "licenses",
     request_body = Activate,
     responses(
-        (status = 200, description = "Repeated: warning already_active", body = ActivationJson),
-        (status = 201, description = "{kind: license, license, pool} or {kind: membership, pool}", body = ActivationJson),
+        (status = 200, description = "Repeated: warning already_active", body = Activation),
+        (status = 201, description = "{kind: license, license, pool} or {kind: membership, pool}", body = Activation),
         (status = 403, description = "join_restricted, member_blocked"),
         (status = 404, description = "unknown_code"),
         (status = 409, description = "license_already_activated, license_type_mismatch, own_pool"),
@@ -49,8 +50,8 @@ pub async fn activate(
             pool,
             novelty,
         } => (
-            ActivationJson {
-                kind: "license",
+            Activation {
+                kind: ActivationKind::License,
                 license: Some(views::license(&license)),
                 pool: views::pool(&pool),
                 warning: None,
@@ -58,8 +59,8 @@ pub async fn activate(
             novelty,
         ),
         Activated::Membership { pool, novelty } => (
-            ActivationJson {
-                kind: "membership",
+            Activation {
+                kind: ActivationKind::Membership,
                 license: None,
                 pool: views::pool(&pool),
                 warning: None,
@@ -69,8 +70,8 @@ pub async fn activate(
     };
     Ok(match novelty {
         Novelty::New => HttpResponse::Created().json(json),
-        Novelty::Repeated => HttpResponse::Ok().json(ActivationJson {
-            warning: Some("already_active"),
+        Novelty::Repeated => HttpResponse::Ok().json(Activation {
+            warning: Some("already_active".into()),
             ..json
         }),
     })

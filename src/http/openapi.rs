@@ -1,13 +1,15 @@
 //! `GET /openapi.json`: the OpenAPI 3 description of the API, generated (utoipa) from the
-//! annotations on the handlers, so it cannot drift from the routes it describes.
+//! annotations on the handlers, so it cannot drift from the routes it describes. The
+//! response bodies are `seatbroker_api`'s shared types, registered here with the request bodies.
 
 use actix_web::HttpResponse;
+use seatbroker_api as api;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
     accounts, activations, admin, me, members, operator, ops, pool_admin, pools, seats, trials,
-    usage, views,
+    usage,
 };
 
 /// The API's description.
@@ -46,19 +48,27 @@ use super::{
         seats::offline,
     ),
     components(schemas(
-        views::SeatJson,
-        views::LicenseJson,
-        views::AccountJson,
-        views::PoolJson,
-        views::PoolSettingsJson,
-        views::ActivationJson,
-        views::TrialJson,
-        views::LoginJson,
-        views::MeJson,
-        views::ReleasedJson,
-        views::InviteJson,
-        views::MemberJson,
-        views::UsageRowJson,
+        api::Seat,
+        api::Platform,
+        api::Policy,
+        api::License,
+        api::Account,
+        api::Pool,
+        api::PoolSettings,
+        api::ActivationKind,
+        api::Trial,
+        api::Session,
+        api::Me,
+        api::Released,
+        api::Invite,
+        api::Member,
+        api::MemberStatus,
+        api::UsageRow,
+        api::ErrorBody,
+        api::ErrorObject,
+        api::NoSeatDetails,
+        api::SeatElsewhere,
+        api::OwnerContact,
         admin::AdminAccountJson,
         accounts::NewAccount,
         accounts::Login,
@@ -95,4 +105,68 @@ pub fn document() -> serde_json::Value {
 #[utoipa::path(get, path = "/openapi.json", tag = "ops", responses((status = 200, description = "This document")))]
 pub async fn openapi_json() -> HttpResponse {
     HttpResponse::Ok().json(document())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    /// Every `$ref` under `node`.
+    fn refs<'a>(node: &'a Value, found: &mut Vec<&'a str>) {
+        match node {
+            Value::Object(map) => {
+                if let Some(Value::String(target)) = map.get("$ref") {
+                    found.push(target);
+                }
+                map.values().for_each(|v| refs(v, found));
+            }
+            Value::Array(items) => items.iter().for_each(|v| refs(v, found)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn every_response_body_is_a_shared_schema_and_every_reference_resolves() {
+        let doc = super::document();
+        let schemas = &doc["components"]["schemas"];
+        for name in [
+            "Seat",
+            "Platform",
+            "Policy",
+            "License",
+            "Account",
+            "Pool",
+            "PoolSettings",
+            "Activation",
+            "ActivationKind",
+            "Trial",
+            "Session",
+            "Me",
+            "Released",
+            "Invite",
+            "Member",
+            "MemberStatus",
+            "UsageRow",
+            "ErrorBody",
+            "NoSeatDetails",
+        ] {
+            assert!(schemas[name].is_object(), "schema {name} is registered");
+        }
+        let seat = &schemas["Seat"];
+        assert_eq!(
+            seat["properties"]["platform"]["$ref"],
+            "#/components/schemas/Platform"
+        );
+        assert_eq!(
+            doc["paths"]["/v1/seats"]["post"]["responses"]["201"]["content"]["application/json"]
+                ["schema"]["$ref"],
+            "#/components/schemas/Seat"
+        );
+        let mut found = Vec::new();
+        refs(&doc, &mut found);
+        for target in found {
+            let name = target.trim_start_matches("#/components/schemas/");
+            assert!(schemas[name].is_object(), "{target} resolves");
+        }
+    }
 }

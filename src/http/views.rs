@@ -1,77 +1,58 @@
-//! The JSON bodies of API.md's answers (seat, license, pool, member, ...), one typed struct
-//! each, built from service values in one place so every route answers the same fields and
-//! `/openapi.json` describes each body exactly (`ToSchema`).
+//! The JSON bodies of API.md's answers, built here from service values: the seat, license,
+//! account, pool, member, invite and usage objects are `seatbroker_api`'s shared types (the
+//! client, `seatbroker report` and the null broker read the same ones), so every route
+//! answers the same fields and `/openapi.json` describes each body exactly. This module only
+//! converts (engine and store values to ids, RFC 3339 times and API names); the shapes live
+//! in `seatbroker_api`. The `...Json` names are the ones the route modules use.
+
+use std::borrow::Cow;
 
 use seatbroker_actors::{PoolId, SeatView, Timestamp};
-use serde::Serialize;
-use utoipa::ToSchema;
+use seatbroker_api::{
+    Account, Invite, License, Member, MemberStatus as ApiMemberStatus, Platform, Policy, Pool,
+    PoolSettings, Seat, UsageRow as ApiUsageRow,
+};
+
+pub use seatbroker_api::{
+    Account as AccountJson, Invite as InviteJson, License as LicenseJson, Me as MeJson,
+    Member as MemberJson, Pool as PoolJson, PoolSettings as PoolSettingsJson,
+    Released as ReleasedJson, Seat as SeatJson, Session as LoginJson, Trial as TrialJson,
+    UsageRow as UsageRowJson,
+};
 
 use crate::domain::codes::LicenseKey;
 use crate::domain::ids::{format_pool, format_seat};
 use crate::domain::time;
 use crate::domain::usage::UsageRow;
-use crate::service::members::{Invite, Member};
+use crate::service::members::{Invite as ServiceInvite, Member as ServiceMember};
 use crate::service::pools::PoolDetails;
 use crate::store::{AccountRecord, LicenseRecord, MemberStatus};
 
 /// A license expiring within this many days is announced with `license_expires_soon`.
 const EXPIRES_SOON_DAYS: u64 = 14;
 
-/// A seat object (the hot path answers one per take, so it is serialised field by field).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SeatJson {
-    /// `S-...`.
-    seat_id: String,
-    /// `P-...`.
-    pool_id: String,
-    /// The holder, `A-...`.
-    account_id: String,
-    /// The device it is bound to.
-    device_id: String,
-    /// `windows`, `mac` or `web`.
-    #[schema(value_type = String)]
-    platform: &'static str,
-    /// `owner` or `member`.
-    #[schema(value_type = String)]
-    policy: &'static str,
-    /// When it was first granted (RFC 3339).
-    granted_at: String,
-    /// The heartbeat deadline; null while it needs no heartbeat.
-    expires_at: Option<String>,
-    /// The end of an offline reservation (S11).
-    offline_until: Option<String>,
-    /// A third of the pool's timeout, 1 to 300.
-    heartbeat_interval_s: u32,
-    /// The latest expiry among the pool's live licenses; null when one is permanent.
-    license_expires_at: Option<String>,
-    /// Active days left, in a trial pool.
-    trial_days_left: Option<u8>,
-    /// `license_expires_soon`, `trial_days_left`.
-    #[schema(value_type = Vec<String>)]
-    warnings: Vec<&'static str>,
-}
-
-/// A seat object.
-pub fn seat(pool: PoolId, seat: &SeatView, now: Timestamp) -> SeatJson {
+/// A seat object. The hot path answers one per take: its codes are static strings and enums,
+/// so the only allocations are its ids and times (and the warnings' list when there are any).
+pub fn seat(pool: PoolId, seat: &SeatView, now: Timestamp) -> Seat {
     let mut warnings = Vec::new();
     if seat
         .license_expires_at
         .is_some_and(|end| end <= now.plus_secs(EXPIRES_SOON_DAYS * 86_400))
     {
-        warnings.push("license_expires_soon");
+        warnings.push(Cow::Borrowed("license_expires_soon"));
     }
     if seat.trial_days_left.is_some() {
-        warnings.push("trial_days_left");
+        warnings.push(Cow::Borrowed("trial_days_left"));
     }
-    SeatJson {
+    Seat {
         seat_id: format_seat(pool, seat.id),
         pool_id: format_pool(pool),
         account_id: seat.account.to_string(),
         device_id: seat.device.as_str().to_owned(),
-        platform: seat.platform.as_str(),
+        platform: platform(seat.platform),
         policy: match seat.policy {
-            seatbroker_actors::Policy::Owner => "owner",
-            seatbroker_actors::Policy::Member => "member",
+            seatbroker_actors::Policy::Owner => Policy::Owner,
+            seatbroker_actors::Policy::Member => Policy::Member,
         },
         granted_at: time::format(seat.granted_at),
         expires_at: seat.expires_at.map(time::format),
@@ -83,105 +64,46 @@ pub fn seat(pool: PoolId, seat: &SeatView, now: Timestamp) -> SeatJson {
     }
 }
 
+/// The engine's platform as the API names it.
+fn platform(p: seatbroker_actors::Platform) -> Platform {
+    match p {
+        seatbroker_actors::Platform::Windows => Platform::Windows,
+        seatbroker_actors::Platform::Mac => Platform::Mac,
+        seatbroker_actors::Platform::Web => Platform::Web,
+    }
+}
+
 /// Seat objects of one pool.
-pub fn seats(pool: PoolId, seats: &[SeatView], now: Timestamp) -> Vec<SeatJson> {
+pub fn seats(pool: PoolId, seats: &[SeatView], now: Timestamp) -> Vec<Seat> {
     seats.iter().map(|s| seat(pool, s, now)).collect()
 }
 
 /// A license object.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct LicenseJson {
-    /// `L-...`.
-    id: String,
-    /// `R-...`.
-    key: String,
-    /// The license type.
-    #[serde(rename = "type")]
-    #[schema(value_type = String)]
-    kind: &'static str,
-    /// Concurrent seats.
-    seats: u32,
-    /// The end of the license; null when permanent.
-    expires_at: Option<String>,
-}
-
-/// A license object.
-pub fn license(rec: &LicenseRecord) -> LicenseJson {
-    LicenseJson {
+pub fn license(rec: &LicenseRecord) -> License {
+    License {
         id: rec.id.to_string(),
         key: LicenseKey::from_bits(rec.key).to_string(),
-        kind: rec.kind.as_str(),
+        kind: Cow::Borrowed(rec.kind.as_str()),
         seats: rec.seats,
         expires_at: rec.expires_at.map(time::format),
     }
 }
 
-/// An account as others may see it: id, name, email.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AccountJson {
-    /// `A-...`.
-    id: String,
-    /// The email as typed at registration.
-    email: String,
-    /// The display name.
-    name: String,
-}
-
-/// An account object.
-pub fn account(rec: &AccountRecord) -> AccountJson {
-    AccountJson {
+/// An account object: id, email, name.
+pub fn account(rec: &AccountRecord) -> Account {
+    Account {
         id: rec.id.to_string(),
         email: rec.email.clone(),
         name: rec.name.clone(),
     }
 }
 
-/// The owner's settings of a pool.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PoolSettingsJson {
-    /// S4's heartbeat timeout.
-    timeout_s: u32,
-    /// S11's longest offline reservation.
-    offline_max_days: u32,
-    /// W2's idle reclaim; null when off.
-    idle_reclaim_s: Option<u32>,
-    /// I4's join restriction; null when anyone may join.
-    join_email_domain: Option<String>,
-}
-
-/// A pool object; the owner's view adds `licenses` and `settings`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PoolJson {
-    /// `P-...`.
-    id: String,
-    /// The pool's owner.
-    owner: AccountJson,
-    /// The type of the pool's licenses.
-    #[serde(rename = "type")]
-    #[schema(value_type = String)]
-    kind: &'static str,
-    /// Seats of the pool's live licenses.
-    capacity: u32,
-    /// Capacity in use.
-    in_use: u32,
-    /// Requests waiting (W1).
-    queue_length: usize,
-    /// S4's heartbeat timeout.
-    timeout_s: u32,
-    /// The pool's licenses (owner only).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    licenses: Option<Vec<LicenseJson>>,
-    /// The pool's settings (owner only).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    settings: Option<PoolSettingsJson>,
-}
-
-/// A pool object.
-pub fn pool(d: &PoolDetails) -> PoolJson {
+/// A pool object; the owner's view (`d.licenses` present) adds `licenses` and `settings`.
+pub fn pool(d: &PoolDetails) -> Pool {
     let owner_view = d.licenses.as_ref().map(|licenses| {
         (
             licenses.iter().map(license).collect(),
-            PoolSettingsJson {
+            PoolSettings {
                 timeout_s: d.settings.timeout_s,
                 offline_max_days: d.settings.offline_max_days,
                 idle_reclaim_s: d.settings.idle_reclaim_s,
@@ -190,10 +112,10 @@ pub fn pool(d: &PoolDetails) -> PoolJson {
         )
     });
     let (licenses, settings) = owner_view.unzip();
-    PoolJson {
+    Pool {
         id: format_pool(d.record.pool),
         owner: account(&d.owner),
-        kind: d.record.kind.as_str(),
+        kind: Cow::Borrowed(d.record.kind.as_str()),
         capacity: d.status.capacity,
         in_use: d.status.in_use,
         queue_length: d.status.queue_length,
@@ -203,140 +125,31 @@ pub fn pool(d: &PoolDetails) -> PoolJson {
     }
 }
 
-/// The answer of `POST /v1/activations`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ActivationJson {
-    /// `license` or `membership`.
-    #[schema(value_type = String)]
-    pub kind: &'static str,
-    /// The license activated (for `kind: license`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub license: Option<LicenseJson>,
-    /// The pool: the account's own, or the one joined.
-    pub pool: PoolJson,
-    /// `already_active` when the activation was repeated.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>)]
-    pub warning: Option<&'static str>,
-}
-
-/// The answer of `POST /v1/trials`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TrialJson {
-    /// The trial's license.
-    pub license: LicenseJson,
-    /// The account's pool.
-    pub pool: PoolJson,
-    /// 5.
-    pub active_days_left: u8,
-    /// The end of the 90 days.
-    pub valid_until: String,
-}
-
-/// The answer of `POST /v1/auth/login`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct LoginJson {
-    /// The bearer token.
-    pub token: String,
-    /// `A-...`.
-    pub account_id: String,
-    /// When the token stops working.
-    pub expires_at: String,
-}
-
-/// The answer of `GET /v1/me`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct MeJson {
-    /// The account.
-    pub account: AccountJson,
-    /// Its own pool; null before its first activation or trial.
-    pub own_pool: Option<PoolJson>,
-    /// The pools it is a member of.
-    pub memberships: Vec<PoolJson>,
-    /// Its seats.
-    pub seats: Vec<SeatJson>,
-}
-
-/// The answer of "free up my seats".
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ReleasedJson {
-    /// How many seats were freed.
-    pub released: usize,
-}
-
-/// A pool's invite code and URL.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct InviteJson {
-    /// `I-...`.
-    code: String,
-    /// `{server.public_url}/join/{code}`.
-    url: String,
-}
-
 /// An invite object.
-pub fn invite(i: &Invite) -> InviteJson {
-    InviteJson {
+pub fn invite(i: &ServiceInvite) -> Invite {
+    Invite {
         code: i.code.to_string(),
         url: i.url.clone(),
     }
 }
 
-/// A member as the owner's list shows it.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct MemberJson {
-    /// `A-...`.
-    account_id: String,
-    /// The member's email.
-    email: String,
-    /// The member's name.
-    name: String,
-    /// `active` or `blocked`.
-    #[schema(value_type = String)]
-    status: &'static str,
-    /// Seats the member holds in the pool.
-    seats_in_use: usize,
-}
-
 /// A member object.
-pub fn member(m: &Member) -> MemberJson {
-    MemberJson {
+pub fn member(m: &ServiceMember) -> Member {
+    Member {
         account_id: m.membership.account.to_string(),
         email: m.email.clone(),
         name: m.name.clone(),
         status: match m.membership.status {
-            MemberStatus::Active => "active",
-            MemberStatus::Blocked => "blocked",
+            MemberStatus::Active => ApiMemberStatus::Active,
+            MemberStatus::Blocked => ApiMemberStatus::Blocked,
         },
         seats_in_use: m.seats_in_use,
     }
 }
 
-/// One bucket of a usage report (W4).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct UsageRowJson {
-    /// The bucket's start.
-    start: String,
-    /// The most capacity in use at once.
-    peak_in_use: u32,
-    /// The largest capacity.
-    capacity: u32,
-    /// Seats granted.
-    grants: u32,
-    /// Seats given back by their holders.
-    releases: u32,
-    /// Requests refused.
-    refusals: u32,
-    /// Seats freed by timeout.
-    expirations: u32,
-    /// Seats taken away.
-    revocations: u32,
-    /// Accounts that held a seat in the bucket.
-    distinct_accounts: u32,
-}
-
 /// A usage row.
-pub fn usage_row(r: &UsageRow) -> UsageRowJson {
-    UsageRowJson {
+pub fn usage_row(r: &UsageRow) -> ApiUsageRow {
+    ApiUsageRow {
         start: time::format(r.start),
         peak_in_use: r.peak_in_use,
         capacity: r.capacity,
@@ -346,5 +159,65 @@ pub fn usage_row(r: &UsageRow) -> UsageRowJson {
         expirations: r.expirations,
         revocations: r.revocations,
         distinct_accounts: r.distinct_accounts,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use seatbroker_api::{Activation, ActivationKind};
+
+    fn a_pool() -> Pool {
+        Pool {
+            id: "P-000-001".into(),
+            owner: Account {
+                id: "A-000-001".into(),
+                email: "prof@uni.edu".into(),
+                name: "Prof".into(),
+            },
+            kind: Cow::Borrowed("educational"),
+            capacity: 15,
+            in_use: 2,
+            queue_length: 0,
+            timeout_s: 28_800,
+            licenses: None,
+            settings: None,
+        }
+    }
+
+    #[test]
+    fn an_activation_answers_api_md_s_shape() {
+        let membership = Activation {
+            kind: ActivationKind::Membership,
+            license: None,
+            pool: a_pool(),
+            warning: Some(Cow::Borrowed("already_active")),
+        };
+        let sent = serde_json::to_value(&membership).unwrap();
+        assert_eq!(sent["kind"], "membership");
+        assert_eq!(sent["warning"], "already_active");
+        assert!(sent.get("license").is_none(), "no license for a membership");
+        assert_eq!(
+            serde_json::from_value::<Activation>(sent).unwrap(),
+            membership
+        );
+
+        let license = Activation {
+            kind: ActivationKind::License,
+            license: Some(License {
+                id: "L-AD6-FB6".into(),
+                key: "R-61F-5C0-587-0F5-3A5-CBA".into(),
+                kind: Cow::Borrowed("educational"),
+                seats: 15,
+                expires_at: None,
+            }),
+            pool: a_pool(),
+            warning: None,
+        };
+        let sent = serde_json::to_value(&license).unwrap();
+        assert_eq!(sent["kind"], "license");
+        assert_eq!(sent["license"]["type"], "educational");
+        assert!(sent.get("warning").is_none(), "no warning when new");
+        assert_eq!(serde_json::from_value::<Activation>(sent).unwrap(), license);
     }
 }
