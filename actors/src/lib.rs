@@ -8,8 +8,10 @@
 
 pub mod actor;
 pub mod committer;
+mod env;
 pub mod error;
 pub mod ids;
+pub mod messages;
 pub mod model;
 pub mod order;
 pub mod registry;

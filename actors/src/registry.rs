@@ -5,6 +5,10 @@
 //! seats, so their expiries fire without a request; a request for a pool not loaded yet waits
 //! for that pool's load (concurrent requests share it). Idle actors stop themselves and
 //! leave the registry; the next request starts a fresh one.
+//!
+//! What it shares with its actors (store, committer, clock, settings, counters) is `Env`, in
+//! `env`; the messages it sends are in `messages`. An actor reaches back only through
+//! `PoolDirectory`, to be forgotten when it stops, so the actor never names the registry.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
@@ -16,55 +20,21 @@ use actix::prelude::*;
 use dashmap::DashMap;
 use tokio::sync::{oneshot, OnceCell};
 
-use crate::actor::{self, ActorShared, PoolActor, Reply, StatusCell};
+use crate::actor::{ActorShared, PoolActor, StatusCell};
 use crate::committer::{CommitStats, Committer};
+use crate::env::{Env, PoolDirectory};
 use crate::error::EngineError;
 use crate::ids::{AccountId, PoolId, SeatId, WaiterId};
+use crate::messages::{self, Reply};
 use crate::model::{
     AcquireOutcome, AcquireRequest, CloseOutcome, License, MemberError, PoolSettings, PoolStatus,
-    SeatError, SeatView, TableLimits,
+    SeatError, SeatView,
 };
 use crate::store::{PoolStore, StoreError};
 use crate::time::{Clock, Timestamp};
 
-/// The engine's settings.
-#[derive(Debug, Clone)]
-pub struct EngineConfig {
-    /// Bounds of each pool's table (waiting queue, tombstones).
-    pub limits: TableLimits,
-    /// Messages a pool's mailbox holds before requests hear `Throttled`.
-    pub mailbox_capacity: usize,
-    /// How long an actor holding nothing stays before it stops.
-    pub idle_stop_after: Duration,
-    /// The most pool commits in one store call.
-    pub max_batch: usize,
-}
-
-impl Default for EngineConfig {
-    fn default() -> Self {
-        EngineConfig {
-            limits: TableLimits::default(),
-            mailbox_capacity: 1_000,
-            idle_stop_after: Duration::from_secs(300),
-            max_batch: 1_024,
-        }
-    }
-}
-
-/// Counters of the engine, for metrics.
-#[derive(Debug, Default)]
-pub struct EngineStats {
-    /// Pool actors running.
-    pub live_actors: AtomicU64,
-    /// Requests refused because a pool's mailbox was full.
-    pub mailbox_full: AtomicU64,
-    /// Panics caught at the actor boundary.
-    pub table_panics: AtomicU64,
-    /// Pools reloaded from the store after a panic.
-    pub pool_reloads: AtomicU64,
-    /// Expiries, revocations and queued requests.
-    pub seats: crate::stats::SeatEvents,
-}
+// The engine's settings and counters were defined here first; they keep their paths.
+pub use crate::env::{EngineConfig, EngineStats};
 
 /// A running pool actor as the registry hands it out.
 #[derive(Debug, Clone)]
@@ -111,20 +81,13 @@ enum SendFailure {
 
 type Slot = Arc<OnceCell<PoolHandle>>;
 
-/// What the registry and its actors share.
-pub(crate) struct Env {
-    pub(crate) store: Arc<dyn PoolStore>,
-    pub(crate) committer: Committer,
-    pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) config: EngineConfig,
-    pub(crate) stats: Arc<EngineStats>,
-    slots: DashMap<PoolId, Slot>,
-}
+/// Each pool's actor, once started: concurrent requests for a pool not loaded yet share its
+/// load through the slot.
+type Slots = DashMap<PoolId, Slot>;
 
-impl Env {
-    /// Removes a pool's actor from the registry, if it is still that generation.
-    pub(crate) fn forget(&self, pool: PoolId, generation: u64) {
-        self.slots.remove_if(&pool, |_, slot| {
+impl PoolDirectory for Slots {
+    fn forget(&self, pool: PoolId, generation: u64) {
+        self.remove_if(&pool, |_, slot| {
             slot.get().is_none_or(|h| h.shared.generation == generation)
         });
     }
@@ -172,6 +135,7 @@ impl Arbiters {
 #[derive(Clone)]
 pub struct PoolRegistry {
     env: Arc<Env>,
+    slots: Arc<Slots>,
     arbiters: Arc<Arbiters>,
     next_waiter: Arc<AtomicU64>,
     next_generation: Arc<AtomicU64>,
@@ -182,7 +146,7 @@ pub struct PoolRegistry {
 impl std::fmt::Debug for PoolRegistry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PoolRegistry")
-            .field("pools", &self.env.slots.len())
+            .field("pools", &self.slots.len())
             .finish_non_exhaustive()
     }
 }
@@ -198,6 +162,7 @@ impl PoolRegistry {
         arbiters: Vec<ArbiterHandle>,
     ) -> Self {
         let committer = Committer::start(store.clone(), config.max_batch);
+        let slots = Arc::new(Slots::new());
         PoolRegistry {
             env: Arc::new(Env {
                 store,
@@ -205,8 +170,9 @@ impl PoolRegistry {
                 clock,
                 config,
                 stats: Arc::new(EngineStats::default()),
-                slots: DashMap::new(),
+                directory: slots.clone(),
             }),
+            slots,
             arbiters: Arc::new(Arbiters {
                 list: RwLock::new(arbiters.into_iter().map(|a| (None, a)).collect()),
                 next: AtomicUsize::new(0),
@@ -248,8 +214,7 @@ impl PoolRegistry {
 
     /// The status of every running pool, read without messages (for metrics).
     pub fn statuses(&self) -> Vec<(PoolId, PoolStatus)> {
-        self.env
-            .slots
+        self.slots
             .iter()
             .filter_map(|e| e.value().get().map(|h| (*e.key(), h.status())))
             .collect()
@@ -295,7 +260,6 @@ impl PoolRegistry {
     /// The pool's running actor, started (and the pool loaded) when needed.
     pub async fn handle(&self, pool: PoolId) -> Result<PoolHandle, EngineError> {
         let slot: Slot = self
-            .env
             .slots
             .entry(pool)
             .or_insert_with(|| Arc::new(OnceCell::new()))
@@ -303,8 +267,7 @@ impl PoolRegistry {
         match slot.get_or_try_init(|| self.start(pool)).await {
             Ok(handle) => Ok(handle.clone()),
             Err(err) => {
-                self.env
-                    .slots
+                self.slots
                     .remove_if(&pool, |_, s| Arc::ptr_eq(s, &slot) && s.get().is_none());
                 Err(err)
             }
@@ -398,7 +361,7 @@ impl PoolRegistry {
         for _ in 0..3 {
             let handle = self.handle(pool).await?;
             let (tx, rx) = oneshot::channel();
-            let msg = actor::Acquire {
+            let msg = messages::Acquire {
                 req: req.clone(),
                 reply: tx,
             };
@@ -438,7 +401,7 @@ impl PoolRegistry {
         account: AccountId,
         active: Option<bool>,
     ) -> Result<Result<SeatView, SeatError>, EngineError> {
-        self.call(pool, |reply| actor::Heartbeat {
+        self.call(pool, |reply| messages::Heartbeat {
             seat,
             account,
             active,
@@ -454,7 +417,7 @@ impl PoolRegistry {
         seat: SeatId,
         account: AccountId,
     ) -> Result<Result<CloseOutcome, SeatError>, EngineError> {
-        self.call(pool, |reply| actor::Close {
+        self.call(pool, |reply| messages::Close {
             seat,
             account,
             reply,
@@ -469,7 +432,7 @@ impl PoolRegistry {
         seat: SeatId,
         account: AccountId,
     ) -> Result<Result<CloseOutcome, SeatError>, EngineError> {
-        self.call(pool, |reply| actor::Logout {
+        self.call(pool, |reply| messages::Logout {
             seat,
             account,
             reply,
@@ -483,7 +446,7 @@ impl PoolRegistry {
         pool: PoolId,
         account: AccountId,
     ) -> Result<Vec<SeatId>, EngineError> {
-        self.call(pool, |reply| actor::ReleaseAll { account, reply })
+        self.call(pool, |reply| messages::ReleaseAll { account, reply })
             .await
     }
 
@@ -495,7 +458,7 @@ impl PoolRegistry {
         account: AccountId,
         until: Timestamp,
     ) -> Result<Result<SeatView, SeatError>, EngineError> {
-        self.call(pool, |reply| actor::ReserveOffline {
+        self.call(pool, |reply| messages::ReserveOffline {
             seat,
             account,
             until,
@@ -510,7 +473,7 @@ impl PoolRegistry {
         pool: PoolId,
         seat: SeatId,
     ) -> Result<Result<(), SeatError>, EngineError> {
-        self.call(pool, |reply| actor::AdminRelease { seat, reply })
+        self.call(pool, |reply| messages::AdminRelease { seat, reply })
             .await
     }
 
@@ -520,7 +483,7 @@ impl PoolRegistry {
         pool: PoolId,
         account: AccountId,
     ) -> Result<Result<usize, MemberError>, EngineError> {
-        self.call(pool, |reply| actor::Block { account, reply })
+        self.call(pool, |reply| messages::Block { account, reply })
             .await
     }
 
@@ -530,7 +493,7 @@ impl PoolRegistry {
         pool: PoolId,
         account: AccountId,
     ) -> Result<Result<(), MemberError>, EngineError> {
-        self.call(pool, |reply| actor::Unblock { account, reply })
+        self.call(pool, |reply| messages::Unblock { account, reply })
             .await
     }
 
@@ -540,7 +503,7 @@ impl PoolRegistry {
         pool: PoolId,
         account: AccountId,
     ) -> Result<Result<usize, MemberError>, EngineError> {
-        self.call(pool, |reply| actor::RemoveMember { account, reply })
+        self.call(pool, |reply| messages::RemoveMember { account, reply })
             .await
     }
 
@@ -550,7 +513,7 @@ impl PoolRegistry {
         pool: PoolId,
         licenses: Vec<License>,
     ) -> Result<(), EngineError> {
-        self.call(pool, |reply| actor::SetLicenses {
+        self.call(pool, |reply| messages::SetLicenses {
             licenses: licenses.clone(),
             reply,
         })
@@ -563,7 +526,7 @@ impl PoolRegistry {
         pool: PoolId,
         settings: PoolSettings,
     ) -> Result<(), EngineError> {
-        self.call(pool, |reply| actor::UpdateSettings {
+        self.call(pool, |reply| messages::UpdateSettings {
             settings: settings.clone(),
             reply,
         })
@@ -572,18 +535,18 @@ impl PoolRegistry {
 
     /// Capacity, seats in use and queue length, as of now.
     pub async fn status(&self, pool: PoolId) -> Result<PoolStatus, EngineError> {
-        self.call(pool, |reply| actor::GetStatus { reply }).await
+        self.call(pool, |reply| messages::GetStatus { reply }).await
     }
 
     /// L6: makes the pool a trial pool with `days` active days.
     pub async fn start_trial(&self, pool: PoolId, days: u8) -> Result<(), EngineError> {
-        self.call(pool, |reply| actor::StartTrial { days, reply })
+        self.call(pool, |reply| messages::StartTrial { days, reply })
             .await
     }
 
     /// L5: ends the pool's trial (a regular license was activated).
     pub async fn end_trial(&self, pool: PoolId) -> Result<(), EngineError> {
-        self.call(pool, |reply| actor::EndTrial { reply }).await
+        self.call(pool, |reply| messages::EndTrial { reply }).await
     }
 
     /// Status and settings, as of now.
@@ -591,13 +554,13 @@ impl PoolRegistry {
         &self,
         pool: PoolId,
     ) -> Result<crate::model::PoolDescription, EngineError> {
-        self.call(pool, |reply| actor::Describe { reply }).await
+        self.call(pool, |reply| messages::Describe { reply }).await
     }
 
     /// W4: the counts of the hour being counted, answered once every hour before it is in
     /// the store (so a report reads the store after this).
     pub async fn usage_now(&self, pool: PoolId) -> Result<crate::model::UsageRecord, EngineError> {
-        self.call(pool, |reply| actor::UsageNow { reply }).await
+        self.call(pool, |reply| messages::UsageNow { reply }).await
     }
 
     /// The pool's seats, or only `account`'s.
@@ -606,7 +569,7 @@ impl PoolRegistry {
         pool: PoolId,
         account: Option<AccountId>,
     ) -> Result<Vec<SeatView>, EngineError> {
-        self.call(pool, |reply| actor::ListSeats { account, reply })
+        self.call(pool, |reply| messages::ListSeats { account, reply })
             .await
     }
 
@@ -614,7 +577,6 @@ impl PoolRegistry {
     /// running pool has committed what it had pending.
     pub async fn drain(&self) {
         let handles: Vec<PoolHandle> = self
-            .env
             .slots
             .iter()
             .filter_map(|e| e.value().get().cloned())
@@ -622,7 +584,7 @@ impl PoolRegistry {
         let mut done = Vec::with_capacity(handles.len());
         for handle in handles {
             let (tx, rx) = oneshot::channel();
-            if handle.addr.try_send(actor::Drain { done: tx }).is_ok() {
+            if handle.addr.try_send(messages::Drain { done: tx }).is_ok() {
                 done.push(rx);
             }
         }
@@ -641,13 +603,12 @@ impl PoolRegistry {
         let stop_all = async {
             self.drain().await;
             let handles: Vec<(PoolId, PoolHandle)> = self
-                .env
                 .slots
                 .iter()
                 .filter_map(|e| e.value().get().cloned().map(|h| (*e.key(), h)))
                 .collect();
             for (pool, handle) in &handles {
-                handle.addr.do_send(actor::Stop);
+                handle.addr.do_send(messages::Stop);
                 self.env.forget(*pool, handle.shared.generation);
             }
             while self.env.stats.live_actors.load(Ordering::Acquire) > 0 {
@@ -662,7 +623,7 @@ impl PoolRegistry {
         let handle = self.handle(pool).await?;
         handle
             .addr
-            .try_send(actor::Stall(how_long))
+            .try_send(messages::Stall(how_long))
             .map_err(|_| EngineError::PoolUnavailable)
     }
 
@@ -672,7 +633,7 @@ impl PoolRegistry {
         let (tx, rx) = oneshot::channel();
         handle
             .addr
-            .try_send(actor::WhichThread(tx))
+            .try_send(messages::WhichThread(tx))
             .map_err(|_| EngineError::PoolUnavailable)?;
         rx.await.map_err(|_| EngineError::PoolUnavailable)
     }
@@ -682,7 +643,7 @@ impl PoolRegistry {
         let handle = self.handle(pool).await?;
         handle
             .addr
-            .try_send(actor::Poison { after_change })
+            .try_send(messages::Poison { after_change })
             .map_err(|_| EngineError::PoolUnavailable)
     }
 }
@@ -696,7 +657,7 @@ struct CancelOnDrop {
 impl Drop for CancelOnDrop {
     fn drop(&mut self) {
         if let Some(addr) = self.addr.take() {
-            addr.do_send(actor::CancelWaiter {
+            addr.do_send(messages::CancelWaiter {
                 waiter: self.waiter,
             });
         }

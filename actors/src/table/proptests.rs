@@ -9,7 +9,7 @@ use std::collections::{BTreeSet, VecDeque};
 use proptest::prelude::*;
 
 use super::*;
-use crate::ids::LicenseId;
+use crate::ids::{DeviceId, LicenseId};
 
 const T0: Timestamp = Timestamp(1_800_000_000_000);
 const OWNER: AccountId = AccountId(0);

@@ -1,7 +1,7 @@
 //! Compact storage for a table's seats, sized for a million of them: `SeatSlab`, a dense
 //! array indexed by the slot encoded in each seat id (one memory access per lookup, no
 //! hashing), and `DeviceBuf`, a device id kept inside the seat itself. The seat rules are not
-//! here; `table.rs` uses these as it would a map.
+//! here; the table's other rooms use these as they would a map.
 
 use std::sync::Arc;
 

@@ -2,6 +2,7 @@
 //! checked deterministically by passing `now`.
 
 use super::*;
+use crate::ids::DeviceId;
 use crate::model::UsageRecord;
 use crate::time::{HOUR_MS, SECOND_MS};
 
