@@ -4,17 +4,14 @@
 
 #![warn(missing_docs)]
 
-pub mod account_cli;
 pub mod auth;
 pub mod cli;
 pub mod domain;
 pub mod email;
 pub mod http;
-pub mod license_cli;
 pub mod metrics;
 pub mod portal;
 pub mod redis_server;
-pub mod report_cli;
 pub mod service;
 pub mod settings;
 pub mod shutdown;

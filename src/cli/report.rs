@@ -10,29 +10,42 @@ use std::process::ExitCode;
 use plotters::prelude::*;
 use serde_json::{json, Value};
 
+use clap::Args;
+
+use super::broker::{block_on, call_broker, BrokerArgs};
 use crate::settings::Settings;
 
 /// What `seatbroker report` was asked.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Args)]
 pub struct ReportArgs {
-    /// The pool (`P-3F9-C21`).
+    /// The pool (P-3F9-C21).
+    #[arg(long)]
     pub pool: String,
-    /// Start (RFC 3339 or a date); the broker's default when absent.
+    /// First bucket: a date (its start, UTC) or an RFC 3339 time; the broker's default
+    /// (30 days, or 24 hours for hours) when absent.
+    #[arg(long)]
     pub from: Option<String>,
-    /// End, excluded (RFC 3339 or a date); now when absent.
+    /// End, excluded: a date or an RFC 3339 time; now when absent.
+    #[arg(long)]
     pub to: Option<String>,
-    /// `hour` or `day`.
+    /// Bucket size.
+    #[arg(long, default_value = "day", value_parser = ["hour", "day"])]
     pub bucket: String,
-    /// `table`, `csv` or `json`.
+    /// Output format.
+    #[arg(long, default_value = "table", value_parser = ["table", "csv", "json"])]
     pub format: String,
-    /// Where to draw the chart, if anywhere.
+    /// Also draw peak seats in use against capacity into this SVG file.
+    #[arg(long)]
     pub chart: Option<PathBuf>,
-    /// The broker's URL; `server.public_url` when absent.
-    pub url: Option<String>,
-    /// The owner's token.
+    /// The owner's token (or SEATBROKER_TOKEN).
+    #[arg(long)]
     pub token: Option<String>,
-    /// The owner's email, to log in with `SEATBROKER_PASSWORD` when no token is given.
+    /// The owner's email, to log in with the password in SEATBROKER_PASSWORD.
+    #[arg(long)]
     pub email: Option<String>,
+    /// The broker and the settings.
+    #[command(flatten)]
+    pub broker: BrokerArgs,
 }
 
 /// One row of the report: the API's usage row, as the broker writes it.
@@ -168,7 +181,7 @@ pub fn chart(rows: &[Row], title: &str) -> Result<String, String> {
 }
 
 /// Runs the command: 0 on success, 2 for a bad argument, 1 when the broker refused.
-pub fn report(settings: &Settings, args: ReportArgs) -> ExitCode {
+pub fn report(settings: &Settings, args: &ReportArgs) -> ExitCode {
     if !["table", "csv", "json"].contains(&args.format.as_str()) {
         eprintln!("seatbroker: --format must be table, csv or json");
         return ExitCode::from(2);
@@ -184,12 +197,8 @@ pub fn report(settings: &Settings, args: ReportArgs) -> ExitCode {
         );
         return ExitCode::from(2);
     }
-    let base = args
-        .url
-        .clone()
-        .unwrap_or_else(|| settings.server.public_url.clone());
-    let base = base.trim_end_matches('/').to_owned();
-    let fetched = crate::cli::block_on(fetch(&base, &args, token, password));
+    let base = args.broker.base(settings);
+    let fetched = block_on(fetch(&base, args, token, password));
     let (rows, raw) = match fetched {
         Ok(found) => found,
         Err(message) => {
@@ -235,7 +244,7 @@ async fn fetch(
             let login = http
                 .post(format!("{base}/v1/auth/login"))
                 .json(&json!({"email": email, "password": password}));
-            let answer = crate::cli::call_broker(login, base).await?;
+            let answer = call_broker(login, base).await?;
             answer["token"].as_str().unwrap_or_default().to_owned()
         }
         _ => return Err("no token".into()),
@@ -251,7 +260,7 @@ async fn fetch(
         .get(format!("{base}/v1/pools/{}/usage", args.pool))
         .bearer_auth(token)
         .query(&query);
-    let answer = crate::cli::call_broker(usage, base).await?;
+    let answer = call_broker(usage, base).await?;
     let rows: Vec<Row> = serde_json::from_value(answer.clone())
         .map_err(|e| format!("the broker's answer is not a usage report: {e}"))?;
     Ok((rows, answer))

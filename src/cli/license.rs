@@ -3,25 +3,32 @@
 //! settings as the broker's (`operator.token`: the `--config` file or
 //! `SEATBROKER__OPERATOR__TOKEN`).
 
-use secrecy::ExposeSecret;
 use std::process::ExitCode;
 
 use serde_json::json;
 
+use clap::Args;
+use secrecy::ExposeSecret;
+
+use super::broker::{block_on, call_broker, BrokerArgs};
 use crate::domain::time;
 use crate::settings::Settings;
 
 /// What to issue, from the command line.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Args)]
 pub struct IssueArgs {
-    /// `commercial`, `educational`, `government`, `student` or `semester`.
+    /// commercial, educational, government, student or semester.
+    #[arg(long = "type", value_parser = ["commercial", "educational", "government", "student", "semester"])]
     pub kind: String,
-    /// Seats of the license.
+    /// Seats (1 to 100,000; exactly 1 for student and semester).
+    #[arg(long)]
     pub seats: u32,
-    /// `YYYY-MM-DD` (the end of that day in UTC) or an RFC 3339 time.
+    /// A date (the end of that day in UTC) or an RFC 3339 time; permanent when absent.
+    #[arg(long)]
     pub expires: Option<String>,
-    /// The broker's URL; `server.public_url` when not given.
-    pub url: Option<String>,
+    /// The broker and the settings.
+    #[command(flatten)]
+    pub broker: BrokerArgs,
 }
 
 /// A date means the end of that day in UTC; a full RFC 3339 time is taken as it is.
@@ -42,7 +49,7 @@ pub fn expiry(raw: &str) -> Result<String, String> {
 }
 
 /// Runs the command; prints the key, or says what went wrong.
-pub fn issue(settings: &Settings, args: IssueArgs) -> ExitCode {
+pub fn issue(settings: &Settings, args: &IssueArgs) -> ExitCode {
     let Some(token) = settings.operator.token.clone() else {
         eprintln!(
             "seatbroker: no operator token: set operator.token in the --config file or SEATBROKER__OPERATOR__TOKEN"
@@ -56,10 +63,8 @@ pub fn issue(settings: &Settings, args: IssueArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let base = args
-        .url
-        .unwrap_or_else(|| settings.server.public_url.clone());
-    let url = format!("{}/v1/operator/licenses", base.trim_end_matches('/'));
+    let base = args.broker.base(settings);
+    let url = format!("{base}/v1/operator/licenses");
     let mut body = json!({"type": args.kind, "seats": args.seats});
     if let Some(e) = expires_at {
         body["expires_at"] = json!(e);
@@ -68,7 +73,7 @@ pub fn issue(settings: &Settings, args: IssueArgs) -> ExitCode {
         .post(&url)
         .bearer_auth(token.expose_secret())
         .json(&body);
-    let outcome = crate::cli::block_on(crate::cli::call_broker(request, &base));
+    let outcome = block_on(call_broker(request, &base));
     match outcome {
         Ok(license) => {
             println!("{}", license["key"].as_str().unwrap_or_default());

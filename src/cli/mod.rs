@@ -1,0 +1,132 @@
+//! The command line (clap): `seatbroker serve [--config FILE]`, `seatbroker license issue
+//! --type T --seats N [--expires DATE] [--url URL] [--config FILE]`, `seatbroker account
+//! confirm-email ACCOUNT [--url URL] [--config FILE]` and `seatbroker report
+//! --pool P [--from ..] [--to ..] [--bucket hour|day] [--format table|csv|json] [--chart FILE]`.
+//! Each command's arguments and work are in its own file; `broker.rs` is how they reach a
+//! running broker.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use broker::ConfigArg;
+
+use crate::settings::Settings;
+use crate::startup::Application;
+use crate::telemetry;
+
+pub mod account;
+pub mod broker;
+pub mod license;
+pub mod report;
+
+/// seatbroker: concurrent license seats for pooled licenses.
+#[derive(Debug, Parser)]
+#[command(name = "seatbroker", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the broker (defaults: 127.0.0.1:8080, data under ./data).
+    Serve(ConfigArg),
+    /// Licenses, through a running broker's operator API.
+    License {
+        /// What to do with licenses.
+        #[command(subcommand)]
+        command: LicenseCommand,
+    },
+    /// Accounts, through a running broker's operator API (support).
+    Account {
+        /// What to do with an account.
+        #[command(subcommand)]
+        command: AccountCommand,
+    },
+    /// A pool's usage per hour or day (W4), through a running broker's API, as the pool's
+    /// owner: a token in --token or SEATBROKER_TOKEN, or --email with SEATBROKER_PASSWORD.
+    Report(report::ReportArgs),
+}
+
+/// The license commands.
+#[derive(Debug, Subcommand)]
+pub enum LicenseCommand {
+    /// Issue a license and print its key (needs the operator token in the settings).
+    Issue(license::IssueArgs),
+}
+
+/// The account commands (support).
+#[derive(Debug, Subcommand)]
+pub enum AccountCommand {
+    /// Confirm an account's email by hand (needs the operator token in the settings).
+    ConfirmEmail(account::ConfirmArgs),
+}
+
+/// Runs the command line; the exit code is 0 on success, 2 for a bad setting, 1 otherwise.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(config) => serve(config.config),
+        Command::License {
+            command: LicenseCommand::Issue(args),
+        } => with_settings(args.broker.config.config.clone(), |settings| {
+            license::issue(settings, &args)
+        }),
+        Command::Account {
+            command: AccountCommand::ConfirmEmail(args),
+        } => with_settings(args.broker.config.config.clone(), |settings| {
+            account::confirm_email(settings, &args)
+        }),
+        Command::Report(args) => with_settings(args.broker.config.config.clone(), |settings| {
+            report::report(settings, &args)
+        }),
+    }
+}
+
+/// Runs a command with the settings, or exits 2 naming the bad one.
+fn with_settings(config: Option<PathBuf>, command: impl FnOnce(&Settings) -> ExitCode) -> ExitCode {
+    match Settings::load(config.as_deref()) {
+        Ok(settings) => command(&settings),
+        Err(err) => {
+            eprintln!("seatbroker: {err}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn serve(config: Option<PathBuf>) -> ExitCode {
+    let settings = match Settings::load(config.as_deref()) {
+        Ok(settings) => settings,
+        Err(err) => {
+            eprintln!("seatbroker: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(&settings.log);
+    let system = actix_rt::System::new();
+    let outcome = system.block_on(async move {
+        let listen = settings.server.listen.clone();
+        let app = Application::build(settings).await?;
+        app.run_until_signal()
+            .await
+            .map_err(|e| crate::startup::StartupError::Bind {
+                addr: listen,
+                source: e,
+            })
+    });
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(crate::startup::StartupError::Settings(err)) => {
+            eprintln!("seatbroker: {err}");
+            ExitCode::from(2)
+        }
+        Err(err) => {
+            eprintln!("seatbroker: {err}");
+            ExitCode::from(1)
+        }
+    }
+}
