@@ -23,9 +23,11 @@ use crate::http;
 use crate::service::AppState;
 use crate::settings::{Backend, Settings, SettingsError};
 use crate::store::cached::CachedRecords;
+use crate::store::embedded::EmbeddedStore;
 use crate::store::embedded::OpenError;
+use crate::store::redis::RedisStore;
 use crate::store::redis::{RedisOpenError, RedisOptions};
-use crate::store::{AccountStore, EmbeddedStore, RedisStore};
+use crate::store::AccountStore;
 
 /// How long in-flight requests may take to finish after SIGTERM (API.md: exit within 10 s).
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(8);

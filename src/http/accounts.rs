@@ -7,9 +7,9 @@ use super::auth::client_ip;
 use super::error::ApiError;
 use super::json::ApiJson;
 use super::views::{self, AccountJson, LoginJson};
-use super::AppState;
 use crate::domain::time;
 use crate::service::accounts;
+use crate::service::AppState;
 
 /// The body of `POST /v1/accounts`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

@@ -8,10 +8,10 @@ use super::auth::Authenticated;
 use super::error::ApiError;
 use super::json::ApiJson;
 use super::views;
-use super::AppState;
 use crate::domain::codes::ActivationCode;
 use crate::service::activations::{self, Activated};
 use crate::service::error::ActivationRefusal;
+use crate::service::AppState;
 use crate::service::Novelty;
 use seatbroker_api::{Activation, ActivationKind};
 

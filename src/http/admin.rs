@@ -7,9 +7,9 @@ use utoipa::ToSchema;
 
 use super::error::ApiError;
 use super::operator::Operator;
-use super::AppState;
 use crate::domain::ids::parse_account;
 use crate::service::accounts;
+use crate::service::AppState;
 
 /// An account as support sees it.
 #[derive(Debug, Serialize, ToSchema)]

@@ -11,7 +11,7 @@ use actix_web::{web, FromRequest, HttpRequest};
 use seatbroker_actors::AccountId;
 
 use super::error::ApiError;
-use super::AppState;
+use crate::service::AppState;
 
 /// The client's address: the socket peer, unless the peer is a trusted proxy, then the last
 /// address in `X-Forwarded-For` that is not one of the trusted proxies.

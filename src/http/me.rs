@@ -8,8 +8,8 @@ use seatbroker_actors::{PoolId, SeatView};
 use super::auth::Authenticated;
 use super::error::ApiError;
 use super::views::{self, MeJson, ReleasedJson, SeatJson};
-use super::AppState;
 use crate::service::me;
+use crate::service::AppState;
 
 fn seat_list(state: &AppState, seats: &[(PoolId, SeatView)]) -> Vec<SeatJson> {
     let now = state.registry.now();

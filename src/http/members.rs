@@ -9,9 +9,9 @@ use super::auth::Authenticated;
 use super::error::ApiError;
 use super::pools::owned_path;
 use super::views::{self, InviteJson, MemberJson};
-use super::AppState;
 use crate::domain::ids::parse_account;
 use crate::service::members;
+use crate::service::AppState;
 use crate::store::MemberStatus;
 
 /// GET /v1/pools/{pool}/invite: the code and URL, made on first use (I1).

@@ -30,7 +30,7 @@ use actix_web::middleware::Next;
 use actix_web::{web, HttpResponse};
 use tracing::Instrument;
 
-pub use crate::service::AppState;
+use crate::service::AppState;
 use error::ApiError;
 
 /// A resource whose other methods answer 405 in the API's error shape.

@@ -11,10 +11,10 @@ use serde::Deserialize;
 use super::error::ApiError;
 use super::json::ApiJson;
 use super::views::{self, LicenseJson};
-use super::AppState;
 use crate::domain::license::LicenseKind;
 use crate::domain::time;
 use crate::service::licenses;
+use crate::service::AppState;
 
 /// Most seats one license may carry.
 const MAX_SEATS: u32 = 100_000;

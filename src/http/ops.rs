@@ -9,7 +9,7 @@ use actix_web::{web, HttpResponse};
 use serde_json::json;
 
 use super::error::ApiError;
-use super::AppState;
+use crate::service::AppState;
 
 /// How long `/readyz` waits for the store before calling it unavailable.
 const STORE_PING_TIMEOUT: Duration = Duration::from_secs(1);

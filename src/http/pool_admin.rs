@@ -16,10 +16,10 @@ use super::json::ApiJson;
 use super::operator::Operator;
 use super::pools::{owned_path, pool_path};
 use super::views::{self, PoolJson, SeatJson};
-use super::AppState;
 use crate::domain::ids::parse_seat;
 use crate::domain::join::JoinDomain;
 use crate::service::pool_admin::{self, SettingsChange};
+use crate::service::AppState;
 
 /// A number field of the body: absent, null, or a number. A number that is no `u64`
 /// (negative, fractional) is out of every setting's bounds, so the service refuses it with

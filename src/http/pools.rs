@@ -7,9 +7,9 @@ use seatbroker_actors::{AccountId, PoolId};
 use super::auth::Authenticated;
 use super::error::ApiError;
 use super::views::{self, PoolJson};
-use super::AppState;
 use crate::domain::ids::parse_pool;
 use crate::service::pools;
+use crate::service::AppState;
 use crate::store::PoolRecord;
 
 /// A pool id from a path: 404 when it is not one.

@@ -11,10 +11,10 @@ use super::error::ApiError;
 use super::json::{ApiJson, ApiJsonOrEmpty};
 use super::pools::pool_path;
 use super::views::{self, SeatJson};
-use super::AppState;
 use crate::domain::ids::parse_seat;
 use crate::metrics::SeatOutcome;
 use crate::service::seats::{self, SeatAction, SeatRequest};
+use crate::service::AppState;
 
 /// The body of `POST /v1/seats`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

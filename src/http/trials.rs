@@ -5,9 +5,9 @@ use actix_web::{web, HttpResponse};
 use super::auth::Authenticated;
 use super::error::ApiError;
 use super::views::{self, TrialJson};
-use super::AppState;
 use crate::domain::time;
 use crate::service::trials;
+use crate::service::AppState;
 
 /// POST /v1/trials: 201 `{license, pool, active_days_left, valid_until}`.
 #[utoipa::path(

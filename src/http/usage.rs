@@ -9,10 +9,10 @@ use super::auth::Authenticated;
 use super::error::ApiError;
 use super::pools::owned_path;
 use super::views::{self, UsageRowJson};
-use super::AppState;
 use crate::domain::time;
 use crate::domain::usage::Bucket;
 use crate::service::usage;
+use crate::service::AppState;
 
 /// The query of a usage report.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

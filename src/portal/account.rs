@@ -7,8 +7,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
 use super::i18n::{Lang, Tr};
+use super::page::{checked_form, local_path, redirect, refusal_message, Chrome, PageError};
 use super::session::{self, Viewer};
-use super::{checked_form, local_path, redirect, refusal_message, Chrome, PageError};
 use crate::http::auth::client_ip;
 use crate::service::{accounts, AppState, ServiceError};
 
@@ -36,7 +36,7 @@ struct LoginPage {
 }
 
 fn next_of(req: &HttpRequest) -> String {
-    let query = super::form_pairs(req.query_string().as_bytes());
+    let query = super::page::form_pairs(req.query_string().as_bytes());
     local_path(query.get("next"))
 }
 

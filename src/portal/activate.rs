@@ -8,8 +8,8 @@ use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use askama::Template;
 
 use super::i18n::{Lang, Tr};
+use super::page::{refusal_message, require, signed_in_form, Chrome, PageError};
 use super::session::Viewer;
-use super::{refusal_message, require, signed_in_form, Chrome, PageError};
 use crate::domain::codes::{ActivationCode, InviteCode};
 use crate::http::error::ApiError;
 use crate::service::activations::{self, Activated};

@@ -8,8 +8,8 @@ use askama::Template;
 use seatbroker_actors::PoolId;
 
 use super::i18n::{Lang, Tr};
+use super::page::{Chrome, PageError};
 use super::session::Viewer;
-use super::{Chrome, PageError};
 use crate::domain::ids::format_pool;
 use crate::domain::time;
 use crate::service::me;

@@ -8,8 +8,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
 use super::i18n::Lang;
+use super::page::{redirect, refusal_message, require, signed_in_form, Chrome, PageError};
 use super::session::Viewer;
-use super::{redirect, refusal_message, require, signed_in_form, Chrome, PageError};
 use crate::domain::ids::{format_pool, parse_pool};
 use crate::service::{members, AppState, ServiceError};
 use crate::store::MemberStatus;
@@ -71,7 +71,7 @@ async fn list(
             blocked: m.status == MemberStatus::Blocked,
         })
         .collect();
-    let query = super::form_pairs(req.query_string().as_bytes());
+    let query = super::page::form_pairs(req.query_string().as_bytes());
     let done = query
         .get("left")
         .map(|pool| c.t.with1("invitations-left", "pool", pool));

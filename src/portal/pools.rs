@@ -22,8 +22,8 @@ use seatbroker_actors::{AccountId, SeatError, SeatView, Timestamp};
 
 use super::home::{license_lines, when, LicenseLine};
 use super::i18n::{Lang, Tr};
+use super::page::{checked_form, redirect, security_headers, Chrome, Fields, PageError};
 use super::session::{SignedIn, Viewer};
-use super::{checked_form, redirect, security_headers, Chrome, Fields, PageError};
 use crate::domain::ids::{format_pool, format_seat, parse_account, parse_pool, parse_seat};
 use crate::domain::join::JoinDomain;
 use crate::domain::time;
@@ -222,7 +222,7 @@ fn signed_in_or_login(viewer: Viewer, raw: &str) -> Result<SignedIn, PageError> 
         Ok(pool) => format!("/pools/{}", format_pool(pool)),
         Err(_) => "/".to_owned(),
     };
-    super::require_at(viewer, &back)
+    super::page::require_at(viewer, &back)
 }
 
 /// The pool named in the path, if `signed_in` owns it: a member or a stranger hears the
@@ -532,7 +532,7 @@ async fn render(
         code: i.code.to_string(),
         url: i.url,
     });
-    let query = super::form_pairs(req.query_string().as_bytes());
+    let query = super::page::form_pairs(req.query_string().as_bytes());
     let done = done_message(t, query.get("done"), invite.as_ref());
     let short_from = usage_rows.len().saturating_sub(SHORT_DAYS);
     let charts = vec![

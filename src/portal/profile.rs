@@ -9,9 +9,9 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
 use super::i18n::{Lang, LANG_COOKIE};
+use super::page::LangLink;
+use super::page::{redirect, refusal_message, require, signed_in_form, Chrome, PageError};
 use super::session::{self, Viewer};
-use super::LangLink;
-use super::{redirect, refusal_message, require, signed_in_form, Chrome, PageError};
 use crate::service::{accounts, AppState, ServiceError};
 
 /// The profile page.
@@ -42,7 +42,7 @@ async fn page(
         .await
         .map_err(|e| PageError::service(lang, e))?;
     let c = Chrome::new(state, req, viewer).await?;
-    let query = super::form_pairs(req.query_string().as_bytes());
+    let query = super::page::form_pairs(req.query_string().as_bytes());
     let done = match query.get("done") {
         Some("password") => Some(c.t.get("profile-password-changed")),
         Some("language") => Some(c.t.get("profile-language-saved")),

@@ -9,8 +9,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
 use super::i18n::{Lang, Tr};
+use super::page::{checked_form, refusal_message, Chrome, PageError};
 use super::session::Viewer;
-use super::{checked_form, refusal_message, Chrome, PageError};
 use crate::email::Email;
 use crate::service::{accounts, AppState, ServiceError};
 use crate::store::{AccountRecord, LinkPurpose};

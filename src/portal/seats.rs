@@ -8,8 +8,8 @@ use askama::Template;
 
 use super::home::when;
 use super::i18n::Lang;
+use super::page::{redirect, require, signed_in_form, Chrome, PageError};
 use super::session::Viewer;
-use super::{redirect, require, signed_in_form, Chrome, PageError};
 use crate::domain::ids::{format_pool, format_seat, parse_seat};
 use crate::service::{me, AppState, ServiceError};
 
@@ -76,7 +76,7 @@ pub async fn show(
             }
         })
         .collect();
-    let query = super::form_pairs(req.query_string().as_bytes());
+    let query = super::page::form_pairs(req.query_string().as_bytes());
     let done = match (query.get("released"), query.get("freed")) {
         (Some(seat), _) => Some(c.t.with1("seats-released", "seat", seat)),
         (None, Some(n)) => Some(c.t.with1("seats-freed", "count", n)),

@@ -2,14 +2,12 @@
 //! order. Kept in memory so that `POST /v1/seats` reads no storage: filled from the store on
 //! first use and forgotten for an account whenever this broker changes its pools (a first
 //! activation, a join, a deletion from a pool). One broker node writes these, so nothing
-//! else can change them behind its back.
+//! else can change them behind its back. Reading them is `service::account_pools`.
 
 use std::sync::Arc;
 
 use seatbroker_actors::{AccountId, PoolId};
 
-use super::{AppState, ServiceError, ServiceResult};
-use crate::domain::ids::pool_of;
 use crate::store::cached::ReadThrough;
 
 /// An account's pools.
@@ -30,29 +28,6 @@ impl AccountPools {
 
 /// The cache: each account's pools, read through from the store.
 pub type AccountPoolsCache = ReadThrough<AccountId, Arc<AccountPools>>;
-
-/// The pools of `account`, from the cache or the store.
-pub async fn account_pools(
-    state: &AppState,
-    account: AccountId,
-) -> ServiceResult<Arc<AccountPools>> {
-    let read = async {
-        let own = pool_of(account);
-        let owns = state.accounts.pool(own).await?.is_some();
-        let shared = state
-            .accounts
-            .memberships_of(account)
-            .await?
-            .into_iter()
-            .map(|m| m.pool)
-            .collect();
-        Ok::<_, ServiceError>(Arc::new(AccountPools {
-            own: owns.then_some(own),
-            shared,
-        }))
-    };
-    state.account_pools.get(account, read).await
-}
 
 #[cfg(test)]
 mod tests {

@@ -3,7 +3,7 @@
 
 use seatbroker_actors::{AccountId, EngineError, PoolId, SeatView};
 
-use super::account_pools::account_pools;
+use super::account_pools;
 use super::pools::{self, PoolDetails};
 use super::{accounts, AppState, ServiceResult};
 use crate::store::AccountRecord;

@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use seatbroker_actors::store::PoolStore;
-use seatbroker_actors::PoolRegistry;
+use seatbroker_actors::{AccountId, PoolRegistry};
 
 use crate::auth::lockout::Lockouts;
 use crate::auth::password::PasswordHasher;
@@ -85,6 +85,29 @@ pub enum Novelty {
     New,
     /// Done before; nothing changed.
     Repeated,
+}
+
+/// The pools of `account`, from the cache or the store.
+pub async fn account_pools(
+    state: &AppState,
+    account: AccountId,
+) -> ServiceResult<Arc<account_pools::AccountPools>> {
+    let read = async {
+        let own = crate::domain::ids::pool_of(account);
+        let owns = state.accounts.pool(own).await?.is_some();
+        let shared = state
+            .accounts
+            .memberships_of(account)
+            .await?
+            .into_iter()
+            .map(|m| m.pool)
+            .collect();
+        Ok::<_, ServiceError>(Arc::new(account_pools::AccountPools {
+            own: owns.then_some(own),
+            shared,
+        }))
+    };
+    state.account_pools.get(account, read).await
 }
 
 /// Random bytes for ids, keys and codes.

@@ -10,7 +10,7 @@ use seatbroker_actors::{
     SeatError, SeatId, SeatView, Timestamp,
 };
 
-use super::account_pools::account_pools;
+use super::account_pools;
 use super::error::OwnerContact;
 use super::{AppState, ServiceError, ServiceResult};
 use crate::domain::ids::{owner_of, pool_of};

@@ -279,7 +279,7 @@ impl AccountStore for CachedRecords {
 mod tests {
     use super::*;
     use crate::domain::license::LicenseKind;
-    use crate::store::EmbeddedStore;
+    use crate::store::embedded::EmbeddedStore;
     use seatbroker_actors::Timestamp;
 
     fn record(pool: u64, domain: Option<&str>) -> PoolRecord {

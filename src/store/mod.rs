@@ -18,9 +18,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::license::LicenseKind;
 
-pub use self::redis::RedisStore;
-pub use embedded::EmbeddedStore;
-
 /// A store error saying what failed and why.
 pub(crate) fn unavailable(what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Unavailable(format!("{what}: {e}"))

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use seatbroker::store::EmbeddedStore;
+use seatbroker::store::embedded::EmbeddedStore;
 use seatbroker_actors::store::PoolStore;
 use seatbroker_actors::{
     AccountId, AcquireOutcome, AcquireRequest, DeviceId, EngineConfig, License, LicenseId,
