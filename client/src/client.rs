@@ -14,7 +14,6 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::error::{is_transient_http, Error};
-use crate::guard::SeatGuard;
 use crate::model::{
     Account, AcquireBody, AcquireRequest, Activation, Grant, Heartbeat, Invite, License, Login, Me,
     Seat,
@@ -398,15 +397,6 @@ impl Client {
             seat: serde_json::from_slice(&body)?,
             reused,
         })
-    }
-
-    /// Takes a seat and keeps it: a `SeatGuard` heartbeating in the background until it is
-    /// closed or dropped. Must be called within a tokio runtime. Asking again on the same
-    /// device answers the same seat (S2), so keep one guard per device: closing or dropping
-    /// either of two guards closes the seat of both.
-    pub async fn acquire(&self, request: AcquireRequest) -> Result<SeatGuard, Error> {
-        let grant = self.take_seat(&request).await?;
-        Ok(SeatGuard::start(self.clone(), grant))
     }
 
     /// `POST /v1/seats/{seat}/heartbeat` (S4), reporting whether the user is active (W2).

@@ -7,9 +7,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
+use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
-
-use crate::model::read_time;
 
 pub use seatbroker_api::OwnerContact;
 
@@ -314,6 +313,11 @@ impl Error {
 /// request could not be sent, or the answer did not come in time.
 pub(crate) fn is_transient_http(e: &reqwest::Error) -> bool {
     e.is_connect() || e.is_timeout() || e.is_request()
+}
+
+/// A required time of the wire type's `field`, parsed.
+pub(crate) fn read_time(field: &str, raw: &str) -> Result<OffsetDateTime, Error> {
+    OffsetDateTime::parse(raw, &Rfc3339).map_err(|e| Error::InvalidTime(format!("{field}: {e}")))
 }
 
 #[cfg(test)]

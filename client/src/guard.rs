@@ -19,7 +19,7 @@ use tokio::task::JoinHandle;
 
 use crate::client::Client;
 use crate::error::{Error, LossReason};
-use crate::model::{Grant, Seat};
+use crate::model::{AcquireRequest, Grant, Seat};
 use crate::retry::RetryPolicy;
 
 /// The fate of a held seat, as the guard's watch channel publishes it.
@@ -390,6 +390,18 @@ impl Beater {
                 }
             }
         }
+    }
+}
+
+/// Where a client's seat becomes a guard (here, so that `client.rs` need not know guards).
+impl Client {
+    /// Takes a seat and keeps it: a `SeatGuard` heartbeating in the background until it is
+    /// closed or dropped. Must be called within a tokio runtime. Asking again on the same
+    /// device answers the same seat (S2), so keep one guard per device: closing or dropping
+    /// either of two guards closes the seat of both.
+    pub async fn acquire(&self, request: AcquireRequest) -> Result<SeatGuard, Error> {
+        let grant = self.take_seat(&request).await?;
+        Ok(SeatGuard::start(self.clone(), grant))
     }
 }
 

@@ -9,21 +9,15 @@
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use crate::error::Error;
+use crate::error::{read_time, Error};
 
 pub use seatbroker_api::{Account, Invite, Platform, Policy};
 
 /// A pool's owner, as members see it: the account object (S12's `owner_contact` has the same
 /// fields but the id).
 pub use seatbroker_api::Account as PoolOwner;
-
-/// A required time of the wire type's `field`, parsed.
-pub(crate) fn read_time(field: &str, raw: &str) -> Result<OffsetDateTime, Error> {
-    OffsetDateTime::parse(raw, &Rfc3339).map_err(|e| Error::InvalidTime(format!("{field}: {e}")))
-}
 
 /// A time or null of the wire type's `field`, parsed.
 fn read_optional_time(field: &str, raw: Option<&str>) -> Result<Option<OffsetDateTime>, Error> {
