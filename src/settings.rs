@@ -12,6 +12,14 @@ use serde::Deserialize;
 /// The defaults, compiled in so the broker runs from any directory.
 pub const DEFAULTS: &str = include_str!("../config/default.toml");
 
+/// A setting out of its bounds.
+fn invalid(key: &'static str, problem: impl Into<String>) -> SettingsError {
+    SettingsError::Invalid {
+        key,
+        problem: problem.into(),
+    }
+}
+
 /// Every setting of the broker.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -442,13 +450,22 @@ impl Settings {
             .collect()
     }
 
+    /// Every setting within its bounds, section by section; the first one out is named.
     fn check(&self) -> Result<(), SettingsError> {
-        fn invalid(key: &'static str, problem: impl Into<String>) -> SettingsError {
-            SettingsError::Invalid {
-                key,
-                problem: problem.into(),
-            }
-        }
+        self.check_server()?;
+        self.check_portal()?;
+        self.check_server_limits()?;
+        self.check_operator()?;
+        self.check_seats()?;
+        self.check_auth()?;
+        self.check_storage()?;
+        self.check_engine()?;
+        self.check_email()?;
+        Ok(())
+    }
+
+    /// The server's address, proxies and public URL.
+    fn check_server(&self) -> Result<(), SettingsError> {
         self.listen_addr()?;
         self.trusted_proxies()?;
         let url = &self.server.public_url;
@@ -458,6 +475,11 @@ impl Settings {
                 format!("{url:?} must be an http:// or https:// URL"),
             ));
         }
+        Ok(())
+    }
+
+    /// The portal's session and link lifetimes.
+    fn check_portal(&self) -> Result<(), SettingsError> {
         if !(60..=2_592_000).contains(&self.portal.session_idle_s) {
             return Err(invalid(
                 "portal.session_idle_s",
@@ -476,6 +498,11 @@ impl Settings {
                 "must be 60 to 2592000 seconds (30 days)",
             ));
         }
+        Ok(())
+    }
+
+    /// Worker threads and the body limit.
+    fn check_server_limits(&self) -> Result<(), SettingsError> {
         if self.server.workers > 1_024 {
             return Err(invalid(
                 "server.workers",
@@ -488,6 +515,11 @@ impl Settings {
                 "must be 1024 to 16777216 bytes",
             ));
         }
+        Ok(())
+    }
+
+    /// The operator token.
+    fn check_operator(&self) -> Result<(), SettingsError> {
         if self
             .operator
             .token
@@ -499,6 +531,11 @@ impl Settings {
                 "must have at least 16 characters, or be unset",
             ));
         }
+        Ok(())
+    }
+
+    /// Seat and pool defaults and bounds.
+    fn check_seats(&self) -> Result<(), SettingsError> {
         if !(1..=2_592_000).contains(&self.seats.default_timeout_s) {
             return Err(invalid(
                 "seats.default_timeout_s",
@@ -520,6 +557,11 @@ impl Settings {
                 "must be 0 to 365 days",
             ));
         }
+        Ok(())
+    }
+
+    /// Tokens, the signing key, the lockout and argon2's cost.
+    fn check_auth(&self) -> Result<(), SettingsError> {
         if !(60..=31_536_000).contains(&self.auth.token_ttl_s) {
             return Err(invalid(
                 "auth.token_ttl_s",
@@ -550,6 +592,11 @@ impl Settings {
                 "argon2 cost must be m 8 to 4194304 KiB (at least 8 per lane), t 1 to 100, p 1 to 64",
             ));
         }
+        Ok(())
+    }
+
+    /// The Redis store's deadlines and bounds.
+    fn check_storage(&self) -> Result<(), SettingsError> {
         if !(10..=60_000).contains(&self.storage.redis_timeout_ms) {
             return Err(invalid(
                 "storage.redis_timeout_ms",
@@ -568,6 +615,11 @@ impl Settings {
                 "must be 1 to 100000",
             ));
         }
+        Ok(())
+    }
+
+    /// Usage retention, metric series and mailboxes.
+    fn check_engine(&self) -> Result<(), SettingsError> {
         if !(1..=3_650).contains(&self.usage.retention_days) {
             return Err(invalid("usage.retention_days", "must be 1 to 3650 days"));
         }
@@ -577,6 +629,11 @@ impl Settings {
         if !(1..=1_000_000).contains(&self.engine.mailbox_capacity) {
             return Err(invalid("engine.mailbox_capacity", "must be 1 to 1000000"));
         }
+        Ok(())
+    }
+
+    /// Outgoing mail.
+    fn check_email(&self) -> Result<(), SettingsError> {
         if self.email.from.parse::<lettre::message::Mailbox>().is_err() {
             return Err(invalid(
                 "email.from",
