@@ -81,54 +81,10 @@ impl Application {
         settings: Settings,
         clock: Arc<dyn Clock>,
     ) -> Result<Application, StartupError> {
-        let (store, accounts): (Arc<dyn PoolStore>, Arc<dyn AccountStore>) =
-            match settings.storage.backend {
-                Backend::Embedded => {
-                    let embedded = Arc::new(EmbeddedStore::open_with_retention(
-                        &settings.storage.path,
-                        settings.usage.retention_days,
-                    )?);
-                    (embedded.clone(), embedded)
-                }
-                Backend::Redis => {
-                    let options = RedisOptions {
-                        url: settings.storage.redis_url.expose_secret().to_owned(),
-                        timeout: Duration::from_millis(settings.storage.redis_timeout_ms),
-                        down_timeout: Duration::from_millis(settings.storage.redis_down_timeout_ms),
-                        max_in_flight: settings.storage.redis_max_in_flight,
-                        usage_retention_days: settings.usage.retention_days,
-                    };
-                    let redis = Arc::new(RedisStore::connect(&options).await?);
-                    match redis.durability_warning().await {
-                        Some(warning) => tracing::warn!(redis = redis.target(), "{warning}"),
-                        None => tracing::info!(
-                            redis = redis.target(),
-                            "Redis fsyncs every write (appendfsync always)"
-                        ),
-                    }
-                    (redis.clone(), redis)
-                }
-            };
-        let auth = &settings.auth;
-        let hasher = PasswordHasher::new(
-            auth.argon2_m_kib,
-            auth.argon2_t,
-            auth.argon2_p,
-            std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1)),
-        )
-        .map_err(|e| StartupError::Auth(e.to_string()))?;
-        let signing_key = match &auth.signing_key {
-            Some(key) => key.expose_secret().as_bytes().to_vec(),
-            None => {
-                let mut fresh = vec![0u8; 32];
-                getrandom::fill(&mut fresh).map_err(|e| StartupError::Auth(e.to_string()))?;
-                accounts
-                    .signing_key(fresh)
-                    .await
-                    .map_err(|e| StartupError::Auth(e.to_string()))?
-            }
-        };
-        let lockouts = Lockouts::new(auth.lockout_threshold, auth.lockout_s);
+        let (store, accounts) = open_stores(&settings).await?;
+        let hasher = password_hasher(&settings)?;
+        let signing_key = signing_key(&settings, accounts.as_ref()).await?;
+        let lockouts = Lockouts::new(settings.auth.lockout_threshold, settings.auth.lockout_s);
         let mailer = crate::email::Mailer::new(&settings.email, &settings.storage.path)?;
         let revocations = TokenRevocations::new(
             accounts
@@ -138,22 +94,9 @@ impl Application {
         );
         let trusted_proxies = settings.trusted_proxies()?;
         let workers = settings.http_workers();
-        let config = EngineConfig {
-            limits: TableLimits {
-                max_waiters: settings.seats.max_waiters_per_pool,
-                ..TableLimits::default()
-            },
-            mailbox_capacity: settings.engine.mailbox_capacity,
-            idle_stop_after: Duration::from_secs(settings.engine.idle_stop_s),
-            ..EngineConfig::default()
-        };
-        let registry = PoolRegistry::new(store.clone(), clock, config, Vec::new());
-
-        let addr = settings.listen_addr()?;
-        let listener = TcpListener::bind(addr).map_err(|source| StartupError::Bind {
-            addr: addr.to_string(),
-            source,
-        })?;
+        let registry =
+            PoolRegistry::new(store.clone(), clock, engine_config(&settings), Vec::new());
+        let (listener, addr) = bind(&settings)?;
         let port = listener
             .local_addr()
             .map_err(|source| StartupError::Bind {
@@ -227,4 +170,91 @@ impl Application {
     pub async fn run_until_signal(self) -> std::io::Result<()> {
         crate::shutdown::serve_until_signal(self.server, self.state, self.port).await
     }
+}
+
+/// The store of the pools and the store of the service's records: one embedded store, or one
+/// Redis (with a warning when it does not fsync every write).
+async fn open_stores(
+    settings: &Settings,
+) -> Result<(Arc<dyn PoolStore>, Arc<dyn AccountStore>), StartupError> {
+    match settings.storage.backend {
+        Backend::Embedded => {
+            let embedded = Arc::new(EmbeddedStore::open_with_retention(
+                &settings.storage.path,
+                settings.usage.retention_days,
+            )?);
+            Ok((embedded.clone(), embedded))
+        }
+        Backend::Redis => {
+            let options = RedisOptions {
+                url: settings.storage.redis_url.expose_secret().to_owned(),
+                timeout: Duration::from_millis(settings.storage.redis_timeout_ms),
+                down_timeout: Duration::from_millis(settings.storage.redis_down_timeout_ms),
+                max_in_flight: settings.storage.redis_max_in_flight,
+                usage_retention_days: settings.usage.retention_days,
+            };
+            let redis = Arc::new(RedisStore::connect(&options).await?);
+            match redis.durability_warning().await {
+                Some(warning) => tracing::warn!(redis = redis.target(), "{warning}"),
+                None => tracing::info!(
+                    redis = redis.target(),
+                    "Redis fsyncs every write (appendfsync always)"
+                ),
+            }
+            Ok((redis.clone(), redis))
+        }
+    }
+}
+
+/// A2: argon2id at the configured cost, on all cores but one.
+fn password_hasher(settings: &Settings) -> Result<PasswordHasher, StartupError> {
+    let auth = &settings.auth;
+    PasswordHasher::new(
+        auth.argon2_m_kib,
+        auth.argon2_t,
+        auth.argon2_p,
+        std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1)),
+    )
+    .map_err(|e| StartupError::Auth(e.to_string()))
+}
+
+/// A4's key: `auth.signing_key`, or the one kept in the store (made on first start).
+async fn signing_key(
+    settings: &Settings,
+    accounts: &dyn AccountStore,
+) -> Result<Vec<u8>, StartupError> {
+    match &settings.auth.signing_key {
+        Some(key) => Ok(key.expose_secret().as_bytes().to_vec()),
+        None => {
+            let mut fresh = vec![0u8; 32];
+            getrandom::fill(&mut fresh).map_err(|e| StartupError::Auth(e.to_string()))?;
+            accounts
+                .signing_key(fresh)
+                .await
+                .map_err(|e| StartupError::Auth(e.to_string()))
+        }
+    }
+}
+
+/// The engine's bounds from the settings.
+fn engine_config(settings: &Settings) -> EngineConfig {
+    EngineConfig {
+        limits: TableLimits {
+            max_waiters: settings.seats.max_waiters_per_pool,
+            ..TableLimits::default()
+        },
+        mailbox_capacity: settings.engine.mailbox_capacity,
+        idle_stop_after: Duration::from_secs(settings.engine.idle_stop_s),
+        ..EngineConfig::default()
+    }
+}
+
+/// The listening socket at `server.listen` (port 0 picks a free one).
+fn bind(settings: &Settings) -> Result<(TcpListener, std::net::SocketAddr), StartupError> {
+    let addr = settings.listen_addr()?;
+    let listener = TcpListener::bind(addr).map_err(|source| StartupError::Bind {
+        addr: addr.to_string(),
+        source,
+    })?;
+    Ok((listener, addr))
 }
