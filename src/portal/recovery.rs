@@ -58,11 +58,11 @@ impl LinkPage {
         }
     }
 
-    fn email_field(mut self, t: &Tr) -> Self {
+    fn email_field(mut self) -> Self {
         self.field = Some(Field {
             name: "email",
             kind: "email",
-            label: t.get("field-email"),
+            label: self.c.t.get("field-email"),
             autocomplete: "email",
             hint: None,
         });
@@ -131,8 +131,7 @@ pub async fn resend_form(
     viewer: Viewer,
 ) -> Result<HttpResponse, PageError> {
     let c = Chrome::new(&state, &req, viewer).await?;
-    let mut page =
-        LinkPage::new(c, "verify-resend-title").email_field(&Tr::new(Lang::of_request(&req)));
+    let mut page = LinkPage::new(c, "verify-resend-title").email_field();
     page.action = "/verify".into();
     page.button = page.c.t.get("verify-resend-button");
     page.respond(StatusCode::OK)
@@ -149,11 +148,9 @@ pub async fn resend(
     let lang = Lang::of_request(&req);
     let form = checked_form(&req, &body, lang)?;
     let account = match (form.get("email").filter(|e| !e.trim().is_empty()), viewer.0) {
-        (Some(email), _) => state
-            .accounts
-            .account_by_email(email.trim().to_lowercase())
+        (Some(email), _) => accounts::by_email(&state, email)
             .await
-            .map_err(|e| PageError::service(lang, e.into()))?,
+            .map_err(|e| PageError::service(lang, e))?,
         (None, Some(signed_in)) => Some(
             accounts::current(&state, signed_in.account)
                 .await
@@ -228,7 +225,7 @@ pub async fn forgot_form(
     viewer: Viewer,
 ) -> Result<HttpResponse, PageError> {
     let c = Chrome::new(&state, &req, viewer).await?;
-    let mut page = LinkPage::new(c, "forgot-title").email_field(&Tr::new(Lang::of_request(&req)));
+    let mut page = LinkPage::new(c, "forgot-title").email_field();
     page.notice = Some(page.c.t.get("forgot-lead"));
     page.action = "/forgot".into();
     page.button = page.c.t.get("forgot-button");
@@ -245,12 +242,9 @@ pub async fn forgot(
 ) -> Result<HttpResponse, PageError> {
     let lang = Lang::of_request(&req);
     let form = checked_form(&req, &body, lang)?;
-    let email = form.text("email").trim().to_lowercase();
-    let account = state
-        .accounts
-        .account_by_email(email)
+    let account = accounts::by_email(&state, form.text("email"))
         .await
-        .map_err(|e| PageError::service(lang, e.into()))?;
+        .map_err(|e| PageError::service(lang, e))?;
     if let Some(account) = account {
         send_link(&state, &account, LinkPurpose::ResetPassword, lang).await;
     }

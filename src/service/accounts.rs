@@ -85,7 +85,7 @@ pub async fn sign_in(
     password: &str,
     ip: IpAddr,
 ) -> ServiceResult<AccountRecord> {
-    let email_key = email.trim().to_lowercase();
+    let email_key = lookup_key(email);
     let now = state.registry.now();
     if let Err(retry_after_s) = state.lockouts.check(&email_key, ip, now) {
         return Err(ServiceError::TooManyAttempts { retry_after_s });
@@ -103,6 +103,16 @@ pub async fn sign_in(
     };
     state.lockouts.success(&email_key, ip);
     Ok(account)
+}
+
+/// The form emails are looked up by, for an address as typed (which may not parse).
+fn lookup_key(typed: &str) -> String {
+    typed.trim().to_lowercase()
+}
+
+/// The account of an email address as typed, if any (A1: compared case-insensitively).
+pub async fn by_email(state: &AppState, typed: &str) -> ServiceResult<Option<AccountRecord>> {
+    Ok(state.accounts.account_by_email(lookup_key(typed)).await?)
 }
 
 /// The account behind an authenticated request.
