@@ -11,6 +11,7 @@ use crate::compare::{compare_urls, Target};
 use crate::procs::{self, Backend, OPERATOR_TOKEN};
 use crate::runner::{self, RunConfig};
 use crate::scenario::{Knobs, Scenario};
+use crate::targets::Targets;
 
 const SETUP_NOTE: &str = "Setup creates every account through the API (argon2-hashed \
 passwords): thousands of accounts need a broker started with a low cost, such as \
@@ -108,8 +109,13 @@ pub struct ScenarioArgs {
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// The broker's base URL.
-    #[arg(long)]
-    pub url: String,
+    #[arg(long, required_unless_present = "targets")]
+    pub url: Option<String>,
+    /// Instead of --url: several brokers' base URLs, comma-separated (broker nodes on one
+    /// Redis, sharing the token-signing key). Setup goes to the first; each client's requests
+    /// go to them in turn, and on to the next one after a connection error or a 503.
+    #[arg(long, value_name = "URL,URL,...", value_parser = Targets::parse, conflicts_with = "url")]
+    pub targets: Option<Targets>,
     /// The broker's operator token (for setup).
     #[arg(long, env = "SEATBROKER__OPERATOR__TOKEN", hide_env_values = true)]
     pub operator_token: String,
@@ -270,8 +276,22 @@ pub fn execute(cli: Cli) -> i32 {
     }
 }
 
+impl RunArgs {
+    /// The broker setup goes to, and the further ones the requests go to in turn.
+    fn targets(&self) -> Result<(&str, Vec<String>), String> {
+        match (&self.url, &self.targets) {
+            (Some(url), None) => Ok((url, Vec::new())),
+            (None, Some(targets)) => Ok((targets.first(), targets.rest().to_vec())),
+            (Some(_), Some(_)) => Err("give --url or --targets, not both".to_owned()),
+            (None, None) => Err("give --url or --targets".to_owned()),
+        }
+    }
+}
+
 async fn run(args: RunArgs) -> Result<i32, String> {
-    let mut config = args.scenario.config(&args.url, &args.operator_token);
+    let (url, more_targets) = args.targets()?;
+    let mut config = args.scenario.config(url, &args.operator_token);
+    config.more_targets = more_targets;
     config.broker_pid = args.broker_pid;
     let report = runner::run(config).await.map_err(|e| e.to_string())?;
     print!("{}", report.table());
@@ -396,5 +416,47 @@ mod tests {
         };
         assert_eq!(args.scenario.duration, Duration::from_secs(10));
         assert_eq!(args.broker.backend, Backend::Embedded);
+    }
+
+    fn run_args(flags: &[&str]) -> Result<RunArgs, clap::Error> {
+        let line = ["seatbroker-load", "run", "--operator-token", "t"];
+        let cli = Cli::try_parse_from(line.iter().chain(flags))?;
+        let Command::Run(args) = cli.command else {
+            panic!("run");
+        };
+        Ok(args)
+    }
+
+    #[test]
+    fn run_takes_one_url_as_before() {
+        let args = run_args(&["--url", "http://127.0.0.1:8080"]).expect("parses");
+        assert_eq!(args.targets(), Ok(("http://127.0.0.1:8080", Vec::new())));
+    }
+
+    #[test]
+    fn run_takes_a_list_of_targets_and_sets_up_on_the_first() {
+        let args =
+            run_args(&["--targets", "http://a:8080,http://b:8080/,http://c:8080"]).expect("parses");
+        let (setup, others) = args.targets().expect("targets");
+        assert_eq!(setup, "http://a:8080");
+        assert_eq!(others, ["http://b:8080", "http://c:8080"]);
+    }
+
+    #[test]
+    fn run_refuses_url_and_targets_together_or_neither() {
+        let both = run_args(&["--url", "http://a:1", "--targets", "http://b:1"]).expect_err("both");
+        assert_eq!(both.kind(), clap::error::ErrorKind::ArgumentConflict);
+        let neither = run_args(&[]).expect_err("neither");
+        assert_eq!(
+            neither.kind(),
+            clap::error::ErrorKind::MissingRequiredArgument
+        );
+    }
+
+    #[test]
+    fn run_names_the_target_that_does_not_parse() {
+        let err = run_args(&["--targets", "http://a:1,b:1:2"]).expect_err("bad URL");
+        assert_eq!(err.kind(), clap::error::ErrorKind::ValueValidation);
+        assert!(err.to_string().contains("\"b:1:2\""), "{err}");
     }
 }

@@ -121,10 +121,12 @@ struct Ready {
     pid: Option<u32>,
 }
 
-/// Sets `config` up (its URL replaced) on `target` and warms it up for `warmup`.
+/// Sets `config` up (its targets replaced by `target` alone) on `target` and warms it up for
+/// `warmup`.
 async fn ready(config: &RunConfig, target: &Target, warmup: Duration) -> Result<Ready, RunError> {
     let mut config = config.clone();
     config.url = target.url.clone();
+    config.more_targets.clear();
     config.broker_pid = target.pid;
     let rate = config.rate;
     let prepared = prepare(config).await?;

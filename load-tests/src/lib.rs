@@ -1,7 +1,8 @@
 //! The seatbroker load tester: scenarios that drive a broker through the client library
 //! (`seatbroker-client`), the invariant checks made while they run, the null broker they are
-//! compared against, and the `compare` and `sweep` commands. The command line is in `cli`;
-//! everything here is also callable from tests.
+//! compared against, the `compare` and `sweep` commands, and the brokers a run spreads its
+//! requests over (`targets`). The command line is in `cli`; everything here is also callable
+//! from tests.
 
 #![warn(missing_docs)]
 
@@ -16,3 +17,4 @@ pub mod scenario;
 pub mod setup;
 pub mod stats;
 pub mod sweep;
+pub mod targets;

@@ -1,25 +1,34 @@
 //! A run: build the shared connections, set the scenario's pools up through the API
 //! (`prepare`), then drive every logical client for the run's duration (`drive`), with a
 //! live progress line (rate, errors, p99) and the report at the end. `prepare` and `drive`
-//! are apart so that a sweep sets up once and drives at many rates.
+//! are apart so that a sweep sets up once and drives at many rates. Setup goes to the first
+//! target; with several, each client's requests then go to them in turn.
 
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use seatbroker_client::{Client, RetryPolicy};
-use tokio::sync::{Barrier, Semaphore};
+use tokio::sync::{watch, Barrier, Semaphore};
+use tokio::task::JoinSet;
 
 use crate::checker::Checker;
 use crate::scenario::{client_loop, prepare_client, Ctx, Knobs, Pacer, Scenario, Shape};
 use crate::setup::{self, PoolSetup, SetupError, SetupPlan};
 use crate::stats::{process_cpu, Op, Recorder, Report};
+use crate::targets::RoundRobin;
 
 /// Everything a run is given.
 #[derive(Debug, Clone)]
 pub struct RunConfig {
-    /// The broker's base URL.
+    /// The broker's base URL: setup goes here, and so does every request when
+    /// `more_targets` is empty.
     pub url: String,
+    /// Further brokers (issue 17: nodes on one Redis, sharing the token-signing key): the
+    /// run's requests go to `url` and each of these in turn.
+    pub more_targets: Vec<String>,
     /// Which scenario.
     pub scenario: Scenario,
     /// Its knobs.
@@ -50,6 +59,8 @@ pub struct Prepared {
     pub pools: Vec<PoolSetup>,
     /// The shape they were set up with.
     pub shape: Shape,
+    /// Each logical client's sessions on the targets, numbered pool by pool.
+    sessions: Vec<Arc<RoundRobin<Client>>>,
     http: reqwest::Client,
     connections: usize,
 }
@@ -73,6 +84,7 @@ impl RunConfig {
     pub fn new(url: &str, scenario: Scenario, operator_token: &str) -> RunConfig {
         RunConfig {
             url: url.to_owned(),
+            more_targets: Vec::new(),
             scenario,
             knobs: Knobs::default(),
             duration: Duration::from_secs(10),
@@ -83,6 +95,24 @@ impl RunConfig {
             progress: false,
             broker_pid: None,
         }
+    }
+
+    /// Every target, when there are several (a single one is `url` alone).
+    pub fn targets(&self) -> Vec<String> {
+        if self.more_targets.is_empty() {
+            return Vec::new();
+        }
+        std::iter::once(&self.url)
+            .chain(&self.more_targets)
+            .cloned()
+            .collect()
+    }
+}
+
+impl Prepared {
+    /// Logical clients.
+    pub fn clients(&self) -> usize {
+        self.sessions.len()
     }
 }
 
@@ -103,10 +133,12 @@ pub async fn prepare(config: RunConfig) -> Result<Prepared, RunError> {
         .tcp_nodelay(true)
         .connect_timeout(Duration::from_secs(10))
         .build()?;
-    // Without retries: every 429 and 503 is seen and counted, never hidden.
-    let base = Client::with_http(&config.url, http.clone())?
-        .with_retry_policy(RetryPolicy::none())
-        .with_request_timeout(Duration::from_secs(30));
+    let base = target_client(&config.url, &http)?;
+    let others = config
+        .more_targets
+        .iter()
+        .map(|url| target_client(url, &http))
+        .collect::<Result<Vec<_>, _>>()?;
     let plan = SetupPlan {
         pools: shape.pools,
         members: shape.members,
@@ -116,13 +148,39 @@ pub async fn prepare(config: RunConfig) -> Result<Prepared, RunError> {
         concurrency: config.setup_concurrency,
     };
     let pools = setup::setup(&base, &http, &plan).await?;
+    let sessions = client_sessions(&pools, &others)?;
     Ok(Prepared {
         config,
         pools,
         shape,
+        sessions,
         http,
         connections,
     })
+}
+
+/// A client of the broker at `url` on the run's connections.
+fn target_client(url: &str, http: &reqwest::Client) -> Result<Client, RunError> {
+    // Without retries: every 429 and 503 is seen and counted, never hidden (moving on to
+    // the next target is counted too, as a failover).
+    Ok(Client::with_http(url, http.clone())?
+        .with_retry_policy(RetryPolicy::none())
+        .with_request_timeout(Duration::from_secs(30)))
+}
+
+/// Every member's sessions on the setup target and on `others`, numbered pool by pool as
+/// `drive` numbers the clients; client `n` starts on target `n` (modulo their number), so
+/// the clients spread over the targets from the first request on.
+fn client_sessions(
+    pools: &[PoolSetup],
+    others: &[Client],
+) -> Result<Vec<Arc<RoundRobin<Client>>>, RunError> {
+    let mut sessions = Vec::new();
+    for member in pools.iter().flat_map(|pool| &pool.members) {
+        let (first, elsewhere) = member.sessions_on(others)?;
+        sessions.push(Arc::new(RoundRobin::new(first, elsewhere, sessions.len())));
+    }
+    Ok(sessions)
 }
 
 /// Resident memory of `pid` in bytes, read from /proc.
@@ -133,74 +191,141 @@ pub fn resident_bytes(pid: u32) -> Option<u64> {
     Some(kib * 1_024)
 }
 
-/// Drives every client of `prepared` for `duration`, at `rate` (open loop) or closed loop.
+/// Drives every client of `prepared` for `duration`, at `rate` (open loop) or closed loop:
+/// starts one task per client, lets them all go at once, follows them to the end, reports.
 pub async fn drive(prepared: &Prepared, rate: Option<f64>, duration: Duration) -> Report {
-    let config = &prepared.config;
-    let scenario = config.scenario;
     let capacities: Vec<u64> = prepared.pools.iter().map(|p| p.capacity).collect();
     let checker = Arc::new(Checker::new(&capacities));
     let rec = Arc::new(Recorder::new());
-    let permits = Arc::new(Semaphore::new(prepared.connections));
-    let knobs = Arc::new(config.knobs.clone());
-    let clients: usize = prepared.pools.iter().map(|p| p.members.len()).sum();
-    let ready = Arc::new(Barrier::new(clients + 1));
-    let (start_tx, start_rx) = tokio::sync::watch::channel(None::<Instant>);
-    let per_client = rate.map(|r| Duration::from_secs_f64(clients as f64 / r.max(1e-3)));
-    let mut tasks = tokio::task::JoinSet::new();
-    let mut index = 0usize;
-    for (p, pool) in prepared.pools.iter().enumerate() {
-        for member in &pool.members {
-            let ctx = Ctx {
-                client: member.clone(),
-                pool: p,
-                pool_id: pool.id.clone(),
-                index,
-                checker: checker.clone(),
-                rec: rec.clone(),
-                permits: permits.clone(),
-                knobs: knobs.clone(),
-            };
-            // Closed-loop lecture-start: every client asks within the first second.
-            let spread = match (scenario, per_client) {
-                (_, Some(every)) => every.mul_f64(index as f64 / clients as f64),
-                (Scenario::LectureStart, None) => {
-                    Duration::from_secs_f64(index as f64 / clients as f64)
-                }
-                _ => Duration::ZERO,
-            };
-            let (ready, mut start_rx) = (ready.clone(), start_rx.clone());
-            tasks.spawn(async move {
-                let held = prepare_client(scenario, &ctx).await;
-                ready.wait().await;
-                let start = match start_rx.wait_for(|s| s.is_some()).await {
-                    Ok(s) => s.unwrap_or_else(Instant::now),
-                    Err(_) => return,
-                };
-                let pacer = Pacer::new(start, start + duration, per_client, spread);
-                client_loop(scenario, ctx, pacer, held).await;
-            });
-            index += 1;
-        }
-    }
-    ready.wait().await;
-    rec.reset();
-    let cpu_before = process_cpu();
-    let started = Instant::now();
-    let end = started + duration;
-    let _ = start_tx.send(Some(started));
+    let mut launched = spawn_clients(prepared, &checker, &rec, rate, duration);
+    let started = launched.start(&rec).await;
+    let rss = follow(
+        prepared,
+        &mut launched,
+        &checker,
+        &rec,
+        started.at,
+        duration,
+    )
+    .await;
+    let elapsed = measured_time(prepared.config.scenario, started.at, duration);
+    let cpu = process_cpu().saturating_sub(started.cpu_before);
+    let extra = end_figures(prepared, &checker, &rec, rss).await;
+    report(prepared, &checker, &rec, rate, elapsed, cpu, extra)
+}
 
-    let bar = if config.progress {
-        let bar = ProgressBar::new(duration.as_millis() as u64);
-        bar.set_style(
-            ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        bar
-    } else {
-        ProgressBar::hidden()
-    };
-    let main = scenario.main_op();
+/// The client tasks of one drive, each prepared and waiting for the start.
+struct Launched {
+    tasks: JoinSet<()>,
+    ready: Arc<Barrier>,
+    /// Kept until the drive ends: a client that has not yet looked must still find the start.
+    start: watch::Sender<Option<Instant>>,
+}
+
+/// When the measured phase started, and this process's CPU time then.
+struct Started {
+    at: Instant,
+    cpu_before: Duration,
+}
+
+/// Spawns one task per logical client: it prepares (opens its connections, takes the seats
+/// it holds from the start), waits for the start, then runs the scenario's loop until
+/// `duration` has passed.
+fn spawn_clients(
+    prepared: &Prepared,
+    checker: &Arc<Checker>,
+    rec: &Arc<Recorder>,
+    rate: Option<f64>,
+    duration: Duration,
+) -> Launched {
+    let scenario = prepared.config.scenario;
+    let permits = Arc::new(Semaphore::new(prepared.connections));
+    let knobs = Arc::new(prepared.config.knobs.clone());
+    let clients = prepared.clients();
+    let ready = Arc::new(Barrier::new(clients + 1));
+    let (start, start_rx) = watch::channel(None::<Instant>);
+    let per_client = rate.map(|r| Duration::from_secs_f64(clients as f64 / r.max(1e-3)));
+    let mut tasks = JoinSet::new();
+    let pool_of_each_client = prepared
+        .pools
+        .iter()
+        .enumerate()
+        .flat_map(|(p, pool)| std::iter::repeat_n((p, pool), pool.members.len()));
+    for (index, ((p, pool), sessions)) in pool_of_each_client.zip(&prepared.sessions).enumerate() {
+        let ctx = Ctx {
+            sessions: sessions.clone(),
+            pool: p,
+            pool_id: pool.id.clone(),
+            index,
+            checker: checker.clone(),
+            rec: rec.clone(),
+            permits: permits.clone(),
+            knobs: knobs.clone(),
+        };
+        let spread = first_request_offset(scenario, per_client, index, clients);
+        let (ready, mut start_rx) = (ready.clone(), start_rx.clone());
+        tasks.spawn(async move {
+            let held = prepare_client(scenario, &ctx).await;
+            ready.wait().await;
+            let start = match start_rx.wait_for(|s| s.is_some()).await {
+                Ok(s) => s.unwrap_or_else(Instant::now),
+                Err(_) => return,
+            };
+            let pacer = Pacer::new(start, start + duration, per_client, spread);
+            client_loop(scenario, ctx, pacer, held).await;
+        });
+    }
+    Launched {
+        tasks,
+        ready,
+        start,
+    }
+}
+
+/// How long after the start client `index` of `clients` sends its first request: spread
+/// over one client's interval in open loop; in closed-loop lecture-start every client asks
+/// within the first second; the other closed loops at once.
+fn first_request_offset(
+    scenario: Scenario,
+    per_client: Option<Duration>,
+    index: usize,
+    clients: usize,
+) -> Duration {
+    match (scenario, per_client) {
+        (_, Some(every)) => every.mul_f64(index as f64 / clients as f64),
+        (Scenario::LectureStart, None) => Duration::from_secs_f64(index as f64 / clients as f64),
+        _ => Duration::ZERO,
+    }
+}
+
+impl Launched {
+    /// Waits until every client is prepared, forgets what their preparation recorded, and
+    /// lets them all go.
+    async fn start(&self, rec: &Recorder) -> Started {
+        self.ready.wait().await;
+        rec.reset();
+        let cpu_before = process_cpu();
+        let at = Instant::now();
+        let _ = self.start.send(Some(at));
+        Started { at, cpu_before }
+    }
+}
+
+/// Follows the clients until every one is done, updating the progress line (when shown)
+/// every half second; the broker's resident memory read shortly before the window ends,
+/// when its process is known.
+async fn follow(
+    prepared: &Prepared,
+    launched: &mut Launched,
+    checker: &Checker,
+    rec: &Recorder,
+    started: Instant,
+    duration: Duration,
+) -> Option<u64> {
+    let bar = progress_bar(prepared.config.progress, duration);
+    let main = prepared.config.scenario.main_op();
     let main_index = Op::ALL.iter().position(|o| *o == main).unwrap_or(0);
+    let end = started + duration;
     let mut rss = None;
     let tick = Duration::from_millis(500);
     let mut last = Instant::now();
@@ -210,10 +335,10 @@ pub async fn drive(prepared: &Prepared, rate: Option<f64>, duration: Duration) -
         let next = (last + tick).min(if rss.is_none() { rss_at.max(now) } else { end });
         tokio::select! {
             _ = tokio::time::sleep_until(next.into()) => {}
-            _ = async { while tasks.join_next().await.is_some() {} } => break,
+            _ = async { while launched.tasks.join_next().await.is_some() {} } => break,
         }
         if rss.is_none() && Instant::now() >= rss_at {
-            rss = config.broker_pid.and_then(resident_bytes);
+            rss = prepared.config.broker_pid.and_then(resident_bytes);
         }
         if Instant::now() >= last + tick {
             let seen = rec.tick();
@@ -232,16 +357,40 @@ pub async fn drive(prepared: &Prepared, rate: Option<f64>, duration: Duration) -
         }
     }
     bar.finish_and_clear();
-    // heartbeat-storm closes all its seats after the window (a million take minutes):
-    // its rates are over the window itself.
-    let elapsed = match scenario {
+    rss
+}
+
+/// The live progress line on standard error, or a hidden one.
+fn progress_bar(shown: bool, duration: Duration) -> ProgressBar {
+    if !shown {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(duration.as_millis() as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar
+}
+
+/// The time the rates are over: from the start until every client was done, except that
+/// heartbeat-storm closes all its seats after the window (a million take minutes), so its
+/// rates are over the window itself.
+fn measured_time(scenario: Scenario, started: Instant, duration: Duration) -> Duration {
+    match scenario {
         Scenario::HeartbeatStorm => started.elapsed().min(duration),
         _ => started.elapsed(),
-    };
-    let cpu = process_cpu().saturating_sub(cpu_before);
-    let _ = end;
+    }
+}
 
-    let mut extra = std::collections::BTreeMap::new();
+/// The report's scenario-specific figures, crash-churn's end checks (S4) included.
+async fn end_figures(
+    prepared: &Prepared,
+    checker: &Checker,
+    rec: &Recorder,
+    rss: Option<u64>,
+) -> BTreeMap<String, f64> {
+    let mut extra = BTreeMap::new();
     extra.insert(
         "peak_seats_held".to_owned(),
         (0..prepared.pools.len())
@@ -251,25 +400,46 @@ pub async fn drive(prepared: &Prepared, rate: Option<f64>, duration: Duration) -
     if let Some(bytes) = rss {
         extra.insert("broker_rss_mib".to_owned(), bytes as f64 / 1_048_576.0);
     }
-    if scenario == Scenario::CrashChurn {
-        crash_churn_end(prepared, &rec, &checker, &mut extra).await;
+    if !prepared.config.more_targets.is_empty() {
+        extra.insert(
+            "failovers".to_owned(),
+            rec.failovers.load(Ordering::Relaxed) as f64,
+        );
     }
-    let requests = rec.requests.load(std::sync::atomic::Ordering::Relaxed);
+    if prepared.config.scenario == Scenario::CrashChurn {
+        crash_churn_end(prepared, rec, checker, &mut extra).await;
+    }
+    extra
+}
+
+/// The report of one drive, from what the recorder and the checker saw.
+fn report(
+    prepared: &Prepared,
+    checker: &Checker,
+    rec: &Recorder,
+    rate: Option<f64>,
+    elapsed: Duration,
+    cpu: Duration,
+    extra: BTreeMap<String, f64>,
+) -> Report {
+    let config = &prepared.config;
+    let requests = rec.requests.load(Ordering::Relaxed);
     let ops = rec.summary(elapsed);
-    let pairs = rec.pairs.load(std::sync::atomic::Ordering::Relaxed);
+    let pairs = rec.pairs.load(Ordering::Relaxed);
     let (violations, violation_count) = checker.violations();
     let take = ops.get(Op::Take.name());
     Report {
-        scenario: scenario.name().to_owned(),
+        scenario: config.scenario.name().to_owned(),
         url: config.url.clone(),
-        clients,
+        targets: config.targets(),
+        clients: prepared.clients(),
         rate,
         elapsed_s: elapsed.as_secs_f64(),
         pairs,
         pairs_per_s: pairs as f64 / elapsed.as_secs_f64().max(1e-9),
         p50_ms: take.map_or(0.0, |t| t.p50_ms),
         p99_ms: take.map_or(0.0, |t| t.p99_ms),
-        refusals: rec.refusals.load(std::sync::atomic::Ordering::Relaxed),
+        refusals: rec.refusals.load(Ordering::Relaxed),
         requests,
         ops,
         errors: rec.errors(),
@@ -286,11 +456,13 @@ async fn crash_churn_end(
     prepared: &Prepared,
     rec: &Recorder,
     checker: &Checker,
-    extra: &mut std::collections::BTreeMap<String, f64>,
+    extra: &mut BTreeMap<String, f64>,
 ) {
-    use std::sync::atomic::Ordering::Relaxed;
-    let ghosts = rec.ghosts.load(Relaxed);
-    let (grants, closes) = (rec.grants.load(Relaxed), rec.closes.load(Relaxed));
+    let ghosts = rec.ghosts.load(Ordering::Relaxed);
+    let (grants, closes) = (
+        rec.grants.load(Ordering::Relaxed),
+        rec.closes.load(Ordering::Relaxed),
+    );
     let capacity: u64 = prepared.pools.iter().map(|p| p.capacity).sum();
     extra.insert("ghost_sessions".to_owned(), ghosts as f64);
     extra.insert(

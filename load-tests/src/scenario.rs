@@ -3,6 +3,8 @@
 //! own schedule (the offered rate divided among the clients, wrk2-style) and latency is
 //! measured from the moment a request was due, not from when it was sent, so a broker that
 //! falls behind is charged for the requests it delayed (coordinated omission corrected).
+//! With several targets, each client's requests go to them in turn (`targets::RoundRobin`),
+//! and a request that finds its target unreachable or answering 503 is sent on to the next.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -14,6 +16,7 @@ use tokio::sync::Semaphore;
 
 use crate::checker::Checker;
 use crate::stats::{Op, Recorder};
+use crate::targets::{fails_over, RoundRobin};
 
 /// A scenario's name on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
@@ -222,8 +225,8 @@ impl Pacer {
 /// What one logical client works with.
 #[derive(Debug, Clone)]
 pub struct Ctx {
-    /// The member's session.
-    pub client: Client,
+    /// The member's session on each target, taken in turn.
+    pub sessions: Arc<RoundRobin<Client>>,
     /// Index of its pool in the checker.
     pub pool: usize,
     /// `P-...`
@@ -241,10 +244,29 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    async fn send<T>(&self, call: impl std::future::Future<Output = T>) -> T {
+    /// Sends `call` to the target whose turn it is; after a connection error or a 503, to the
+    /// next one, until every target was tried once. Each attempt counts as a request and each
+    /// move to the next target as a failover; only the last attempt's answer is returned (so
+    /// checked), and its latency covers all of them. `call` is handed a clone of the session
+    /// (two reference counts): a future borrowing it would make the client tasks' futures
+    /// fail to be `Send` in general.
+    async fn send<T, F>(&self, call: impl Fn(Client) -> F) -> Result<T, Error>
+    where
+        F: std::future::Future<Output = Result<T, Error>>,
+    {
         let _permit = self.permits.acquire().await;
+        let (first, others) = self.sessions.turn();
         self.rec.requests.fetch_add(1, Ordering::Relaxed);
-        call.await
+        let mut result = call(first.clone()).await;
+        for next in others {
+            if !matches!(&result, Err(e) if fails_over(e)) {
+                break;
+            }
+            self.rec.failovers.fetch_add(1, Ordering::Relaxed);
+            self.rec.requests.fetch_add(1, Ordering::Relaxed);
+            result = call(next.clone()).await;
+        }
+        result
     }
 
     /// Takes a seat on `device`, due at `due`; the grant, or `None` (counted).
@@ -255,7 +277,10 @@ impl Ctx {
         }
         let waits = req.wait.is_some();
         let ticket = self.checker.begin_take(self.pool);
-        let result = self.send(self.client.take_seat(&req)).await;
+        let req = &req;
+        let result = self
+            .send(|client| async move { client.take_seat(req).await })
+            .await;
         let latency = due.elapsed();
         match result {
             Ok(grant) => {
@@ -294,7 +319,9 @@ impl Ctx {
     pub async fn close(&self, seat_id: &str) -> bool {
         self.checker.begin_close(self.pool);
         let started = Instant::now();
-        let result = self.send(self.client.close(seat_id)).await;
+        let result = self
+            .send(|client| async move { client.close(seat_id).await })
+            .await;
         self.checker.closed(self.pool);
         match result {
             Ok(()) => {
@@ -317,7 +344,9 @@ impl Ctx {
         seat_id: &str,
         due: Instant,
     ) -> Result<Option<OffsetDateTime>, ()> {
-        let result = self.send(self.client.heartbeat(seat_id, true)).await;
+        let result = self
+            .send(|client| async move { client.heartbeat(seat_id, true).await })
+            .await;
         match result {
             Ok(beat) => {
                 self.rec.record(Op::Heartbeat, due.elapsed());
@@ -338,11 +367,12 @@ impl Ctx {
 /// The seats a client holds before the measured phase starts (heartbeat-storm), taken
 /// with retries until they are all held or the attempts run out.
 pub async fn prepare_client(scenario: Scenario, ctx: &Ctx) -> Vec<String> {
-    // One request per client before the measured phase opens the keep-alive connections
-    // (up to `--connections`), so the first second does not measure a burst of connects.
-    {
+    // One request per client and target before the measured phase opens the keep-alive
+    // connections (up to `--connections`), so the first second does not measure a burst of
+    // connects.
+    for session in ctx.sessions.all() {
         let _permit = ctx.permits.acquire().await;
-        let _ = ctx.client.me().await;
+        let _ = session.me().await;
     }
     if scenario != Scenario::HeartbeatStorm {
         return Vec::new();

@@ -2,7 +2,8 @@
 //! any broker given its operator token: per pool an educational license issued by the
 //! operator, an owner who activates it, the pool's invite code, and members who join with
 //! it, each logged in with a session of its own on the shared connections. Account names
-//! carry a random run id, so runs against one broker never collide.
+//! carry a random run id, so runs against one broker never collide. Setup talks to one broker
+//! (a run's first target); a member's token carries its session to the others (`Member`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,8 +43,34 @@ pub struct PoolSetup {
     pub owner: Client,
     /// The owner's bearer token.
     pub owner_token: String,
-    /// The members' sessions.
-    pub members: Vec<Client>,
+    /// The members.
+    pub members: Vec<Member>,
+}
+
+/// One member of a pool: its session on the broker it was set up on, and the bearer token
+/// of that session.
+#[derive(Debug, Clone)]
+pub struct Member {
+    /// The session on the setup broker.
+    pub client: Client,
+    /// Its bearer token.
+    pub token: String,
+}
+
+impl Member {
+    /// This member's session on each of `others` (brokers sharing the setup broker's store
+    /// and token-signing key), the same token on each, after its session on the setup broker.
+    pub fn sessions_on(&self, others: &[Client]) -> Result<(Client, Vec<Client>), Error> {
+        let elsewhere = others
+            .iter()
+            .map(|base| {
+                let session = base.new_session();
+                session.set_token(&self.token)?;
+                Ok(session)
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        Ok((self.client.clone(), elsewhere))
+    }
 }
 
 /// Why setup failed.
@@ -163,17 +190,17 @@ pub async fn setup(
             members.spawn(async move {
                 let _permit = permits.acquire_owned().await;
                 let result = async {
-                    let (client, _) =
+                    let (client, token) =
                         account(&base, format!("{run}-p{p}-m{m}@load.example")).await?;
                     call("join with the invite code", client.activate(&code).await)?;
-                    Ok::<_, SetupError>(client)
+                    Ok::<_, SetupError>(Member { client, token })
                 }
                 .await;
                 (p, m, result)
             });
         }
     }
-    let mut joined: Vec<Vec<Option<Client>>> = vec![vec![None; plan.members]; plan.pools];
+    let mut joined: Vec<Vec<Option<Member>>> = vec![vec![None; plan.members]; plan.pools];
     while let Some(done) = members.join_next().await {
         let (p, m, result) = done.map_err(|e| SetupError::Patch(format!("setup task: {e}")))?;
         joined[p][m] = Some(result?);

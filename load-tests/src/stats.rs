@@ -77,6 +77,9 @@ pub struct Recorder {
     pub closes: AtomicU64,
     /// Sessions that vanished without closing (crash-churn).
     pub ghosts: AtomicU64,
+    /// Requests sent on to the next target after a connection error or a 503 (several
+    /// targets only).
+    pub failovers: AtomicU64,
     last_deadline: Mutex<Option<Instant>>,
     errors: Mutex<BTreeMap<String, u64>>,
     error_count: AtomicU64,
@@ -107,6 +110,7 @@ impl Recorder {
             grants: AtomicU64::new(0),
             closes: AtomicU64::new(0),
             ghosts: AtomicU64::new(0),
+            failovers: AtomicU64::new(0),
             last_deadline: Mutex::new(None),
             errors: Mutex::new(BTreeMap::new()),
             error_count: AtomicU64::new(0),
@@ -179,6 +183,7 @@ impl Recorder {
         self.requests.store(0, Ordering::Relaxed);
         self.grants.store(0, Ordering::Relaxed);
         self.closes.store(0, Ordering::Relaxed);
+        self.failovers.store(0, Ordering::Relaxed);
         self.errors
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -250,8 +255,11 @@ pub struct OpSummary {
 pub struct Report {
     /// The scenario's name.
     pub scenario: String,
-    /// The broker's URL.
+    /// The broker's URL (with several targets, the first, where setup went).
     pub url: String,
+    /// Every target the requests went to in turn, when there were several.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<String>,
     /// Logical clients.
     pub clients: usize,
     /// Offered rate (per second) in open loop; `None` in closed loop.
@@ -297,9 +305,14 @@ impl Report {
             Some(r) => format!("open loop at {r:.0}/s"),
             None => "closed loop".to_owned(),
         };
+        let against = if self.targets.is_empty() {
+            self.url.clone()
+        } else {
+            self.targets.join(", ")
+        };
         s.push_str(&format!(
             "scenario {} against {}: {} clients, {}, {:.1} s measured\n",
-            self.scenario, self.url, self.clients, mode, self.elapsed_s
+            self.scenario, against, self.clients, mode, self.elapsed_s
         ));
         s.push_str(&format!(
             "{:<12} {:>10} {:>10} {:>9} {:>9} {:>9} {:>9} {:>9}\n",

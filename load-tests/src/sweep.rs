@@ -38,7 +38,7 @@ pub fn rates(from: f64, to: f64, steps: usize) -> Vec<f64> {
         .collect()
 }
 
-/// Sweeps `target` over `rates`, `step` each, after one setup.
+/// Sweeps `target` (alone) over `rates`, `step` each, after one setup.
 pub async fn sweep_target(
     config: &RunConfig,
     target: &Target,
@@ -47,6 +47,7 @@ pub async fn sweep_target(
 ) -> Result<Vec<Point>, RunError> {
     let mut config = config.clone();
     config.url = target.url.clone();
+    config.more_targets.clear();
     let prepared = prepare(config).await?;
     let mut points = Vec::new();
     for &rate in rates {

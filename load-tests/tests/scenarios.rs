@@ -3,9 +3,13 @@
 //! null broker (also with the debug broker binary on a redis-server of its own, as
 //! `compare --backend redis` starts it), the `compare` command itself with the debug broker
 //! binary and its JSON report, the null broker's token check, a short `sweep` drawn as SVG,
-//! and proof that a broken invariant fails a run (the null broker grants every seat, so a
-//! contended pool on it must be reported over capacity, with exit code 1).
+//! proof that a broken invariant fails a run (the null broker grants every seat, so a
+//! contended pool on it must be reported over capacity, with exit code 1), and a run over
+//! several targets: a second address of the same broker (a TCP relay) that takes its turn
+//! with the sessions set up on the first, and a dead one that every request fails over from.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
@@ -71,6 +75,86 @@ async fn hot_pool_grants_every_take_and_keeps_its_invariants() {
     assert_eq!(report.refusals, 0, "capacity = clients: no refusal");
     assert!(report.errors.is_empty(), "{:?}", report.errors);
     assert!(report.ops.contains_key("take") && report.ops.contains_key("close"));
+}
+
+/// A second address for the broker at `url`: a TCP relay on a free loopback port, and how
+/// many connections it has relayed.
+fn relay(url: &str) -> (String, Arc<AtomicUsize>) {
+    let upstream: std::net::SocketAddr = url
+        .trim_start_matches("http://")
+        .parse()
+        .expect("a loopback address");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("address").port();
+    let relayed = Arc::new(AtomicUsize::new(0));
+    let counter = relayed.clone();
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let Ok(server) = std::net::TcpStream::connect(upstream) else {
+                continue;
+            };
+            counter.fetch_add(1, Ordering::Relaxed);
+            for (mut from, mut to) in [
+                (client.try_clone(), server.try_clone()),
+                (server.try_clone(), client.try_clone()),
+            ]
+            .into_iter()
+            .filter_map(|(a, b)| Some((a.ok()?, b.ok()?)))
+            {
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut from, &mut to);
+                    let _ = to.shutdown(std::net::Shutdown::Write);
+                });
+            }
+        }
+    });
+    (format!("http://127.0.0.1:{port}"), relayed)
+}
+
+/// A loopback URL nothing listens on.
+fn dead_url() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    format!(
+        "http://127.0.0.1:{}",
+        listener.local_addr().expect("address").port()
+    )
+}
+
+#[actix_rt::test]
+async fn several_targets_take_turns_with_the_sessions_set_up_on_the_first() {
+    let (url, _data) = broker().await;
+    let (second, relayed) = relay(&url);
+    let mut c = config(&url, Scenario::HotPool, 8, 1.5);
+    c.more_targets = vec![second.clone()];
+    let report = runner::run(c).await.expect("run");
+    assert_held(&report);
+    assert!(report.pairs > 10, "{}", report.table());
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    assert_eq!(report.extra["failovers"], 0.0, "{}", report.table());
+    assert!(
+        relayed.load(Ordering::Relaxed) > 0,
+        "no request went to {second}"
+    );
+    assert_eq!(report.targets, [url, second]);
+}
+
+#[actix_rt::test]
+async fn a_target_that_refuses_connections_is_failed_over_to_the_next() {
+    let (url, _data) = broker().await;
+    let mut c = config(&url, Scenario::HotPool, 8, 1.5);
+    c.more_targets = vec![dead_url()];
+    let report = runner::run(c).await.expect("run");
+    assert_held(&report);
+    assert!(report.pairs > 10, "{}", report.table());
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    // Every other request starts on the dead target and moves on to the live one: a third
+    // of the attempts are failovers.
+    let failovers = report.extra["failovers"];
+    assert!(
+        failovers > 0.0 && failovers >= report.requests as f64 / 4.0,
+        "{}",
+        report.table()
+    );
 }
 
 #[actix_rt::test]
