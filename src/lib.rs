@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod cli;
+pub mod cluster;
 pub mod domain;
 pub mod email;
 pub mod http;

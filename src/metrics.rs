@@ -7,6 +7,7 @@
 //! pools get their own, the rest are summed under `pool="_other"`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use dashmap::DashMap;
 use prometheus::core::{Collector, Desc};
@@ -18,6 +19,7 @@ use prometheus::{
 use seatbroker_actors::stats::{HistogramSnapshot, REVOKE_REASONS};
 use seatbroker_actors::PoolRegistry;
 
+use crate::cluster::Cluster;
 use crate::domain::ids::format_pool;
 
 /// Seconds a request may take, as the request histograms' buckets.
@@ -124,8 +126,76 @@ pub struct Metrics {
     pool_in_use: IntGaugeVec,
     pool_queue: IntGaugeVec,
     pool_actors: IntGauge,
+    /// Several nodes: ownership, takeovers, forwards and fenced writes.
+    cluster: ClusterMetrics,
     /// One scrape at a time: the per-pool gauges are reset and set again for each.
     scraping: std::sync::Mutex<()>,
+}
+
+/// What a node of several counts (`seatbroker_pool_owned` and `seatbroker_cluster_*`); on a
+/// single node the pools it owns are the pools it runs and the rest stays 0.
+struct ClusterMetrics {
+    cluster: Option<Arc<Cluster>>,
+    owned: IntGauge,
+    takeovers: Synced,
+    forwards: Synced,
+    forward_failures: Synced,
+    fenced: Synced,
+    leases_lost: Synced,
+}
+
+impl ClusterMetrics {
+    fn new(registry: &Registry, cluster: Option<Arc<Cluster>>) -> Result<Self, MetricsError> {
+        let owned = IntGauge::new(
+            "seatbroker_pool_owned",
+            "Pools this node owns now (their actors run here)",
+        )?;
+        registry.register(Box::new(owned.clone()))?;
+        let counter = |name: &str, help: &str| -> Result<Synced, MetricsError> {
+            let c = IntCounter::new(name, help)?;
+            registry.register(Box::new(c.clone()))?;
+            Ok(Synced::new(c))
+        };
+        Ok(ClusterMetrics {
+            cluster,
+            owned,
+            takeovers: counter(
+                "seatbroker_cluster_takeovers_total",
+                "Pools this node took (loads that took the pool's lease)",
+            )?,
+            forwards: counter(
+                "seatbroker_cluster_forwards_total",
+                "Pool operations forwarded to the pool's owner",
+            )?,
+            forward_failures: counter(
+                "seatbroker_cluster_forward_failures_total",
+                "Forwards that got no answer (the owner dead, paused or unreachable)",
+            )?,
+            fenced: counter(
+                "seatbroker_cluster_fenced_writes_total",
+                "Commits refused because another node had taken the pool (a stale epoch)",
+            )?,
+            leases_lost: counter(
+                "seatbroker_cluster_leases_lost_total",
+                "Pools this node lost to another node while it held them",
+            )?,
+        })
+    }
+
+    fn sync(&self, engine: &PoolRegistry) {
+        self.owned.set(engine.loaded_pools().len() as i64);
+        let Some(cluster) = &self.cluster else {
+            return;
+        };
+        let stats = cluster.stats();
+        self.takeovers.sync(cluster.store().takeovers());
+        self.fenced.sync(cluster.store().fenced_writes());
+        self.forwards.sync(stats.forwards.load(Ordering::Relaxed));
+        self.forward_failures
+            .sync(stats.forward_failures.load(Ordering::Relaxed));
+        self.leases_lost
+            .sync(stats.leases_lost.load(Ordering::Relaxed));
+    }
 }
 
 /// A counter that mirrors an engine atomic: it moves by what the atomic moved since the
@@ -163,9 +233,14 @@ pub fn count_store_error() {
 }
 
 impl Metrics {
-    /// The metrics of a broker whose engine is `engine`.
-    pub fn new(engine: PoolRegistry, max_pool_series: usize) -> Result<Metrics, MetricsError> {
+    /// The metrics of a broker whose engine is `engine`, a node of `cluster` when set.
+    pub fn new(
+        engine: PoolRegistry,
+        cluster: Option<Arc<Cluster>>,
+        max_pool_series: usize,
+    ) -> Result<Metrics, MetricsError> {
         let registry = Registry::new();
+        let cluster = ClusterMetrics::new(&registry, cluster)?;
         let seat_requests = IntCounterVec::new(
             Opts::new(
                 "seatbroker_seat_requests_total",
@@ -278,6 +353,7 @@ impl Metrics {
             registry,
             engine,
             max_pool_series,
+            cluster,
             scraping: std::sync::Mutex::new(()),
         })
     }
@@ -361,6 +437,7 @@ impl Metrics {
             .sync(commit_failures + STORE_ERRORS_OUTSIDE_COMMITS.load(Ordering::Relaxed));
         self.pool_actors
             .set(stats.live_actors.load(Ordering::Relaxed) as i64);
+        self.cluster.sync(&self.engine);
 
         let mut pools = self.engine.statuses();
         // The busiest first: seats in use, then waiting requests, then capacity.

@@ -51,6 +51,23 @@ pub struct Settings {
     pub portal: PortalSettings,
     /// `[email]`
     pub email: EmailSettings,
+    /// `[cluster]`
+    pub cluster: ClusterSettings,
+}
+
+/// `[cluster]`: several broker nodes on one Redis, each pool owned by one node at a time.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterSettings {
+    /// Unset: a single node. Set: this node joins every node on the same Redis with the same
+    /// secret, which also authenticates the forwards between them.
+    pub secret: Option<SecretString>,
+    /// How other nodes reach this one; unset means `http://` + `server.listen`.
+    pub advertise_url: Option<String>,
+    /// How long a pool's lease lasts unless renewed, in milliseconds.
+    pub lease_ms: u64,
+    /// How often a node renews its leases, in milliseconds.
+    pub renew_ms: u64,
 }
 
 /// `[server]`: where the broker listens and how it is reached.
@@ -461,6 +478,56 @@ impl Settings {
         self.check_storage()?;
         self.check_engine()?;
         self.check_email()?;
+        self.check_cluster()?;
+        Ok(())
+    }
+
+    /// Several nodes: this node's address as other nodes reach it (`None` on one node).
+    pub fn advertise_url(&self) -> Option<String> {
+        self.cluster.secret.as_ref()?;
+        Some(match &self.cluster.advertise_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.server.listen),
+        })
+    }
+
+    /// The cluster's secret, lease and renewal.
+    fn check_cluster(&self) -> Result<(), SettingsError> {
+        let Some(secret) = &self.cluster.secret else {
+            return Ok(());
+        };
+        if secret.expose_secret().len() < 16 {
+            return Err(invalid(
+                "cluster.secret",
+                "must have at least 16 characters, or be unset",
+            ));
+        }
+        if self.storage.backend != Backend::Redis {
+            return Err(invalid(
+                "cluster.secret",
+                "several nodes share one Redis: set storage.backend = \"redis\" too",
+            ));
+        }
+        if let Some(url) = &self.cluster.advertise_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() < 10 {
+                return Err(invalid(
+                    "cluster.advertise_url",
+                    format!("{url:?} must be an http:// or https:// URL"),
+                ));
+            }
+        }
+        if !(200..=60_000).contains(&self.cluster.lease_ms) {
+            return Err(invalid(
+                "cluster.lease_ms",
+                "must be 200 to 60000 milliseconds",
+            ));
+        }
+        if !(50..=self.cluster.lease_ms / 3).contains(&self.cluster.renew_ms) {
+            return Err(invalid(
+                "cluster.renew_ms",
+                "must be 50 milliseconds to a third of cluster.lease_ms",
+            ));
+        }
         Ok(())
     }
 

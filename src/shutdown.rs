@@ -15,6 +15,8 @@ use crate::service::AppState;
 /// How long the engine may take to answer its waiters, commit what is pending and stop its
 /// actors; the HTTP drain (`DRAIN_TIMEOUT`) comes after it.
 const ENGINE_STOP_TIMEOUT: Duration = Duration::from_secs(1);
+/// Several nodes: how long giving up this node's leases may take, after the engine stopped.
+const LEASE_RELEASE_TIMEOUT: Duration = Duration::from_millis(500);
 
 /// Serves until a signal arrives, then drains. The signal handlers are installed before the
 /// broker says it is serving, so a SIGTERM right after that line always drains.
@@ -32,6 +34,9 @@ pub async fn serve_until_signal(
     state.shutting_down.store(true, Ordering::Release);
     handle.pause().await;
     state.registry.shutdown(ENGINE_STOP_TIMEOUT).await;
+    if let Some(cluster) = state.engine.cluster() {
+        crate::cluster::leases::release_all(cluster, LEASE_RELEASE_TIMEOUT).await;
+    }
     handle.stop(true).await;
     let result = match serving.await {
         Ok(result) => result,

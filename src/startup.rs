@@ -19,6 +19,7 @@ use crate::auth::lockout::Lockouts;
 use crate::auth::password::PasswordHasher;
 use crate::auth::revocations::TokenRevocations;
 use crate::auth::token::TokenKey;
+use crate::cluster::{Cluster, Engine};
 use crate::http;
 use crate::service::AppState;
 use crate::settings::{Backend, Settings, SettingsError};
@@ -26,7 +27,7 @@ use crate::store::cached::CachedRecords;
 use crate::store::embedded::EmbeddedStore;
 use crate::store::embedded::OpenError;
 use crate::store::redis::RedisStore;
-use crate::store::redis::{RedisOpenError, RedisOptions};
+use crate::store::redis::{LeaseOptions, RedisOpenError, RedisOptions};
 use crate::store::AccountStore;
 
 /// How long in-flight requests may take to finish after SIGTERM (API.md: exit within 10 s).
@@ -81,7 +82,7 @@ impl Application {
         settings: Settings,
         clock: Arc<dyn Clock>,
     ) -> Result<Application, StartupError> {
-        let (store, accounts) = open_stores(&settings).await?;
+        let (store, accounts, redis) = open_stores(&settings).await?;
         let hasher = password_hasher(&settings)?;
         let signing_key = signing_key(&settings, accounts.as_ref()).await?;
         let lockouts = Lockouts::new(settings.auth.lockout_threshold, settings.auth.lockout_s);
@@ -96,6 +97,8 @@ impl Application {
         let workers = settings.http_workers();
         let registry =
             PoolRegistry::new(store.clone(), clock, engine_config(&settings), Vec::new());
+        let cluster = join_cluster(&settings, redis);
+        let engine = Engine::new(registry.clone(), cluster.clone());
         let (listener, addr) = bind(&settings)?;
         let port = listener
             .local_addr()
@@ -105,11 +108,15 @@ impl Application {
             })?
             .port();
         let max_body = settings.server.max_body_bytes;
-        let metrics =
-            crate::metrics::Metrics::new(registry.clone(), settings.metrics.max_pool_series)?;
+        let metrics = crate::metrics::Metrics::new(
+            registry.clone(),
+            cluster.clone(),
+            settings.metrics.max_pool_series,
+        )?;
         let state = web::Data::new(AppState {
             settings,
             registry,
+            engine,
             store,
             accounts: Arc::new(CachedRecords::new(accounts)),
             hasher,
@@ -149,6 +156,10 @@ impl Application {
         // so no pool starts on this (the main) thread.
         let loader = state.registry.clone();
         actix_rt::spawn(async move { loader.load_live_pools(64).await });
+        if let Some(cluster) = cluster {
+            let registry = state.registry.clone();
+            actix_rt::spawn(crate::cluster::leases::run(cluster, registry));
+        }
         Ok(Application {
             port,
             server,
@@ -172,18 +183,25 @@ impl Application {
     }
 }
 
+/// The stores a node opens: the pools', the service records', and the Redis store itself
+/// when that is the backend (the cluster keeps its leases there).
+type Stores = (
+    Arc<dyn PoolStore>,
+    Arc<dyn AccountStore>,
+    Option<Arc<RedisStore>>,
+);
+
 /// The store of the pools and the store of the service's records: one embedded store, or one
-/// Redis (with a warning when it does not fsync every write).
-async fn open_stores(
-    settings: &Settings,
-) -> Result<(Arc<dyn PoolStore>, Arc<dyn AccountStore>), StartupError> {
+/// Redis (with a warning when it does not fsync every write). With several nodes, loading a
+/// pool from Redis takes its lease as this node.
+async fn open_stores(settings: &Settings) -> Result<Stores, StartupError> {
     match settings.storage.backend {
         Backend::Embedded => {
             let embedded = Arc::new(EmbeddedStore::open_with_retention(
                 &settings.storage.path,
                 settings.usage.retention_days,
             )?);
-            Ok((embedded.clone(), embedded))
+            Ok((embedded.clone(), embedded, None))
         }
         Backend::Redis => {
             let options = RedisOptions {
@@ -193,7 +211,14 @@ async fn open_stores(
                 max_in_flight: settings.storage.redis_max_in_flight,
                 usage_retention_days: settings.usage.retention_days,
             };
-            let redis = Arc::new(RedisStore::connect(&options).await?);
+            let mut redis = RedisStore::connect(&options).await?;
+            if let Some(url) = settings.advertise_url() {
+                redis = redis.hold_leases(LeaseOptions {
+                    holder: Cluster::holder(&node_id(), &url),
+                    lease_ms: settings.cluster.lease_ms,
+                });
+            }
+            let redis = Arc::new(redis);
             match redis.durability_warning().await {
                 Some(warning) => tracing::warn!(redis = redis.target(), "{warning}"),
                 None => tracing::info!(
@@ -201,9 +226,40 @@ async fn open_stores(
                     "Redis fsyncs every write (appendfsync always)"
                 ),
             }
-            Ok((redis.clone(), redis))
+            Ok((redis.clone(), redis.clone(), Some(redis)))
         }
     }
+}
+
+/// A random id for this process, so that a node restarted on the same address is told apart
+/// from its earlier run.
+fn node_id() -> String {
+    let mut bytes = [0u8; 8];
+    if getrandom::fill(&mut bytes).is_err() {
+        // Without randomness, the process id and the time still differ between runs.
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        bytes = (u64::from(std::process::id()) << 32 | u64::from(nanos)).to_be_bytes();
+    }
+    hex::encode(bytes)
+}
+
+/// Several nodes (`cluster.secret` set, on Redis): this node's place among them.
+fn join_cluster(settings: &Settings, redis: Option<Arc<RedisStore>>) -> Option<Arc<Cluster>> {
+    let secret = settings.cluster.secret.clone()?;
+    let url = settings.advertise_url()?;
+    let redis = redis?;
+    let node = redis.lease_holder_id()?;
+    tracing::info!(node, url, "joining the nodes on this Redis");
+    Some(Arc::new(Cluster::new(
+        node,
+        url,
+        secret,
+        redis,
+        Duration::from_millis(settings.cluster.lease_ms),
+        Duration::from_millis(settings.cluster.renew_ms),
+    )))
 }
 
 /// A2: argon2id at the configured cost, on all cores but one.

@@ -38,7 +38,7 @@ use crate::time::Timestamp;
 
 // The messages were defined here first; they keep their paths under `actor`.
 pub use crate::messages::{
-    Acquire, AdminRelease, Block, CancelWaiter, Close, Describe, Drain, EndTrial, GetStatus,
+    Acquire, AdminRelease, Block, CancelWaiter, Close, Describe, Drain, EndTrial, Evict, GetStatus,
     Heartbeat, ListSeats, Logout, ReleaseAll, RemoveMember, Reply, ReserveOffline, SetLicenses,
     StartTrial, Stop, Unblock, UpdateSettings, UsageNow,
 };
@@ -331,7 +331,7 @@ impl PoolActor {
             Err(StoreError::PoolOwnedElsewhere(_)) => {
                 acks.into_iter()
                     .for_each(|a| (a.send)(Err(EngineError::PoolOwnedElsewhere)));
-                self.lose();
+                self.lose(ctx);
                 return;
             }
             Err(err) => {
@@ -471,15 +471,20 @@ impl PoolActor {
         }
     }
 
-    fn lose(&mut self) {
-        tracing::error!(pool = %self.pool, "another node owns this pool now; letting go");
+    /// Another node owns the pool now: every waiting request hears so, and the actor stops
+    /// and leaves the registry, so the next request finds the pool's owner afresh.
+    fn lose(&mut self, ctx: &mut Context<Self>) {
+        tracing::warn!(pool = %self.pool, "another node owns this pool now; letting go");
         self.state = State::Lost;
         self.fail_waiters(EngineError::PoolOwnedElsewhere);
-        for ack in self.pending_acks.drain(..) {
+        let in_flight = self.in_flight.take().unwrap_or_default();
+        for ack in self.pending_acks.drain(..).chain(in_flight) {
             (ack.send)(Err(EngineError::PoolOwnedElsewhere));
         }
         self.pending_changes.clear();
         self.check_drained();
+        self.env.forget(self.pool, self.shared.generation);
+        ctx.stop();
     }
 
     fn start_reload(&mut self, ctx: &mut Context<Self>) {
@@ -728,6 +733,16 @@ impl Handler<Drain> for PoolActor {
         self.drained.push(msg.done);
         self.collect(ctx);
         self.settle(ctx);
+    }
+}
+
+impl Handler<Evict> for PoolActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Evict, ctx: &mut Context<Self>) {
+        if self.state != State::Retired {
+            self.lose(ctx);
+        }
     }
 }
 

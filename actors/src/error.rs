@@ -4,7 +4,9 @@
 //! place.
 
 /// Why the engine could not run an operation on a pool.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize,
+)]
 pub enum EngineError {
     /// The pool's mailbox is full; try again shortly (HTTP 429 `throttled`).
     #[error("the pool is busy; try again shortly")]

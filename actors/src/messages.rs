@@ -189,6 +189,16 @@ impl Message for Drain {
     type Result = ();
 }
 
+/// The node lost the pool's lease to another node: the actor answers what waits with
+/// `PoolOwnedElsewhere`, drops what it had not committed (a newer owner fences it off
+/// anyway) and stops.
+#[derive(Debug)]
+pub struct Evict;
+
+impl Message for Evict {
+    type Result = ();
+}
+
 /// Stops the actor at shutdown: it refuses new work (`ShuttingDown`), commits what is
 /// pending, then stops and lets go of the pool and the store.
 #[derive(Debug)]

@@ -345,7 +345,7 @@ pub fn union(a: &[AccountId], b: &[AccountId]) -> Vec<AccountId> {
 }
 
 /// A seat as its holder and the pool's owner see it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SeatView {
     /// The seat's id.
     pub id: SeatId,
@@ -372,7 +372,7 @@ pub struct SeatView {
 }
 
 /// One of the account's seats on another device (S12's `own_seats_elsewhere`).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SeatSummary {
     /// The seat's id.
     pub id: SeatId,
@@ -385,7 +385,7 @@ pub struct SeatSummary {
 }
 
 /// The details of a `no_seat_available` refusal (S12).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NoSeatDetails {
     /// The pool's capacity.
     pub capacity: u32,
@@ -398,7 +398,7 @@ pub struct NoSeatDetails {
 }
 
 /// Why a seat request was refused, with a stable code (S12).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Refusal {
     /// Every seat is in use (and the wait, if any, ended).
     NoSeatAvailable(NoSeatDetails),
@@ -438,7 +438,7 @@ impl Refusal {
 }
 
 /// A request for a seat (S2): who, on which device and platform, and how long it may wait.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct AcquireRequest {
     /// The account asking.
     pub account: AccountId,
@@ -451,7 +451,7 @@ pub struct AcquireRequest {
 }
 
 /// What a seat request got.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AcquireOutcome {
     /// A seat: new, or the same one again (`reused`, S2).
     Granted {
@@ -472,7 +472,7 @@ pub enum AcquireOutcome {
 }
 
 /// What closing the application did to its seat (S5, S11).
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CloseOutcome {
     /// The seat was freed.
     Freed,
@@ -483,7 +483,7 @@ pub enum CloseOutcome {
 }
 
 /// Why an operation on one seat failed.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 pub enum SeatError {
     /// No such seat for this account.
     #[error("no such seat")]
@@ -506,7 +506,7 @@ pub enum SeatError {
 }
 
 /// Why an operation on a member failed.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 pub enum MemberError {
     /// The owner is not a member of its own pool and cannot be blocked or removed.
     #[error("the owner is not a member of its own pool")]
@@ -536,7 +536,7 @@ pub enum Notice {
 }
 
 /// What `GET /v1/pools/{pool}` shows of the engine's side of a pool.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PoolDescription {
     /// Capacity, seats in use and queue.
     pub status: PoolStatus,
@@ -547,7 +547,7 @@ pub struct PoolDescription {
 }
 
 /// A cheap summary of a pool for metrics, status pages and `GET /v1/pools/{pool}`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PoolStatus {
     /// Capacity now (L5).
     pub capacity: u32,

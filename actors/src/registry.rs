@@ -220,6 +220,33 @@ impl PoolRegistry {
             .collect()
     }
 
+    /// Whether the pool's actor runs on this node now.
+    pub fn is_loaded(&self, pool: PoolId) -> bool {
+        self.slots
+            .get(&pool)
+            .is_some_and(|slot| slot.get().is_some())
+    }
+
+    /// The pools whose actors run on this node now.
+    pub fn loaded_pools(&self) -> Vec<PoolId> {
+        self.slots
+            .iter()
+            .filter(|e| e.value().get().is_some())
+            .map(|e| *e.key())
+            .collect()
+    }
+
+    /// Several nodes: this node lost the pool to another. Its actor answers what waits with
+    /// `PoolOwnedElsewhere` and stops; the next request for the pool loads it afresh (and
+    /// hears from the store who owns it).
+    pub fn evict(&self, pool: PoolId) {
+        let handle = self.slots.get(&pool).and_then(|slot| slot.get().cloned());
+        if let Some(handle) = handle {
+            self.env.forget(pool, handle.shared.generation);
+            handle.addr.do_send(messages::Evict);
+        }
+    }
+
     /// Loads every pool that holds seats, `concurrency` at a time, retrying while the store
     /// fails; `is_ready` turns true when all are loaded. Runs inside the actix system (it
     /// starts actors), like everything of the engine.

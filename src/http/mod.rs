@@ -8,6 +8,7 @@ pub mod activations;
 pub mod admin;
 pub mod auth;
 pub mod error;
+pub mod internal;
 pub mod json;
 pub mod me;
 pub mod members;
@@ -49,6 +50,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/v1/seats/{seat}/close").route(web::post().to(seats::close)))
         .service(resource("/v1/seats/{seat}/offline").route(web::post().to(seats::offline)))
         .service(resource("/v1/seats/{seat}").route(web::delete().to(seats::logout)))
+        .service(resource("/internal/v1/pools/{n}/call").route(web::post().to(internal::call)))
         .service(resource("/healthz").route(web::get().to(ops::healthz)))
         .service(resource("/readyz").route(web::get().to(ops::readyz)))
         .service(resource("/metrics").route(web::get().to(ops::metrics)))

@@ -97,7 +97,7 @@ async fn activate_license(
                 join_email_domain: existing.as_ref().and_then(|r| r.join_email_domain.clone()),
             })
             .await?;
-        state.registry.end_trial(pool).await?;
+        state.engine.end_trial(pool).await?;
     }
     // The pool's licenses are all the account holds of the pool's type.
     let kind = match &existing {

@@ -26,7 +26,7 @@ pub async fn seats(state: &AppState, account: AccountId) -> ServiceResult<Vec<(P
     let pools = account_pools(state, account).await?;
     let mut out = Vec::new();
     for pool in pools.all() {
-        match state.registry.seats(pool, Some(account)).await {
+        match state.engine.seats(pool, Some(account)).await {
             Ok(seats) => out.extend(seats.into_iter().map(|s| (pool, s))),
             Err(EngineError::PoolNotFound) => {}
             Err(e) => return Err(e.into()),
@@ -60,7 +60,7 @@ pub async fn release_all(state: &AppState, account: AccountId) -> ServiceResult<
     let mine = account_pools(state, account).await?;
     let mut released = 0;
     for pool in mine.all() {
-        match state.registry.release_all(pool, account).await {
+        match state.engine.release_all(pool, account).await {
             Ok(seats) => released += seats.len(),
             Err(EngineError::PoolNotFound) => {}
             Err(e) => return Err(e.into()),

@@ -167,7 +167,7 @@ async fn member(
 pub async fn list(state: &AppState, record: &PoolRecord) -> ServiceResult<Vec<Member>> {
     let members = state.accounts.members_of(record.pool).await?;
     let mut seats: HashMap<AccountId, usize> = HashMap::new();
-    for seat in state.registry.seats(record.pool, None).await? {
+    for seat in state.engine.seats(record.pool, None).await? {
         *seats.entry(seat.account).or_default() += 1;
     }
     let mut out = Vec::with_capacity(members.len());
@@ -201,17 +201,17 @@ pub async fn set_status(
     let mut m = membership(state, record, account).await?;
     let outcome = match status {
         MemberStatus::Blocked => state
-            .registry
+            .engine
             .block(record.pool, m.account)
             .await?
             .map(|_| ()),
-        MemberStatus::Active => state.registry.unblock(record.pool, m.account).await?,
+        MemberStatus::Active => state.engine.unblock(record.pool, m.account).await?,
     };
     outcome.map_err(|_| ServiceError::NotFound("member"))?;
     m.status = status;
     state.accounts.put_membership(m.clone()).await?;
     let seats = state
-        .registry
+        .engine
         .seats(record.pool, Some(m.account))
         .await?
         .len();
@@ -227,7 +227,7 @@ pub async fn remove(
     let _serialised = state.account_locks.lock(record.owner).await;
     let m = membership(state, record, account).await?;
     state
-        .registry
+        .engine
         .remove_member(record.pool, m.account)
         .await?
         .map_err(|_| ServiceError::NotFound("member"))?;

@@ -39,8 +39,10 @@ pub use error::ServiceError;
 pub struct AppState {
     /// The broker's settings.
     pub settings: Settings,
-    /// The pool actors.
+    /// The pool actors of this node.
     pub registry: PoolRegistry,
+    /// Every pool operation goes through here: run on this node, or on the pool's owner.
+    pub engine: crate::cluster::Engine,
     /// The store behind them.
     pub store: Arc<dyn PoolStore>,
     /// Accounts and the signing key.

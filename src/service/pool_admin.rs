@@ -65,17 +65,14 @@ pub async fn update(
         Some(None) => Some(None),
         Some(Some(v)) => Some(Some(bounded("idle_reclaim_s", v, 1, MAX_IDLE_RECLAIM_S)?)),
     };
-    let current = state.registry.describe(record.pool).await?.settings;
+    let current = state.engine.describe(record.pool).await?.settings;
     let settings = PoolSettings {
         timeout_s: timeout.unwrap_or(current.timeout_s),
         offline_max_days: offline.unwrap_or(current.offline_max_days),
         idle_reclaim_s: idle.unwrap_or(current.idle_reclaim_s),
     };
     if settings != current {
-        state
-            .registry
-            .update_settings(record.pool, settings)
-            .await?;
+        state.engine.update_settings(record.pool, settings).await?;
     }
     if let Some(join) = change.join_email_domain {
         record.join_email_domain = join.map(|d| d.as_str().to_owned());
@@ -86,13 +83,13 @@ pub async fn update(
 
 /// Every seat of the pool.
 pub async fn seats(state: &AppState, record: &PoolRecord) -> ServiceResult<Vec<SeatView>> {
-    Ok(state.registry.seats(record.pool, None).await?)
+    Ok(state.engine.seats(record.pool, None).await?)
 }
 
 /// W3: releases `seat` of `pool`; the holder hears `revoked`. The caller checked that the
 /// asker is the pool's owner or the operator.
 pub async fn release(state: &AppState, pool: PoolId, seat: SeatId) -> ServiceResult<()> {
-    match state.registry.admin_release(pool, seat).await {
+    match state.engine.admin_release(pool, seat).await {
         Ok(result) => Ok(result?),
         Err(EngineError::PoolNotFound) => Err(ServiceError::NotFound("pool")),
         Err(e) => Err(e.into()),

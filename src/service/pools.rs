@@ -79,7 +79,7 @@ pub async fn describe(
         .account(access.record().owner)
         .await?
         .ok_or(ServiceError::NotFound("pool"))?;
-    let description = state.registry.describe(pool).await?;
+    let description = state.engine.describe(pool).await?;
     let licenses = match &access {
         Access::Owner(record) => Some(pool_licenses(
             &state.accounts.licenses_of(owner_of(pool)).await?,
@@ -149,9 +149,6 @@ pub async fn tell_licenses(
         .iter()
         .map(engine_license)
         .collect();
-    state
-        .registry
-        .set_licenses(pool_of(owner), licenses)
-        .await?;
+    state.engine.set_licenses(pool_of(owner), licenses).await?;
     Ok(())
 }

@@ -88,7 +88,7 @@ pub async fn take(
             platform: request.platform,
             wait: None,
         };
-        match state.registry.acquire(*pool, req, wait).await {
+        match state.engine.acquire(*pool, req, wait).await {
             Ok(AcquireOutcome::Granted { seat, reused }) => {
                 if request.platform == Platform::Web && !reused {
                     web_session_settled(state, account, device, *pool, seat.id).await?;
@@ -135,7 +135,7 @@ async fn web_session_settled(
     let Err(refusal) = web_session_elsewhere(state, account, device).await else {
         return Ok(());
     };
-    if let Err(e) = state.registry.logout(pool, seat, account).await {
+    if let Err(e) = state.engine.logout(pool, seat, account).await {
         tracing::warn!(%pool, %e, "a web seat refused by S9 could not be given back");
     }
     Err(refusal)
@@ -150,7 +150,7 @@ async fn web_session_elsewhere(
 ) -> ServiceResult<()> {
     let pools = account_pools(state, account).await?;
     for pool in pools.all() {
-        let seats = match state.registry.seats(pool, Some(account)).await {
+        let seats = match state.engine.seats(pool, Some(account)).await {
             Ok(seats) => seats,
             Err(EngineError::PoolNotFound) => continue,
             Err(e) => return Err(e.into()),
@@ -190,21 +190,21 @@ pub async fn act(
     seat: SeatId,
     action: SeatAction,
 ) -> ServiceResult<Option<SeatView>> {
-    let registry = &state.registry;
+    let engine = &state.engine;
     let outcome: Result<Result<Option<SeatView>, SeatError>, EngineError> = match action {
-        SeatAction::Heartbeat(active) => registry
+        SeatAction::Heartbeat(active) => engine
             .heartbeat(pool, seat, account, active)
             .await
             .map(|r| r.map(Some)),
-        SeatAction::Close => registry
+        SeatAction::Close => engine
             .close(pool, seat, account)
             .await
             .map(|r| r.map(|_| None)),
-        SeatAction::Logout => registry
+        SeatAction::Logout => engine
             .logout(pool, seat, account)
             .await
             .map(|r| r.map(|_| None)),
-        SeatAction::Offline(until) => registry
+        SeatAction::Offline(until) => engine
             .reserve_offline(pool, seat, account, until)
             .await
             .map(|r| r.map(Some)),

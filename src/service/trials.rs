@@ -33,7 +33,7 @@ pub async fn start(state: &AppState, account: AccountId) -> ServiceResult<Trial>
     let trials = state.accounts.trials_of(account).await?;
     let pool = pool_of(account);
     let days_left = match trials.last() {
-        Some(_) => match state.registry.describe(pool).await {
+        Some(_) => match state.engine.describe(pool).await {
             Ok(d) => d.trial.map(|t| t.days_left),
             Err(_) => None,
         },
@@ -65,7 +65,7 @@ pub async fn start(state: &AppState, account: AccountId) -> ServiceResult<Trial>
         all.push(license.clone());
     }
     pools::tell_licenses(state, account, &all, LicenseKind::Trial).await?;
-    state.registry.start_trial(pool, TRIAL_DAYS).await?;
+    state.engine.start_trial(pool, TRIAL_DAYS).await?;
     let valid_until = license.expires_at.unwrap_or(now);
     state
         .accounts

@@ -35,7 +35,7 @@ pub async fn report(
         ));
     }
     // The live hour first: it answers once the hours that ended are in the store.
-    let live = match state.registry.usage_now(record.pool).await {
+    let live = match state.engine.usage_now(record.pool).await {
         Ok(live) => Some(live),
         Err(EngineError::PoolNotFound) => None,
         Err(e) => return Err(e.into()),

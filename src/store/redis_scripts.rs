@@ -122,12 +122,20 @@ return {hours, records, redis.call('ZRANGEBYSCORE', KEYS[3], ARGV[1], '(' .. ARG
 
 /// Takes ownership of a pool (a new epoch) and reads everything needed to rebuild it.
 ///
-/// KEYS: pool, seats, tombstones, blocked, usage, usage_accounts, day_accounts, usage_hours.
+/// KEYS: pool, seats, tombstones, blocked, usage, usage_accounts, day_accounts, usage_hours,
+/// lease. ARGV: the lease's holder (`node-id url`, or "" on a single node), lease ms.
+/// With several nodes the load also takes the pool's lease, and is refused while another
+/// node holds it: `{'owned', holder}`.
 /// Returns `false` for an unknown pool, else `{epoch, owner, licenses, settings, trial or
 /// false, next seat id, seats, tombstones, blocked, usage record or false, usage accounts,
 /// day accounts}`.
 pub const LOAD: &str = r#"
+if ARGV[1] ~= '' then
+  local held = redis.call('GET', KEYS[9])
+  if held and held ~= ARGV[1] then return {'owned', held} end
+end
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+if ARGV[1] ~= '' then redis.call('SET', KEYS[9], ARGV[1], 'PX', ARGV[2]) end
 local epoch = redis.call('HINCRBY', KEYS[1], 'epoch', 1)
 -- Tombstones written before they were a list were a sorted set scored by removal time.
 if redis.call('TYPE', KEYS[3]).ok == 'zset' then
@@ -253,4 +261,30 @@ pub const REMOVE_MEMBERSHIP: &str = r#"
 local removed = redis.call('HDEL', KEYS[1], ARGV[1])
 redis.call('ZREM', KEYS[2], ARGV[2])
 return removed
+"#;
+
+/// Several nodes: renews this node's lease on a pool. KEYS: lease, pool. ARGV: holder,
+/// lease ms, the epoch this node loaded. A lease that lapsed is taken again only while no
+/// other node loaded the pool since (the epoch is still ours). Returns 1 when held, else 0.
+pub const RENEW_LEASE: &str = r#"
+local held = redis.call('GET', KEYS[1])
+if held == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+if not held and redis.call('HGET', KEYS[2], 'epoch') == ARGV[3] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0
+"#;
+
+/// Several nodes: gives up this node's lease on a pool. KEYS: lease. ARGV: holder.
+/// Returns 1 when it was held, else 0.
+pub const RELEASE_LEASE: &str = r#"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+return 0
 "#;

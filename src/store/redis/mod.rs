@@ -16,6 +16,7 @@
 //! | `sb:{P-…}:usage_accounts` | sorted set | `hour:account`, scored by the hour: accounts seen in the hour |
 //! | `sb:{P-…}:day_accounts` | sorted set | `day:account`, scored by the day: accounts seen in the day |
 //! | `sb:{P-…}:usage_hours` | sorted set | the hours of `usage`, for range reads and retention |
+//! | `sb:{P-…}:lease` | string | several nodes: `node-id url` of the node that owns the pool, expiring with its lease |
 //! | `sb:{r}:account:<n>` | string | `AccountRecord` |
 //! | `sb:{r}:emails` | hash | lower-cased email → account id |
 //! | `sb:{r}:secret:token_signing_key` | string | the token-signing key |
@@ -39,9 +40,11 @@
 //! small, rarely written, and their scripts check uniqueness across several keys.
 //!
 //! Fencing: `load` increments the pool's `epoch`; every commit carries the epoch its node
-//! loaded and is refused inside the script when a newer one exists. A refused pool is
-//! remembered as lost: this store never loads it again, so the node never takes it back by
-//! itself.
+//! loaded and is refused inside the script when a newer one exists. On a single node a
+//! refused pool is remembered as lost: this store never loads it again, so the node never
+//! takes it back by itself. With several nodes (`hold_leases`) a load also takes the pool's
+//! lease `sb:{P-…}:lease` in the same script, and is refused while another node holds it;
+//! `leases.rs` renews and gives up leases.
 //!
 //! Failures: every request has a deadline (`storage.redis_timeout_ms`, and the much shorter
 //! `storage.redis_down_timeout_ms` once a request found Redis down), so a write is refused
@@ -51,7 +54,10 @@
 //! `accounts.rs` the service's records; this file connects and runs requests for both.
 
 mod accounts;
+mod leases;
 mod pools;
+
+pub use leases::LeaseOptions;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -117,13 +123,23 @@ pub struct RedisStore {
     scripts: Scripts,
     /// The ownership epoch this node holds for each pool it loaded or created.
     epochs: DashMap<PoolId, u64>,
-    /// Pools another node took over; never loaded again by this store.
+    /// Pools another node took over; never loaded again by this store (on a single node;
+    /// with several, the pool's lease decides).
     lost: DashSet<PoolId>,
+    /// Several nodes: how this node holds leases (`None` on a single node).
+    lease: Option<LeaseOptions>,
+    /// Several nodes: the pools whose lease this node holds, with when it last renewed it
+    /// (measured before the renewal was sent).
+    leases: DashMap<PoolId, std::time::Instant>,
     up: AtomicBool,
     gate: Semaphore,
     timeout: Duration,
     down_timeout: Duration,
     round_trips: AtomicU64,
+    /// Commits refused because another node loaded the pool since (a newer epoch).
+    fenced: AtomicU64,
+    /// Several nodes: loads that took a pool's lease.
+    takeovers: AtomicU64,
     usage_retention_ms: u64,
 }
 
@@ -225,11 +241,15 @@ impl RedisStore {
             scripts: Scripts::new(),
             epochs: DashMap::new(),
             lost: DashSet::new(),
+            lease: None,
+            leases: DashMap::new(),
             up: AtomicBool::new(true),
             gate: Semaphore::new(options.max_in_flight.max(1)),
             timeout: options.timeout,
             down_timeout: options.down_timeout.min(options.timeout),
             round_trips: AtomicU64::new(0),
+            fenced: AtomicU64::new(0),
+            takeovers: AtomicU64::new(0),
             usage_retention_ms: u64::from(options.usage_retention_days) * DAY_MS,
         })
     }
@@ -242,6 +262,16 @@ impl RedisStore {
     /// Requests sent to Redis so far (each one round trip, a pipeline included).
     pub fn round_trips(&self) -> u64 {
         self.round_trips.load(Ordering::Relaxed)
+    }
+
+    /// Commits refused so far because another node had loaded the pool since.
+    pub fn fenced_writes(&self) -> u64 {
+        self.fenced.load(Ordering::Relaxed)
+    }
+
+    /// Several nodes: pools this node took so far (loads that took the pool's lease).
+    pub fn takeovers(&self) -> u64 {
+        self.takeovers.load(Ordering::Relaxed)
     }
 
     /// A warning when Redis may lose acknowledged writes in a crash (it does not fsync every

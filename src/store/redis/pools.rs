@@ -117,7 +117,7 @@ impl RedisStore {
         let mut results: Vec<Option<Result<(), StoreError>>> = vec![None; batch.len()];
         let mut calls = Vec::with_capacity(batch.len());
         for (i, commit) in batch.iter().enumerate() {
-            if self.lost.contains(&commit.pool) {
+            if self.lease.is_none() && self.lost.contains(&commit.pool) {
                 results[i] = Some(Err(StoreError::PoolOwnedElsewhere(commit.pool)));
                 continue;
             }
@@ -160,7 +160,11 @@ impl RedisStore {
                     Ok("fenced") => {
                         tracing::error!(%pool, "another node loaded this pool; letting it go");
                         self.epochs.remove(&pool);
-                        self.lost.insert(pool);
+                        self.leases.remove(&pool);
+                        self.fenced.fetch_add(1, Ordering::Relaxed);
+                        if self.lease.is_none() {
+                            self.lost.insert(pool);
+                        }
                         Err(StoreError::PoolOwnedElsewhere(pool))
                     }
                     Ok(other) => Err(StoreError::Unavailable(format!(
@@ -199,17 +203,30 @@ impl RedisStore {
     }
 
     async fn load_pool(&self, pool: PoolId) -> Result<Option<PoolSnapshot>, StoreError> {
-        if self.lost.contains(&pool) {
+        if self.lease.is_none() && self.lost.contains(&pool) {
             return Err(StoreError::PoolOwnedElsewhere(pool));
         }
         let keys = pool_keys(pool);
-        let key_refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let lease = leases::lease_key(pool);
+        let mut key_refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+        key_refs.push(&lease);
+        let (holder, lease_ms) = self.lease_args();
+        let taken = std::time::Instant::now();
         let reply: Value = self
-            .script("loading a pool", &self.scripts.load, &key_refs, &[])
+            .script(
+                "loading a pool",
+                &self.scripts.load,
+                &key_refs,
+                &[holder.as_bytes(), lease_ms.as_bytes()],
+            )
             .await?;
         let Value::Array(parts) = reply else {
             return Ok(None);
         };
+        if parts.len() == 2 {
+            // Another node holds the pool's lease.
+            return Err(StoreError::PoolOwnedElsewhere(pool));
+        }
         let bad = |what: &str| unavailable("a stored pool is unreadable", what);
         let parts: [Value; 12] = parts
             .try_into()
@@ -249,6 +266,10 @@ impl RedisStore {
             trial: blob(&trial).map(decode).transpose()?,
         };
         self.epochs.insert(pool, epoch as u64);
+        if self.lease.is_some() {
+            self.leases.insert(pool, taken);
+            self.takeovers.fetch_add(1, Ordering::Relaxed);
+        }
         Ok(Some(snapshot))
     }
 
