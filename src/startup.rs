@@ -19,6 +19,7 @@ use crate::auth::lockout::Lockouts;
 use crate::auth::password::PasswordHasher;
 use crate::auth::revocations::TokenRevocations;
 use crate::auth::token::TokenKey;
+use crate::cluster::bus::Bus;
 use crate::cluster::{Cluster, Engine};
 use crate::http;
 use crate::service::AppState;
@@ -113,12 +114,16 @@ impl Application {
             cluster.clone(),
             settings.metrics.max_pool_series,
         )?;
+        let records = Arc::new(CachedRecords::new(accounts));
+        let bus = cluster.as_ref().map(|c| Bus::new(c.store().clone()));
         let state = web::Data::new(AppState {
             settings,
             registry,
             engine,
             store,
-            accounts: Arc::new(CachedRecords::new(accounts)),
+            accounts: records.clone(),
+            records,
+            bus: bus.clone(),
             hasher,
             tokens: TokenKey::new(signing_key),
             revocations,
@@ -159,6 +164,9 @@ impl Application {
         if let Some(cluster) = cluster {
             let registry = state.registry.clone();
             actix_rt::spawn(crate::cluster::leases::run(cluster, registry));
+        }
+        if let Some(bus) = bus {
+            actix_rt::spawn(bus.listen(state.clone().into_inner()));
         }
         Ok(Application {
             port,

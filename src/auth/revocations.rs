@@ -1,8 +1,8 @@
 //! A4 with revocation: "log out everywhere" and a password reset void every API token the
 //! account was issued before that moment. The store keeps one time per account that ever
 //! revoked; they are all read at start into this map, so checking a token still needs no
-//! storage round trip. The map holds only accounts that revoked, so it stays small; one
-//! broker node writes it (several nodes will need to hear each other's revocations).
+//! storage round trip. The map holds only accounts that revoked, so it stays small; with
+//! several nodes, each hears the others' revocations through `cluster::bus`.
 
 use dashmap::DashMap;
 use seatbroker_actors::{AccountId, Timestamp};

@@ -5,6 +5,8 @@
 //! - `engine`: what the service calls for any pool operation; runs it here or forwards it.
 //! - `rpc`: the forward on the wire: an internal route, authenticated by an HMAC of the
 //!   cluster secret, carrying one `PoolCall` and its answer as MessagePack.
+//! - `bus`: changes of the service's records that nodes cache, told to every node through
+//!   Redis pub/sub.
 //! - `leases`: the background loop that renews this node's leases, gives up those of stopped
 //!   actors, and adopts live pools nobody owns.
 //!
@@ -16,9 +18,10 @@
 //! Safety does not depend on timing: a node that lost its lease (paused, cut off) may still
 //! try to write, but every commit carries the epoch it loaded and Redis refuses a stale one.
 //!
-//! Accounts, sessions and the other service records need no owner: they are written with
-//! guarded scripts by any node.
+//! Accounts, sessions and the other service records need no owner: any node writes them, and
+//! what nodes hold of them in memory is kept fresh through `bus`.
 
+pub mod bus;
 pub mod engine;
 pub mod leases;
 pub mod rpc;

@@ -1,8 +1,8 @@
 //! Which pools an account may take seats in (S8): its own, then those shared with it in join
 //! order. Kept in memory so that `POST /v1/seats` reads no storage: filled from the store on
 //! first use and forgotten for an account whenever this broker changes its pools (a first
-//! activation, a join, a deletion from a pool). One broker node writes these, so nothing
-//! else can change them behind its back. Reading them is `service::account_pools`.
+//! activation, a join, a deletion from a pool); with several nodes, also when another node
+//! tells it so (`cluster::bus`). Reading them is `service::account_pools`.
 
 use std::sync::Arc;
 

@@ -8,6 +8,7 @@ use seatbroker_actors::AccountId;
 
 use super::{random, AppState, ServiceError, ServiceResult};
 use crate::auth::secret;
+use crate::cluster::bus::Change;
 use crate::domain::account::{AccountFieldError, DisplayName, Email, Password};
 use crate::store::{AccountRecord, CreateAccountError, LinkPurpose, LinkRecord};
 
@@ -164,6 +165,7 @@ pub async fn log_out_everywhere(state: &AppState, account: AccountId) -> Service
     let now = state.registry.now();
     state.accounts.revoke_tokens(account, now).await?;
     state.revocations.revoke(account, now);
+    super::tell_nodes(state, &[Change::Revoked(account, now)]).await;
     state.accounts.delete_sessions_of(account).await?;
     Ok(())
 }

@@ -8,6 +8,7 @@ use seatbroker_actors::AccountId;
 use super::error::ActivationRefusal;
 use super::pools::{self, PoolDetails};
 use super::{members, AppState, Novelty, ServiceError, ServiceResult};
+use crate::cluster::bus::Change;
 use crate::domain::codes::{ActivationCode, LicenseKey};
 use crate::domain::ids::pool_of;
 use crate::domain::license::LicenseKind;
@@ -97,6 +98,7 @@ async fn activate_license(
                 join_email_domain: existing.as_ref().and_then(|r| r.join_email_domain.clone()),
             })
             .await?;
+        super::tell_nodes(state, &[Change::PoolRecord(pool)]).await;
         state.engine.end_trial(pool).await?;
     }
     // The pool's licenses are all the account holds of the pool's type.

@@ -10,6 +10,7 @@ use seatbroker_actors::{AccountId, PoolId};
 use super::error::ActivationRefusal;
 use super::pools::{self, PoolDetails};
 use super::{random, AppState, Novelty, ServiceError, ServiceResult};
+use crate::cluster::bus::Change;
 use crate::domain::account::Email;
 use crate::domain::codes::InviteCode;
 use crate::domain::join::domain_allows;
@@ -144,6 +145,11 @@ pub async fn join(
             })
             .await?;
         state.account_pools.forget(account);
+        let changes = [
+            Change::Membership(pool, account),
+            Change::AccountPools(account),
+        ];
+        super::tell_nodes(state, &changes).await;
     }
     Ok((pools::describe(state, pool, account).await?, novelty))
 }
@@ -153,7 +159,7 @@ async fn member(
     m: MembershipRecord,
     seats_in_use: usize,
 ) -> ServiceResult<Member> {
-    let account = state.accounts.account(m.account).await?;
+    let account = state.accounts.account_to_show(m.account).await?;
     let (email, name) = account.map_or((String::new(), String::new()), |a| (a.email, a.name));
     Ok(Member {
         membership: m,
@@ -165,7 +171,7 @@ async fn member(
 
 /// Every member with its seats in use; not the owner (I3).
 pub async fn list(state: &AppState, record: &PoolRecord) -> ServiceResult<Vec<Member>> {
-    let members = state.accounts.members_of(record.pool).await?;
+    let members = state.accounts.members_to_show(record.pool).await?;
     let mut seats: HashMap<AccountId, usize> = HashMap::new();
     for seat in state.engine.seats(record.pool, None).await? {
         *seats.entry(seat.account).or_default() += 1;
@@ -210,6 +216,7 @@ pub async fn set_status(
     outcome.map_err(|_| ServiceError::NotFound("member"))?;
     m.status = status;
     state.accounts.put_membership(m.clone()).await?;
+    super::tell_nodes(state, &[Change::Membership(record.pool, m.account)]).await;
     let seats = state
         .engine
         .seats(record.pool, Some(m.account))
@@ -236,6 +243,11 @@ pub async fn remove(
         .remove_membership(record.pool, m.account)
         .await?;
     state.account_pools.forget(m.account);
+    let changes = [
+        Change::Membership(record.pool, m.account),
+        Change::AccountPools(m.account),
+    ];
+    super::tell_nodes(state, &changes).await;
     Ok(())
 }
 

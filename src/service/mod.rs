@@ -12,6 +12,7 @@ pub mod licenses;
 pub mod locks;
 pub mod me;
 pub mod members;
+pub mod nodes;
 pub mod pool_admin;
 pub mod pools;
 pub mod seats;
@@ -67,6 +68,10 @@ pub struct AppState {
     pub metrics: crate::metrics::Metrics,
     /// Sends the portal's emails (confirmation and reset links).
     pub mailer: crate::email::Mailer,
+    /// The cache in front of `accounts` (the same store), which `nodes` tells of changes.
+    pub records: Arc<crate::store::cached::CachedRecords>,
+    /// Several nodes: tells the others what this node changed (`None` on one node).
+    pub bus: Option<crate::cluster::bus::Bus>,
 }
 
 impl AppState {
@@ -110,6 +115,16 @@ pub async fn account_pools(
         }))
     };
     state.account_pools.get(account, read).await
+}
+
+/// Several nodes: tells every other node that `changes` happened, once this node applied
+/// them to its own caches. Nothing on a single node.
+pub async fn tell_nodes(state: &AppState, changes: &[crate::cluster::bus::Change]) {
+    if let Some(bus) = &state.bus {
+        for change in changes {
+            bus.publish(*change).await;
+        }
+    }
 }
 
 /// Random bytes for ids, keys and codes.

@@ -6,6 +6,7 @@ use seatbroker_actors::{EngineError, PoolId, PoolSettings, SeatId, SeatView};
 
 use super::pools::{self, PoolDetails};
 use super::{AppState, ServiceError, ServiceResult};
+use crate::cluster::bus::Change;
 use crate::domain::join::JoinDomain;
 use crate::store::PoolRecord;
 
@@ -77,6 +78,7 @@ pub async fn update(
     if let Some(join) = change.join_email_domain {
         record.join_email_domain = join.map(|d| d.as_str().to_owned());
         state.accounts.put_pool(record.clone()).await?;
+        super::tell_nodes(state, &[Change::PoolRecord(record.pool)]).await;
     }
     pools::describe(state, record.pool, record.owner).await
 }

@@ -5,6 +5,7 @@ use seatbroker_actors::store::StoreError;
 use seatbroker_actors::{AccountId, License, PoolId, PoolSettings, PoolSnapshot, PoolStatus};
 
 use super::{AppState, ServiceError, ServiceResult};
+use crate::cluster::bus::Change;
 use crate::domain::ids::{owner_of, pool_of};
 use crate::domain::license::LicenseKind;
 use crate::domain::trial::pool_licenses;
@@ -67,7 +68,10 @@ pub async fn owned(state: &AppState, pool: PoolId, who: AccountId) -> ServiceRes
     }
 }
 
-/// The pool as `viewer` may see it.
+/// The pool as `viewer` may see it. It reads only what is shown, so a node that served the
+/// pool before answers it from memory while the store is down (R3): the pool's record and
+/// the viewer's membership from `CachedRecords`, its owner and licenses as last read, its
+/// status and settings from its actor.
 pub async fn describe(
     state: &AppState,
     pool: PoolId,
@@ -76,13 +80,13 @@ pub async fn describe(
     let access = access(state, pool, viewer).await?;
     let owner = state
         .accounts
-        .account(access.record().owner)
+        .account_to_show(access.record().owner)
         .await?
         .ok_or(ServiceError::NotFound("pool"))?;
     let description = state.engine.describe(pool).await?;
     let licenses = match &access {
         Access::Owner(record) => Some(pool_licenses(
-            &state.accounts.licenses_of(owner_of(pool)).await?,
+            &state.accounts.licenses_to_show(owner_of(pool)).await?,
             record.kind,
         )),
         Access::Member(..) => None,
@@ -124,6 +128,8 @@ pub async fn create(state: &AppState, owner: AccountId, kind: LicenseKind) -> Se
         Err(e) => return Err(e.into()),
     }
     state.account_pools.forget(owner);
+    let changes = [Change::PoolRecord(pool), Change::AccountPools(owner)];
+    super::tell_nodes(state, &changes).await;
     Ok(())
 }
 

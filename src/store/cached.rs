@@ -1,8 +1,13 @@
 //! `CachedRecords`: an `AccountStore` that keeps the records every pool request reads (a
 //! pool's service record, and one account's membership of a pool) in memory in front of any
 //! backend, so that access checks read no storage after the first time, and keep working
-//! while Redis is down. Every write goes through it (one broker node writes the records), so
-//! it updates what it holds; nothing else is cached here.
+//! while Redis is down. Every write of this node goes through it, so it updates what it
+//! holds; with several nodes, the others' writes arrive through `cluster::bus` and are
+//! forgotten (`forget_pool`, `forget_membership`, `forget_everything`). Nothing else is
+//! cached here. Besides, what a pool's description
+//! and member list only show (its owner's account and licenses, its members and their
+//! accounts) is remembered as last read, and answered only while the store is unavailable
+//! (`LastKnown`, R3): while the store answers, those reads go to it.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -22,9 +27,12 @@ const MAX_ENTRIES: usize = 1_000_000;
 /// A map of values read through from the store on first use and forgotten when their record
 /// is written. A read that saw a forget happen while it read the store does not keep what it
 /// read, which may predate the write. Used here for pool records and memberships, and by the
-/// service for each account's pools (S8).
+/// service for each account's pools (S8). `forget_everything` (a node that may have missed
+/// other nodes' changes) keeps what it forgot as unverified: answered only when reading the
+/// store fails (Redis down, R3), never while the store answers.
 pub struct ReadThrough<K, V> {
     entries: DashMap<K, V>,
+    unverified: DashMap<K, V>,
     writes: AtomicU64,
 }
 
@@ -32,6 +40,7 @@ impl<K: std::hash::Hash + Eq + Copy, V: Clone> Default for ReadThrough<K, V> {
     fn default() -> Self {
         ReadThrough {
             entries: DashMap::new(),
+            unverified: DashMap::new(),
             writes: AtomicU64::new(0),
         }
     }
@@ -45,7 +54,7 @@ impl<K: std::hash::Hash + Eq + Copy, V: Clone> std::fmt::Debug for ReadThrough<K
 
 impl<K: std::hash::Hash + Eq + Copy, V: Clone> ReadThrough<K, V> {
     /// The value of `key`: the one held, or what `read` reads from the store (kept unless a
-    /// forget happened meanwhile).
+    /// forget happened meanwhile); when that read fails, an unverified value if there is one.
     pub async fn get<E>(
         &self,
         key: K,
@@ -55,10 +64,14 @@ impl<K: std::hash::Hash + Eq + Copy, V: Clone> ReadThrough<K, V> {
             return Ok(known.clone());
         }
         let writes = self.writes.load(Ordering::Acquire);
-        let value = read.await?;
+        let value = match read.await {
+            Ok(value) => value,
+            Err(e) => return self.unverified.get(&key).map(|v| v.clone()).ok_or(e),
+        };
         if self.entries.len() >= MAX_ENTRIES {
             self.entries.clear();
         }
+        self.unverified.remove(&key);
         self.entries.insert(key, value.clone());
         // A forget since the store was read may predate this entry: withdraw it then. A
         // forget after this line removes it anyway.
@@ -72,6 +85,21 @@ impl<K: std::hash::Hash + Eq + Copy, V: Clone> ReadThrough<K, V> {
     pub fn forget(&self, key: K) {
         self.writes.fetch_add(1, Ordering::AcqRel);
         self.entries.remove(&key);
+        self.unverified.remove(&key);
+    }
+
+    /// Forgets every value (changes may have been missed: several nodes, `cluster::bus`), so
+    /// the next reads go to the store; what was held stays as unverified, for reads while the
+    /// store fails (the bus misses changes exactly while Redis is down).
+    pub fn forget_everything(&self) {
+        self.writes.fetch_add(1, Ordering::AcqRel);
+        if self.unverified.len() >= MAX_ENTRIES {
+            self.unverified.clear();
+        }
+        self.entries.retain(|key, value| {
+            self.unverified.insert(*key, value.clone());
+            false
+        });
     }
 
     /// Whether a value of `key` is held.
@@ -80,20 +108,100 @@ impl<K: std::hash::Hash + Eq + Copy, V: Clone> ReadThrough<K, V> {
     }
 }
 
+/// Values as last read from the store, answered instead of the store's error only while it
+/// is unavailable (R3: an owner node keeps answering reads while Redis is down). While the
+/// store answers, its answer is the one given, so nothing here is ever staler than the store
+/// but during an outage, and then no staler than this node's last read before it. A read
+/// that saw a forget happen while it read the store does not keep what it read.
+pub struct LastKnown<K, V> {
+    entries: DashMap<K, V>,
+    writes: AtomicU64,
+}
+
+impl<K: std::hash::Hash + Eq + Copy, V: Clone> Default for LastKnown<K, V> {
+    fn default() -> Self {
+        LastKnown {
+            entries: DashMap::new(),
+            writes: AtomicU64::new(0),
+        }
+    }
+}
+
+impl<K: std::hash::Hash + Eq + Copy, V: Clone> LastKnown<K, V> {
+    /// What `read` reads from the store, kept for later; while the store is unavailable, the
+    /// value kept, if any.
+    pub async fn read(
+        &self,
+        key: K,
+        read: impl std::future::Future<Output = Result<V, StoreError>>,
+    ) -> Result<V, StoreError> {
+        let writes = self.writes.load(Ordering::Acquire);
+        match read.await {
+            Ok(value) => {
+                if self.entries.len() >= MAX_ENTRIES {
+                    self.entries.clear();
+                }
+                self.entries.insert(key, value.clone());
+                if self.writes.load(Ordering::Acquire) != writes {
+                    self.entries.remove(&key);
+                }
+                Ok(value)
+            }
+            Err(StoreError::Unavailable(why)) => match self.entries.get(&key) {
+                Some(known) => Ok(known.clone()),
+                None => Err(StoreError::Unavailable(why)),
+            },
+            Err(other) => Err(other),
+        }
+    }
+
+    /// Forgets `key` after its record was written (or a write failed half-way).
+    pub fn forget(&self, key: K) {
+        self.writes.fetch_add(1, Ordering::AcqRel);
+        self.entries.remove(&key);
+    }
+}
+
 /// The caching decorator.
 pub struct CachedRecords {
     inner: Arc<dyn AccountStore>,
     pools: ReadThrough<PoolId, Option<PoolRecord>>,
     memberships: ReadThrough<(PoolId, AccountId), Option<MembershipRecord>>,
+    accounts_shown: LastKnown<AccountId, Option<AccountRecord>>,
+    licenses_shown: LastKnown<AccountId, Vec<LicenseRecord>>,
+    members_shown: LastKnown<PoolId, Vec<MembershipRecord>>,
 }
 
 impl CachedRecords {
+    /// Several nodes: another node wrote `pool`'s record; the next read takes it from the
+    /// store.
+    pub fn forget_pool(&self, pool: PoolId) {
+        self.pools.forget(pool);
+    }
+
+    /// Several nodes: another node wrote `account`'s membership of `pool`.
+    pub fn forget_membership(&self, pool: PoolId, account: AccountId) {
+        self.memberships.forget((pool, account));
+        self.members_shown.forget(pool);
+    }
+
+    /// Several nodes: changes may have been missed; every record is read again. What is
+    /// shown only while the store is unavailable (`LastKnown`) is never staler than the store
+    /// while it answers, so it stays.
+    pub fn forget_everything(&self) {
+        self.pools.forget_everything();
+        self.memberships.forget_everything();
+    }
+
     /// Caches the records of `inner`.
     pub fn new(inner: Arc<dyn AccountStore>) -> Self {
         CachedRecords {
             inner,
             pools: ReadThrough::default(),
             memberships: ReadThrough::default(),
+            accounts_shown: LastKnown::default(),
+            licenses_shown: LastKnown::default(),
+            members_shown: LastKnown::default(),
         }
     }
 }
@@ -125,7 +233,14 @@ impl AccountStore for CachedRecords {
         &self,
         license: LicenseRecord,
     ) -> StoreFuture<'_, Result<(), CreateLicenseError>> {
-        self.inner.create_license(license)
+        Box::pin(async move {
+            let holder = license.activated_by;
+            let created = self.inner.create_license(license).await;
+            if let Some(holder) = holder {
+                self.licenses_shown.forget(holder);
+            }
+            created
+        })
     }
 
     fn license_by_key(
@@ -140,7 +255,11 @@ impl AccountStore for CachedRecords {
         key: u128,
         account: AccountId,
     ) -> StoreFuture<'_, Result<Claim, StoreError>> {
-        self.inner.claim_license(key, account)
+        Box::pin(async move {
+            let claimed = self.inner.claim_license(key, account).await;
+            self.licenses_shown.forget(account);
+            claimed
+        })
     }
 
     fn licenses_of(
@@ -180,6 +299,7 @@ impl AccountStore for CachedRecords {
             let key = (m.pool, m.account);
             let written = self.inner.put_membership(m).await;
             self.memberships.forget(key);
+            self.members_shown.forget(key.0);
             written
         })
     }
@@ -192,6 +312,7 @@ impl AccountStore for CachedRecords {
         Box::pin(async move {
             let removed = self.inner.remove_membership(pool, account).await;
             self.memberships.forget((pool, account));
+            self.members_shown.forget(pool);
             removed
         })
     }
@@ -249,7 +370,12 @@ impl AccountStore for CachedRecords {
     }
 
     fn update_account(&self, account: AccountRecord) -> StoreFuture<'_, Result<(), StoreError>> {
-        self.inner.update_account(account)
+        Box::pin(async move {
+            let id = account.id;
+            let written = self.inner.update_account(account).await;
+            self.accounts_shown.forget(id);
+            written
+        })
     }
 
     fn revoke_tokens(
@@ -272,6 +398,30 @@ impl AccountStore for CachedRecords {
 
     fn take_link(&self, key: [u8; 32]) -> StoreFuture<'_, Result<Option<LinkRecord>, StoreError>> {
         self.inner.take_link(key)
+    }
+
+    fn account_to_show(
+        &self,
+        id: AccountId,
+    ) -> StoreFuture<'_, Result<Option<AccountRecord>, StoreError>> {
+        Box::pin(self.accounts_shown.read(id, self.inner.account(id)))
+    }
+
+    fn licenses_to_show(
+        &self,
+        account: AccountId,
+    ) -> StoreFuture<'_, Result<Vec<LicenseRecord>, StoreError>> {
+        Box::pin(
+            self.licenses_shown
+                .read(account, self.inner.licenses_of(account)),
+        )
+    }
+
+    fn members_to_show(
+        &self,
+        pool: PoolId,
+    ) -> StoreFuture<'_, Result<Vec<MembershipRecord>, StoreError>> {
+        Box::pin(self.members_shown.read(pool, self.inner.members_of(pool)))
     }
 }
 
@@ -331,5 +481,105 @@ mod tests {
             .await
             .expect("remove");
         assert_eq!(cached.membership(PoolId(5), AccountId(9)).await, Ok(None));
+    }
+
+    fn down() -> StoreError {
+        StoreError::Unavailable("Redis is down".into())
+    }
+
+    #[actix_rt::test]
+    async fn r3_last_known_answers_the_store_while_it_answers_and_the_last_read_only_while_down() {
+        let shown = LastKnown::<u32, &str>::default();
+        assert_eq!(shown.read(1, async { Err(down()) }).await, Err(down()));
+        assert_eq!(shown.read(1, async { Ok("old") }).await, Ok("old"));
+        assert_eq!(
+            shown.read(1, async { Ok("new") }).await,
+            Ok("new"),
+            "the store's answer, not the one kept"
+        );
+        assert_eq!(shown.read(1, async { Err(down()) }).await, Ok("new"));
+        let owned = StoreError::PoolOwnedElsewhere(PoolId(1));
+        assert_eq!(
+            shown.read(1, async { Err(owned.clone()) }).await,
+            Err(owned),
+            "only unavailability falls back"
+        );
+        shown.forget(1);
+        assert_eq!(shown.read(1, async { Err(down()) }).await, Err(down()));
+        // A write while the store is read: the value read may predate it and is not kept.
+        let raced = shown.read(1, async {
+            shown.forget(1);
+            Ok("before the write")
+        });
+        assert_eq!(raced.await, Ok("before the write"));
+        assert_eq!(shown.read(1, async { Err(down()) }).await, Err(down()));
+    }
+
+    #[actix_rt::test]
+    async fn r3_after_forgetting_everything_the_store_answers_and_while_it_fails_the_old_value() {
+        let cache = ReadThrough::<u32, &str>::default();
+        assert_eq!(cache.get(1, async { Ok::<_, ()>("old") }).await, Ok("old"));
+        cache.forget_everything();
+        assert!(!cache.holds(1));
+        assert_eq!(
+            cache.get(1, async { Ok::<_, ()>("new") }).await,
+            Ok("new"),
+            "the store's answer while it answers"
+        );
+        cache.forget_everything();
+        assert_eq!(
+            cache.get(1, async { Err(()) }).await,
+            Ok("new"),
+            "the value held before, while the store fails"
+        );
+        assert!(!cache.holds(1), "and it is not held as verified");
+        cache.forget(1);
+        assert_eq!(
+            cache.get(1, async { Err(()) }).await,
+            Err(()),
+            "a write forgets it for good"
+        );
+    }
+
+    #[actix_rt::test]
+    async fn r3_writes_forget_what_is_shown_from_memory() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Arc::new(EmbeddedStore::open(dir.path()).expect("open"));
+        let cached = CachedRecords::new(store);
+        cached.members_shown.entries.insert(PoolId(5), Vec::new());
+        cached.accounts_shown.entries.insert(AccountId(9), None);
+        cached
+            .licenses_shown
+            .entries
+            .insert(AccountId(9), Vec::new());
+        let member = MembershipRecord {
+            pool: PoolId(5),
+            account: AccountId(9),
+            status: crate::store::MemberStatus::Blocked,
+            joined_at: Timestamp(1),
+        };
+        cached.put_membership(member).await.expect("put");
+        assert!(!cached.members_shown.entries.contains_key(&PoolId(5)));
+        cached.members_shown.entries.insert(PoolId(5), Vec::new());
+        cached
+            .remove_membership(PoolId(5), AccountId(9))
+            .await
+            .expect("remove");
+        assert!(!cached.members_shown.entries.contains_key(&PoolId(5)));
+        let _ = cached.claim_license(7, AccountId(9)).await;
+        assert!(!cached.licenses_shown.entries.contains_key(&AccountId(9)));
+        let _ = cached
+            .update_account(AccountRecord {
+                id: AccountId(9),
+                email: "a@b.org".into(),
+                email_key: "a@b.org".into(),
+                name: "A".into(),
+                password_hash: String::new(),
+                created_at: Timestamp(1),
+                email_confirmed: true,
+                language: None,
+            })
+            .await;
+        assert!(!cached.accounts_shown.entries.contains_key(&AccountId(9)));
     }
 }

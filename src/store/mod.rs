@@ -349,4 +349,30 @@ pub trait AccountStore: Send + Sync + 'static {
 
     /// Takes (reads and ends, at once) the link with this key, so it works once.
     fn take_link(&self, key: [u8; 32]) -> StoreFuture<'_, Result<Option<LinkRecord>, StoreError>>;
+
+    /// `account`, for a read that only shows the record (a pool's owner, its members): while
+    /// the store is unavailable, a cache in front of it may answer the record it last read
+    /// (R3). Never for a decision or a read-modify-write.
+    fn account_to_show(
+        &self,
+        id: AccountId,
+    ) -> StoreFuture<'_, Result<Option<AccountRecord>, StoreError>> {
+        self.account(id)
+    }
+
+    /// `licenses_of`, for a read that only shows them, as `account_to_show`.
+    fn licenses_to_show(
+        &self,
+        account: AccountId,
+    ) -> StoreFuture<'_, Result<Vec<LicenseRecord>, StoreError>> {
+        self.licenses_of(account)
+    }
+
+    /// `members_of`, for a read that only shows them, as `account_to_show`.
+    fn members_to_show(
+        &self,
+        pool: PoolId,
+    ) -> StoreFuture<'_, Result<Vec<MembershipRecord>, StoreError>> {
+        self.members_of(pool)
+    }
 }

@@ -141,6 +141,101 @@ async fn redis_down_writes_get_503_at_once_heartbeats_and_seat_reads_go_on_then_
     assert_eq!(seats_in_redis(redis.server.url(), &pool).await, held);
 }
 
+/// `GET path` as `token`: the status and the body.
+async fn read(b: &TestBroker, token: &str, path: &str) -> (u16, Value) {
+    let res = b.call(Method::GET, path, token, None).await;
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+#[actix_rt::test]
+async fn r3_pool_reads_answer_from_memory_while_redis_is_down() {
+    let mut redis = OwnRedis::start(true);
+    let b = broker_on(&redis.server.url()).await;
+    let (owner, pool) = b.owner_with_license("own@example.org", 3).await;
+    let code = b.invite_code(&owner, &pool).await;
+    let (ann_id, ann) = b.join_with_code("ann@example.org", &code).await;
+    assert_eq!(b.take_seat(&ann, "laptop").await.status(), 201);
+    let pool_path = format!("/v1/pools/{pool}");
+    let members_path = format!("{pool_path}/members");
+    let seats_path = format!("{pool_path}/seats");
+    // What the owner's dashboard and the member's client read while Redis is up.
+    let (_, as_owner) = read(&b, &owner, &pool_path).await;
+    let (_, as_member) = read(&b, &ann, &pool_path).await;
+    let (_, members) = read(&b, &owner, &members_path).await;
+    let (_, seats) = read(&b, &owner, &seats_path).await;
+    assert_eq!(
+        (as_owner["capacity"].as_u64(), as_owner["in_use"].as_u64()),
+        (Some(3), Some(1))
+    );
+
+    redis.server.kill();
+    assert_eq!(
+        b.get("/readyz").await.status(),
+        503,
+        "readyz sees Redis gone"
+    );
+    for (who, token, before) in [("owner", &owner, &as_owner), ("member", &ann, &as_member)] {
+        let (status, now) = read(&b, token, &pool_path).await;
+        assert_eq!(status, 200, "the {who} reads the pool from memory: {now}");
+        assert_eq!(now["capacity"], 3, "{who}");
+        assert_eq!(now["in_use"], 1, "{who}");
+        assert_eq!(&now, before, "the {who} sees what it saw before the outage");
+    }
+    assert!(
+        as_owner["licenses"].is_array(),
+        "the owner sees the licenses"
+    );
+    assert!(as_member.get("licenses").is_none(), "a member does not");
+    let (status, now) = read(&b, &owner, &members_path).await;
+    assert_eq!(status, 200, "the member list is read from memory: {now}");
+    assert_eq!(now, members);
+    assert_eq!(now[0]["account_id"], ann_id.as_str());
+    assert_eq!(now[0]["seats_in_use"], 1);
+    assert_eq!(read(&b, &owner, &seats_path).await, (200, seats));
+
+    for attempt in 0..3 {
+        let started = Instant::now();
+        let res = b.take_seat(&owner, "desk").await;
+        let took = started.elapsed();
+        let (status, err) = error(res).await;
+        assert_eq!(
+            (status, err["code"].as_str()),
+            (503, Some("storage_unavailable")),
+            "attempt {attempt}"
+        );
+        assert!(
+            took < Duration::from_secs(1),
+            "a write is refused quickly, not after a hang: {took:?}"
+        );
+    }
+    let (_, now) = read(&b, &owner, &pool_path).await;
+    assert_eq!(now["in_use"], 1, "the refused grant is not counted");
+
+    redis.server.restart().expect("Redis restarts from its AOF");
+    let back = Instant::now();
+    loop {
+        let res = b.take_seat(&owner, "desk").await;
+        if res.status() == 201 {
+            break;
+        }
+        assert_eq!(res.status(), 503);
+        assert!(
+            back.elapsed() < Duration::from_secs(10),
+            "writes work again without a restart"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(b.get("/readyz").await.status(), 200);
+    for token in [&owner, &ann] {
+        let (status, now) = read(&b, token, &pool_path).await;
+        assert_eq!((status, now["in_use"].as_u64()), (200, Some(2)));
+    }
+    let (status, now) = read(&b, &owner, &members_path).await;
+    assert_eq!((status, now[0]["seats_in_use"].as_u64()), (200, Some(1)));
+    assert_eq!(seat_ids(&b, &owner, &pool).await.len(), 2);
+}
+
 #[actix_rt::test]
 async fn s1_redis_killed_under_load_keeps_every_acknowledged_seat_and_the_capacity() {
     let mut redis = OwnRedis::start(true);

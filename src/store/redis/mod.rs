@@ -118,6 +118,8 @@ pub enum RedisOpenError {
 
 /// The Redis backend.
 pub struct RedisStore {
+    /// For connections of their own (the cluster's subscription).
+    client: redis::Client,
     conn: ConnectionManager,
     target: String,
     scripts: Scripts,
@@ -229,13 +231,14 @@ impl RedisStore {
             .set_min_delay(Duration::from_millis(10))
             .set_max_delay(Duration::from_millis(250))
             .set_number_of_retries(4);
-        let conn = ConnectionManager::new_with_config(client, config)
+        let conn = ConnectionManager::new_with_config(client.clone(), config)
             .await
             .map_err(|e| RedisOpenError::Unreachable {
                 target: target.clone(),
                 reason: e.to_string(),
             })?;
         Ok(RedisStore {
+            client,
             conn,
             target,
             scripts: Scripts::new(),
@@ -252,6 +255,19 @@ impl RedisStore {
             takeovers: AtomicU64::new(0),
             usage_retention_ms: u64::from(options.usage_retention_days) * DAY_MS,
         })
+    }
+
+    /// The Redis client, for a connection of its own (a subscription).
+    pub fn client(&self) -> &redis::Client {
+        &self.client
+    }
+
+    /// Publishes `message` on `channel`.
+    pub async fn publish(&self, channel: &str, message: &str) -> Result<(), StoreError> {
+        let mut publish = redis::cmd("PUBLISH");
+        publish.arg(channel).arg(message);
+        self.query::<i64>("publishing a change", publish).await?;
+        Ok(())
     }
 
     /// Where the store connects (host and port, never the password).
