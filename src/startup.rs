@@ -31,6 +31,9 @@ use crate::store::redis::RedisStore;
 use crate::store::redis::{LeaseOptions, RedisOpenError, RedisOptions};
 use crate::store::AccountStore;
 
+/// How long a client may take to send a request's head.
+const CLIENT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// How long in-flight requests may take to finish after SIGTERM (API.md: exit within 10 s).
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(8);
 
@@ -86,7 +89,7 @@ impl Application {
         let (store, accounts, redis) = open_stores(&settings).await?;
         let hasher = password_hasher(&settings)?;
         let signing_key = signing_key(&settings, accounts.as_ref()).await?;
-        let lockouts = Lockouts::new(settings.auth.lockout_threshold, settings.auth.lockout_s);
+        let mut lockouts = Lockouts::new(settings.auth.lockout_threshold, settings.auth.lockout_s);
         let mailer = crate::email::Mailer::new(&settings.email, &settings.storage.path)?;
         let revocations = TokenRevocations::new(
             accounts
@@ -99,6 +102,10 @@ impl Application {
         let registry =
             PoolRegistry::new(store.clone(), clock, engine_config(&settings), Vec::new());
         let cluster = join_cluster(&settings, redis);
+        if let Some(cluster) = &cluster {
+            // A3 across nodes: a load balancer may send each attempt to another node.
+            lockouts = lockouts.shared(cluster.store().clone());
+        }
         let engine = Engine::new(registry.clone(), cluster.clone());
         let (listener, addr) = bind(&settings)?;
         let port = listener
@@ -151,6 +158,10 @@ impl Application {
         .tcp_nodelay(true)
         .disable_signals()
         .shutdown_timeout(DRAIN_TIMEOUT.as_secs())
+        // A request's head may take this long to arrive (slow clients). Longer than the
+        // default 5 s so that a node paused for a few seconds (SIGSTOP, a stalled VM) reads
+        // the requests waiting in its sockets when it resumes instead of answering them 408.
+        .client_request_timeout(CLIENT_REQUEST_TIMEOUT)
         .listen(listener)
         .map_err(|source| StartupError::Bind {
             addr: addr.to_string(),

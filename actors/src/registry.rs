@@ -227,6 +227,12 @@ impl PoolRegistry {
             .is_some_and(|slot| slot.get().is_some())
     }
 
+    /// Whether the pool's actor runs on this node now or is being started (its pool is
+    /// being loaded).
+    pub fn is_present(&self, pool: PoolId) -> bool {
+        self.slots.contains_key(&pool)
+    }
+
     /// The pools whose actors run on this node now.
     pub fn loaded_pools(&self) -> Vec<PoolId> {
         self.slots

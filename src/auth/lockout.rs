@@ -2,13 +2,37 @@
 //! address for that account for a while; the tenth failure is still a 401, every attempt after
 //! it a 429 with `Retry-After`, even with the right password, until the period ends. A
 //! success resets the count; other addresses are not affected. Unknown emails are counted
-//! the same way, so they answer exactly like wrong passwords. Kept in memory: a restart
-//! forgets lockouts, which only ever favours the person locked out.
+//! the same way, so they answer exactly like wrong passwords. On one node the counts are
+//! kept in memory: a restart forgets lockouts, which only ever favours the person locked
+//! out. With several nodes (a load balancer may send each attempt to another node) they are
+//! kept in Redis through `SharedLockouts`, so ten failures lock out across all nodes.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use dashmap::DashMap;
+use seatbroker_actors::store::{StoreError, StoreFuture};
 use seatbroker_actors::Timestamp;
+use sha2::{Digest, Sha256};
+
+/// Failure counts kept where every node sees them (several nodes: Redis). `key` names one
+/// (email, address) pair without the email in clear.
+pub trait SharedLockouts: Send + Sync {
+    /// Until when `key` is locked out, if it is.
+    fn locked_until(&self, key: &str) -> StoreFuture<'_, Result<Option<Timestamp>, StoreError>>;
+    /// Counts a failure at `now`; at `threshold` failures the key is locked out for
+    /// `lockout_ms`. Counts and lockouts are forgotten `lockout_ms` after the last failure.
+    /// True for the failure that reached the threshold.
+    fn count_failure(
+        &self,
+        key: &str,
+        now: Timestamp,
+        threshold: u32,
+        lockout_ms: u64,
+    ) -> StoreFuture<'_, Result<bool, StoreError>>;
+    /// Forgets `key`'s failures (a successful login).
+    fn clear(&self, key: &str) -> StoreFuture<'_, Result<(), StoreError>>;
+}
 
 /// Entries kept before old ones are dropped, so a flood of logins cannot grow memory.
 const MAX_ENTRIES: usize = 100_000;
@@ -21,11 +45,26 @@ struct Failures {
 }
 
 /// The failure counts per (email, client address).
-#[derive(Debug)]
 pub struct Lockouts {
     threshold: u32,
     lockout_ms: u64,
     failures: DashMap<(String, IpAddr), Failures>,
+    /// Several nodes: where the counts are kept instead of `failures`.
+    shared: Option<Arc<dyn SharedLockouts>>,
+}
+
+impl std::fmt::Debug for Lockouts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lockouts")
+            .field("threshold", &self.threshold)
+            .field("shared", &self.shared.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The shared counts' name of one (email, address) pair: the SHA-256 of both, in hex.
+fn shared_key(email_key: &str, ip: IpAddr) -> String {
+    hex::encode(Sha256::digest(format!("{email_key}\n{ip}").as_bytes()))
 }
 
 impl Lockouts {
@@ -35,10 +74,64 @@ impl Lockouts {
             threshold: threshold.max(1),
             lockout_ms: lockout_s.saturating_mul(1_000),
             failures: DashMap::new(),
+            shared: None,
         }
     }
 
-    /// `Err(seconds)` while the address is locked out for this email.
+    /// Several nodes: keeps the counts in `shared` instead of this node's memory.
+    pub fn shared(mut self, shared: Arc<dyn SharedLockouts>) -> Self {
+        self.shared = Some(shared);
+        self
+    }
+
+    /// `Ok(Err(seconds))` while the address is locked out for this email.
+    pub async fn check_shared(
+        &self,
+        email_key: &str,
+        ip: IpAddr,
+        now: Timestamp,
+    ) -> Result<Result<(), u64>, StoreError> {
+        let Some(shared) = &self.shared else {
+            return Ok(self.check(email_key, ip, now));
+        };
+        Ok(
+            match shared.locked_until(&shared_key(email_key, ip)).await? {
+                Some(until) if now < until => Err(until.since(now).as_secs().max(1)),
+                _ => Ok(()),
+            },
+        )
+    }
+
+    /// Counts a failed login (see `failure`), wherever the counts are kept.
+    pub async fn failure_shared(
+        &self,
+        email_key: &str,
+        ip: IpAddr,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        match &self.shared {
+            None => Ok(self.failure(email_key, ip, now)),
+            Some(shared) => {
+                let key = shared_key(email_key, ip);
+                shared
+                    .count_failure(&key, now, self.threshold, self.lockout_ms)
+                    .await
+            }
+        }
+    }
+
+    /// A successful login resets the count, wherever it is kept.
+    pub async fn success_shared(&self, email_key: &str, ip: IpAddr) -> Result<(), StoreError> {
+        match &self.shared {
+            None => {
+                self.success(email_key, ip);
+                Ok(())
+            }
+            Some(shared) => shared.clear(&shared_key(email_key, ip)).await,
+        }
+    }
+
+    /// `Err(seconds)` while the address is locked out for this email (this node's counts).
     pub fn check(&self, email_key: &str, ip: IpAddr, now: Timestamp) -> Result<(), u64> {
         let key = (email_key.to_owned(), ip);
         match self.failures.get(&key).and_then(|f| f.locked_until) {

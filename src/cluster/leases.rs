@@ -32,18 +32,24 @@ pub async fn run(cluster: Arc<Cluster>, registry: PoolRegistry) {
     }
 }
 
-/// One renewal: renew what runs here, let go of what was lost, give up what stopped.
+/// One renewal: renew what runs here, let go of what was lost (or runs here without a
+/// lease), give up what stopped.
 pub async fn renew_once(cluster: &Cluster, registry: &PoolRegistry) {
     let store = cluster.store();
     let running = registry.loaded_pools();
-    match store.renew_leases(&running).await {
+    let (held, orphans): (Vec<_>, Vec<_>) =
+        running.into_iter().partition(|p| store.holds_lease(*p));
+    cluster.lost(registry, &orphans);
+    match store.renew_leases(&held).await {
         Ok(lost) => cluster.lost(registry, &lost),
         Err(err) => tracing::warn!(%err, "renewing this node's leases failed"),
     }
+    // A pool being loaded has its lease before its actor runs: only a pool with neither is
+    // stopped.
     let stopped: Vec<_> = store
         .held_leases()
         .into_iter()
-        .filter(|pool| !registry.is_loaded(*pool))
+        .filter(|pool| !registry.is_present(*pool))
         .collect();
     if !stopped.is_empty() {
         if let Err(err) = store.release_leases(&stopped).await {

@@ -180,10 +180,12 @@ impl Cluster {
         call: PoolCall,
     ) -> Result<PoolAnswer, EngineError> {
         if registry.is_loaded(pool) && !self.store.lease_fresh(pool, LEASE_MARGIN) {
-            if let Ok(lost) = self.store.renew_leases(&[pool]).await {
-                if !lost.is_empty() {
-                    self.lost(registry, &lost);
-                }
+            if !self.store.holds_lease(pool) {
+                // An actor without a lease (its lease was given up or lost meanwhile): it
+                // must not answer; the call below loads the pool afresh, or finds its owner.
+                self.lost(registry, &[pool]);
+            } else if let Ok(lost) = self.store.renew_leases(&[pool]).await {
+                self.lost(registry, &lost);
             }
         }
         execute(registry, pool, call).await

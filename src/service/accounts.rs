@@ -88,7 +88,7 @@ pub async fn sign_in(
 ) -> ServiceResult<AccountRecord> {
     let email_key = lookup_key(email);
     let now = state.registry.now();
-    if let Err(retry_after_s) = state.lockouts.check(&email_key, ip, now) {
+    if let Err(retry_after_s) = state.lockouts.check_shared(&email_key, ip, now).await? {
         return Err(ServiceError::TooManyAttempts { retry_after_s });
     }
     let account = state.accounts.account_by_email(email_key.clone()).await?;
@@ -98,11 +98,11 @@ pub async fn sign_in(
         .await
         .map_err(|_| ServiceError::Internal("password check failed"))?;
     let Some(account) = account.filter(|_| matches) else {
-        let locked_out = state.lockouts.failure(&email_key, ip, now);
+        let locked_out = state.lockouts.failure_shared(&email_key, ip, now).await?;
         state.metrics.login_failed(locked_out);
         return Err(ServiceError::InvalidCredentials);
     };
-    state.lockouts.success(&email_key, ip);
+    state.lockouts.success_shared(&email_key, ip).await?;
     Ok(account)
 }
 

@@ -143,18 +143,38 @@ pub fn engine_license(rec: &LicenseRecord) -> License {
     }
 }
 
+/// How often `tell_licenses` reads the licenses again to catch another node's activation.
+const LICENSE_SETTLE_ROUNDS: usize = 4;
+
 /// Tells `owner`'s pool (of `kind`) every license it holds of that kind: the pool's capacity
-/// follows (L5). Idempotent, so a retry repairs a change cut off half-way.
+/// follows (L5). Idempotent, so a retry repairs a change cut off half-way. With several
+/// nodes, another node may activate a license of the same owner at the same time and tell
+/// the pool an older list after this one: so the licenses are read again after telling, and
+/// told again until the store and the pool agree (licenses are only ever added, so this
+/// settles at once in practice).
 pub async fn tell_licenses(
     state: &AppState,
     owner: AccountId,
     held: &[LicenseRecord],
     kind: LicenseKind,
 ) -> ServiceResult<()> {
-    let licenses = pool_licenses(held, kind)
+    let mut told: Vec<License> = pool_licenses(held, kind)
         .iter()
         .map(engine_license)
         .collect();
-    state.engine.set_licenses(pool_of(owner), licenses).await?;
+    for _ in 0..LICENSE_SETTLE_ROUNDS {
+        state.engine.set_licenses(pool_of(owner), told.clone()).await?;
+        if state.engine.cluster().is_none() {
+            break;
+        }
+        let now: Vec<License> = pool_licenses(&state.accounts.licenses_of(owner).await?, kind)
+            .iter()
+            .map(engine_license)
+            .collect();
+        if now == told {
+            break;
+        }
+        told = now;
+    }
     Ok(())
 }

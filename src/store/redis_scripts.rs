@@ -288,3 +288,15 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0
 "#;
+
+/// A3 with several nodes: counts a failed login. KEYS: the pair's counts. ARGV: now (ms),
+/// threshold, lockout ms. Returns 1 for the failure that reached the threshold, else 0.
+pub const COUNT_LOGIN_FAILURE: &str = r#"
+local count = redis.call('HINCRBY', KEYS[1], 'count', 1)
+if count >= tonumber(ARGV[2]) then
+  redis.call('HSET', KEYS[1], 'until', tonumber(ARGV[1]) + tonumber(ARGV[3]))
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+if count == tonumber(ARGV[2]) then return 1 end
+return 0
+"#;

@@ -3,6 +3,7 @@
 //! (signals, exit codes, restarts). One test binary, so the suite links once.
 
 mod accounts;
+mod cluster;
 mod email;
 mod engine_on_embedded_store;
 mod expiry;

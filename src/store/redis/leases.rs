@@ -57,6 +57,12 @@ impl RedisStore {
             .is_some_and(|renewed| renewed.elapsed() < length)
     }
 
+    /// Whether this node holds `pool`'s lease (as far as it last heard from Redis); always
+    /// true on a single node.
+    pub fn holds_lease(&self, pool: PoolId) -> bool {
+        self.lease.is_none() || self.leases.contains_key(&pool)
+    }
+
     /// The pools whose lease this node holds (or held when it last heard from Redis).
     pub fn held_leases(&self) -> Vec<PoolId> {
         self.leases.iter().map(|e| *e.key()).collect()

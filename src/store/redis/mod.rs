@@ -31,6 +31,7 @@
 //! | `sb:{r}:member_of:<n>` | sorted set | pools (16 hex digits) shared with the account, scored by join time |
 //! | `sb:{r}:trials:<n>` | sorted set | `TrialRecord`, scored by start time |
 //! | `sb:{r}:session:<key hex>`, `sb:{r}:sessions_of:<n>` | string, set | `SessionRecord` by the SHA-256 of its id; an account's session keys |
+//! | `sb:{r}:lockout:<sha256 hex>` | hash | several nodes, A3: `count` of failed logins of one (email, address), `until` once locked out; expires a lockout period after the last failure |
 //! | `sb:{r}:revocations` | hash | account id → the time (ms) before which its API tokens are void |
 //! | `sb:{r}:link:<key hex>`, `sb:{r}:link_of:<n>:<purpose>` | strings | `LinkRecord` by the SHA-256 of its token (expiring with it); an account's live link |
 //!
@@ -55,6 +56,7 @@
 
 mod accounts;
 mod leases;
+mod lockouts;
 mod pools;
 
 pub use leases::LeaseOptions;
