@@ -102,34 +102,211 @@ fn find<'a>(
         .map(|(_, _, counter)| counter)
 }
 
-/// Every metric of the broker.
+/// Every metric of the broker, in families by what they watch.
 pub struct Metrics {
     registry: Registry,
     engine: PoolRegistry,
     max_pool_series: usize,
-    granted: IntCounter,
-    reused: IntCounter,
-    refused: Vec<(&'static str, IntCounter)>,
-    queued: Synced,
-    seat_seconds: Histogram,
-    heartbeats: IntCounter,
-    expired: Synced,
-    revoked: Vec<Synced>,
+    seats: SeatMetrics,
+    http: HttpMetrics,
+    pools: PoolGauges,
     store_errors: Synced,
     mailbox_full: Synced,
     login_failures: IntCounter,
     lockouts: IntCounter,
-    http_requests: IntCounterVec,
-    http_seconds: HistogramVec,
-    http_routes: DashMap<String, RouteMetrics>,
-    pool_capacity: IntGaugeVec,
-    pool_in_use: IntGaugeVec,
-    pool_queue: IntGaugeVec,
-    pool_actors: IntGauge,
     /// Several nodes: ownership, takeovers, forwards and fenced writes.
     cluster: ClusterMetrics,
     /// One scrape at a time: the per-pool gauges are reset and set again for each.
     scraping: std::sync::Mutex<()>,
+}
+
+/// A counter registered in `registry`.
+fn counter(registry: &Registry, name: &str, help: &str) -> Result<IntCounter, MetricsError> {
+    let c = IntCounter::new(name, help)?;
+    registry.register(Box::new(c.clone()))?;
+    Ok(c)
+}
+
+/// Seat requests, heartbeats, expiries and revocations.
+struct SeatMetrics {
+    granted: IntCounter,
+    reused: IntCounter,
+    refused: Vec<(&'static str, IntCounter)>,
+    queued: Synced,
+    seconds: Histogram,
+    heartbeats: IntCounter,
+    expired: Synced,
+    revoked: Vec<Synced>,
+}
+
+impl SeatMetrics {
+    fn new(registry: &Registry) -> Result<Self, MetricsError> {
+        let requests = IntCounterVec::new(
+            Opts::new(
+                "seatbroker_seat_requests_total",
+                "Seat requests (POST /v1/seats) by outcome, and by reason for refusals",
+            ),
+            &["outcome", "reason"],
+        )?;
+        let seconds = Histogram::with_opts(
+            HistogramOpts::new(
+                "seatbroker_seat_request_duration_seconds",
+                "Time to answer a seat request, waiting included",
+            )
+            .buckets(REQUEST_SECONDS.to_vec()),
+        )?;
+        let revoked = IntCounterVec::new(
+            Opts::new(
+                "seatbroker_seats_revoked_total",
+                "Seats taken away from their holders, by reason",
+            ),
+            &["reason"],
+        )?;
+        registry.register(Box::new(requests.clone()))?;
+        registry.register(Box::new(seconds.clone()))?;
+        registry.register(Box::new(revoked.clone()))?;
+        Ok(SeatMetrics {
+            granted: requests.with_label_values(&["granted", ""]),
+            reused: requests.with_label_values(&["reused", ""]),
+            queued: Synced::new(requests.with_label_values(&["queued", ""])),
+            refused: REFUSAL_REASONS
+                .iter()
+                .map(|r| (*r, requests.with_label_values(&["refused", r])))
+                .collect(),
+            seconds,
+            heartbeats: counter(
+                registry,
+                "seatbroker_heartbeats_total",
+                "Heartbeats answered",
+            )?,
+            expired: Synced::new(counter(
+                registry,
+                "seatbroker_seats_expired_total",
+                "Seats freed because their heartbeats stopped (S4)",
+            )?),
+            revoked: REVOKE_REASONS
+                .iter()
+                .map(|r| Synced::new(revoked.with_label_values(&[r.code()])))
+                .collect(),
+        })
+    }
+}
+
+/// HTTP requests by route template, method and status, and their latency.
+struct HttpMetrics {
+    requests: IntCounterVec,
+    seconds: HistogramVec,
+    routes: DashMap<String, RouteMetrics>,
+}
+
+impl HttpMetrics {
+    fn new(registry: &Registry) -> Result<Self, MetricsError> {
+        let requests = IntCounterVec::new(
+            Opts::new(
+                "seatbroker_http_requests_total",
+                "HTTP requests by route template, method and status",
+            ),
+            &["route", "method", "status"],
+        )?;
+        let seconds = HistogramVec::new(
+            HistogramOpts::new(
+                "seatbroker_http_request_duration_seconds",
+                "Time to answer an HTTP request, by route template",
+            )
+            .buckets(REQUEST_SECONDS.to_vec()),
+            &["route"],
+        )?;
+        registry.register(Box::new(requests.clone()))?;
+        registry.register(Box::new(seconds.clone()))?;
+        Ok(HttpMetrics {
+            requests,
+            seconds,
+            routes: DashMap::new(),
+        })
+    }
+}
+
+/// Each pool's capacity, seats in use and queue, and the actors running.
+struct PoolGauges {
+    capacity: IntGaugeVec,
+    in_use: IntGaugeVec,
+    queue: IntGaugeVec,
+    actors: IntGauge,
+}
+
+impl PoolGauges {
+    fn new(registry: &Registry) -> Result<Self, MetricsError> {
+        let gauge = |name: &str, help: &str| -> Result<IntGaugeVec, MetricsError> {
+            let g = IntGaugeVec::new(Opts::new(name, help), &["pool"])?;
+            registry.register(Box::new(g.clone()))?;
+            Ok(g)
+        };
+        let actors = IntGauge::new("seatbroker_pool_actors", "Pool actors running")?;
+        registry.register(Box::new(actors.clone()))?;
+        Ok(PoolGauges {
+            capacity: gauge(
+                "seatbroker_pool_capacity",
+                "Seats a pool's live licenses give",
+            )?,
+            in_use: gauge(
+                "seatbroker_pool_seats_in_use",
+                "Capacity in use (the owner's desktops count two to a seat)",
+            )?,
+            queue: gauge(
+                "seatbroker_pool_queue_length",
+                "Requests waiting for a seat",
+            )?,
+            actors,
+        })
+    }
+
+    /// Sets the gauges from the pools' statuses: the `max_series` busiest pools each on
+    /// their own, the rest summed under `pool="_other"`.
+    fn set(
+        &self,
+        mut pools: Vec<(seatbroker_actors::PoolId, seatbroker_actors::PoolStatus)>,
+        max_series: usize,
+    ) {
+        // The busiest first: seats in use, then waiting requests, then capacity.
+        pools.sort_unstable_by(|(a_id, a), (b_id, b)| {
+            (b.in_use, b.queue_length, b.capacity, a_id.0).cmp(&(
+                a.in_use,
+                a.queue_length,
+                a.capacity,
+                b_id.0,
+            ))
+        });
+        self.capacity.reset();
+        self.in_use.reset();
+        self.queue.reset();
+        let (shown, rest) = pools.split_at(pools.len().min(max_series));
+        for (pool, status) in shown {
+            let label = format_pool(*pool);
+            self.capacity
+                .with_label_values(&[&label])
+                .set(i64::from(status.capacity));
+            self.in_use
+                .with_label_values(&[&label])
+                .set(i64::from(status.in_use));
+            self.queue
+                .with_label_values(&[&label])
+                .set(status.queue_length as i64);
+        }
+        if !rest.is_empty() {
+            let sum = |f: fn(&seatbroker_actors::PoolStatus) -> i64| -> i64 {
+                rest.iter().map(|(_, s)| f(s)).sum()
+            };
+            self.capacity
+                .with_label_values(&["_other"])
+                .set(sum(|s| i64::from(s.capacity)));
+            self.in_use
+                .with_label_values(&["_other"])
+                .set(sum(|s| i64::from(s.in_use)));
+            self.queue
+                .with_label_values(&["_other"])
+                .set(sum(|s| s.queue_length as i64));
+        }
+    }
 }
 
 /// What a node of several counts (`seatbroker_pool_owned` and `seatbroker_cluster_*`); on a
@@ -240,132 +417,48 @@ impl Metrics {
         max_pool_series: usize,
     ) -> Result<Metrics, MetricsError> {
         let registry = Registry::new();
-        let cluster = ClusterMetrics::new(&registry, cluster)?;
-        let seat_requests = IntCounterVec::new(
-            Opts::new(
-                "seatbroker_seat_requests_total",
-                "Seat requests (POST /v1/seats) by outcome, and by reason for refusals",
-            ),
-            &["outcome", "reason"],
-        )?;
-        let counter = |name: &str, help: &str| -> Result<IntCounter, MetricsError> {
-            let c = IntCounter::new(name, help)?;
-            registry.register(Box::new(c.clone()))?;
-            Ok(c)
-        };
-        let seat_seconds = Histogram::with_opts(
-            HistogramOpts::new(
-                "seatbroker_seat_request_duration_seconds",
-                "Time to answer a seat request, waiting included",
-            )
-            .buckets(REQUEST_SECONDS.to_vec()),
-        )?;
-        let revoked = IntCounterVec::new(
-            Opts::new(
-                "seatbroker_seats_revoked_total",
-                "Seats taken away from their holders, by reason",
-            ),
-            &["reason"],
-        )?;
-        let http_requests = IntCounterVec::new(
-            Opts::new(
-                "seatbroker_http_requests_total",
-                "HTTP requests by route template, method and status",
-            ),
-            &["route", "method", "status"],
-        )?;
-        let http_seconds = HistogramVec::new(
-            HistogramOpts::new(
-                "seatbroker_http_request_duration_seconds",
-                "Time to answer an HTTP request, by route template",
-            )
-            .buckets(REQUEST_SECONDS.to_vec()),
-            &["route"],
-        )?;
-        let pool_gauge =
-            |name: &str, help: &str| IntGaugeVec::new(Opts::new(name, help), &["pool"]);
-        let pool_capacity = pool_gauge(
-            "seatbroker_pool_capacity",
-            "Seats a pool's live licenses give",
-        )?;
-        let pool_in_use = pool_gauge(
-            "seatbroker_pool_seats_in_use",
-            "Capacity in use (the owner's desktops count two to a seat)",
-        )?;
-        let pool_queue = pool_gauge(
-            "seatbroker_pool_queue_length",
-            "Requests waiting for a seat",
-        )?;
-        let pool_actors = IntGauge::new("seatbroker_pool_actors", "Pool actors running")?;
-        for c in [
-            Box::new(seat_requests.clone()) as Box<dyn Collector>,
-            Box::new(seat_seconds.clone()),
-            Box::new(revoked.clone()),
-            Box::new(http_requests.clone()),
-            Box::new(http_seconds.clone()),
-            Box::new(pool_capacity.clone()),
-            Box::new(pool_in_use.clone()),
-            Box::new(pool_queue.clone()),
-            Box::new(pool_actors.clone()),
-            Box::new(CommitCollector::new(engine.clone())?),
-        ] {
-            registry.register(c)?;
-        }
-        let refused = REFUSAL_REASONS
-            .iter()
-            .map(|r| (*r, seat_requests.with_label_values(&["refused", r])))
-            .collect();
+        registry.register(Box::new(CommitCollector::new(engine.clone())?))?;
         Ok(Metrics {
-            granted: seat_requests.with_label_values(&["granted", ""]),
-            reused: seat_requests.with_label_values(&["reused", ""]),
-            queued: Synced::new(seat_requests.with_label_values(&["queued", ""])),
-            refused,
-            seat_seconds,
-            heartbeats: counter("seatbroker_heartbeats_total", "Heartbeats answered")?,
-            expired: Synced::new(counter(
-                "seatbroker_seats_expired_total",
-                "Seats freed because their heartbeats stopped (S4)",
-            )?),
-            revoked: REVOKE_REASONS
-                .iter()
-                .map(|r| Synced::new(revoked.with_label_values(&[r.code()])))
-                .collect(),
+            seats: SeatMetrics::new(&registry)?,
+            http: HttpMetrics::new(&registry)?,
+            pools: PoolGauges::new(&registry)?,
+            cluster: ClusterMetrics::new(&registry, cluster)?,
             store_errors: Synced::new(counter(
+                &registry,
                 "seatbroker_store_errors_total",
                 "Store requests that failed (pool commits and other requests)",
             )?),
             mailbox_full: Synced::new(counter(
+                &registry,
                 "seatbroker_actor_mailbox_full_total",
                 "Requests refused because a pool's mailbox was full",
             )?),
-            login_failures: counter("seatbroker_login_failures_total", "Failed logins (A3)")?,
+            login_failures: counter(
+                &registry,
+                "seatbroker_login_failures_total",
+                "Failed logins (A3)",
+            )?,
             lockouts: counter(
+                &registry,
                 "seatbroker_lockouts_total",
                 "Lockouts of an account from an address after failed logins (A3)",
             )?,
-            http_requests,
-            http_seconds,
-            http_routes: DashMap::new(),
-            pool_capacity,
-            pool_in_use,
-            pool_queue,
-            pool_actors,
             registry,
             engine,
             max_pool_series,
-            cluster,
             scraping: std::sync::Mutex::new(()),
         })
     }
 
     /// Counts a seat request's outcome and how long it took.
     pub fn seat_request(&self, outcome: SeatOutcome<'_>, seconds: f64) {
-        self.seat_seconds.observe(seconds);
+        let seats = &self.seats;
+        seats.seconds.observe(seconds);
         match outcome {
-            SeatOutcome::Granted => self.granted.inc(),
-            SeatOutcome::Reused => self.reused.inc(),
+            SeatOutcome::Granted => seats.granted.inc(),
+            SeatOutcome::Reused => seats.reused.inc(),
             SeatOutcome::Refused(code) => {
-                if let Some((_, c)) = self.refused.iter().find(|(r, _)| *r == code) {
+                if let Some((_, c)) = seats.refused.iter().find(|(r, _)| *r == code) {
                     c.inc();
                 }
             }
@@ -374,7 +467,7 @@ impl Metrics {
 
     /// Counts an answered heartbeat.
     pub fn heartbeat(&self) {
-        self.heartbeats.inc();
+        self.seats.heartbeats.inc();
     }
 
     /// Counts a failed login, and the lockout it started.
@@ -389,22 +482,23 @@ impl Metrics {
     /// and status were seen, this allocates nothing: the route's children are found by
     /// `&str`, its (method, status) counters in a short list.
     pub fn http_request(&self, route: &str, method: &str, status: u16, seconds: f64) {
-        let children = match self.http_routes.get(route) {
+        let http = &self.http;
+        let children = match http.routes.get(route) {
             Some(children) => children,
-            None => self
-                .http_routes
+            None => http
+                .routes
                 .entry(route.to_owned())
                 .or_insert_with(|| RouteMetrics {
-                    seconds: self.http_seconds.with_label_values(&[route]),
+                    seconds: http.seconds.with_label_values(&[route]),
                     counters: Default::default(),
                 })
                 .downgrade(),
         };
         children.seconds.observe(seconds);
         if !children.count(method, status) {
-            let counter =
-                self.http_requests
-                    .with_label_values(&[route, method, &status.to_string()]);
+            let counter = http
+                .requests
+                .with_label_values(&[route, method, &status.to_string()]);
             children.add(method, status, counter);
         }
     }
@@ -424,10 +518,14 @@ impl Metrics {
     /// Reads the engine's counters and the pools' status into the metrics.
     fn sync_engine(&self) {
         let stats = self.engine.stats();
-        self.queued.sync(stats.seats.queued.load(Ordering::Relaxed));
-        self.expired
+        let seats = &self.seats;
+        seats
+            .queued
+            .sync(stats.seats.queued.load(Ordering::Relaxed));
+        seats
+            .expired
             .sync(stats.seats.expired.load(Ordering::Relaxed));
-        for (synced, count) in self.revoked.iter().zip(&stats.seats.revoked) {
+        for (synced, count) in seats.revoked.iter().zip(&stats.seats.revoked) {
             synced.sync(count.load(Ordering::Relaxed));
         }
         self.mailbox_full
@@ -435,50 +533,11 @@ impl Metrics {
         let commit_failures = self.engine.commit_stats().failures.load(Ordering::Relaxed);
         self.store_errors
             .sync(commit_failures + STORE_ERRORS_OUTSIDE_COMMITS.load(Ordering::Relaxed));
-        self.pool_actors
+        self.pools
+            .actors
             .set(stats.live_actors.load(Ordering::Relaxed) as i64);
         self.cluster.sync(&self.engine);
-
-        let mut pools = self.engine.statuses();
-        // The busiest first: seats in use, then waiting requests, then capacity.
-        pools.sort_unstable_by(|(a_id, a), (b_id, b)| {
-            (b.in_use, b.queue_length, b.capacity, a_id.0).cmp(&(
-                a.in_use,
-                a.queue_length,
-                a.capacity,
-                b_id.0,
-            ))
-        });
-        self.pool_capacity.reset();
-        self.pool_in_use.reset();
-        self.pool_queue.reset();
-        let (shown, rest) = pools.split_at(pools.len().min(self.max_pool_series));
-        for (pool, status) in shown {
-            let label = format_pool(*pool);
-            self.pool_capacity
-                .with_label_values(&[&label])
-                .set(i64::from(status.capacity));
-            self.pool_in_use
-                .with_label_values(&[&label])
-                .set(i64::from(status.in_use));
-            self.pool_queue
-                .with_label_values(&[&label])
-                .set(status.queue_length as i64);
-        }
-        if !rest.is_empty() {
-            let sum = |f: fn(&seatbroker_actors::PoolStatus) -> i64| -> i64 {
-                rest.iter().map(|(_, s)| f(s)).sum()
-            };
-            self.pool_capacity
-                .with_label_values(&["_other"])
-                .set(sum(|s| i64::from(s.capacity)));
-            self.pool_in_use
-                .with_label_values(&["_other"])
-                .set(sum(|s| i64::from(s.in_use)));
-            self.pool_queue
-                .with_label_values(&["_other"])
-                .set(sum(|s| s.queue_length as i64));
-        }
+        self.pools.set(self.engine.statuses(), self.max_pool_series);
     }
 }
 
