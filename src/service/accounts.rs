@@ -4,6 +4,7 @@
 
 use std::net::IpAddr;
 
+use seatbroker_actors::store::StoreError;
 use seatbroker_actors::AccountId;
 
 use super::{random, AppState, ServiceError, ServiceResult};
@@ -142,21 +143,52 @@ pub async fn change_password(
     current: &str,
     new: &str,
 ) -> ServiceResult<()> {
-    let mut record = self::current(state, account).await?;
-    let matches = state
-        .hasher
-        .verify(current, Some(&record.password_hash))
-        .await
-        .map_err(|_| ServiceError::Internal("password check failed"))?;
-    if !matches {
-        return Err(ServiceError::WrongPassword);
-    }
     let new = Password::parse(new).map_err(|error| ServiceError::AccountField {
         field: "new_password",
         error,
     })?;
-    record.password_hash = hash(state, &new).await?;
-    Ok(state.accounts.update_account(record).await?)
+    modify_account(state, account, async |record: &mut AccountRecord| {
+        let matches = state
+            .hasher
+            .verify(current, Some(&record.password_hash))
+            .await
+            .map_err(|_| ServiceError::Internal("password check failed"))?;
+        if !matches {
+            return Err(ServiceError::WrongPassword);
+        }
+        record.password_hash = hash(state, &new).await?;
+        Ok(true)
+    })
+    .await?;
+    Ok(())
+}
+
+/// How often a change of an account is tried again when it was written meanwhile.
+const ACCOUNT_WRITE_ATTEMPTS: usize = 5;
+
+/// Changes `account`'s record with `change` (which answers whether it changed anything) and
+/// writes it only if nobody wrote the record meanwhile (another request, another node);
+/// else reads it afresh and tries again. The record as written (or found unchanged).
+async fn modify_account(
+    state: &AppState,
+    account: AccountId,
+    mut change: impl AsyncFnMut(&mut AccountRecord) -> ServiceResult<bool>,
+) -> ServiceResult<AccountRecord> {
+    for _ in 0..ACCOUNT_WRITE_ATTEMPTS {
+        let before = current(state, account).await?;
+        let mut after = before.clone();
+        if !change(&mut after).await? {
+            return Ok(after);
+        }
+        if state
+            .accounts
+            .replace_account(before, after.clone())
+            .await?
+        {
+            return Ok(after);
+        }
+    }
+    Err(StoreError::Unavailable("the account kept changing while it was written".into()).into())
 }
 
 /// "Log out everywhere": every portal session of the account ends and every API token issued
@@ -172,11 +204,12 @@ pub async fn log_out_everywhere(state: &AppState, account: AccountId) -> Service
 
 /// Remembers the portal language the person chose.
 pub async fn set_language(state: &AppState, account: AccountId, lang: &str) -> ServiceResult<()> {
-    let mut record = current(state, account).await?;
-    if record.language.as_deref() != Some(lang) {
+    modify_account(state, account, async |record: &mut AccountRecord| {
+        let changed = record.language.as_deref() != Some(lang);
         record.language = Some(lang.to_owned());
-        state.accounts.update_account(record).await?;
-    }
+        Ok(changed)
+    })
+    .await?;
     Ok(())
 }
 
@@ -221,16 +254,15 @@ pub async fn use_link(
 
 /// Marks the account's email confirmed (by its emailed link, or by the operator).
 pub async fn confirm_email(state: &AppState, account: AccountId) -> ServiceResult<AccountRecord> {
-    let mut record = state
-        .accounts
-        .account(account)
-        .await?
-        .ok_or(ServiceError::NotFound("account"))?;
-    if !record.email_confirmed {
-        record.email_confirmed = true;
-        state.accounts.update_account(record.clone()).await?;
+    if state.accounts.account(account).await?.is_none() {
+        return Err(ServiceError::NotFound("account"));
     }
-    Ok(record)
+    modify_account(state, account, async |record: &mut AccountRecord| {
+        let changed = !record.email_confirmed;
+        record.email_confirmed = true;
+        Ok(changed)
+    })
+    .await
 }
 
 /// Sets a new password through a reset link: every session ends and every token stops.
@@ -239,8 +271,11 @@ pub async fn reset_password(state: &AppState, account: AccountId, new: &str) -> 
         field: "new_password",
         error,
     })?;
-    let mut record = current(state, account).await?;
-    record.password_hash = hash(state, &new).await?;
-    state.accounts.update_account(record).await?;
+    let password_hash = hash(state, &new).await?;
+    modify_account(state, account, async |record: &mut AccountRecord| {
+        record.password_hash = password_hash.clone();
+        Ok(true)
+    })
+    .await?;
     log_out_everywhere(state, account).await
 }

@@ -163,7 +163,10 @@ pub async fn tell_licenses(
         .map(engine_license)
         .collect();
     for _ in 0..LICENSE_SETTLE_ROUNDS {
-        state.engine.set_licenses(pool_of(owner), told.clone()).await?;
+        state
+            .engine
+            .set_licenses(pool_of(owner), told.clone())
+            .await?;
         if state.engine.cluster().is_none() {
             break;
         }

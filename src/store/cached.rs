@@ -369,10 +369,14 @@ impl AccountStore for CachedRecords {
         self.inner.delete_sessions_of(account)
     }
 
-    fn update_account(&self, account: AccountRecord) -> StoreFuture<'_, Result<(), StoreError>> {
+    fn replace_account(
+        &self,
+        before: AccountRecord,
+        after: AccountRecord,
+    ) -> StoreFuture<'_, Result<bool, StoreError>> {
         Box::pin(async move {
-            let id = account.id;
-            let written = self.inner.update_account(account).await;
+            let id = after.id;
+            let written = self.inner.replace_account(before, after).await;
             self.accounts_shown.forget(id);
             written
         })
@@ -568,18 +572,17 @@ mod tests {
         assert!(!cached.members_shown.entries.contains_key(&PoolId(5)));
         let _ = cached.claim_license(7, AccountId(9)).await;
         assert!(!cached.licenses_shown.entries.contains_key(&AccountId(9)));
-        let _ = cached
-            .update_account(AccountRecord {
-                id: AccountId(9),
-                email: "a@b.org".into(),
-                email_key: "a@b.org".into(),
-                name: "A".into(),
-                password_hash: String::new(),
-                created_at: Timestamp(1),
-                email_confirmed: true,
-                language: None,
-            })
-            .await;
+        let record = AccountRecord {
+            id: AccountId(9),
+            email: "a@b.org".into(),
+            email_key: "a@b.org".into(),
+            name: "A".into(),
+            password_hash: String::new(),
+            created_at: Timestamp(1),
+            email_confirmed: true,
+            language: None,
+        };
+        let _ = cached.replace_account(record.clone(), record).await;
         assert!(!cached.accounts_shown.entries.contains_key(&AccountId(9)));
     }
 }

@@ -47,12 +47,23 @@ pub async fn accounts_are_updated_in_place(store: &dyn AccountStore, seed: u32) 
     ada.email_confirmed = false;
     store.create_account(ada.clone()).await.expect("create");
     assert_eq!(store.account(ada.id).await, Ok(Some(ada.clone())));
+    let before = ada.clone();
     ada.email_confirmed = true;
     ada.language = Some("de".into());
     ada.password_hash = "$argon2id$v=19$m=8,t=1,p=1$bmV1$bmV1".into();
-    store.update_account(ada.clone()).await.expect("update");
+    assert_eq!(
+        store.replace_account(before.clone(), ada.clone()).await,
+        Ok(true)
+    );
     assert_eq!(store.account(ada.id).await, Ok(Some(ada.clone())));
-    assert_eq!(store.account_by_email(email).await, Ok(Some(ada)));
+    assert_eq!(store.account_by_email(email).await, Ok(Some(ada.clone())));
+    // A change read before another was written is refused and writes nothing.
+    let mut stale = before;
+    stale.language = Some("es".into());
+    let mut late = stale.clone();
+    late.name = "Ada L.".into();
+    assert_eq!(store.replace_account(stale, late).await, Ok(false));
+    assert_eq!(store.account(ada.id).await, Ok(Some(ada)));
 }
 
 /// A4: revocations are read back, the latest per account.
@@ -70,6 +81,11 @@ pub async fn token_revocations_are_kept_per_account(store: &dyn AccountStore, se
         .revoke_tokens(a, Timestamp(3_000))
         .await
         .expect("revoke again");
+    // A late writer with an earlier time (another node) must not shorten a revocation.
+    store
+        .revoke_tokens(a, Timestamp(2_500))
+        .await
+        .expect("revoke earlier");
     let all = store.token_revocations().await.expect("read");
     assert!(all.contains(&(a, Timestamp(3_000))), "{all:?}");
     assert!(all.contains(&(b, Timestamp(2_000))), "{all:?}");

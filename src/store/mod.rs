@@ -329,10 +329,18 @@ pub trait AccountStore: Send + Sync + 'static {
     /// Ends every portal session of the account; answers how many there were.
     fn delete_sessions_of(&self, account: AccountId) -> StoreFuture<'_, Result<usize, StoreError>>;
 
-    /// Replaces an existing account's record (its id and email stay).
-    fn update_account(&self, account: AccountRecord) -> StoreFuture<'_, Result<(), StoreError>>;
+    /// Replaces an existing account's record (its id and email stay) with `after`, only if
+    /// the stored record is still `before`; false, and nothing written, when it changed
+    /// meanwhile (another node, or another request, wrote it). No read-modify-write of an
+    /// account loses another's change.
+    fn replace_account(
+        &self,
+        before: AccountRecord,
+        after: AccountRecord,
+    ) -> StoreFuture<'_, Result<bool, StoreError>>;
 
     /// Voids the account's API tokens issued before `before` (log out everywhere, a reset).
+    /// An earlier time than the one stored changes nothing: revocations only grow.
     fn revoke_tokens(
         &self,
         account: AccountId,

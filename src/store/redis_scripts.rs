@@ -1,8 +1,11 @@
 //! The Lua scripts of the Redis store. Each runs atomically inside Redis, so a pool's commit is
 //! all or nothing and its ownership epoch is checked in the same step that writes. Every key a
 //! pool script touches is passed in `KEYS` and shares the pool's hash tag, so a script stays
-//! inside one Redis Cluster slot. No logic of the seat rules lives here: the scripts only
-//! apply the operations the Rust side encoded (see `redis.rs` for the layout).
+//! inside one Redis Cluster slot. The service's scripts also build keys from what they read
+//! (`ACCOUNT_BY_EMAIL`, `LICENSE_BY_KEY`, ...): those share the tag `{r}` with the script's
+//! `KEYS`, so a Redis Cluster runs them on the one node of that slot. No logic of the seat
+//! rules lives here: the scripts only apply the operations the Rust side encoded (see
+//! `redis/mod.rs` for the layout).
 
 /// Applies one pool's changes if the caller still owns the pool.
 ///
@@ -287,6 +290,22 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
   return 1
 end
 return 0
+"#;
+
+/// Replaces an account's record if it is still the one read. KEYS: account. ARGV: the
+/// record as read, the new record. Returns 1 when written, 0 when it had changed.
+pub const REPLACE_ACCOUNT: &str = r#"
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2])
+return 1
+"#;
+
+/// A4: voids an account's tokens issued before a time, unless a later time is stored.
+/// KEYS: revocations. ARGV: account id, time (ms).
+pub const REVOKE_TOKENS: &str = r#"
+local stored = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+if tonumber(ARGV[2]) > stored then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+return 1
 "#;
 
 /// A3 with several nodes: counts a failed login. KEYS: the pair's counts. ARGV: now (ms),

@@ -440,14 +440,26 @@ impl AccountStore for EmbeddedStore {
         }))
     }
 
-    fn update_account(&self, account: AccountRecord) -> StoreFuture<'_, Result<(), StoreError>> {
+    fn replace_account(
+        &self,
+        before: AccountRecord,
+        after: AccountRecord,
+    ) -> StoreFuture<'_, Result<bool, StoreError>> {
         Box::pin(self.blocking(move |db| {
             write(db, |tx| {
-                tx.open_table(ACCOUNTS)
-                    .map_err(open_err)?
-                    .insert(account.id.0, encode(&account)?.as_slice())
+                let mut accounts = tx.open_table(ACCOUNTS).map_err(open_err)?;
+                let stored: Option<AccountRecord> = accounts
+                    .get(before.id.0)
+                    .map_err(io_err)?
+                    .map(|v| decode(v.value()))
+                    .transpose()?;
+                if stored.as_ref() != Some(&before) {
+                    return Ok(false);
+                }
+                accounts
+                    .insert(after.id.0, encode(&after)?.as_slice())
                     .map_err(io_err)?;
-                Ok(())
+                Ok(true)
             })
         }))
     }
@@ -459,10 +471,16 @@ impl AccountStore for EmbeddedStore {
     ) -> StoreFuture<'_, Result<(), StoreError>> {
         Box::pin(self.blocking(move |db| {
             write(db, |tx| {
-                tx.open_table(REVOCATIONS)
-                    .map_err(open_err)?
-                    .insert(account.0, before.as_millis())
-                    .map_err(io_err)?;
+                let mut revocations = tx.open_table(REVOCATIONS).map_err(open_err)?;
+                let stored = revocations
+                    .get(account.0)
+                    .map_err(io_err)?
+                    .map(|v| v.value());
+                if stored.is_none_or(|ms| ms < before.as_millis()) {
+                    revocations
+                        .insert(account.0, before.as_millis())
+                        .map_err(io_err)?;
+                }
                 Ok(())
             })
         }))

@@ -463,11 +463,35 @@ impl AccountStore for RedisStore {
         })
     }
 
-    fn update_account(&self, account: AccountRecord) -> StoreFuture<'_, Result<(), StoreError>> {
+    fn replace_account(
+        &self,
+        before: AccountRecord,
+        after: AccountRecord,
+    ) -> StoreFuture<'_, Result<bool, StoreError>> {
         Box::pin(async move {
-            let mut cmd = redis::cmd("SET");
-            cmd.arg(account_key(account.id)).arg(encode(&account)?);
-            self.query::<()>("updating an account", cmd).await
+            // The record's stored bytes are compared, not a fresh encoding of `before`: a
+            // record written by an older version may encode differently yet decode the same.
+            let key = account_key(before.id);
+            let mut get = redis::cmd("GET");
+            get.arg(&key);
+            let Some(stored) = self
+                .query::<Option<Vec<u8>>>("reading an account", get)
+                .await?
+            else {
+                return Ok(false);
+            };
+            if decode::<AccountRecord>(&stored)? != before {
+                return Ok(false);
+            }
+            let written: i64 = self
+                .script(
+                    "updating an account",
+                    &Script::new(lua::REPLACE_ACCOUNT),
+                    &[key.as_str()],
+                    &[stored.as_slice(), &encode(&after)?],
+                )
+                .await?;
+            Ok(written == 1)
         })
     }
 
@@ -477,11 +501,18 @@ impl AccountStore for RedisStore {
         before: Timestamp,
     ) -> StoreFuture<'_, Result<(), StoreError>> {
         Box::pin(async move {
-            let mut cmd = redis::cmd("HSET");
-            cmd.arg(format!("{R}revocations"))
-                .arg(account.0)
-                .arg(before.as_millis());
-            self.query::<()>("revoking tokens", cmd).await
+            let key = format!("{R}revocations");
+            self.script::<i64>(
+                "revoking tokens",
+                &Script::new(lua::REVOKE_TOKENS),
+                &[key.as_str()],
+                &[
+                    account.0.to_string().as_bytes(),
+                    before.as_millis().to_string().as_bytes(),
+                ],
+            )
+            .await?;
+            Ok(())
         })
     }
 
