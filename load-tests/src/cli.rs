@@ -1,4 +1,4 @@
-//! The command line (clap): `run`, `compare` and `sweep`, and what each does
+//! The command line (clap): `run`, `compare`, `sweep` and `failover`, and what each does
 //! with its flags. Exit codes: 0 when every invariant held, 1 when one was broken, 2 when
 //! the run could not be made (bad flags, broker unreachable, setup refused).
 
@@ -8,6 +8,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::compare::{compare_urls, Target};
+use crate::failover::FailoverConfig;
 use crate::procs::{self, Backend, OPERATOR_TOKEN};
 use crate::runner::{self, RunConfig};
 use crate::scenario::{Knobs, Scenario};
@@ -44,6 +45,10 @@ pub enum Command {
     /// p50/p99 latency against throughput as an SVG.
     #[command(after_help = SETUP_NOTE)]
     Sweep(SweepArgs),
+    /// Starts a cluster (one durable redis-server, N broker nodes), drives the scenario over
+    /// every node in turn, kills -9 the node owning the hot pool part-way, and reports the
+    /// gap: kill_at_s, first_success_after_kill_ms, worst_gap_after_kill_ms.
+    Failover(FailoverArgs),
 }
 
 /// The scenario and its knobs.
@@ -188,6 +193,56 @@ pub struct SweepArgs {
     pub out: PathBuf,
 }
 
+/// hot-pool's capacity in `failover` unless `--capacity` is given: a small pool with many
+/// members, as in a lecture hall.
+pub const FAILOVER_CAPACITY: u64 = 10;
+
+/// `failover`'s flags.
+#[derive(Debug, Args)]
+pub struct FailoverArgs {
+    /// The scenario and its knobs (hot-pool's capacity here: 10 unless given).
+    #[command(flatten)]
+    pub scenario: ScenarioArgs,
+    /// Broker nodes to start on one Redis.
+    #[arg(long, default_value_t = 3)]
+    pub nodes: usize,
+    /// When to kill the pool's owner, from the start of the measured run (default: a third
+    /// of --duration); a bare number is seconds.
+    #[arg(long, visible_alias = "kill-after-s", value_parser = parse_duration)]
+    pub kill_after: Option<Duration>,
+    /// How long a request every node turned away (503, connection error) is sent round them
+    /// again, 50 ms apart, before it counts as failed.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub patience: Duration,
+    /// Fail the run (exit 1) when the worst gap after the kill is longer than this.
+    #[arg(long, value_parser = parse_duration)]
+    pub max_gap: Option<Duration>,
+    /// The broker binary (default: this workspace's release build, rebuilt when missing or
+    /// stale).
+    #[arg(long)]
+    pub broker_bin: Option<PathBuf>,
+    /// Writes the report as JSON here.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+impl FailoverArgs {
+    /// The failover these flags describe (the nodes' URLs are filled in once they run).
+    pub fn config(&self) -> FailoverConfig {
+        let mut run = self.scenario.config("", OPERATOR_TOKEN);
+        if self.scenario.scenario == Scenario::HotPool && run.knobs.capacity.is_none() {
+            run.knobs.capacity = Some(FAILOVER_CAPACITY.min(run.knobs.clients.max(1) as u64));
+        }
+        run.knobs.patience = self.patience;
+        FailoverConfig {
+            nodes: self.nodes,
+            kill_after: self.kill_after.unwrap_or(run.duration / 3),
+            max_gap: self.max_gap,
+            run,
+        }
+    }
+}
+
 /// Parses `10s`, `500ms`, `2m`, `1h` or a bare number of seconds.
 pub fn parse_duration(raw: &str) -> Result<Duration, String> {
     let raw = raw.trim();
@@ -224,6 +279,7 @@ impl ScenarioArgs {
             timeout_s: self.timeout_s,
             crash_ratio: self.crash_ratio,
             hold: self.hold,
+            patience: Duration::ZERO,
         };
         config.duration = self.duration;
         config.rate = self.rate;
@@ -265,6 +321,7 @@ pub fn execute(cli: Cli) -> i32 {
             Command::Run(args) => run(args).await,
             Command::Compare(args) => compare(args).await,
             Command::Sweep(args) => sweep(args).await,
+            Command::Failover(args) => failover(args).await,
         }
     });
     match result {
@@ -329,6 +386,16 @@ async fn compare(args: CompareArgs) -> Result<i32, String> {
     print!("{}", comparison.table());
     write_json(&args.out, &comparison)?;
     Ok(if comparison.passed() { 0 } else { 1 })
+}
+
+async fn failover(args: FailoverArgs) -> Result<i32, String> {
+    let binary = procs::broker_binary(args.broker_bin.as_deref()).map_err(|e| e.to_string())?;
+    let report = crate::failover::failover(&binary, args.config())
+        .await
+        .map_err(|e| e.to_string())?;
+    print!("{}", report.table());
+    write_json(&args.out, &report)?;
+    Ok(if report.passed() { 0 } else { 1 })
 }
 
 async fn sweep(args: SweepArgs) -> Result<i32, String> {
@@ -425,6 +492,38 @@ mod tests {
             panic!("run");
         };
         Ok(args)
+    }
+
+    #[test]
+    fn failover_kills_after_a_third_of_the_run_on_a_small_hot_pool_by_default() {
+        let cli = Cli::try_parse_from(["seatbroker-load", "failover", "--duration", "9s"])
+            .expect("parses");
+        let Command::Failover(args) = cli.command else {
+            panic!("failover");
+        };
+        let config = args.config();
+        assert_eq!(config.nodes, 3);
+        assert_eq!(config.kill_after, Duration::from_secs(3));
+        assert_eq!(config.run.knobs.capacity, Some(FAILOVER_CAPACITY));
+        assert_eq!(config.run.knobs.patience, Duration::from_secs(10));
+        let cli = Cli::try_parse_from([
+            "seatbroker-load",
+            "failover",
+            "--nodes",
+            "4",
+            "--kill-after-s",
+            "1.5",
+            "--capacity",
+            "3",
+        ])
+        .expect("parses");
+        let Command::Failover(args) = cli.command else {
+            panic!("failover");
+        };
+        let config = args.config();
+        assert_eq!(config.nodes, 4);
+        assert_eq!(config.kill_after, Duration::from_millis(1_500));
+        assert_eq!(config.run.knobs.capacity, Some(3));
     }
 
     #[test]

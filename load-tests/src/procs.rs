@@ -1,18 +1,26 @@
-//! Child processes of `compare` and `sweep`: the release `seatbroker` binary (built when it
-//! is missing), started on a free loopback port with its embedded store in a temporary
-//! directory or on a private `redis-server`, and the null broker (the `seatbroker-null`
-//! binary beside this one). Each says which port it serves in a JSON line carrying `"port"`
-//! on standard error; a child is killed when its handle is dropped.
+//! Child processes of `compare`, `sweep` and `failover`: the release `seatbroker` binary
+//! (built when it is missing), started on a free loopback port with its embedded store in a
+//! temporary directory or on a private `redis-server`; several of them as the nodes of one
+//! cluster on one durable `redis-server` (`Cluster`, issue 17); and the null broker (the
+//! `seatbroker-null` binary beside this one). Each says which port it serves in a JSON line
+//! carrying `"port"` on standard error; a child is killed when its handle is dropped, and by
+//! the kernel when the thread that started it ends (a tester killed with -9 leaves none).
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use seatbroker::redis_server::RedisServer;
 
 /// The operator token `compare` gives the brokers it starts.
 pub const OPERATOR_TOKEN: &str = "operator-token-of-the-load-tester";
+
+/// The `cluster.secret` the nodes of a `Cluster` share.
+pub const CLUSTER_SECRET: &str = "cluster-secret-of-the-load-tester";
+
+/// How long a cluster node may take from its start to answering `/readyz` 200.
+const READY_PATIENCE: Duration = Duration::from_secs(30);
 
 /// Which store the started broker uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -37,6 +45,9 @@ pub enum SpawnError {
     /// The child did not say its port in time.
     #[error("{0} did not say which port it serves within 30 s")]
     NoPort(String),
+    /// A cluster node did not answer `/readyz` 200 in time.
+    #[error("{0} was not ready within 30 s")]
+    NotReady(String),
     /// `cargo build` failed.
     #[error("building {0}")]
     Build(String),
@@ -77,6 +88,12 @@ impl Spawned {
     pub fn cpu(&self) -> Duration {
         process_cpu_of(self.pid()).unwrap_or_default()
     }
+
+    /// Kills it at once (SIGKILL), as a crash would, and reaps it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 impl Drop for Spawned {
@@ -104,6 +121,7 @@ pub fn process_cpu_of(pid: u32) -> Option<Duration> {
 
 /// Starts `cmd` and waits for its JSON line carrying `"port"` on standard error.
 fn start(mut cmd: Command, what: &str) -> Result<(Child, u16), SpawnError> {
+    die_with_parent(&mut cmd);
     let mut child = cmd
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -229,19 +247,26 @@ fn null_broker_binary() -> Result<PathBuf, SpawnError> {
     Ok(built)
 }
 
-/// Starts the broker `binary` on a free loopback port, with a low argon2 cost (so setup of
-/// thousands of accounts is quick), the operator token and the chosen backend.
-pub fn start_broker(binary: &Path, backend: Backend) -> Result<Spawned, SpawnError> {
-    let data = tempfile::tempdir().map_err(io("creating a temporary directory"))?;
+/// `binary serve` on `listen` with its data in `data`, a low argon2 cost (so setup of
+/// thousands of accounts is quick), the operator token and JSON logs.
+fn broker_command(binary: &Path, listen: &str, data: &Path) -> Command {
     let mut cmd = Command::new(binary);
     cmd.arg("serve")
-        .env("SEATBROKER__SERVER__LISTEN", "127.0.0.1:0")
-        .env("SEATBROKER__STORAGE__PATH", data.path())
+        .env("SEATBROKER__SERVER__LISTEN", listen)
+        .env("SEATBROKER__STORAGE__PATH", data)
         .env("SEATBROKER__AUTH__ARGON2_M_KIB", "8")
         .env("SEATBROKER__AUTH__ARGON2_T", "1")
         .env("SEATBROKER__OPERATOR__TOKEN", OPERATOR_TOKEN)
         .env("SEATBROKER__LOG__FORMAT", "json")
         .env_remove("RUST_LOG");
+    cmd
+}
+
+/// Starts the broker `binary` on a free loopback port (`broker_command`) with the chosen
+/// backend.
+pub fn start_broker(binary: &Path, backend: Backend) -> Result<Spawned, SpawnError> {
+    let data = tempfile::tempdir().map_err(io("creating a temporary directory"))?;
+    let mut cmd = broker_command(binary, "127.0.0.1:0", data.path());
     let redis = match backend {
         Backend::Embedded => None,
         Backend::Redis => {
@@ -281,3 +306,138 @@ pub fn start_null_broker() -> Result<Spawned, SpawnError> {
         _redis: None,
     })
 }
+
+/// Broker nodes on one Redis (issue 17): one durable `redis-server` (append-only file,
+/// `appendfsync always`) and N `seatbroker serve` processes sharing `CLUSTER_SECRET`, each
+/// on a loopback port picked before it starts (so that its default `cluster.advertise_url`,
+/// `http://` + `server.listen`, is the URL the tester uses, and the one a lease names).
+/// Dropping it kills the nodes still running, then Redis (fields drop in order), then
+/// removes the temporary directory.
+#[derive(Debug)]
+pub struct Cluster {
+    /// Each node's process; `None` once killed.
+    nodes: Vec<Option<Spawned>>,
+    urls: Vec<String>,
+    redis: RedisServer,
+    _root: tempfile::TempDir,
+}
+
+impl Cluster {
+    /// Starts Redis and `nodes` brokers from `binary`, and waits until every node answers
+    /// `/readyz` 200. Redis is started on the calling thread and dies with it.
+    pub async fn start(binary: &Path, nodes: usize) -> Result<Cluster, SpawnError> {
+        let root = tempfile::tempdir().map_err(io("creating a temporary directory"))?;
+        let redis = RedisServer::start(&root.path().join("redis"), true)
+            .map_err(io("starting redis-server"))?;
+        let ports = free_ports(nodes).map_err(io("finding free loopback ports"))?;
+        let mut cluster = Cluster {
+            nodes: Vec::with_capacity(nodes),
+            urls: ports
+                .iter()
+                .map(|port| format!("http://127.0.0.1:{port}"))
+                .collect(),
+            redis,
+            _root: root,
+        };
+        for (i, port) in ports.iter().enumerate() {
+            let data = cluster._root.path().join(format!("node-{i}"));
+            std::fs::create_dir_all(&data).map_err(io("creating a node's directory"))?;
+            let mut cmd = broker_command(binary, &format!("127.0.0.1:{port}"), &data);
+            cmd.env("SEATBROKER__SERVER__PUBLIC_URL", &cluster.urls[i])
+                .env("SEATBROKER__STORAGE__BACKEND", "redis")
+                .env("SEATBROKER__STORAGE__REDIS_URL", cluster.redis.url())
+                .env("SEATBROKER__CLUSTER__SECRET", CLUSTER_SECRET);
+            let (child, port) = start(cmd, &format!("broker node {i}"))?;
+            cluster.nodes.push(Some(Spawned {
+                child,
+                port,
+                _data: None,
+                _redis: None,
+            }));
+        }
+        cluster.wait_ready().await?;
+        Ok(cluster)
+    }
+
+    /// Every node's base URL, in node order (the killed ones too).
+    pub fn urls(&self) -> &[String] {
+        &self.urls
+    }
+
+    /// The URL of the cluster's Redis.
+    pub fn redis_url(&self) -> String {
+        self.redis.url()
+    }
+
+    /// The node whose base URL is `url`, if one is.
+    pub fn node_at(&self, url: &str) -> Option<usize> {
+        let url = url.trim().trim_end_matches('/');
+        self.urls.iter().position(|u| u == url)
+    }
+
+    /// Node `i`'s process id, while it runs.
+    pub fn pid(&self, i: usize) -> Option<u32> {
+        self.nodes.get(i)?.as_ref().map(Spawned::pid)
+    }
+
+    /// Kills node `i` at once (SIGKILL) and reaps it; when the kill was sent, or `None` when
+    /// the node was not running.
+    pub fn kill(&mut self, i: usize) -> Option<Instant> {
+        let mut node = self.nodes.get_mut(i)?.take()?;
+        let at = Instant::now();
+        node.kill();
+        Some(at)
+    }
+
+    /// Waits until every running node answers `/readyz` 200.
+    async fn wait_ready(&self) -> Result<(), SpawnError> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(2))
+            .build()
+            .map_err(|e| io("building an HTTP client")(std::io::Error::other(e)))?;
+        let started = Instant::now();
+        for (i, url) in self.urls.iter().enumerate() {
+            loop {
+                let ready = http.get(format!("{url}/readyz")).send().await;
+                if ready.is_ok_and(|r| r.status() == 200) {
+                    break;
+                }
+                if started.elapsed() > READY_PATIENCE {
+                    return Err(SpawnError::NotReady(format!("broker node {i} ({url})")));
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `n` distinct free loopback ports (all bound at once, then released for the nodes).
+fn free_ports(n: usize) -> std::io::Result<Vec<u16>> {
+    let listeners = (0..n)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0"))
+        .collect::<std::io::Result<Vec<_>>>()?;
+    listeners
+        .iter()
+        .map(|l| Ok(l.local_addr()?.port()))
+        .collect()
+}
+
+/// Asks Linux to kill a child when the thread that started it ends, so that a tester that
+/// dies (even of SIGKILL, which runs no `Drop`) leaves no broker running.
+#[cfg(target_os = "linux")]
+fn die_with_parent(cmd: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: prctl is async-signal-safe and touches only the child being started.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn die_with_parent(_: &mut Command) {}

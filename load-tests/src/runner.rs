@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use seatbroker_client::{Client, RetryPolicy};
-use tokio::sync::{watch, Barrier, Semaphore};
+use tokio::sync::{oneshot, watch, Barrier, Semaphore};
 use tokio::task::JoinSet;
 
 use crate::checker::Checker;
@@ -194,11 +194,41 @@ pub fn resident_bytes(pid: u32) -> Option<u64> {
 /// Drives every client of `prepared` for `duration`, at `rate` (open loop) or closed loop:
 /// starts one task per client, lets them all go at once, follows them to the end, reports.
 pub async fn drive(prepared: &Prepared, rate: Option<f64>, duration: Duration) -> Report {
+    drive_watched(prepared, rate, duration, None).await
+}
+
+/// When a drive's measured phase started, and its recorder: what `drive_watched` tells the
+/// code that acts during the run (the `failover` command, which kills a node and marks the
+/// moment in `Recorder::gaps`).
+#[derive(Debug, Clone)]
+pub struct DriveStarted {
+    /// When the clients were let go.
+    pub at: Instant,
+    /// What the run records.
+    pub rec: Arc<Recorder>,
+}
+
+/// Like `drive`, telling `started` (when given) the moment the clients are let go.
+pub async fn drive_watched(
+    prepared: &Prepared,
+    rate: Option<f64>,
+    duration: Duration,
+    started: Option<oneshot::Sender<DriveStarted>>,
+) -> Report {
     let capacities: Vec<u64> = prepared.pools.iter().map(|p| p.capacity).collect();
     let checker = Arc::new(Checker::new(&capacities));
     let rec = Arc::new(Recorder::new());
     let mut launched = spawn_clients(prepared, &checker, &rec, rate, duration);
-    let started = launched.start(&rec).await;
+    let started = {
+        let at = launched.start(&rec).await;
+        if let Some(tell) = started {
+            let _ = tell.send(DriveStarted {
+                at: at.at,
+                rec: rec.clone(),
+            });
+        }
+        at
+    };
     let rss = follow(
         prepared,
         &mut launched,
@@ -401,10 +431,20 @@ async fn end_figures(
         extra.insert("broker_rss_mib".to_owned(), bytes as f64 / 1_048_576.0);
     }
     if !prepared.config.more_targets.is_empty() {
+        let failovers = rec.failovers.load(Ordering::Relaxed);
+        let on_503 = rec.failovers_on_503.load(Ordering::Relaxed);
+        extra.insert("failovers".to_owned(), failovers as f64);
+        extra.insert("failovers_on_503".to_owned(), on_503 as f64);
         extra.insert(
-            "failovers".to_owned(),
-            rec.failovers.load(Ordering::Relaxed) as f64,
+            "failovers_on_connection_error".to_owned(),
+            failovers.saturating_sub(on_503) as f64,
         );
+        if !prepared.config.knobs.patience.is_zero() {
+            extra.insert(
+                "rounds_repeated".to_owned(),
+                rec.rounds_repeated.load(Ordering::Relaxed) as f64,
+            );
+        }
     }
     if prepared.config.scenario == Scenario::CrashChurn {
         crash_churn_end(prepared, rec, checker, &mut extra).await;

@@ -16,7 +16,17 @@ use tokio::sync::Semaphore;
 
 use crate::checker::Checker;
 use crate::stats::{Op, Recorder};
-use crate::targets::{fails_over, RoundRobin};
+use crate::targets::{failover_cause, RoundRobin};
+
+/// Whether the pool's owner answered: a grant, a close, a heartbeat, or a definite refusal
+/// (no seat available, seat gone), which only the owner can give. 503s, 5xx and transport
+/// errors are not answers.
+fn answered<T>(result: &Result<T, Error>) -> bool {
+    matches!(
+        result,
+        Ok(_) | Err(Error::NoSeatAvailable(_) | Error::SeatGone { .. })
+    )
+}
 
 /// A scenario's name on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
@@ -80,7 +90,16 @@ pub struct Knobs {
     pub crash_ratio: f64,
     /// How long hot-pool and many-pools clients hold a seat before closing it.
     pub hold: Duration,
+    /// How long a request that every target turned away (connection error or 503) is sent
+    /// round them all again, `RETRY_PAUSE` apart, before its last answer is taken (the
+    /// `failover` command's clients, which wait out a takeover as real clients would); zero:
+    /// every target once.
+    pub patience: Duration,
 }
+
+/// The pause before a request goes round every target again (with a patience). The
+/// broker's `Retry-After: 1` is not honoured: the gap a failover leaves is measured to this.
+pub const RETRY_PAUSE: Duration = Duration::from_millis(50);
 
 impl Default for Knobs {
     fn default() -> Self {
@@ -96,6 +115,7 @@ impl Default for Knobs {
             timeout_s: 2,
             crash_ratio: 0.5,
             hold: Duration::ZERO,
+            patience: Duration::ZERO,
         }
     }
 }
@@ -245,26 +265,55 @@ pub struct Ctx {
 
 impl Ctx {
     /// Sends `call` to the target whose turn it is; after a connection error or a 503, to the
-    /// next one, until every target was tried once. Each attempt counts as a request and each
-    /// move to the next target as a failover; only the last attempt's answer is returned (so
-    /// checked), and its latency covers all of them. `call` is handed a clone of the session
-    /// (two reference counts): a future borrowing it would make the client tasks' futures
-    /// fail to be `Send` in general.
+    /// next one, until every target was tried once (and, with a patience, round them all
+    /// again until one answers or the patience is spent). Each attempt counts as a request
+    /// and each move to another target as a failover; only the last attempt's answer is
+    /// returned (so checked), and its latency covers all of them. `call` is handed a clone of
+    /// the session (two reference counts): a future borrowing it would make the client
+    /// tasks' futures fail to be `Send` in general.
     async fn send<T, F>(&self, call: impl Fn(Client) -> F) -> Result<T, Error>
     where
         F: std::future::Future<Output = Result<T, Error>>,
     {
         let _permit = self.permits.acquire().await;
-        let (first, others) = self.sessions.turn();
-        self.rec.requests.fetch_add(1, Ordering::Relaxed);
-        let mut result = call(first.clone()).await;
-        for next in others {
-            if !matches!(&result, Err(e) if fails_over(e)) {
-                break;
+        let give_up = Instant::now() + self.knobs.patience;
+        let cause_of = |result: &Result<T, Error>| result.as_ref().err().and_then(failover_cause);
+        loop {
+            let (first, others) = self.sessions.turn();
+            let mut result = self.attempt(&call, first).await;
+            for next in others {
+                let Some(cause) = cause_of(&result) else {
+                    break;
+                };
+                self.rec.count_failover(cause);
+                result = self.attempt(&call, next).await;
             }
-            self.rec.failovers.fetch_add(1, Ordering::Relaxed);
-            self.rec.requests.fetch_add(1, Ordering::Relaxed);
-            result = call(next.clone()).await;
+            match cause_of(&result) {
+                Some(cause) if Instant::now() + RETRY_PAUSE < give_up => {
+                    tokio::time::sleep(RETRY_PAUSE).await;
+                    self.rec.rounds_repeated.fetch_add(1, Ordering::Relaxed);
+                    self.rec.count_failover(cause);
+                }
+                _ => return result,
+            }
+        }
+    }
+
+    /// One attempt of `call` on `target`, counted as a request; a successful answer to an
+    /// attempt sent after the failover command's kill is handed to the gap watch.
+    async fn attempt<T, F>(&self, call: &impl Fn(Client) -> F, target: &Client) -> Result<T, Error>
+    where
+        F: std::future::Future<Output = Result<T, Error>>,
+    {
+        self.rec.requests.fetch_add(1, Ordering::Relaxed);
+        let gaps = &self.rec.gaps;
+        let watched = gaps
+            .marked()
+            .then(Instant::now)
+            .and_then(|now| gaps.sent(now));
+        let result = call(target.clone()).await;
+        if let Some(watched) = watched.filter(|_| answered(&result)) {
+            gaps.answered(watched, Instant::now());
         }
         result
     }

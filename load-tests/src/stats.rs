@@ -11,6 +11,9 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
+use crate::gaps::GapWatch;
+use crate::targets::FailoverCause;
+
 /// The operations whose latency is measured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Op {
@@ -80,6 +83,13 @@ pub struct Recorder {
     /// Requests sent on to the next target after a connection error or a 503 (several
     /// targets only).
     pub failovers: AtomicU64,
+    /// Of `failovers`, those after a 503 (the others followed a connection error).
+    pub failovers_on_503: AtomicU64,
+    /// Requests sent round every target again after each had failed over (only with a
+    /// patience, `Knobs::patience`).
+    pub rounds_repeated: AtomicU64,
+    /// Successful answers after a marked moment (the `failover` command's kill).
+    pub gaps: GapWatch,
     last_deadline: Mutex<Option<Instant>>,
     errors: Mutex<BTreeMap<String, u64>>,
     error_count: AtomicU64,
@@ -111,6 +121,9 @@ impl Recorder {
             closes: AtomicU64::new(0),
             ghosts: AtomicU64::new(0),
             failovers: AtomicU64::new(0),
+            failovers_on_503: AtomicU64::new(0),
+            rounds_repeated: AtomicU64::new(0),
+            gaps: GapWatch::new(Instant::now()),
             last_deadline: Mutex::new(None),
             errors: Mutex::new(BTreeMap::new()),
             error_count: AtomicU64::new(0),
@@ -124,6 +137,14 @@ impl Recorder {
             .lock()
             .unwrap_or_else(|e| e.into_inner());
         slot.interval.saturating_record(us);
+    }
+
+    /// Counts a request sent on to another target, and why.
+    pub fn count_failover(&self, cause: FailoverCause) {
+        self.failovers.fetch_add(1, Ordering::Relaxed);
+        if cause == FailoverCause::Unavailable {
+            self.failovers_on_503.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     /// Counts a session that vanished without closing.
@@ -184,6 +205,9 @@ impl Recorder {
         self.grants.store(0, Ordering::Relaxed);
         self.closes.store(0, Ordering::Relaxed);
         self.failovers.store(0, Ordering::Relaxed);
+        self.failovers_on_503.store(0, Ordering::Relaxed);
+        self.rounds_repeated.store(0, Ordering::Relaxed);
+        self.gaps.clear();
         self.errors
             .lock()
             .unwrap_or_else(|e| e.into_inner())

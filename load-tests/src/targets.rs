@@ -1,8 +1,8 @@
 //! The brokers one run sends its requests to (issue 17: several broker nodes on one Redis):
 //! `Targets`, the `--targets` list parsed once at the command line; `RoundRobin`, the order
-//! in which one logical client's requests visit them; and `fails_over`, which failures move
-//! a request on to the next target. Nothing here sends a request: `scenario::Ctx` does, in
-//! the order `RoundRobin::turn` gives.
+//! in which one logical client's requests visit them; and `failover_cause`, which failures
+//! move a request on to the next target, and why. Nothing here sends a request:
+//! `scenario::Ctx` does, in the order `RoundRobin::turn` gives.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -132,16 +132,36 @@ impl<T> RoundRobin<T> {
     }
 }
 
-/// Whether a request that ended with `error` goes on to the next target: the target was
-/// unreachable or its connection broke (not a timeout: a slow broker is measured, not
+/// Why a request went on to the next target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailoverCause {
+    /// The target answered 503 (storage down, shutting down, the pool's owner unreachable).
+    Unavailable,
+    /// The target refused the connection, or the connection broke.
+    Connection,
+}
+
+/// Why a request that ended with `error` goes on to the next target, if it does: the target
+/// was unreachable or its connection broke (not a timeout: a slow broker is measured, not
 /// avoided), or it answered 503.
-pub fn fails_over(error: &Error) -> bool {
+pub fn failover_cause(error: &Error) -> Option<FailoverCause> {
     match error {
-        Error::Unavailable { .. } => true,
-        Error::Refused { status, .. } | Error::UnexpectedResponse { status, .. } => *status == 503,
-        Error::Http(e) => e.is_connect() || (e.is_request() && !e.is_timeout()),
-        _ => false,
+        Error::Unavailable { .. } => Some(FailoverCause::Unavailable),
+        Error::Refused { status, .. } | Error::UnexpectedResponse { status, .. }
+            if *status == 503 =>
+        {
+            Some(FailoverCause::Unavailable)
+        }
+        Error::Http(e) if e.is_connect() || (e.is_request() && !e.is_timeout()) => {
+            Some(FailoverCause::Connection)
+        }
+        _ => None,
     }
+}
+
+/// Whether a request that ended with `error` goes on to the next target (`failover_cause`).
+pub fn fails_over(error: &Error) -> bool {
+    failover_cause(error).is_some()
 }
 
 #[cfg(test)]
@@ -252,6 +272,10 @@ mod tests {
             retry_after: None,
         };
         assert!(fails_over(&unavailable));
+        assert_eq!(
+            failover_cause(&unavailable),
+            Some(FailoverCause::Unavailable)
+        );
         let odd_503 = Error::UnexpectedResponse {
             status: 503,
             body: "<html>".to_owned(),
@@ -282,6 +306,9 @@ mod tests {
             .send()
             .await
             .expect_err("nothing listens there");
-        assert!(fails_over(&Error::Http(err)));
+        assert_eq!(
+            failover_cause(&Error::Http(err)),
+            Some(FailoverCause::Connection)
+        );
     }
 }
