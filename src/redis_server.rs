@@ -2,7 +2,9 @@
 //! own, for the test suites, benchmarks and load tests that need a real Redis without
 //! depending on one that happens to run. It is started, waited for (PING), killed and
 //! restarted from its append-only file; it dies with the thread that started it, so a test
-//! process that crashes leaves no server behind. The broker itself never starts Redis.
+//! process that crashes leaves no server behind. `RedisCluster` starts several of them as the
+//! masters of a Redis Cluster (`redis-cli --cluster create`). The broker itself never starts
+//! Redis.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -10,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// How long a starting server may take to answer PING.
+/// How long a starting server may take to answer PING, and a new cluster to be formed.
 const START_PATIENCE: Duration = Duration::from_secs(20);
 
 /// A running `redis-server` of our own.
@@ -22,6 +24,8 @@ pub struct RedisServer {
     durable: bool,
     password: Option<String>,
     tls: Option<Tls>,
+    /// A node of a Redis Cluster: the port of its cluster bus.
+    cluster_bus: Option<u16>,
 }
 
 /// The TLS side of a server: its port and the files it presents.
@@ -46,7 +50,7 @@ impl RedisServer {
         durable: bool,
         password: Option<&str>,
     ) -> std::io::Result<RedisServer> {
-        Self::start_inner(dir, durable, password, None)
+        Self::start_inner(dir, durable, password, None, false)
     }
 
     /// Like `start`, also listening for TLS on a second port with this certificate and key
@@ -57,7 +61,7 @@ impl RedisServer {
             cert: cert.to_path_buf(),
             key: key.to_path_buf(),
         };
-        Self::start_inner(dir, false, None, Some(tls))
+        Self::start_inner(dir, false, None, Some(tls), false)
     }
 
     fn start_inner(
@@ -65,6 +69,7 @@ impl RedisServer {
         durable: bool,
         password: Option<&str>,
         tls: Option<Tls>,
+        cluster_node: bool,
     ) -> std::io::Result<RedisServer> {
         std::fs::create_dir_all(dir)?;
         let mut last_error = None;
@@ -82,6 +87,11 @@ impl RedisServer {
                         ..tls.clone()
                     }),
                     None => None,
+                },
+                cluster_bus: if cluster_node {
+                    Some(free_port()?)
+                } else {
+                    None
                 },
             };
             match server.launch() {
@@ -142,6 +152,18 @@ impl RedisServer {
         if let Some(password) = &self.password {
             cmd.args(["--requirepass", password]);
         }
+        if let Some(bus) = self.cluster_bus {
+            // The bus port is set, not port + 10,000, which may be past 65,535 for a free
+            // port; the node's identity and view of the cluster live in its own directory.
+            cmd.args([
+                "--cluster-enabled",
+                "yes",
+                "--cluster-config-file",
+                "nodes.conf",
+            ])
+            .args(["--cluster-port", &bus.to_string()])
+            .args(["--cluster-node-timeout", "5000"]);
+        }
         if let Some(tls) = &self.tls {
             cmd.args(["--tls-port", &tls.port.to_string()])
                 .arg("--tls-cert-file")
@@ -184,6 +206,163 @@ impl Drop for RedisServer {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// The masters of a Redis Cluster of our own, each a `RedisServer` in a directory of its own
+/// (`node-0`, `node-1`, …) on free loopback ports, with no replicas.
+#[derive(Debug)]
+pub struct RedisCluster {
+    nodes: Vec<RedisServer>,
+}
+
+impl RedisCluster {
+    /// Starts `masters` cluster-enabled servers under `dir` (`durable` as for
+    /// `RedisServer::start`), joins them into one cluster sharing the 16,384 slots
+    /// (`redis-cli --cluster create`), and waits until every node says `cluster_state:ok`.
+    pub fn start(dir: &Path, masters: usize, durable: bool) -> std::io::Result<RedisCluster> {
+        if masters < 3 {
+            return Err(std::io::Error::other(
+                "a Redis Cluster needs 3 masters or more",
+            ));
+        }
+        let nodes = (0..masters)
+            .map(|i| {
+                RedisServer::start_inner(&dir.join(format!("node-{i}")), durable, None, None, true)
+            })
+            .collect::<std::io::Result<Vec<_>>>()?;
+        let cluster = RedisCluster { nodes };
+        let mut create = Command::new("redis-cli");
+        create.arg("--cluster").arg("create");
+        create.args(
+            cluster
+                .nodes
+                .iter()
+                .map(|n| format!("127.0.0.1:{}", n.port)),
+        );
+        create.args(["--cluster-replicas", "0", "--cluster-yes"]);
+        create
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        die_with_parent(&mut create);
+        let mut child = create.spawn().map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!("cannot run redis-cli (is it installed?): {e}"),
+            )
+        })?;
+        let started = Instant::now();
+        loop {
+            if let Some(status) = child.try_wait()? {
+                if !status.success() {
+                    return Err(std::io::Error::other(format!(
+                        "redis-cli --cluster create failed ({status})"
+                    )));
+                }
+                break;
+            }
+            if started.elapsed() > START_PATIENCE {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(std::io::Error::other("redis-cli --cluster create hangs"));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        cluster.wait_until_ok()?;
+        Ok(cluster)
+    }
+
+    /// Waits until every node says `cluster_state:ok` (every slot served, as it sees it).
+    pub fn wait_until_ok(&self) -> std::io::Result<()> {
+        let started = Instant::now();
+        while started.elapsed() < START_PATIENCE {
+            if self.nodes.iter().all(|n| cluster_state_ok(n.port)) {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Err(std::io::Error::other(
+            "the Redis Cluster did not reach cluster_state:ok",
+        ))
+    }
+
+    /// Every node's URL, comma-separated: `storage.redis_url` for this cluster.
+    pub fn url(&self) -> String {
+        self.urls().join(",")
+    }
+
+    /// Every node's URL.
+    pub fn urls(&self) -> Vec<String> {
+        self.nodes.iter().map(RedisServer::url).collect()
+    }
+
+    /// The nodes (masters), in the order they were started.
+    pub fn nodes(&self) -> &[RedisServer] {
+        &self.nodes
+    }
+
+    /// One node, to kill or restart.
+    pub fn node_mut(&mut self, i: usize) -> &mut RedisServer {
+        &mut self.nodes[i]
+    }
+
+    /// Moves `slots` hash slots (and their keys) from node `from` to node `to`, as an
+    /// operator resharding the cluster would (`redis-cli --cluster reshard`).
+    pub fn move_slots(&self, from: usize, to: usize, slots: u16) -> std::io::Result<()> {
+        let (from, to) = (self.node_id(from)?, self.node_id(to)?);
+        let status = Command::new("redis-cli")
+            .args(["--cluster", "reshard"])
+            .arg(format!("127.0.0.1:{}", self.nodes[0].port))
+            .args(["--cluster-from", &from, "--cluster-to", &to])
+            .args(["--cluster-slots", &slots.to_string(), "--cluster-yes"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()?;
+        if !status.success() {
+            return Err(std::io::Error::other(format!(
+                "redis-cli --cluster reshard failed ({status})"
+            )));
+        }
+        self.wait_until_ok()
+    }
+
+    /// The cluster's id of node `i` (`CLUSTER MYID`).
+    fn node_id(&self, i: usize) -> std::io::Result<String> {
+        let out = Command::new("redis-cli")
+            .args(["-p", &self.nodes[i].port.to_string(), "CLUSTER", "MYID"])
+            .stdin(Stdio::null())
+            .output()?;
+        let id = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        if !out.status.success() || id.is_empty() {
+            return Err(std::io::Error::other("redis-cli CLUSTER MYID failed"));
+        }
+        Ok(id)
+    }
+}
+
+/// Whether the cluster node on `port` answers `CLUSTER INFO` with `cluster_state:ok`.
+fn cluster_state_ok(port: u16) -> bool {
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
+    if stream.write_all(b"CLUSTER INFO\r\n").is_err() {
+        return false;
+    }
+    // The state is the first line of the answer.
+    let mut answer = Vec::new();
+    let mut chunk = [0u8; 512];
+    while !answer.windows(14).any(|w| w == b"cluster_state:") || !answer.ends_with(b"\n") {
+        match stream.read(&mut chunk) {
+            Ok(0) | Err(_) => return false,
+            Ok(n) => answer.extend_from_slice(&chunk[..n]),
+        }
+        if answer.len() > 64 * 1024 {
+            return false;
+        }
+    }
+    String::from_utf8_lossy(&answer).contains("cluster_state:ok")
 }
 
 fn free_port() -> std::io::Result<u16> {

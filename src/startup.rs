@@ -22,6 +22,7 @@ use crate::auth::token::TokenKey;
 use crate::cluster::bus::Bus;
 use crate::cluster::{Cluster, Engine};
 use crate::http;
+use crate::service::locks::AccountLocks;
 use crate::service::AppState;
 use crate::settings::{Backend, Settings, SettingsError};
 use crate::store::cached::CachedRecords;
@@ -138,7 +139,7 @@ impl Application {
             lockouts,
             trusted_proxies,
             account_pools: Default::default(),
-            account_locks: Default::default(),
+            account_locks: account_locks(cluster.as_ref()),
             shutting_down: AtomicBool::new(false),
             metrics,
         });
@@ -247,6 +248,15 @@ async fn open_stores(settings: &Settings) -> Result<Stores, StartupError> {
             }
             Ok((redis.clone(), redis.clone(), Some(redis)))
         }
+    }
+}
+
+/// The account locks: shared through Redis with several nodes.
+fn account_locks(cluster: Option<&Arc<Cluster>>) -> AccountLocks {
+    let locks = AccountLocks::default();
+    match cluster {
+        Some(cluster) => locks.shared(cluster.store().clone()),
+        None => locks,
     }
 }
 

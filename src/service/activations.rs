@@ -41,7 +41,7 @@ pub async fn activate(
     account: AccountId,
     code: ActivationCode,
 ) -> ServiceResult<Activated> {
-    let _serialised = state.account_locks.lock(account).await;
+    let _serialised = state.account_locks.lock(account).await?;
     if !super::accounts::current(state, account)
         .await?
         .email_confirmed

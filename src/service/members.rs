@@ -71,7 +71,7 @@ async fn new_code(state: &AppState, pool: PoolId) -> ServiceResult<InviteCode> {
 
 /// The owner's invite code and URL, made on first use (I1).
 pub async fn get_invite(state: &AppState, record: &PoolRecord) -> ServiceResult<Invite> {
-    let _serialised = state.account_locks.lock(record.owner).await;
+    let _serialised = state.account_locks.lock(record.owner).await?;
     shareable(record)?;
     let code = match state.accounts.invite_of(record.pool).await? {
         Some(bits) => InviteCode::from_bits(bits),
@@ -82,7 +82,7 @@ pub async fn get_invite(state: &AppState, record: &PoolRecord) -> ServiceResult<
 
 /// A new code; the old one stops at once (I4).
 pub async fn rotate_invite(state: &AppState, record: &PoolRecord) -> ServiceResult<Invite> {
-    let _serialised = state.account_locks.lock(record.owner).await;
+    let _serialised = state.account_locks.lock(record.owner).await?;
     shareable(record)?;
     Ok(invite(state, new_code(state, record.pool).await?))
 }
@@ -203,7 +203,7 @@ pub async fn set_status(
     account: AccountId,
     status: MemberStatus,
 ) -> ServiceResult<Member> {
-    let _serialised = state.account_locks.lock(record.owner).await;
+    let _serialised = state.account_locks.lock(record.owner).await?;
     let mut m = membership(state, record, account).await?;
     let outcome = match status {
         MemberStatus::Blocked => state
@@ -231,7 +231,7 @@ pub async fn remove(
     record: &PoolRecord,
     account: AccountId,
 ) -> ServiceResult<()> {
-    let _serialised = state.account_locks.lock(record.owner).await;
+    let _serialised = state.account_locks.lock(record.owner).await?;
     let m = membership(state, record, account).await?;
     state
         .engine

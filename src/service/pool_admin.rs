@@ -51,7 +51,7 @@ pub async fn update(
     pool: &PoolRecord,
     change: SettingsChange,
 ) -> ServiceResult<PoolDetails> {
-    let _serialised = state.account_locks.lock(pool.owner).await;
+    let _serialised = state.account_locks.lock(pool.owner).await?;
     let mut record = pools::owned(state, pool.pool, pool.owner).await?;
     let timeout = change
         .timeout_s

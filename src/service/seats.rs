@@ -131,9 +131,15 @@ async fn web_session_settled(
     pool: PoolId,
     seat: SeatId,
 ) -> ServiceResult<()> {
-    let _one_at_a_time = state.account_locks.lock(account).await;
-    let Err(refusal) = web_session_elsewhere(state, account, device).await else {
-        return Ok(());
+    // The lock is held until the seat is given back.
+    let (refusal, _one_at_a_time) = match state.account_locks.lock(account).await {
+        Ok(held) => match web_session_elsewhere(state, account, device).await {
+            Ok(()) => return Ok(()),
+            Err(refusal) => (refusal, Some(held)),
+        },
+        // Not checked (another node held the account's lock too long): the seat is given
+        // back rather than risk two web sessions, and the client tries again.
+        Err(busy) => (busy, None),
     };
     if let Err(e) = state.engine.logout(pool, seat, account).await {
         tracing::warn!(%pool, %e, "a web seat refused by S9 could not be given back");

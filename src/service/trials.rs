@@ -27,7 +27,7 @@ pub struct Trial {
 
 /// Starts a trial for `account`, holding the account's lock.
 pub async fn start(state: &AppState, account: AccountId) -> ServiceResult<Trial> {
-    let _serialised = state.account_locks.lock(account).await;
+    let _serialised = state.account_locks.lock(account).await?;
     let now = state.registry.now();
     let held = state.accounts.licenses_of(account).await?;
     let trials = state.accounts.trials_of(account).await?;

@@ -217,6 +217,20 @@ pub struct MembershipRecord {
     pub joined_at: Timestamp,
 }
 
+/// Several nodes: locks that every node sees (Redis), each held under a random token until
+/// it is given back or its time runs out.
+pub trait SharedLocks: Send + Sync {
+    /// Takes `name`'s lock as `token` for at most `ttl_ms`, unless another holds it.
+    fn try_lock(
+        &self,
+        name: &str,
+        token: &str,
+        ttl_ms: u64,
+    ) -> StoreFuture<'_, Result<bool, StoreError>>;
+    /// Gives `name`'s lock back, if `token` still holds it.
+    fn unlock(&self, name: &str, token: &str) -> StoreFuture<'_, Result<(), StoreError>>;
+}
+
 /// Accounts, licenses, pools' service records and the secret that signs tokens.
 pub trait AccountStore: Send + Sync + 'static {
     /// Creates an account whose id and email key are both unused, atomically.

@@ -282,10 +282,12 @@ end
 return 0
 "#;
 
-/// Several nodes: gives up this node's lease on a pool. KEYS: lease. ARGV: holder.
-/// Returns 1 when it was held, else 0.
+/// Several nodes: gives up this node's lease on a pool, unless the pool was loaded again
+/// since (a newer epoch: this node took the lease again meanwhile). KEYS: lease, pool.
+/// ARGV: holder, the epoch given up. Returns 1 when it was held, else 0.
 pub const RELEASE_LEASE: &str = r#"
-if redis.call('GET', KEYS[1]) == ARGV[1] then
+if redis.call('GET', KEYS[1]) == ARGV[1]
+    and redis.call('HGET', KEYS[2], 'epoch') == ARGV[2] then
   redis.call('DEL', KEYS[1])
   return 1
 end

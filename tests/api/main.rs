@@ -18,6 +18,7 @@ mod portal;
 mod process;
 mod races;
 mod redis_backend;
+mod redis_cluster;
 mod redis_store;
 mod seats;
 mod trials;

@@ -70,7 +70,8 @@ impl RedisStore {
 
     /// Renews the leases of `pools` in one round trip; answers the pools whose lease another
     /// node holds now (lost: their actors must stop). A pool this node holds no lease on is
-    /// skipped. While Redis does not answer, nothing is renewed and nothing is lost.
+    /// skipped. While Redis (or, on a cluster, the pool's master) does not answer, nothing is
+    /// renewed and nothing is lost.
     pub async fn renew_leases(&self, pools: &[PoolId]) -> Result<Vec<PoolId>, StoreError> {
         let Some(lease) = &self.lease else {
             return Ok(Vec::new());
@@ -89,8 +90,8 @@ impl RedisStore {
                 "renewing leases",
                 &held,
                 lua::RENEW_LEASE,
-                |pipe, pool, epoch| {
-                    pipe.arg(2)
+                |cmd, pool, epoch| {
+                    cmd.arg(2)
                         .arg(lease_key(pool))
                         .arg(pool_keys(pool)[0].as_str())
                         .arg(lease.holder.as_str())
@@ -101,12 +102,16 @@ impl RedisStore {
             .await?;
         let mut lost = Vec::new();
         for ((pool, _), held) in held.into_iter().zip(answers) {
-            if held == 1 {
-                self.leases.insert(pool, sent);
-            } else {
-                self.leases.remove(&pool);
-                self.epochs.remove(&pool);
-                lost.push(pool);
+            match held {
+                Ok(1) => {
+                    self.leases.insert(pool, sent);
+                }
+                Ok(_) => {
+                    self.leases.remove(&pool);
+                    self.epochs.remove(&pool);
+                    lost.push(pool);
+                }
+                Err(_) => {}
             }
         }
         Ok(lost)
@@ -118,26 +123,36 @@ impl RedisStore {
         let Some(lease) = &self.lease else {
             return Ok(());
         };
+        // Only the load seen now is given up: a pool loaded again meanwhile (its actor
+        // restarted right after it stopped) has a newer epoch, which this leaves alone, here
+        // and in Redis.
         let held: Vec<(PoolId, u64)> = pools
             .iter()
-            .filter_map(|p| self.leases.remove(p).map(|_| (*p, 0)))
+            .filter_map(|p| {
+                let epoch = *self.epochs.get(p)?;
+                self.epochs.remove_if(p, |_, e| *e == epoch)?;
+                self.leases.remove(p);
+                Some((*p, epoch))
+            })
             .collect();
         if held.is_empty() {
             return Ok(());
-        }
-        for (pool, _) in &held {
-            self.epochs.remove(pool);
         }
         self.lease_pipeline(
             "giving up leases",
             &held,
             lua::RELEASE_LEASE,
-            |pipe, pool, _| {
-                pipe.arg(1).arg(lease_key(pool)).arg(lease.holder.as_str());
+            |cmd, pool, epoch| {
+                cmd.arg(2)
+                    .arg(lease_key(pool))
+                    .arg(pool_keys(pool)[0].as_str())
+                    .arg(lease.holder.as_str())
+                    .arg(epoch);
             },
         )
-        .await
-        .map(|_| ())
+        .await?
+        .into_iter()
+        .try_for_each(|released| released.map(|_| ()))
     }
 
     /// Who holds the lease on `pool` (`node-id url`), if anyone.
@@ -147,28 +162,31 @@ impl RedisStore {
         self.query("reading a lease", get).await
     }
 
-    /// One script per pool in one pipeline (loading the script first when Redis forgot it);
-    /// `args` adds the number of keys, the keys and the arguments of each call.
+    /// One script per pool in one pipeline (`pipeline_each`: on a cluster, one pipeline per
+    /// slot, all at once), loading the script first when Redis forgot it, with one answer
+    /// per pool (on a cluster, a master that does not answer fails its pools only); `args`
+    /// adds the number of keys, the keys (the lease first) and the arguments of each call.
     async fn lease_pipeline(
         &self,
         what: &str,
         pools: &[(PoolId, u64)],
         source: &str,
-        args: impl Fn(&mut redis::Pipeline, PoolId, u64),
-    ) -> Result<Vec<i64>, StoreError> {
+        args: impl Fn(&mut redis::Cmd, PoolId, u64),
+    ) -> Result<Vec<Result<i64, StoreError>>, StoreError> {
         let script = Script::new(source);
+        let keys: Vec<String> = pools.iter().map(|(pool, _)| lease_key(*pool)).collect();
         for _ in 0..2 {
-            let mut pipe = redis::pipe();
-            for (pool, epoch) in pools {
-                args(pipe.cmd("EVALSHA").arg(script.get_hash()), *pool, *epoch);
-            }
-            pipe.ignore_errors();
-            let mut conn = self.conn.clone();
-            let answers = self
-                .run(what, async move {
-                    pipe.query_async::<Vec<RedisResult<i64>>>(&mut conn).await
+            let calls = pools
+                .iter()
+                .zip(&keys)
+                .map(|((pool, epoch), key)| {
+                    let mut cmd = redis::cmd("EVALSHA");
+                    cmd.arg(script.get_hash());
+                    args(&mut cmd, *pool, *epoch);
+                    (key.as_str(), cmd)
                 })
-                .await?;
+                .collect();
+            let answers = self.pipeline_each::<i64>(what, calls).await?;
             let no_script = |e: &RedisError| {
                 e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript)
             };
@@ -178,10 +196,10 @@ impl RedisStore {
                 self.query::<String>(what, load).await?;
                 continue;
             }
-            return answers
+            return Ok(answers
                 .into_iter()
                 .map(|a| a.map_err(|e| unavailable(what, e)))
-                .collect();
+                .collect());
         }
         Err(unavailable(what, "Redis keeps forgetting its scripts"))
     }

@@ -1,8 +1,9 @@
 //! `RedisStore`: the `redis` backend (`storage.backend = "redis"`). It implements the same
 //! traits as the embedded store (`PoolStore` for the engine, `AccountStore` for the service)
-//! on one multiplexed connection that reconnects by itself, and passes the same conformance
-//! tests. What the seat rules decide stays in the engine; this module only encodes changes
-//! and runs the scripts of `redis_scripts`.
+//! on one multiplexed connection that reconnects by itself (or, on a Redis Cluster, the
+//! redis crate's cluster connection), and passes the same conformance tests. What the seat
+//! rules decide stays in the engine; this module only encodes changes and runs the scripts
+//! of `redis_scripts`.
 //!
 //! Key layout (every record is MessagePack with field names, as in the embedded store):
 //!
@@ -32,6 +33,7 @@
 //! | `sb:{r}:trials:<n>` | sorted set | `TrialRecord`, scored by start time |
 //! | `sb:{r}:session:<key hex>`, `sb:{r}:sessions_of:<n>` | string, set | `SessionRecord` by the SHA-256 of its id; an account's session keys |
 //! | `sb:{r}:lockout:<sha256 hex>` | hash | several nodes, A3: `count` of failed logins of one (email, address), `until` once locked out; expires a lockout period after the last failure |
+//! | `sb:{r}:lock:<account n>` | string | several nodes: the random token of the node holding the account's lock (activations, trials, pool administration), expiring after 10 s |
 //! | `sb:{r}:revocations` | hash | account id → the time (ms) before which its API tokens are void |
 //! | `sb:{r}:link:<key hex>`, `sb:{r}:link_of:<n>:<purpose>` | strings | `LinkRecord` by the SHA-256 of its token (expiring with it); an account's live link |
 //!
@@ -47,6 +49,22 @@
 //! lease `sb:{P-…}:lease` in the same script, and is refused while another node holds it;
 //! `leases.rs` renews and gives up leases.
 //!
+//! Redis Cluster: `storage.redis_url` listing several nodes, comma-separated
+//! (`redis://127.0.0.1:7000,redis://127.0.0.1:7001`), makes the store use the redis crate's
+//! async cluster client, which finds every master from any node it reaches and routes each
+//! command by its first key's slot. Every script and multi-key command stays in one slot (a
+//! pool's tag or `{r}`). The few things that are not one slot's business:
+//! - pipelines of one script per pool (commits, lease renewals): the cluster client refuses
+//!   a pipeline across slots, so `pipeline_each` sends one pipeline per slot, all at once
+//!   (multiplexed over the one connection to each master), each slot's calls in their order,
+//!   and answers per call: a master that fails fails only its pools;
+//! - `live_pools` scans every master (`on_every_master`, then each master's cursor);
+//! - `ping` and `durability_warning` ask every master: a pool on any master may be written,
+//!   so the store is ready, and durable, only when every master is;
+//! - `publish` goes to one master and Redis Cluster broadcasts it to every node, while
+//!   `client()` is a plain client of the first URL: a subscription (the nodes' change bus)
+//!   is one connection to that node, which hears what is published anywhere.
+//!
 //! Failures: every request has a deadline (`storage.redis_timeout_ms`, and the much shorter
 //! `storage.redis_down_timeout_ms` once a request found Redis down), so a write is refused
 //! quickly instead of hanging; in-flight requests are bounded by a semaphore.
@@ -58,6 +76,7 @@ mod accounts;
 mod leases;
 mod lockouts;
 mod pools;
+mod shared_locks;
 
 pub use leases::LeaseOptions;
 
@@ -68,6 +87,8 @@ use std::time::Duration;
 
 use dashmap::{DashMap, DashSet};
 use redis::aio::ConnectionManager;
+use redis::cluster_async::ClusterConnection;
+use redis::cluster_routing::{MultipleNodeRoutingInfo, RoutingInfo, SingleNodeRoutingInfo, Slot};
 use redis::{RedisError, RedisResult, Script, Value};
 use seatbroker_actors::model::STORED_TOMBSTONES;
 use seatbroker_actors::store::{PoolCommit, PoolStore, StoreError, StoreFuture};
@@ -90,7 +111,8 @@ const R: &str = "sb:{r}:";
 /// How the Redis store connects and how long it waits.
 #[derive(Debug, Clone)]
 pub struct RedisOptions {
-    /// `redis://[:password@]host:port[/db]` or `rediss://…` for TLS.
+    /// `redis://[:password@]host:port[/db]` or `rediss://…` for TLS; several of them,
+    /// comma-separated, for the nodes of a Redis Cluster.
     pub url: String,
     /// The deadline of a request while Redis answers.
     pub timeout: Duration,
@@ -120,9 +142,10 @@ pub enum RedisOpenError {
 
 /// The Redis backend.
 pub struct RedisStore {
-    /// For connections of their own (the cluster's subscription).
+    /// For connections of their own (the cluster's subscription): the first URL's node.
     client: redis::Client,
-    conn: ConnectionManager,
+    conn: Connection,
+    /// Host and port of each URL, comma-separated (never the password).
     target: String,
     scripts: Scripts,
     /// The ownership epoch this node holds for each pool it loaded or created.
@@ -189,6 +212,43 @@ impl Scripts {
     }
 }
 
+/// What the store sends its requests through.
+#[derive(Clone)]
+enum Connection {
+    /// One Redis: a multiplexed connection that reconnects by itself.
+    Single(ConnectionManager),
+    /// A Redis Cluster: connections to every master, each command routed by its key's slot.
+    Cluster(ClusterConnection),
+}
+
+impl redis::aio::ConnectionLike for Connection {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a redis::Cmd) -> redis::RedisFuture<'a, Value> {
+        match self {
+            Connection::Single(conn) => conn.req_packed_command(cmd),
+            Connection::Cluster(conn) => conn.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a redis::Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> redis::RedisFuture<'a, Vec<Value>> {
+        match self {
+            Connection::Single(conn) => conn.req_packed_commands(pipeline, offset, count),
+            Connection::Cluster(conn) => conn.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Connection::Single(conn) => conn.get_db(),
+            Connection::Cluster(conn) => conn.get_db(),
+        }
+    }
+}
+
 /// One pool's commit script call: its place in the batch, its keys, its arguments.
 struct PoolCall {
     index: usize,
@@ -217,28 +277,76 @@ fn padded(n: u64) -> String {
 }
 
 fn is_outage(e: &RedisError) -> bool {
-    e.is_io_error() || e.is_timeout() || e.is_connection_dropped() || e.is_connection_refusal()
+    e.is_io_error()
+        || e.is_timeout()
+        || e.is_connection_dropped()
+        || e.is_connection_refusal()
+        || e.kind() == redis::ErrorKind::ClusterConnectionNotFound
+        || e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::ClusterDown)
+}
+
+/// `CONFIG GET name`.
+fn config_get(name: &str) -> redis::Cmd {
+    let mut cmd = redis::cmd("CONFIG");
+    cmd.arg("GET").arg(name);
+    cmd
 }
 
 impl RedisStore {
-    /// Connects to Redis and checks that it answers.
+    /// Connects to Redis (to a Redis Cluster when the URL lists several nodes) and checks
+    /// that it answers.
     pub async fn connect(options: &RedisOptions) -> Result<Self, RedisOpenError> {
-        let client = redis::Client::open(options.url.as_str())
+        let urls: Vec<&str> = options
+            .url
+            .split(',')
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .collect();
+        let clients = urls
+            .iter()
+            .map(|url| redis::Client::open(*url))
+            .collect::<RedisResult<Vec<_>>>()
             .map_err(|e| RedisOpenError::Url(e.to_string()))?;
-        let info = client.get_connection_info();
-        let target = info.addr().to_string();
-        let config = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(options.timeout.min(Duration::from_millis(500))))
-            .set_response_timeout(Some(options.timeout))
-            .set_min_delay(Duration::from_millis(10))
-            .set_max_delay(Duration::from_millis(250))
-            .set_number_of_retries(4);
-        let conn = ConnectionManager::new_with_config(client.clone(), config)
-            .await
-            .map_err(|e| RedisOpenError::Unreachable {
-                target: target.clone(),
-                reason: e.to_string(),
-            })?;
+        let Some(client) = clients.first().cloned() else {
+            return Err(RedisOpenError::Url("no URL".into()));
+        };
+        let target = clients
+            .iter()
+            .map(|c| c.get_connection_info().addr().to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        let connect_timeout = options.timeout.min(Duration::from_millis(500));
+        let unreachable = |e: RedisError| RedisOpenError::Unreachable {
+            target: target.clone(),
+            reason: e.to_string(),
+        };
+        let conn = if clients.len() == 1 {
+            let config = redis::aio::ConnectionManagerConfig::new()
+                .set_connection_timeout(Some(connect_timeout))
+                .set_response_timeout(Some(options.timeout))
+                .set_min_delay(Duration::from_millis(10))
+                .set_max_delay(Duration::from_millis(250))
+                .set_number_of_retries(4);
+            let conn = ConnectionManager::new_with_config(client.clone(), config)
+                .await
+                .map_err(unreachable)?;
+            Connection::Single(conn)
+        } else {
+            // The same patience as one Redis: a few quick retries (the crate's default waits
+            // over a second before its first), within the store's own deadline anyway.
+            let cluster = redis::cluster::ClusterClientBuilder::new(
+                clients.iter().map(|c| c.get_connection_info().clone()),
+            )
+            .connection_timeout(connect_timeout)
+            .response_timeout(options.timeout)
+            .retries(4)
+            .min_retry_wait(10)
+            .max_retry_wait(250)
+            .build()
+            .map_err(|e| RedisOpenError::Url(e.to_string()))?;
+            let conn = cluster.get_async_connection().await.map_err(unreachable)?;
+            Connection::Cluster(conn)
+        };
         Ok(RedisStore {
             client,
             conn,
@@ -259,12 +367,14 @@ impl RedisStore {
         })
     }
 
-    /// The Redis client, for a connection of its own (a subscription).
+    /// The Redis client, for a connection of its own (a subscription). On a Redis Cluster,
+    /// a client of the first URL's node: a classic subscription there hears every `publish`,
+    /// since the cluster broadcasts PUBLISH to all of its nodes.
     pub fn client(&self) -> &redis::Client {
         &self.client
     }
 
-    /// Publishes `message` on `channel`.
+    /// Publishes `message` on `channel` (on a Redis Cluster, to every node).
     pub async fn publish(&self, channel: &str, message: &str) -> Result<(), StoreError> {
         let mut publish = redis::cmd("PUBLISH");
         publish.arg(channel).arg(message);
@@ -272,7 +382,8 @@ impl RedisStore {
         Ok(())
     }
 
-    /// Where the store connects (host and port, never the password).
+    /// Where the store connects (host and port, never the password; each node's of a
+    /// cluster, comma-separated).
     pub fn target(&self) -> &str {
         &self.target
     }
@@ -293,35 +404,251 @@ impl RedisStore {
     }
 
     /// A warning when Redis may lose acknowledged writes in a crash (it does not fsync every
-    /// write), or when it does not let us check; `None` when it is durable.
+    /// write), or when it does not let us check; `None` when it is durable. On a Redis
+    /// Cluster every master is asked, and the warning names the first that is not durable.
     pub async fn durability_warning(&self) -> Option<String> {
-        let mut conn = self.conn.clone();
-        let asked = self
-            .run("checking durability", async move {
-                let mut pipe = redis::pipe();
-                pipe.cmd("CONFIG").arg("GET").arg("appendonly");
-                pipe.cmd("CONFIG").arg("GET").arg("appendfsync");
-                pipe.query_async::<(Vec<String>, Vec<String>)>(&mut conn)
-                    .await
-            })
-            .await;
-        match asked {
-            Ok((only, fsync)) => {
-                let only = only.get(1).map(String::as_str).unwrap_or("");
-                let fsync = fsync.get(1).map(String::as_str).unwrap_or("");
-                (only != "yes" || fsync != "always").then(|| {
-                    format!(
-                        "Redis runs with appendonly {only:?} and appendfsync {fsync:?}: a Redis \
-                         crash may lose acknowledged seats; run it with appendonly yes and \
-                         appendfsync always"
-                    )
-                })
+        let what = "checking durability";
+        let asked = async {
+            let only = self.on_every_master(what, config_get("appendonly")).await?;
+            let fsync = self
+                .on_every_master(what, config_get("appendfsync"))
+                .await?;
+            Ok::<_, StoreError>((only, fsync))
+        };
+        let (only, fsync) = match asked.await {
+            Ok(answers) => answers,
+            Err(e) => {
+                return Some(format!(
+                    "cannot check Redis' durability (CONFIG GET refused: {e}); make sure it \
+                     runs with appendonly yes and appendfsync always"
+                ))
             }
-            Err(e) => Some(format!(
-                "cannot check Redis' durability (CONFIG GET refused: {e}); make sure it runs \
-                 with appendonly yes and appendfsync always"
-            )),
+        };
+        // A CONFIG GET answer is `[name, value]` (a map in RESP3).
+        let setting = |answers: &[(String, Value)], node: &str, name: &str| {
+            answers
+                .iter()
+                .find(|(n, _)| n == node)
+                .and_then(|(_, v)| redis::from_redis_value_ref::<HashMap<String, String>>(v).ok())
+                .and_then(|mut m| m.remove(name))
+                .unwrap_or_default()
+        };
+        let mut lax = only.iter().filter_map(|(node, _)| {
+            let only = setting(&only, node, "appendonly");
+            let fsync = setting(&fsync, node, "appendfsync");
+            (only != "yes" || fsync != "always").then(|| (node.clone(), only, fsync))
+        });
+        let (node, only, fsync) = lax.next()?;
+        let more = lax.count();
+        let at = match &self.conn {
+            Connection::Single(_) => String::new(),
+            Connection::Cluster(_) if more == 0 => format!(" (the master at {node})"),
+            Connection::Cluster(_) => format!(" (the master at {node} and {more} more)"),
+        };
+        Some(format!(
+            "Redis{at} runs with appendonly {only:?} and appendfsync {fsync:?}: a Redis crash \
+             may lose acknowledged seats; run it with appendonly yes and appendfsync always"
+        ))
+    }
+
+    /// Runs `cmd` on every master (the one Redis, or each master of a cluster): each
+    /// master's address and answer. Answers that are errors fail the whole request.
+    async fn on_every_master(
+        &self,
+        what: &str,
+        cmd: redis::Cmd,
+    ) -> Result<Vec<(String, Value)>, StoreError> {
+        let mut conn = match &self.conn {
+            Connection::Single(_) => {
+                let answer: Value = self.query(what, cmd).await?;
+                return Ok(vec![(self.target.clone(), answer)]);
+            }
+            Connection::Cluster(conn) => conn.clone(),
+        };
+        let every = RoutingInfo::MultiNode((MultipleNodeRoutingInfo::AllMasters, None));
+        let answer = self
+            .run(what, async move { conn.route_command(cmd, every).await })
+            .await?;
+        let Value::Map(answers) = answer else {
+            return Err(unavailable(what, "no answer per master"));
+        };
+        answers
+            .into_iter()
+            .map(
+                |(node, answer)| match (parse_text::<String>(&node), answer) {
+                    (_, Value::ServerError(e)) => Err(unavailable(what, RedisError::from(e))),
+                    (Some(node), answer) => Ok((node, answer)),
+                    (None, _) => Err(unavailable(what, "a master without an address")),
+                },
+            )
+            .collect()
+    }
+
+    /// Runs `cmd` on the master at `node` (an address `on_every_master` answered).
+    async fn on_master<T: redis::FromRedisValue>(
+        &self,
+        what: &str,
+        node: &str,
+        cmd: redis::Cmd,
+    ) -> Result<T, StoreError> {
+        let Connection::Cluster(conn) = &self.conn else {
+            return self.query(what, cmd).await;
+        };
+        let (host, port) = node
+            .rsplit_once(':')
+            .and_then(|(host, port)| Some((host.to_owned(), port.parse().ok()?)))
+            .ok_or_else(|| unavailable(what, format!("{node:?} is not host:port")))?;
+        let mut conn = conn.clone();
+        let there = RoutingInfo::SingleNode(SingleNodeRoutingInfo::ByAddress { host, port });
+        let answer = self
+            .run(what, async move { conn.route_command(cmd, there).await })
+            .await?;
+        redis::from_redis_value(answer).map_err(|e| unavailable(what, e))
+    }
+
+    /// Sends `calls` (each a command and the key that routes it) pipelined, with one
+    /// answer per call, errors included, as one request (one deadline, one permit). On one
+    /// Redis that is one pipeline. A cluster client refuses a pipeline across slots, so on a
+    /// cluster the calls go as one pipeline per slot, all at once (multiplexed over the
+    /// connection to each master), each slot's calls in their order; the cluster client
+    /// follows a slot that moved (MOVED, ASK) by sending its pipeline again to the new
+    /// master. A slot whose pipeline fails or misses the deadline answers that error for each
+    /// of its calls, so a master that is down fails its pools only, and only when every slot
+    /// failed does the whole request fail.
+    async fn pipeline_each<T: redis::FromRedisValue>(
+        &self,
+        what: &str,
+        calls: Vec<(&str, redis::Cmd)>,
+    ) -> Result<Vec<RedisResult<T>>, StoreError> {
+        let count = calls.len();
+        let mut groups: Vec<(Vec<usize>, redis::Pipeline)> = Vec::new();
+        match &self.conn {
+            Connection::Single(_) => {
+                let mut pipe = redis::pipe();
+                for (_, cmd) in calls {
+                    pipe.add_command(cmd);
+                }
+                groups.push(((0..count).collect(), pipe));
+            }
+            Connection::Cluster(_) => {
+                let mut by_slot: HashMap<Slot, usize> = HashMap::new();
+                for (i, (key, cmd)) in calls.into_iter().enumerate() {
+                    let group = *by_slot.entry(Slot::for_key(key)).or_insert_with(|| {
+                        groups.push((Vec::new(), redis::pipe()));
+                        groups.len() - 1
+                    });
+                    groups[group].0.push(i);
+                    groups[group].1.add_command(cmd);
+                }
+            }
         }
+        let conn = self.conn.clone();
+        // Each slot's pipeline has the request's deadline, so that a slot that misses it fails
+        // alone; `run`'s own timeout, which starts later, never cuts the others' answers.
+        let deadline = self.deadline();
+        let until = tokio::time::Instant::now() + deadline;
+        self.run(what, async move {
+            let sent = groups.into_iter().map(|(indices, mut pipe)| {
+                let mut conn = conn.clone();
+                async move {
+                    pipe.ignore_errors();
+                    let answers = pipe.query_async::<Vec<RedisResult<T>>>(&mut conn);
+                    let answers = match tokio::time::timeout_at(until, answers).await {
+                        Ok(answers) => answers,
+                        Err(_) => Err(RedisError::from(std::io::Error::new(
+                            std::io::ErrorKind::TimedOut,
+                            format!("Redis did not answer within {deadline:?}"),
+                        ))),
+                    };
+                    (indices, answers)
+                }
+            });
+            let mut out: Vec<Option<RedisResult<T>>> = (0..count).map(|_| None).collect();
+            let (mut answered, mut failed) = (false, None);
+            for (indices, answers) in futures_util::future::join_all(sent).await {
+                match answers {
+                    Ok(answers) => {
+                        answered = true;
+                        for (i, answer) in indices.into_iter().zip(answers) {
+                            out[i] = Some(answer);
+                        }
+                    }
+                    Err(e) => {
+                        for i in indices {
+                            out[i] = Some(Err(e.clone()));
+                        }
+                        failed.get_or_insert(e);
+                    }
+                }
+            }
+            if let (false, Some(e)) = (answered, failed) {
+                return Err(e);
+            }
+            Ok(out
+                .into_iter()
+                .map(|answer| {
+                    answer.unwrap_or_else(|| {
+                        Err(RedisError::from((
+                            redis::ErrorKind::Client,
+                            "no answer in the pipeline",
+                        )))
+                    })
+                })
+                .collect())
+        })
+        .await
+    }
+
+    /// The deadline of a request sent now: the short one once Redis was found down.
+    fn deadline(&self) -> Duration {
+        if self.up.load(Ordering::Relaxed) {
+            self.timeout
+        } else {
+            self.down_timeout
+        }
+    }
+
+    /// A Redis Cluster is up when every slot has a master and every master answers PING (a
+    /// pool on any of them may need a write at any time). The cluster client's own fan-out
+    /// of PING reaches only the masters it is connected to, so it would not notice one that
+    /// is gone: the masters are read from `CLUSTER SLOTS` and pinged one by one, at once.
+    async fn ping_every_master(&self) -> Result<(), StoreError> {
+        let what = "ping";
+        let mut slots = redis::cmd("CLUSTER");
+        slots.arg("SLOTS");
+        let ranges: Vec<Value> = self.query(what, slots).await?;
+        let mut served = 0;
+        let mut masters = std::collections::BTreeSet::new();
+        for range in &ranges {
+            let Value::Array(range) = range else {
+                return Err(unavailable(what, "CLUSTER SLOTS: not a slot range"));
+            };
+            let [Value::Int(first), Value::Int(last), Value::Array(master), ..] = range.as_slice()
+            else {
+                return Err(unavailable(what, "CLUSTER SLOTS: not a slot range"));
+            };
+            let (Some(host), Some(Value::Int(port))) =
+                (master.first().and_then(parse_text::<String>), master.get(1))
+            else {
+                return Err(unavailable(
+                    what,
+                    "CLUSTER SLOTS: a master without an address",
+                ));
+            };
+            served += last - first + 1;
+            masters.insert(format!("{host}:{port}"));
+        }
+        if served < 16_384 {
+            return Err(unavailable(
+                what,
+                format!("{} of the 16384 slots have no master", 16_384 - served),
+            ));
+        }
+        let pings = masters
+            .iter()
+            .map(|master| self.on_master::<String>(what, master, redis::cmd("PING")));
+        futures_util::future::try_join_all(pings).await?;
+        Ok(())
     }
 
     /// Runs one request with the deadline and the in-flight bound, and keeps track of
@@ -331,11 +658,7 @@ impl RedisStore {
         what: &str,
         request: impl Future<Output = RedisResult<T>>,
     ) -> Result<T, StoreError> {
-        let deadline = if self.up.load(Ordering::Relaxed) {
-            self.timeout
-        } else {
-            self.down_timeout
-        };
+        let deadline = self.deadline();
         let started = tokio::time::Instant::now();
         let _permit = tokio::time::timeout(deadline, self.gate.acquire())
             .await

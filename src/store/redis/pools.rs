@@ -1,6 +1,7 @@
 //! The pools' side of the Redis store (`PoolStore`): each pool's changes as one fenced Lua
-//! script, pipelined across pools in one round trip; loading a pool; usage reads; and
-//! finding the pools that hold seats at start.
+//! script, pipelined across pools in one round trip (on a Redis Cluster, one pipeline per
+//! slot, sent at once); loading a pool; usage reads; and finding the pools that hold seats at
+//! start (on every master of a cluster).
 
 use super::*;
 
@@ -88,29 +89,28 @@ impl RedisStore {
         Ok(args)
     }
 
-    /// One pipeline of commit scripts, one per pool, in one round trip.
+    /// Commit scripts, one per pool, pipelined in one round trip (`pipeline_each`: on a
+    /// cluster, one pipeline per slot, all at once), one answer per pool.
     async fn commit_pipeline(
         &self,
         calls: &[PoolCall],
     ) -> Result<Vec<RedisResult<String>>, StoreError> {
-        let sha = self.scripts.commit.get_hash().to_owned();
-        let mut pipe = redis::pipe();
-        for PoolCall { keys, args, .. } in calls {
-            let cmd = pipe.cmd("EVALSHA").arg(&sha).arg(keys.len());
-            for key in keys {
-                cmd.arg(key);
-            }
-            for arg in args {
-                cmd.arg(arg.as_slice());
-            }
-        }
-        pipe.ignore_errors();
-        let mut conn = self.conn.clone();
-        self.run("committing", async move {
-            pipe.query_async::<Vec<RedisResult<String>>>(&mut conn)
-                .await
-        })
-        .await
+        let sha = self.scripts.commit.get_hash();
+        let cmds = calls
+            .iter()
+            .map(|PoolCall { keys, args, .. }| {
+                let mut cmd = redis::cmd("EVALSHA");
+                cmd.arg(sha).arg(keys.len());
+                for key in keys {
+                    cmd.arg(key);
+                }
+                for arg in args {
+                    cmd.arg(arg.as_slice());
+                }
+                (keys[0].as_str(), cmd)
+            })
+            .collect();
+        self.pipeline_each("committing", cmds).await
     }
 
     async fn commit_batch(&self, batch: &[PoolCommit]) -> Vec<Result<(), StoreError>> {
@@ -358,25 +358,34 @@ impl RedisStore {
         Ok(out)
     }
 
+    /// The pools holding seats: a SCAN for their `seats` keys on every master (each master
+    /// of a cluster holds its own slots' keys), each master's cursor to its end.
     async fn scan_live(&self) -> Result<Vec<PoolId>, StoreError> {
-        let mut live = Vec::new();
-        let mut cursor: u64 = 0;
-        loop {
+        let what = "listing live pools";
+        let scan = |cursor: u64| {
             let mut cmd = redis::cmd("SCAN");
             cmd.arg(cursor)
                 .arg("MATCH")
                 .arg("sb:{P-*}:seats")
                 .arg("COUNT")
                 .arg(10_000);
-            let (next, keys): (u64, Vec<String>) = self.query("listing live pools", cmd).await?;
-            live.extend(keys.iter().filter_map(|k| {
-                let hex = k.strip_prefix("sb:{P-")?.strip_suffix("}:seats")?;
-                u64::from_str_radix(hex, 16).ok().map(PoolId)
-            }));
-            if next == 0 {
-                break;
+            cmd
+        };
+        let mut live = Vec::new();
+        for (node, first) in self.on_every_master(what, scan(0)).await? {
+            let mut page: (u64, Vec<String>) =
+                redis::from_redis_value(first).map_err(|e| unavailable(what, e))?;
+            loop {
+                let (next, keys) = page;
+                live.extend(keys.iter().filter_map(|k| {
+                    let hex = k.strip_prefix("sb:{P-")?.strip_suffix("}:seats")?;
+                    u64::from_str_radix(hex, 16).ok().map(PoolId)
+                }));
+                if next == 0 {
+                    break;
+                }
+                page = self.on_master(what, &node, scan(next)).await?;
             }
-            cursor = next;
         }
         live.sort_unstable();
         live.dedup();
@@ -413,8 +422,12 @@ impl PoolStore for RedisStore {
         Box::pin(self.usage_range(pool, from, to))
     }
 
+    /// PING; on a Redis Cluster, every master's (`ping_every_master`).
     fn ping(&self) -> StoreFuture<'_, Result<(), StoreError>> {
         Box::pin(async move {
+            if let Connection::Cluster(_) = self.conn {
+                return self.ping_every_master().await;
+            }
             self.query::<String>("ping", redis::cmd("PING")).await?;
             Ok(())
         })

@@ -1,7 +1,8 @@
 //! Issue 17, account-level state with several writers: what one node changes is right on
 //! every other node at once. A member removed through one node is refused by the nodes that
-//! had cached the membership (they hear it through Redis pub/sub), and failed logins spread
-//! over the nodes by a load balancer count together (A3).
+//! had cached the membership (they hear it through Redis pub/sub), failed logins spread over
+//! the nodes by a load balancer count together (A3), and a trial asked of every node at
+//! once starts once (the account's lock is shared through Redis).
 
 use std::time::{Duration, Instant};
 
@@ -116,5 +117,66 @@ async fn a3_failed_logins_spread_over_three_nodes_lock_the_address_out_together(
             "node {node} refuses even the right password after ten failures on all nodes"
         );
         assert!(retry_after, "with Retry-After");
+    }
+}
+
+#[actix_rt::test]
+async fn l6_a_trial_asked_of_three_nodes_at_once_starts_once() {
+    let cluster = ClusterHarness::start(3).await;
+    let token = super::create_and_login(
+        &reqwest::Client::new(),
+        &cluster.url(0),
+        &cluster.url(1),
+        "trier",
+    )
+    .await;
+    let http = reqwest::Client::new();
+    let asks: Vec<_> = (0..3)
+        .map(|node| {
+            let request = http
+                .post(format!("{}/v1/trials", cluster.url(node)))
+                .bearer_auth(&token);
+            actix_rt::spawn(async move {
+                let res = request.send().await.expect("the node answers");
+                let status = res.status().as_u16();
+                (
+                    status,
+                    res.json::<serde_json::Value>().await.unwrap_or_default(),
+                )
+            })
+        })
+        .collect();
+    let mut started = Vec::new();
+    for ask in asks {
+        let (status, body) = ask.await.expect("the request ran");
+        assert!(
+            [201, 409, 503].contains(&status),
+            "a trial is started, refused as running, or asked again later: {status} {body}"
+        );
+        if status == 201 {
+            started.push(body);
+        }
+    }
+    let licenses: Vec<&serde_json::Value> = started.iter().map(|b| &b["license"]["id"]).collect();
+    assert_eq!(licenses.len(), 1, "exactly one trial starts: {licenses:?}");
+    let pool = started[0]["pool"]["id"]
+        .as_str()
+        .expect("pool id")
+        .to_owned();
+    for node in 0..3 {
+        let (status, body) = cluster
+            .call(
+                node,
+                Method::GET,
+                &format!("/v1/pools/{pool}"),
+                Some(&token),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(
+            body["capacity"], 1,
+            "one trial seat, seen by node {node}: {body}"
+        );
     }
 }
