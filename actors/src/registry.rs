@@ -79,7 +79,17 @@ enum SendFailure {
     Closed,
 }
 
-type Slot = Arc<OnceCell<PoolHandle>>;
+/// A pool's actor once its start ended: the handle, or why it could not start. The outcome is
+/// kept in the cell (not retried there), so every request waiting on one start shares its
+/// outcome; a failed start's cell leaves the map and the next request starts afresh. (A
+/// cell that a waiter could initialise again after a failure had left the map would start a
+/// second actor for the pool beside the map's one.)
+type Slot = Arc<OnceCell<Result<PoolHandle, EngineError>>>;
+
+/// The running actor of a slot, if its start succeeded.
+fn running(slot: &Slot) -> Option<&PoolHandle> {
+    slot.get().and_then(|started| started.as_ref().ok())
+}
 
 /// Each pool's actor, once started: concurrent requests for a pool not loaded yet share its
 /// load through the slot.
@@ -88,7 +98,7 @@ type Slots = DashMap<PoolId, Slot>;
 impl PoolDirectory for Slots {
     fn forget(&self, pool: PoolId, generation: u64) {
         self.remove_if(&pool, |_, slot| {
-            slot.get().is_none_or(|h| h.shared.generation == generation)
+            running(slot).is_none_or(|h| h.shared.generation == generation)
         });
     }
 }
@@ -216,7 +226,7 @@ impl PoolRegistry {
     pub fn statuses(&self) -> Vec<(PoolId, PoolStatus)> {
         self.slots
             .iter()
-            .filter_map(|e| e.value().get().map(|h| (*e.key(), h.status())))
+            .filter_map(|e| running(e.value()).map(|h| (*e.key(), h.status())))
             .collect()
     }
 
@@ -224,7 +234,7 @@ impl PoolRegistry {
     pub fn is_loaded(&self, pool: PoolId) -> bool {
         self.slots
             .get(&pool)
-            .is_some_and(|slot| slot.get().is_some())
+            .is_some_and(|slot| running(&slot).is_some())
     }
 
     /// Whether the pool's actor runs on this node now or is being started (its pool is
@@ -237,7 +247,7 @@ impl PoolRegistry {
     pub fn loaded_pools(&self) -> Vec<PoolId> {
         self.slots
             .iter()
-            .filter(|e| e.value().get().is_some())
+            .filter(|e| running(e.value()).is_some())
             .map(|e| *e.key())
             .collect()
     }
@@ -246,7 +256,10 @@ impl PoolRegistry {
     /// `PoolOwnedElsewhere` and stops; the next request for the pool loads it afresh (and
     /// hears from the store who owns it).
     pub fn evict(&self, pool: PoolId) {
-        let handle = self.slots.get(&pool).and_then(|slot| slot.get().cloned());
+        let handle = self
+            .slots
+            .get(&pool)
+            .and_then(|slot| running(&slot).cloned());
         if let Some(handle) = handle {
             self.env.forget(pool, handle.shared.generation);
             handle.addr.do_send(messages::Evict);
@@ -297,12 +310,11 @@ impl PoolRegistry {
             .entry(pool)
             .or_insert_with(|| Arc::new(OnceCell::new()))
             .clone();
-        match slot.get_or_try_init(|| self.start(pool)).await {
+        match slot.get_or_init(|| self.start(pool)).await {
             Ok(handle) => Ok(handle.clone()),
             Err(err) => {
-                self.slots
-                    .remove_if(&pool, |_, s| Arc::ptr_eq(s, &slot) && s.get().is_none());
-                Err(err)
+                self.slots.remove_if(&pool, |_, s| Arc::ptr_eq(s, &slot));
+                Err(*err)
             }
         }
     }
@@ -612,7 +624,7 @@ impl PoolRegistry {
         let handles: Vec<PoolHandle> = self
             .slots
             .iter()
-            .filter_map(|e| e.value().get().cloned())
+            .filter_map(|e| running(e.value()).cloned())
             .collect();
         let mut done = Vec::with_capacity(handles.len());
         for handle in handles {
@@ -638,7 +650,7 @@ impl PoolRegistry {
             let handles: Vec<(PoolId, PoolHandle)> = self
                 .slots
                 .iter()
-                .filter_map(|e| e.value().get().cloned().map(|h| (*e.key(), h)))
+                .filter_map(|e| running(e.value()).cloned().map(|h| (*e.key(), h)))
                 .collect();
             for (pool, handle) in &handles {
                 handle.addr.do_send(messages::Stop);
