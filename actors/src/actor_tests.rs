@@ -723,3 +723,125 @@ async fn pools_are_spread_over_the_adopted_arbiters_in_turn() {
         worker.stop();
     }
 }
+
+/// A memory store whose loads wait at a gate (one permit each), are counted, and fail while
+/// told to, so a test can queue requests on a pool's start and decide how the start ends.
+struct GatedStore {
+    inner: MemoryStore,
+    gate: tokio::sync::Semaphore,
+    loads: std::sync::atomic::AtomicU64,
+    fail_loads: std::sync::atomic::AtomicBool,
+}
+
+impl crate::store::PoolStore for GatedStore {
+    fn create_pool(
+        &self,
+        snapshot: PoolSnapshot,
+    ) -> crate::store::StoreFuture<'_, Result<(), crate::store::StoreError>> {
+        self.inner.create_pool(snapshot)
+    }
+
+    fn load(
+        &self,
+        pool: PoolId,
+    ) -> crate::store::StoreFuture<'_, Result<Option<PoolSnapshot>, crate::store::StoreError>> {
+        use std::sync::atomic::Ordering;
+        Box::pin(async move {
+            self.loads.fetch_add(1, Ordering::SeqCst);
+            if let Ok(permit) = self.gate.acquire().await {
+                permit.forget();
+            }
+            if self.fail_loads.load(Ordering::SeqCst) {
+                return Err(crate::store::StoreError::Unavailable("gated".into()));
+            }
+            self.inner.load(pool).await
+        })
+    }
+
+    fn commit<'a>(
+        &'a self,
+        batch: &'a [crate::store::PoolCommit],
+    ) -> crate::store::StoreFuture<'a, Vec<Result<(), crate::store::StoreError>>> {
+        self.inner.commit(batch)
+    }
+
+    fn live_pools(
+        &self,
+    ) -> crate::store::StoreFuture<'_, Result<Vec<PoolId>, crate::store::StoreError>> {
+        self.inner.live_pools()
+    }
+
+    fn usage(
+        &self,
+        pool: PoolId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> crate::store::StoreFuture<
+        '_,
+        Result<Vec<crate::model::UsageRecord>, crate::store::StoreError>,
+    > {
+        self.inner.usage(pool, from, to)
+    }
+
+    fn ping(&self) -> crate::store::StoreFuture<'_, Result<(), crate::store::StoreError>> {
+        self.inner.ping()
+    }
+}
+
+#[actix_rt::test]
+async fn requests_waiting_on_a_failed_start_share_its_failure_and_one_actor_starts_later() {
+    use crate::store::PoolStore;
+    use std::sync::atomic::Ordering;
+    let store = Arc::new(GatedStore {
+        inner: MemoryStore::new(),
+        gate: tokio::sync::Semaphore::new(0),
+        loads: Default::default(),
+        fail_loads: Default::default(),
+    });
+    store
+        .create_pool(PoolSnapshot::new(PoolId(1), OWNER, vec![license(3)]))
+        .await
+        .expect("create pool");
+    let reg = PoolRegistry::new(
+        store.clone(),
+        Arc::new(TokioClock::starting_at(T0)),
+        EngineConfig::default(),
+        Vec::new(),
+    );
+    let ask_four = |reg: &PoolRegistry| {
+        (0..4)
+            .map(|_| {
+                let reg = reg.clone();
+                tokio::task::spawn_local(async move { reg.status(PoolId(1)).await })
+            })
+            .collect::<Vec<_>>()
+    };
+
+    // Four requests queue on one start, which fails: all four hear it, and nobody loads the
+    // pool again behind the failed start.
+    store.fail_loads.store(true, Ordering::SeqCst);
+    let first = ask_four(&reg);
+    while store.loads.load(Ordering::SeqCst) == 0 {
+        tokio::task::yield_now().await;
+    }
+    for _ in 0..20 {
+        tokio::task::yield_now().await;
+    }
+    store.gate.add_permits(100);
+    for asked in first {
+        assert_eq!(
+            asked.await.expect("joined").map(|s| s.in_use),
+            Err(EngineError::StoreUnavailable)
+        );
+    }
+    assert_eq!(store.loads.load(Ordering::SeqCst), 1, "one start, shared");
+
+    // The next requests start the pool afresh, once, with one actor.
+    store.fail_loads.store(false, Ordering::SeqCst);
+    for asked in ask_four(&reg) {
+        assert_eq!(asked.await.expect("joined").map(|s| s.in_use), Ok(0));
+    }
+    assert_eq!(store.loads.load(Ordering::SeqCst), 2);
+    assert_eq!(reg.stats().live_actors.load(Ordering::SeqCst), 1);
+    assert_eq!(reg.loaded_pools(), vec![PoolId(1)]);
+}
