@@ -452,6 +452,7 @@ fn recovery() {
                             deadline: Some(now.plus_secs(8 * 3_600)),
                             offline_until: None,
                             last_active: now,
+                            offline_file: false,
                         })
                     })
                     .collect();

@@ -40,7 +40,7 @@ use crate::time::Timestamp;
 pub use crate::messages::{
     Acquire, AdminRelease, Block, CancelWaiter, Close, Describe, Drain, EndTrial, Evict, GetStatus,
     Heartbeat, ListSeats, Logout, ReleaseAll, RemoveMember, Reply, ReserveOffline, SetLicenses,
-    StartTrial, Stop, Unblock, UpdateSettings, UsageNow,
+    StartTrial, Stop, TakeOfflineFile, Unblock, UpdateSettings, UsageNow,
 };
 
 /// How long after a failed commit the actor tries again by itself.
@@ -637,6 +637,45 @@ impl Handler<Acquire> for PoolActor {
             refused @ AcquireOutcome::Refused(_) => {
                 self.collect(ctx);
                 let _ = msg.reply.send(Ok(refused));
+            }
+        }
+        self.settle(ctx);
+    }
+}
+
+/// Issue 16: like a grant of `Acquire` without the wait: the seat (or its conversion) is
+/// answered once committed, and fails with a commit that undoes the seat it names; a refusal
+/// is answered at once.
+impl Handler<TakeOfflineFile> for PoolActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: TakeOfflineFile, ctx: &mut Context<Self>) {
+        if let Err(e) = self.enter() {
+            let _ = msg.reply.send(Err(e));
+            return;
+        }
+        self.prune_departed(ctx);
+        let TakeOfflineFile {
+            account,
+            device,
+            platform,
+            reply,
+        } = msg;
+        let outcome = self.run(ctx, |t, now| {
+            t.take_offline_file(account, device, platform, now)
+        });
+        self.collect(ctx);
+        match outcome {
+            Ok(AcquireOutcome::Granted { seat, reused }) => {
+                let id = seat.id;
+                self.ack(
+                    reply,
+                    Ok(AcquireOutcome::Granted { seat, reused }),
+                    Some(id),
+                );
+            }
+            other => {
+                let _ = reply.send(other);
             }
         }
         self.settle(ctx);

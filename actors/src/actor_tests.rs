@@ -845,3 +845,64 @@ async fn requests_waiting_on_a_failed_start_share_its_failure_and_one_actor_star
     assert_eq!(reg.stats().live_actors.load(Ordering::SeqCst), 1);
     assert_eq!(reg.loaded_pools(), vec![PoolId(1)]);
 }
+
+#[actix_rt::test]
+async fn s11_offline_file_seat_is_persisted_and_survives_a_restart_of_the_engine() {
+    tokio::time::pause();
+    let store = store_with_pools(&[(1, 2)]).await;
+    let first = registry(store.clone(), EngineConfig::default());
+    let device = DeviceId::parse("airgap").expect("valid device");
+    let seat = match first
+        .take_offline_file(PoolId(1), AccountId(1), device.clone(), Platform::Windows)
+        .await
+    {
+        Ok(AcquireOutcome::Granted {
+            seat,
+            reused: false,
+        }) => seat,
+        other => panic!("expected an offline-file seat, got {other:?}"),
+    };
+    assert!(seat.offline_file);
+    assert_eq!(seat.expires_at, None);
+    let stored = store.get(PoolId(1)).expect("stored");
+    assert!(
+        stored
+            .seats
+            .iter()
+            .any(|s| s.id == seat.id && s.offline_file),
+        "durable as an offline-file seat before it is acknowledged"
+    );
+    assert_eq!(
+        first
+            .take_offline_file(PoolId(1), AccountId(2), device.clone(), Platform::Web)
+            .await,
+        Ok(AcquireOutcome::Refused(
+            Refusal::OfflineNeedsPermanentLicense
+        ))
+    );
+    // Many heartbeat timeouts pass with the engine's own timer running: nothing ends it.
+    tokio::time::sleep(Duration::from_secs(10 * 28_800)).await;
+    assert_eq!(
+        first.close(PoolId(1), seat.id, AccountId(1)).await,
+        Ok(Ok(CloseOutcome::Kept))
+    );
+    drop(first);
+    let second = registry(store.clone(), EngineConfig::default());
+    second.load_live_pools(8).await;
+    let seats = second
+        .seats(PoolId(1), Some(AccountId(1)))
+        .await
+        .expect("listed");
+    assert_eq!(seats.len(), 1);
+    assert_eq!(seats[0].id, seat.id);
+    assert!(
+        seats[0].offline_file,
+        "still an offline-file seat after a restart"
+    );
+    assert_eq!(
+        second.release_all(PoolId(1), AccountId(1)).await,
+        Ok(Vec::new())
+    );
+    assert_eq!(second.admin_release(PoolId(1), seat.id).await, Ok(Ok(())));
+    assert!(store.get(PoolId(1)).expect("stored").seats.is_empty());
+}

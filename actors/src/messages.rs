@@ -11,7 +11,7 @@ use actix::prelude::*;
 use tokio::sync::oneshot;
 
 use crate::error::EngineError;
-use crate::ids::{AccountId, SeatId, WaiterId};
+use crate::ids::{AccountId, DeviceId, Platform, SeatId, WaiterId};
 use crate::model::{
     AcquireOutcome, AcquireRequest, CloseOutcome, License, MemberError, PoolSettings, PoolStatus,
     SeatError, SeatView,
@@ -42,6 +42,17 @@ pool_message!(
     Acquire {
         /// The request.
         req: AcquireRequest,
+    } -> AcquireOutcome
+);
+pool_message!(
+    /// Issue 16: take an offline-file seat for an air-gapped computer; never waits.
+    TakeOfflineFile {
+        /// The account asking.
+        account: AccountId,
+        /// The air-gapped computer.
+        device: DeviceId,
+        /// Its platform (never the web).
+        platform: Platform,
     } -> AcquireOutcome
 );
 pool_message!(

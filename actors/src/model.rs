@@ -93,12 +93,18 @@ pub struct SeatRecord {
     pub policy: Policy,
     /// The original grant (an S2 restart does not change it).
     pub granted_at: Timestamp,
-    /// The heartbeat deadline; `None` while the seat needs none (the owner's kept seat).
+    /// The heartbeat deadline; `None` while the seat needs none (the owner's kept seat, an
+    /// offline-file seat).
     pub deadline: Option<Timestamp>,
     /// The end of an offline reservation (S11).
     pub offline_until: Option<Timestamp>,
     /// The last heartbeat that reported user activity (W2).
     pub last_active: Timestamp,
+    /// An offline-file seat (issue 16): taken for an air-gapped computer through a signed
+    /// license file; it never times out and only W3, S10 and I3 end it. Absent in records
+    /// written before it existed, which are ordinary seats.
+    #[serde(default)]
+    pub offline_file: bool,
 }
 
 /// Why a seat ended, as its holder hears it (`seat_gone` with `reason`).
@@ -369,6 +375,9 @@ pub struct SeatView {
     pub license_expires_at: Option<Timestamp>,
     /// L6: the trial's active days left; `None` outside trial pools.
     pub trial_days_left: Option<u8>,
+    /// An offline-file seat (issue 16): needs no heartbeat and is kept on close, logout and
+    /// "free up my seats"; only W3, S10 and I3 end it.
+    pub offline_file: bool,
 }
 
 /// One of the account's seats on another device (S12's `own_seats_elsewhere`).
@@ -419,6 +428,10 @@ pub enum Refusal {
     TrialExpired,
     /// The waiting queue is full (W1); try again later.
     Throttled,
+    /// An offline-file seat (issue 16) needs a pool of permanent licenses only: the pool is
+    /// a trial pool, one of its live licenses has an expiry, or the platform is the web (a
+    /// web session cannot live offline).
+    OfflineNeedsPermanentLicense,
 }
 
 impl Refusal {
@@ -433,6 +446,7 @@ impl Refusal {
             Refusal::LicenseExpired => "license_expired",
             Refusal::TrialExpired => "trial_expired",
             Refusal::Throttled => "throttled",
+            Refusal::OfflineNeedsPermanentLicense => "offline_needs_permanent_license",
         }
     }
 }
@@ -476,7 +490,8 @@ pub enum AcquireOutcome {
 pub enum CloseOutcome {
     /// The seat was freed.
     Freed,
-    /// The seat was kept (the owner's desktop seat, an offline reservation).
+    /// The seat was kept (the owner's desktop seat, an offline reservation, an offline-file
+    /// seat).
     Kept,
     /// The seat had already been released by its holder: a repeated close.
     AlreadyReleased,

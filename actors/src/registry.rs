@@ -24,7 +24,7 @@ use crate::actor::{ActorShared, PoolActor, StatusCell};
 use crate::committer::{CommitStats, Committer};
 use crate::env::{Env, PoolDirectory};
 use crate::error::EngineError;
-use crate::ids::{AccountId, PoolId, SeatId, WaiterId};
+use crate::ids::{AccountId, DeviceId, Platform, PoolId, SeatId, WaiterId};
 use crate::messages::{self, Reply};
 use crate::model::{
     AcquireOutcome, AcquireRequest, CloseOutcome, License, MemberError, PoolSettings, PoolStatus,
@@ -436,6 +436,24 @@ impl PoolRegistry {
         }
         drop(guard);
         Err(EngineError::PoolUnavailable)
+    }
+
+    /// Issue 16: takes an offline-file seat for an air-gapped computer (or makes the seat it
+    /// holds one, S2); never waits in the queue.
+    pub async fn take_offline_file(
+        &self,
+        pool: PoolId,
+        account: AccountId,
+        device: DeviceId,
+        platform: Platform,
+    ) -> Result<AcquireOutcome, EngineError> {
+        self.call(pool, |reply| messages::TakeOfflineFile {
+            account,
+            device: device.clone(),
+            platform,
+            reply,
+        })
+        .await
     }
 
     /// S4, W2: a heartbeat.

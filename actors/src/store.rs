@@ -298,6 +298,7 @@ pub mod conformance {
             deadline: Some(NOW.plus_secs(600)),
             offline_until: None,
             last_active: NOW,
+            offline_file: false,
         }
     }
 

@@ -14,7 +14,9 @@ use seatbroker_actors::model::{
     AcquireOutcome, AcquireRequest, CloseOutcome, License, MemberError, PoolDescription,
     PoolSettings, PoolStatus, SeatError, SeatView, UsageRecord,
 };
-use seatbroker_actors::{AccountId, EngineError, PoolId, PoolRegistry, SeatId, Timestamp};
+use seatbroker_actors::{
+    AccountId, DeviceId, EngineError, Platform, PoolId, PoolRegistry, SeatId, Timestamp,
+};
 use serde::{Deserialize, Serialize};
 
 use super::Cluster;
@@ -28,6 +30,15 @@ pub enum PoolCall {
         req: AcquireRequest,
         /// How long the request may wait for a seat.
         wait_ms: Option<u64>,
+    },
+    /// Issue 16: take an offline-file seat for an air-gapped computer; never waits.
+    TakeOfflineFile {
+        /// Who asks.
+        account: AccountId,
+        /// The air-gapped computer.
+        device: DeviceId,
+        /// Its platform (the web is refused).
+        platform: Platform,
     },
     /// S4, W2: a heartbeat.
     Heartbeat {
@@ -119,7 +130,7 @@ pub enum PoolCall {
 /// What a `PoolCall` answered, one variant per kind of answer.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum PoolAnswer {
-    /// `Acquire`.
+    /// `Acquire`, `TakeOfflineFile`.
     Acquired(AcquireOutcome),
     /// `Heartbeat`, `ReserveOffline`.
     Seat(Result<SeatView, SeatError>),
@@ -156,6 +167,15 @@ pub async fn execute(
         PoolCall::Acquire { req, wait_ms } => PoolAnswer::Acquired(
             registry
                 .acquire(pool, req, wait_ms.map(Duration::from_millis))
+                .await?,
+        ),
+        PoolCall::TakeOfflineFile {
+            account,
+            device,
+            platform,
+        } => PoolAnswer::Acquired(
+            registry
+                .take_offline_file(pool, account, device, platform)
                 .await?,
         ),
         PoolCall::Heartbeat {
@@ -264,6 +284,26 @@ impl Engine {
         {
             PoolAnswer::Acquired(outcome) => Ok(outcome),
             _ => Err(mismatch("acquire")),
+        }
+    }
+
+    /// Issue 16: takes an offline-file seat for an air-gapped computer (or makes the seat the
+    /// same account, device and platform holds one); never waits in the queue.
+    pub async fn take_offline_file(
+        &self,
+        pool: PoolId,
+        account: AccountId,
+        device: DeviceId,
+        platform: Platform,
+    ) -> Result<AcquireOutcome, EngineError> {
+        let call = PoolCall::TakeOfflineFile {
+            account,
+            device,
+            platform,
+        };
+        match self.dispatch(pool, call).await? {
+            PoolAnswer::Acquired(outcome) => Ok(outcome),
+            _ => Err(mismatch("take_offline_file")),
         }
     }
 

@@ -70,6 +70,7 @@ fn seat(id: u64, account: u32) -> SeatRecord {
         deadline: Some(Timestamp(1_800_000_600_000)),
         offline_until: None,
         last_active: Timestamp(1_800_000_000_000),
+        offline_file: false,
     }
 }
 

@@ -57,6 +57,22 @@ impl SeatTable {
         Ok(())
     }
 
+    /// Issue 16: an offline-file seat lives on a computer that never calls again, so nothing
+    /// may end it behind the holder's back: the pool must be no trial and every live license
+    /// permanent, and the platform no web session (a web session cannot live offline).
+    pub(super) fn offline_file_allowed(&self, platform: Platform) -> Result<(), Refusal> {
+        let t = self.now;
+        let trial = self.trial.is_some() || self.licenses.iter().any(|l| l.trial && l.is_live(t));
+        let expiring = self
+            .licenses
+            .iter()
+            .any(|l| l.is_live(t) && l.expires_at.is_some());
+        if trial || expiring || platform == Platform::Web {
+            return Err(Refusal::OfflineNeedsPermanentLicense);
+        }
+        Ok(())
+    }
+
     pub(super) fn free(&self) -> u32 {
         self.capacity.saturating_sub(self.in_use())
     }
@@ -79,7 +95,8 @@ impl SeatTable {
     }
 
     /// S10: revokes seats over capacity: members' before the owner's, offline reservations
-    /// last, and within each group the most recently granted first.
+    /// (S11's and offline-file seats alike) last, and within each group the most recently
+    /// granted first.
     pub(super) fn enforce_capacity(&mut self, t: Timestamp) {
         if self.in_use() <= self.capacity {
             return;
@@ -88,7 +105,7 @@ impl SeatTable {
             .seats
             .values()
             .map(|s| {
-                let group = match (s.offline_at(t), s.policy) {
+                let group = match (s.offline_group_at(t), s.policy) {
                     (false, Policy::Member) => 0,
                     (false, Policy::Owner) => 1,
                     (true, Policy::Member) => 2,

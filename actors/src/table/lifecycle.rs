@@ -7,7 +7,7 @@ use crate::ids::{AccountId, DeviceId, Platform, Policy, SeatId};
 use crate::model::{Change, CloseOutcome, GoneReason, SeatError, SeatView, Tombstone};
 use crate::time::Timestamp;
 
-use super::records::{seat_view, Seat, When};
+use super::records::{seat_view, Seat, SeatKind, When};
 use super::slab::{counter_above, seat_id, DeviceBuf};
 use super::SeatTable;
 
@@ -44,19 +44,22 @@ impl SeatTable {
         }
     }
 
-    /// A new seat; `None` only when the table holds the most seats it can.
+    /// A new seat; `None` only when the table holds the most seats it can. An offline-file
+    /// seat (issue 16) is granted with no deadline.
     pub(super) fn grant(
         &mut self,
         account: AccountId,
         device: &DeviceId,
         platform: Platform,
         policy: Policy,
+        kind: SeatKind,
         t: Timestamp,
     ) -> Option<SeatView> {
         let id = seat_id(counter_above(self.id_bound), self.seats.vacant_slot()?);
         self.id_bound = id.0 + 1;
         self.start_application(t);
-        let deadline = t.plus_millis(self.settings.timeout_ms());
+        let offline_file = kind == SeatKind::OfflineFile;
+        let deadline = (!offline_file).then(|| t.plus_millis(self.settings.timeout_ms()));
         let seat = Seat {
             id,
             account,
@@ -70,6 +73,7 @@ impl SeatTable {
             scheduled: When::NEVER,
             idle_scheduled: When::NEVER,
             persisted_deadline: deadline.into(),
+            offline_file,
         };
         let view = self.view(&seat);
         self.changes.push(Change::SeatGranted(seat.record()));
@@ -80,7 +84,8 @@ impl SeatTable {
         Some(view)
     }
 
-    /// S2: the application started again on the same device; the seat runs again.
+    /// S2: the application started again on the same device; the seat runs again. An
+    /// offline-file seat stays as it is: it never takes a deadline (issue 16).
     pub(super) fn restart(&mut self, id: SeatId, t: Timestamp) -> SeatView {
         let timeout = self.settings.timeout_ms();
         if self.seats.contains_key(&id) {
@@ -89,8 +94,12 @@ impl SeatTable {
         let Some(seat) = self.seats.get_mut(&id) else {
             return self.view_of(id);
         };
-        seat.last_active = t;
         let account = seat.account;
+        if seat.offline_file {
+            self.usage.holder(account);
+            return self.view_of(id);
+        }
+        seat.last_active = t;
         let mut deadline = t.plus_millis(timeout);
         if let Some(until) = seat.offline_until.get().filter(|u| t < *u) {
             deadline = deadline.max(until.plus_millis(timeout));
@@ -101,6 +110,26 @@ impl SeatTable {
             self.persist(id);
         } else {
             self.persist_deadline_if_moved(id);
+        }
+        self.usage.holder(account);
+        self.view_of(id)
+    }
+
+    /// Issue 16, S2: the seat held by the same (account, device, platform) becomes an
+    /// offline-file seat: no deadline from now on (any S11 reservation is superseded), out of
+    /// idle reclaim. Not a new grant. Taking it again changes nothing.
+    pub(super) fn make_offline_file(&mut self, id: SeatId, t: Timestamp) -> SeatView {
+        let Some(seat) = self.seats.get_mut(&id) else {
+            return self.view_of(id);
+        };
+        let account = seat.account;
+        if !seat.offline_file {
+            seat.offline_file = true;
+            seat.offline_until = When::NEVER;
+            seat.last_active = t;
+            self.set_deadline(id, None);
+            self.reschedule_idle(id);
+            self.persist(id);
         }
         self.usage.holder(account);
         self.view_of(id)

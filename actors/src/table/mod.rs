@@ -1,9 +1,9 @@
 //! `SeatTable`: every seat rule of one pool (S1–S11, W1–W3, the events of W4, the active days
-//! of L6) as a pure state machine. It does no I/O and reads no clock: each operation takes
-//! `now` and returns its outcome, and leaves behind the changes to persist (`take_changes`)
-//! and what parked waiters must be told (`take_notices`). The pool actor owns exactly one
-//! table, persists its changes and answers; it never decides a rule, and this module never
-//! sends a message.
+//! of L6, the offline-file seats of issue 16) as a pure state machine. It does no I/O and
+//! reads no clock: each operation takes `now` and returns its outcome, and leaves behind the
+//! changes to persist (`take_changes`) and what parked waiters must be told (`take_notices`).
+//! The pool actor owns exactly one table, persists its changes and answers; it never decides
+//! a rule, and this module never sends a message.
 //!
 //! Time only moves forward inside a table: every operation first processes, in time order,
 //! everything that fell due up to `now` (seat deadlines, license expiries, waits that ended,
@@ -28,7 +28,7 @@ use std::collections::{BTreeSet, VecDeque};
 
 use hashbrown::{HashMap, HashSet};
 
-use crate::ids::{AccountId, Platform, Policy, PoolId, SeatId, WaiterId};
+use crate::ids::{AccountId, DeviceId, Platform, Policy, PoolId, SeatId, WaiterId};
 use crate::model::{
     AcquireOutcome, AcquireRequest, Change, CloseOutcome, GoneReason, License, MemberError, Notice,
     PoolSettings, PoolSnapshot, PoolStatus, Refusal, SeatError, SeatRecord, SeatView, TableLimits,
@@ -51,7 +51,7 @@ mod proptests;
 #[cfg(test)]
 mod tests;
 
-use records::{seat_view, HolderKey, Seat, SeatList, Waiter, When};
+use records::{seat_view, HolderKey, Seat, SeatKind, SeatList, Waiter, When};
 use slab::{DeviceBuf, SeatSlab};
 
 /// One pool's seats, waiting queue and member status: the seat rules as a pure state machine.
@@ -161,11 +161,13 @@ impl SeatTable {
         let mut unplaceable = Vec::new();
         for rec in snapshot.seats {
             id_bound = id_bound.max(rec.id.0 + 1);
-            let deadline = match rec.deadline {
+            // An offline-file seat never has a deadline, whatever its record says.
+            let saved_deadline = rec.deadline.filter(|_| !rec.offline_file);
+            let deadline = match saved_deadline {
                 Some(d) if d.plus_millis(timeout / 10) > now => Some(d.max(now.plus_millis(grace))),
                 Some(_) => {
                     expired.push(rec.id);
-                    rec.deadline
+                    saved_deadline
                 }
                 None => None,
             };
@@ -181,7 +183,8 @@ impl SeatTable {
                 last_active: rec.last_active,
                 scheduled: When::NEVER,
                 idle_scheduled: When::NEVER,
-                persisted_deadline: rec.deadline.into(),
+                persisted_deadline: saved_deadline.into(),
+                offline_file: rec.offline_file,
             };
             if !table.insert_seat(seat) {
                 unplaceable.push((rec.id, rec.account));
@@ -369,7 +372,14 @@ impl SeatTable {
         }
         let need = self.need(policy, req.platform);
         if need == 0 || (self.queue.is_empty() && self.free() >= need) {
-            if let Some(seat) = self.grant(req.account, &req.device, req.platform, policy, now) {
+            if let Some(seat) = self.grant(
+                req.account,
+                &req.device,
+                req.platform,
+                policy,
+                SeatKind::Running,
+                now,
+            ) {
                 return AcquireOutcome::Granted {
                     seat,
                     reused: false,
@@ -416,9 +426,62 @@ impl SeatTable {
         }
     }
 
+    /// Issue 16: an offline-file seat for an air-gapped computer, which gets it through a
+    /// signed license file and never calls again. Granted by acquire's rules (S1, S3, S9,
+    /// S10's blocked members, no license), counted as a grant (W4), and never waiting in the
+    /// queue: with no free seat, or someone already waiting (W1), it is refused
+    /// `no_seat_available`. The seat already held by the same (account, device, platform)
+    /// becomes the offline-file seat (S2, `reused`; not a new grant). Refused
+    /// `offline_needs_permanent_license` in a trial pool, when a live license has an expiry
+    /// (nothing could end the seat when it does) and for the web. The seat needs no
+    /// heartbeat and is kept on close (S5), logout (S6) and "free up my seats" (S7), and
+    /// never reclaimed idle (W2); a forced release (W3), blocking or removing the member
+    /// (S10, I3) and a capacity drop (S10, among the offline reservations) end it.
+    pub fn take_offline_file(
+        &mut self,
+        account: AccountId,
+        device: DeviceId,
+        platform: Platform,
+        now: Timestamp,
+    ) -> AcquireOutcome {
+        let now = self.advance(now);
+        if let Err(refusal) = self.availability() {
+            return self.refuse(refusal);
+        }
+        let policy = self.policy_of(account);
+        if policy == Policy::Member && self.blocked.contains(&account) {
+            return self.refuse(Refusal::MemberBlocked);
+        }
+        if let Err(refusal) = self.offline_file_allowed(platform) {
+            return self.refuse(refusal);
+        }
+        if let Some(id) = self.find_holder(account, platform, device.as_str()) {
+            let seat = self.make_offline_file(id, now);
+            return AcquireOutcome::Granted { seat, reused: true };
+        }
+        let need = self.need(policy, platform);
+        if need == 0 || (self.queue.is_empty() && self.free() >= need) {
+            if let Some(seat) = self.grant(
+                account,
+                &device,
+                platform,
+                policy,
+                SeatKind::OfflineFile,
+                now,
+            ) {
+                return AcquireOutcome::Granted {
+                    seat,
+                    reused: false,
+                };
+            }
+        }
+        let details = self.no_seat_details(account, None);
+        self.refuse(Refusal::NoSeatAvailable(details))
+    }
+
     /// S4, W2: a heartbeat keeps the seat alive and reports whether the user is active
     /// (`None` counts as active). The hot path: one hash lookup, no ordered index touched
-    /// unless the deadline moved earlier.
+    /// unless the deadline moved earlier. An offline-file seat is answered as it is.
     pub fn heartbeat(
         &mut self,
         id: SeatId,
@@ -431,7 +494,8 @@ impl SeatTable {
         let Some(seat) = self.seats.get_mut(&id).filter(|s| s.account == account) else {
             return Err(self.missing(id, account));
         };
-        if active != Some(false) {
+        // An offline-file seat answers and changes nothing (issue 16).
+        if active != Some(false) && !seat.offline_file {
             seat.last_active = now;
         }
         if seat.deadline != When::NEVER {
@@ -471,7 +535,8 @@ impl SeatTable {
     }
 
     /// S5, S11: the application closed. A member's seat and any web seat are freed; the
-    /// owner's desktop seat and an offline reservation are kept. Repeating it is harmless.
+    /// owner's desktop seat, an offline reservation and an offline-file seat (issue 16) are
+    /// kept. Repeating it is harmless.
     pub fn close(
         &mut self,
         id: SeatId,
@@ -483,6 +548,9 @@ impl SeatTable {
             return self.repeated_release(id, err);
         }
         let seat = &self.seats[&id];
+        if seat.offline_file {
+            return Ok(CloseOutcome::Kept);
+        }
         if seat.platform == Platform::Web
             || (seat.policy == Policy::Member && !seat.offline_at(now))
         {
@@ -500,7 +568,8 @@ impl SeatTable {
     }
 
     /// S6: logging out frees the seat on that device, whoever holds it. Repeating it is
-    /// harmless.
+    /// harmless. An offline-file seat is kept (issue 16): its computer holds a license file
+    /// that a logout elsewhere cannot take back.
     pub fn logout(
         &mut self,
         id: SeatId,
@@ -511,15 +580,24 @@ impl SeatTable {
         if let Err(err) = self.holder_seat(id, account) {
             return self.repeated_release(id, err);
         }
+        if self.seats[&id].offline_file {
+            return Ok(CloseOutcome::Kept);
+        }
         self.remove_seat(id, GoneReason::Released, now);
         self.serve_queue(now);
         Ok(CloseOutcome::Freed)
     }
 
-    /// S7: "free up my seats" in this pool; returns the seats released.
+    /// S7: "free up my seats" in this pool; returns the seats released. Offline-file seats
+    /// (issue 16) are kept and not listed.
     pub fn release_all(&mut self, account: AccountId, now: Timestamp) -> Vec<SeatId> {
         let now = self.advance(now);
-        let ids = self.account_seats(account).to_vec();
+        let ids: Vec<SeatId> = self
+            .account_seats(account)
+            .iter()
+            .copied()
+            .filter(|id| self.seats.get(id).is_some_and(|s| !s.offline_file))
+            .collect();
         for &id in &ids {
             self.remove_seat(id, GoneReason::Released, now);
         }
@@ -528,7 +606,9 @@ impl SeatTable {
     }
 
     /// S11: reserves the seat for offline use until `until`, at most the pool's
-    /// `offline_max_days` ahead and never past the latest expiry of its live licenses.
+    /// `offline_max_days` ahead and never past the latest expiry of its live licenses. An
+    /// offline-file seat (issue 16) is offline for good already: it is answered as it is and
+    /// nothing changes.
     pub fn reserve_offline(
         &mut self,
         id: SeatId,
@@ -538,6 +618,9 @@ impl SeatTable {
     ) -> Result<SeatView, SeatError> {
         let now = self.advance(now);
         self.holder_seat(id, account)?;
+        if self.seats[&id].offline_file {
+            return Ok(self.view_of(id));
+        }
         if self.seats[&id].platform == Platform::Web {
             return Err(SeatError::OfflineNotForWeb);
         }

@@ -3,6 +3,8 @@
 //! (account, device, platform), never lose a seat that was granted and not released, expired
 //! or revoked, and always hand a freed seat to the head of the queue (W1). Trials start and
 //! end at random too (L6): their days are consumed and run out under the same invariants.
+//! Offline-file seats (issue 16) are taken at random as well, and only a forced release, a
+//! member blocked or removed, or a capacity drop ever ends one.
 
 use std::collections::{BTreeSet, VecDeque};
 
@@ -21,6 +23,11 @@ enum Op {
         device: u8,
         platform: u8,
         wait_s: Option<u16>,
+    },
+    OfflineFile {
+        account: u32,
+        device: u8,
+        platform: u8,
     },
     Heartbeat {
         pick: usize,
@@ -55,6 +62,11 @@ fn op() -> impl Strategy<Value = Op> {
         8 => (0u32..6, 0u8..3, 0u8..3, prop::option::weighted(0.3, 1u16..120)).prop_map(
             |(account, device, platform, wait_s)| Op::Acquire { account, device, platform, wait_s }
         ),
+        2 => (0u32..6, 0u8..3, 0u8..3).prop_map(|(account, device, platform)| Op::OfflineFile {
+            account,
+            device,
+            platform
+        }),
         3 => (any::<usize>(), prop::option::of(any::<bool>()))
             .prop_map(|(pick, active)| Op::Heartbeat { pick, active }),
         2 => any::<usize>().prop_map(Op::Close),
@@ -81,6 +93,8 @@ fn op() -> impl Strategy<Value = Op> {
 /// What the test believes the table holds, built only from what the table told it.
 struct Model {
     held: BTreeSet<SeatId>,
+    /// The held seats that are offline-file seats.
+    files: BTreeSet<SeatId>,
     /// Waiters in order, with whether each is one of the owner's desktops.
     queue: VecDeque<(WaiterId, bool)>,
     uncommitted: Vec<Change>,
@@ -122,6 +136,13 @@ impl Model {
         for change in table.take_changes() {
             if let Change::SeatRemoved(t) = &change {
                 assert!(self.held.remove(&t.seat), "removed a seat never granted");
+                if self.files.remove(&t.seat) {
+                    assert!(
+                        !matches!(t.reason, GoneReason::Released | GoneReason::Expired),
+                        "an offline-file seat ended by {:?}",
+                        t.reason
+                    );
+                }
             }
             self.uncommitted.push(change);
         }
@@ -155,6 +176,7 @@ fn run(ops: Vec<Op>, colliding_hashes: bool) {
     }
     let mut model = Model {
         held: BTreeSet::new(),
+        files: BTreeSet::new(),
         queue: VecDeque::new(),
         uncommitted: Vec::new(),
         next_waiter: 1,
@@ -201,6 +223,33 @@ fn run(ops: Vec<Op>, colliding_hashes: bool) {
                     AcquireOutcome::Refused(_) => {}
                 }
             }
+            Op::OfflineFile {
+                account,
+                device,
+                platform,
+            } => {
+                let outcome = table.take_offline_file(
+                    AccountId(account),
+                    DeviceId::parse(devices[device as usize]).unwrap(),
+                    platforms[platform as usize],
+                    now,
+                );
+                model.absorb(&mut table);
+                match outcome {
+                    AcquireOutcome::Granted { seat, reused } => {
+                        assert!(seat.offline_file && seat.expires_at.is_none());
+                        assert_ne!(seat.platform, Platform::Web, "never for the web");
+                        if reused {
+                            assert!(model.held.contains(&seat.id), "S2: reuses a held seat");
+                        } else {
+                            assert!(model.held.insert(seat.id), "a new seat id");
+                        }
+                        model.files.insert(seat.id);
+                    }
+                    AcquireOutcome::Queued { .. } => panic!("an offline-file seat never waits"),
+                    AcquireOutcome::Refused(_) => {}
+                }
+            }
             Op::Heartbeat { pick, active } => {
                 if let Some(seat) = model.pick(&table, pick) {
                     let _ = table.heartbeat(seat.id, seat.account, active, now);
@@ -217,7 +266,11 @@ fn run(ops: Vec<Op>, colliding_hashes: bool) {
                 }
             }
             Op::ReleaseAll(account) => {
-                table.release_all(AccountId(account), now);
+                let released = table.release_all(AccountId(account), now);
+                assert!(
+                    released.iter().all(|id| !model.files.contains(id)),
+                    "S7 skips offline-file seats"
+                );
             }
             Op::Offline { pick, secs } => {
                 if let Some(seat) = model.pick(&table, pick) {
@@ -292,6 +345,7 @@ fn run(ops: Vec<Op>, colliding_hashes: bool) {
                 let undone = table.rollback(failed, &mut retry);
                 for id in undone {
                     assert!(model.held.remove(&id), "undid a seat never granted");
+                    model.files.remove(&id);
                 }
                 model.uncommitted = retry;
             }
@@ -306,6 +360,13 @@ fn run(ops: Vec<Op>, colliding_hashes: bool) {
         let queue: Vec<WaiterId> = table.queue.iter().map(|w| w.id).collect();
         let expected: Vec<WaiterId> = model.queue.iter().map(|(w, _)| *w).collect();
         assert_eq!(queue, expected, "the queue is FIFO");
+        let files: BTreeSet<SeatId> = table
+            .seats
+            .values()
+            .filter(|s| s.offline_file)
+            .map(|s| s.id)
+            .collect();
+        assert_eq!(files, model.files, "offline-file seats stay what they are");
         let status = table.status();
         assert!(status.in_use <= status.capacity, "S1");
         if let Some(trial) = table.trial() {

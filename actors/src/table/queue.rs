@@ -10,7 +10,7 @@ use crate::ids::{AccountId, Platform, Policy};
 use crate::model::{AcquireOutcome, GoneReason, NoSeatDetails, Notice, Refusal, SeatSummary};
 use crate::time::Timestamp;
 
-use super::records::{Waiter, When};
+use super::records::{SeatKind, Waiter, When};
 use super::SeatTable;
 
 /// What became of a waiter the queue tried to serve.
@@ -92,7 +92,14 @@ impl SeatTable {
         if self.free() < self.need(policy, w.platform) {
             return Served::NoCapacity;
         }
-        let Some(seat) = self.grant(w.account, &w.device, w.platform, policy, t) else {
+        let Some(seat) = self.grant(
+            w.account,
+            &w.device,
+            w.platform,
+            policy,
+            SeatKind::Running,
+            t,
+        ) else {
             return Served::NoCapacity;
         };
         self.notices.push(Notice::WaiterGranted {

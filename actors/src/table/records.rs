@@ -28,6 +28,18 @@ pub(super) struct Seat {
     pub(super) idle_scheduled: When,
     /// The deadline last handed out to be persisted.
     pub(super) persisted_deadline: When,
+    /// An offline-file seat (issue 16): no deadline, no idle reclaim, kept on close, logout
+    /// and S7; only W3, S10 and I3 end it.
+    pub(super) offline_file: bool,
+}
+
+/// Which kind of seat a grant makes.
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+pub(super) enum SeatKind {
+    /// A seat that needs heartbeats (S4).
+    Running,
+    /// An offline-file seat (issue 16): no deadline, ended only by W3, S10 and I3.
+    OfflineFile,
 }
 
 /// An optional moment in 8 bytes instead of 16, to keep a million seats small.
@@ -70,6 +82,12 @@ impl Seat {
         self.offline_until.get().is_some_and(|until| t < until)
     }
 
+    /// Whether the seat counts among S10's offline reservations at `t`, which are revoked
+    /// last: an S11 reservation running, or an offline-file seat (always).
+    pub(super) fn offline_group_at(&self, t: Timestamp) -> bool {
+        self.offline_file || self.offline_at(t)
+    }
+
     pub(super) fn record(&self) -> SeatRecord {
         SeatRecord {
             id: self.id,
@@ -81,12 +99,14 @@ impl Seat {
             deadline: self.deadline.get(),
             offline_until: self.offline_until.get(),
             last_active: self.last_active,
+            offline_file: self.offline_file,
         }
     }
 
-    /// The W2 idle-reclaim key, for member seats only.
+    /// The W2 idle-reclaim key, for member seats only; an offline-file seat is never
+    /// reclaimed (its computer cannot report activity).
     pub(super) fn idle_key(&self, idle_ms: u64) -> Option<Timestamp> {
-        (self.policy == Policy::Member).then(|| {
+        (self.policy == Policy::Member && !self.offline_file).then(|| {
             let idle_from = self.last_active.plus_millis(idle_ms);
             match self.offline_until.get() {
                 Some(until) => idle_from.max(until),
@@ -174,5 +194,6 @@ pub(super) fn seat_view(
         heartbeat_interval_s: settings.heartbeat_interval_s(),
         license_expires_at: license_latest,
         trial_days_left,
+        offline_file: seat.offline_file,
     }
 }

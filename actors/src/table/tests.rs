@@ -1551,3 +1551,587 @@ fn s2_s3_devices_whose_hashes_collide_keep_their_own_seats() {
     assert_ne!(c.id, a.id);
     p.table.check_invariants();
 }
+
+// ----- offline-file seats (issue 16) ---------------------------------------------------------
+
+impl Pool {
+    fn offline_file(
+        &mut self,
+        account: AccountId,
+        device: &str,
+        platform: Platform,
+    ) -> AcquireOutcome {
+        let out = self
+            .table
+            .take_offline_file(account, dev(device), platform, self.now);
+        self.table.check_invariants();
+        out
+    }
+
+    /// Takes an offline-file seat that must be granted as a new seat; returns it.
+    fn file_seat(&mut self, account: AccountId, device: &str, platform: Platform) -> SeatView {
+        match self.offline_file(account, device, platform) {
+            AcquireOutcome::Granted {
+                seat,
+                reused: false,
+            } => seat,
+            other => {
+                panic!("expected a new offline-file seat for {account}/{device}, got {other:?}")
+            }
+        }
+    }
+
+    fn file_refusal(&mut self, account: AccountId, device: &str, platform: Platform) -> Refusal {
+        match self.offline_file(account, device, platform) {
+            AcquireOutcome::Refused(r) => r,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    fn updated(&mut self) -> Vec<SeatRecord> {
+        self.table
+            .take_changes()
+            .into_iter()
+            .filter_map(|c| match c {
+                Change::SeatUpdated(rec) => Some(rec),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+#[test]
+fn s1_offline_file_seat_is_granted_within_capacity_and_never_waits() {
+    let mut p = pool(2);
+    let seat = p.file_seat(BO, "airgap", WIN);
+    assert!(seat.offline_file);
+    assert_eq!(seat.expires_at, None, "it needs no heartbeat");
+    assert_eq!(seat.offline_until, None);
+    let granted: Vec<SeatRecord> = p
+        .table
+        .take_changes()
+        .into_iter()
+        .filter_map(|c| match c {
+            Change::SeatGranted(rec) => Some(rec),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(granted.len(), 1);
+    assert!(granted[0].offline_file, "persisted as an offline-file seat");
+    assert_eq!(granted[0].deadline, None);
+    p.take(CY, "pc", WIN);
+    let refusal = p.file_refusal(DI, "airgap", WIN);
+    assert_eq!(refusal.code(), "no_seat_available");
+    assert_eq!(p.in_use(), 2);
+    assert_eq!(p.table.status().queue_length, 0, "it never waits");
+}
+
+#[test]
+fn w1_offline_file_seat_never_jumps_the_queue() {
+    let mut p = pool(1);
+    let held = p.take(BO, "a", WIN);
+    assert!(matches!(
+        p.wait(CY, "c", 1, 600),
+        AcquireOutcome::Queued { .. }
+    ));
+    assert_eq!(
+        p.file_refusal(DI, "airgap", WIN).code(),
+        "no_seat_available"
+    );
+    p.table.close(held.id, BO, p.now).unwrap();
+    assert_eq!(
+        p.granted_waiters(),
+        vec![WaiterId(1)],
+        "the freed seat goes to the head"
+    );
+}
+
+#[test]
+fn s2_offline_file_makes_the_seat_held_on_that_device_an_offline_file_seat() {
+    let mut p = pool(1);
+    let running = p.take(BO, "laptop", WIN);
+    p.advance_secs(60);
+    p.table.take_changes();
+    let converted = match p.offline_file(BO, "laptop", WIN) {
+        AcquireOutcome::Granted { seat, reused } => {
+            assert!(reused, "S2: the same seat");
+            seat
+        }
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(converted.id, running.id);
+    assert_eq!(converted.granted_at, running.granted_at, "not a newer seat");
+    assert!(converted.offline_file);
+    assert_eq!(converted.expires_at, None);
+    let updated = p.updated();
+    assert_eq!(updated.len(), 1, "the conversion is persisted");
+    assert!(updated[0].offline_file);
+    assert_eq!(updated[0].deadline, None);
+    assert_eq!(p.in_use(), 1);
+    // Taking it again, or starting the application on that device (S2), changes nothing.
+    assert!(matches!(
+        p.offline_file(BO, "laptop", WIN),
+        AcquireOutcome::Granted { reused: true, .. }
+    ));
+    match p.request(BO, "laptop", WIN) {
+        AcquireOutcome::Granted { seat, reused } => {
+            assert!(reused);
+            assert_eq!(seat, converted);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(p.updated().is_empty());
+    p.advance_secs(28_800 * 3);
+    assert_eq!(p.in_use(), 1, "it never times out after a restart either");
+}
+
+#[test]
+fn s2_offline_file_supersedes_an_offline_reservation() {
+    let mut p = pool(1);
+    let seat = p.take(BO, "laptop", WIN);
+    p.table
+        .reserve_offline(seat.id, BO, p.now.plus_secs(3_600), p.now)
+        .unwrap();
+    let converted = match p.offline_file(BO, "laptop", WIN) {
+        AcquireOutcome::Granted { seat, .. } => seat,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(converted.offline_until, None);
+    assert_eq!(converted.expires_at, None);
+    p.advance_secs(3_600 + 28_800 + 1);
+    assert_eq!(
+        p.in_use(),
+        1,
+        "the reservation's end brings back no deadline"
+    );
+}
+
+#[test]
+fn s3_offline_file_on_another_device_takes_another_seat() {
+    let mut p = pool(4);
+    let online = p.take(BO, "laptop", WIN);
+    let file = p.file_seat(BO, "airgap", WIN);
+    let file_mac = p.file_seat(BO, "airgap", MAC);
+    let other_account = p.file_seat(CY, "airgap", WIN);
+    assert_ne!(online.id, file.id);
+    assert_ne!(file.id, file_mac.id);
+    assert_ne!(file.id, other_account.id);
+    assert_eq!(
+        p.file_refusal(DI, "airgap", WIN).code(),
+        "no_seat_available"
+    );
+    assert_eq!(p.in_use(), 4);
+    assert!(p.table.seat(online.id).is_some_and(|s| !s.offline_file));
+}
+
+#[test]
+fn s9_owner_offline_file_desktops_count_two_to_a_seat() {
+    let mut p = pool(1);
+    let a = p.file_seat(OWNER, "desk-a", WIN);
+    let b = p.file_seat(OWNER, "desk-b", MAC);
+    assert_ne!(a.id, b.id);
+    assert_eq!(p.in_use(), 1);
+    assert_eq!(
+        p.file_refusal(BO, "airgap", WIN).code(),
+        "no_seat_available"
+    );
+}
+
+#[test]
+fn s10_a_blocked_member_cannot_take_an_offline_file_seat() {
+    let mut p = pool(2);
+    p.table.block(BO, p.now).unwrap();
+    assert_eq!(p.file_refusal(BO, "airgap", WIN), Refusal::MemberBlocked);
+    assert_eq!(p.in_use(), 0);
+}
+
+#[test]
+fn s12_offline_file_in_a_pool_without_live_licenses_says_why() {
+    let mut p = pool_with(vec![], PoolSettings::default());
+    assert_eq!(p.file_refusal(BO, "airgap", WIN), Refusal::NoLicense);
+    let end = T0.plus_secs(60);
+    let mut p = pool_with(vec![expiring(2, end)], PoolSettings::default());
+    p.advance_secs(60);
+    assert_eq!(p.file_refusal(BO, "airgap", WIN), Refusal::LicenseExpired);
+}
+
+#[test]
+fn s11_offline_file_needs_every_live_license_permanent() {
+    let end = T0.plus_secs(3_600);
+    let mut p = pool_with(vec![license(2), expiring(2, end)], PoolSettings::default());
+    let refusal = p.file_refusal(BO, "airgap", WIN);
+    assert_eq!(refusal, Refusal::OfflineNeedsPermanentLicense);
+    assert_eq!(refusal.code(), "offline_needs_permanent_license");
+    // A held seat is not converted either.
+    let seat = p.take(BO, "laptop", WIN);
+    assert_eq!(
+        p.file_refusal(BO, "laptop", WIN),
+        Refusal::OfflineNeedsPermanentLicense
+    );
+    assert!(p.table.seat(seat.id).is_some_and(|s| !s.offline_file));
+    assert_eq!(p.table.usage_now().refusals, 2, "W4: refusals are counted");
+    // Once the expiring license is gone, only permanent ones are live.
+    p.advance_secs(3_600);
+    p.file_seat(BO, "airgap", WIN);
+}
+
+#[test]
+fn s11_offline_file_is_refused_in_a_trial_pool() {
+    let mut p = trial_pool(5);
+    assert_eq!(
+        p.file_refusal(OWNER, "airgap", WIN),
+        Refusal::OfflineNeedsPermanentLicense
+    );
+    assert_eq!(p.days_left(), Some(5), "a refusal consumes no trial day");
+    assert_eq!(p.in_use(), 0);
+    // A permanent trial license (never issued that way) is refused too.
+    let permanent_trial = License {
+        trial: true,
+        ..license(1)
+    };
+    let mut p = pool_with(vec![permanent_trial], PoolSettings::default());
+    assert_eq!(
+        p.file_refusal(OWNER, "airgap", WIN),
+        Refusal::OfflineNeedsPermanentLicense
+    );
+}
+
+#[test]
+fn s11_offline_file_is_refused_for_the_web() {
+    let mut p = pool(3);
+    assert_eq!(
+        p.file_refusal(BO, "browser", WEB),
+        Refusal::OfflineNeedsPermanentLicense
+    );
+    let web = p.take(BO, "browser", WEB);
+    assert_eq!(
+        p.file_refusal(BO, "browser", WEB),
+        Refusal::OfflineNeedsPermanentLicense
+    );
+    assert!(p.table.seat(web.id).is_some_and(|s| !s.offline_file));
+    assert_eq!(p.in_use(), 1);
+}
+
+#[test]
+fn s11_offline_file_seat_never_times_out() {
+    let mut p = pool_with(
+        vec![license(1)],
+        PoolSettings {
+            timeout_s: 60,
+            ..PoolSettings::default()
+        },
+    );
+    let seat = p.file_seat(BO, "airgap", WIN);
+    for _ in 0..90 {
+        p.advance_secs(DAY_SECS);
+    }
+    assert_eq!(p.in_use(), 1);
+    let now = p.table.seat(seat.id).expect("still held");
+    assert_eq!(now.expires_at, None);
+    assert!(now.offline_file);
+    assert!(p.removed().is_empty());
+}
+
+#[test]
+fn s4_a_heartbeat_on_an_offline_file_seat_is_answered_and_changes_nothing() {
+    let mut p = pool(1);
+    let seat = p.file_seat(BO, "airgap", WIN);
+    p.table.take_changes();
+    p.advance_secs(3_600);
+    for active in [None, Some(true), Some(false)] {
+        let hb = p
+            .table
+            .heartbeat(seat.id, BO, active, p.now)
+            .expect("answered");
+        assert_eq!(hb, seat);
+    }
+    assert!(p.updated().is_empty());
+    assert_eq!(p.table.seat(seat.id), Some(seat));
+}
+
+#[test]
+fn s5_offline_file_seat_is_kept_on_close() {
+    let mut p = pool(1);
+    let member = p.file_seat(BO, "airgap", WIN);
+    assert_eq!(p.table.close(member.id, BO, p.now), Ok(CloseOutcome::Kept));
+    assert_eq!(p.table.close(member.id, BO, p.now), Ok(CloseOutcome::Kept));
+    assert_eq!(p.table.seat(member.id), Some(member));
+    assert!(p.removed().is_empty());
+}
+
+#[test]
+fn s6_offline_file_seat_is_kept_on_logout() {
+    let mut p = pool(2);
+    let member = p.file_seat(BO, "airgap", WIN);
+    let owner = p.file_seat(OWNER, "airgap", WIN);
+    assert_eq!(p.table.logout(member.id, BO, p.now), Ok(CloseOutcome::Kept));
+    assert_eq!(
+        p.table.logout(owner.id, OWNER, p.now),
+        Ok(CloseOutcome::Kept)
+    );
+    assert_eq!(p.in_use(), 2);
+    assert!(p.removed().is_empty());
+}
+
+#[test]
+fn s7_free_up_my_seats_skips_offline_file_seats() {
+    let mut p = pool(3);
+    let file = p.file_seat(BO, "airgap", WIN);
+    let online = p.take(BO, "laptop", WIN);
+    let web = p.take(BO, "browser", WEB);
+    let mut released = p.table.release_all(BO, p.now);
+    released.sort();
+    let mut expected = vec![online.id, web.id];
+    expected.sort();
+    assert_eq!(released, expected, "the offline-file seat is not listed");
+    assert_eq!(p.table.seats_of(BO), vec![file.clone()]);
+    assert_eq!(p.table.release_all(BO, p.now), Vec::<SeatId>::new());
+    assert_eq!(p.table.seat(file.id), Some(file));
+}
+
+#[test]
+fn s11_reserve_offline_on_an_offline_file_seat_answers_it_as_it_is() {
+    let mut p = pool(1);
+    let seat = p.file_seat(BO, "airgap", WIN);
+    p.table.take_changes();
+    let answer = p
+        .table
+        .reserve_offline(seat.id, BO, p.now.plus_secs(3_600), p.now);
+    assert_eq!(answer, Ok(seat.clone()));
+    assert!(p.updated().is_empty());
+    p.advance_secs(3_600 + 28_800 + 1);
+    assert_eq!(p.table.seat(seat.id), Some(seat));
+}
+
+#[test]
+fn w2_an_offline_file_seat_is_never_reclaimed_idle() {
+    let mut p = pool_with(
+        vec![license(2)],
+        PoolSettings {
+            idle_reclaim_s: Some(60),
+            ..PoolSettings::default()
+        },
+    );
+    let file = p.file_seat(BO, "airgap", WIN);
+    // A seat that was idle-reclaimable before it became an offline-file seat is no more.
+    let converted = p.take(CY, "laptop", WIN);
+    p.advance_secs(30);
+    assert!(matches!(
+        p.offline_file(CY, "laptop", WIN),
+        AcquireOutcome::Granted { reused: true, .. }
+    ));
+    p.advance_secs(3_600);
+    assert!(matches!(
+        p.wait(DI, "d", 1, 600),
+        AcquireOutcome::Queued { .. }
+    ));
+    p.advance_secs(300);
+    assert_eq!(p.in_use(), 2);
+    assert!(p.table.seat(file.id).is_some());
+    assert!(p.table.seat(converted.id).is_some());
+    assert!(p.granted_waiters().is_empty());
+}
+
+#[test]
+fn w3_admin_release_ends_an_offline_file_seat() {
+    let mut p = pool(1);
+    let seat = p.file_seat(BO, "airgap", WIN);
+    assert_eq!(p.table.admin_release(seat.id, p.now), Ok(()));
+    assert_eq!(
+        p.heartbeat(&seat),
+        Err(SeatError::Gone(GoneReason::Revoked))
+    );
+    assert_eq!(p.in_use(), 0);
+    p.file_seat(CY, "airgap", WIN);
+}
+
+#[test]
+fn s10_blocking_a_member_ends_its_offline_file_seat() {
+    let mut p = pool(2);
+    let seat = p.file_seat(BO, "airgap", WIN);
+    assert_eq!(p.table.block(BO, p.now), Ok(1));
+    assert_eq!(
+        p.heartbeat(&seat),
+        Err(SeatError::Gone(GoneReason::MemberBlocked))
+    );
+    assert_eq!(p.in_use(), 0);
+}
+
+#[test]
+fn i3_removing_a_member_ends_its_offline_file_seat() {
+    let mut p = pool(2);
+    let seat = p.file_seat(BO, "airgap", WIN);
+    assert_eq!(p.table.remove_member(BO, p.now), Ok(1));
+    assert_eq!(
+        p.heartbeat(&seat),
+        Err(SeatError::Gone(GoneReason::Revoked))
+    );
+    assert_eq!(p.in_use(), 0);
+}
+
+#[test]
+fn s10_capacity_drop_revokes_offline_file_seats_last_newest_first() {
+    let mut p = pool_with(vec![license(2), license(3)], PoolSettings::default());
+    let member_file_old = p.file_seat(BO, "a", WIN);
+    p.advance_secs(1);
+    let member_online = p.take(CY, "c", WIN);
+    p.advance_secs(1);
+    let owner_online = p.take(OWNER, "web", WEB);
+    p.advance_secs(1);
+    let member_file_new = p.file_seat(DI, "d", WIN);
+    p.advance_secs(1);
+    let owner_file = p.file_seat(OWNER, "desk", WIN);
+    assert_eq!(p.in_use(), 5);
+    p.table.take_changes();
+    p.table.set_licenses(vec![license(2)], p.now);
+    assert_eq!(
+        p.removed(),
+        vec![
+            (member_online.id, GoneReason::CapacityReduced),
+            (owner_online.id, GoneReason::CapacityReduced),
+            (member_file_new.id, GoneReason::CapacityReduced),
+        ],
+        "members' online seats, the owner's, then offline-file seats newest first"
+    );
+    p.table.set_licenses(vec![license(1)], p.now);
+    assert_eq!(
+        p.removed(),
+        vec![(member_file_old.id, GoneReason::CapacityReduced)],
+        "a member's offline-file seat before the owner's"
+    );
+    assert!(p.table.seat(owner_file.id).is_some());
+    assert_eq!(
+        p.heartbeat(&member_file_new),
+        Err(SeatError::Gone(GoneReason::CapacityReduced))
+    );
+}
+
+#[test]
+fn s10_offline_file_seats_and_offline_reservations_share_the_last_group() {
+    for file_first in [true, false] {
+        let mut p = pool_with(vec![license(1), license(1)], PoolSettings::default());
+        let (older, newer);
+        if file_first {
+            older = p.file_seat(BO, "a", WIN);
+            p.advance_secs(1);
+            newer = p.take(CY, "c", WIN);
+            p.table
+                .reserve_offline(newer.id, CY, p.now.plus_secs(3_600), p.now)
+                .unwrap();
+        } else {
+            older = p.take(CY, "c", WIN);
+            p.table
+                .reserve_offline(older.id, CY, p.now.plus_secs(3_600), p.now)
+                .unwrap();
+            p.advance_secs(1);
+            newer = p.file_seat(BO, "a", WIN);
+        }
+        p.table.take_changes();
+        p.table.set_licenses(vec![license(1)], p.now);
+        assert_eq!(
+            p.removed(),
+            vec![(newer.id, GoneReason::CapacityReduced)],
+            "the most recent grant goes first (file first: {file_first})"
+        );
+        assert!(p.table.seat(older.id).is_some());
+    }
+}
+
+#[test]
+fn s10_an_expiring_license_added_later_ends_offline_file_seats_when_it_expires() {
+    let mut p = pool(2);
+    let old = p.file_seat(BO, "a", WIN);
+    p.advance_secs(1);
+    let new = p.file_seat(CY, "c", WIN);
+    let end = p.now.plus_secs(3_600);
+    p.table
+        .set_licenses(vec![license(1), expiring(1, end)], p.now);
+    p.table.take_changes();
+    p.advance_secs(3_600);
+    assert_eq!(p.removed(), vec![(new.id, GoneReason::CapacityReduced)]);
+    assert!(p.table.seat(old.id).is_some());
+}
+
+#[test]
+fn w4_an_offline_file_seat_counts_as_a_grant_and_a_conversion_does_not() {
+    let mut p = pool(3);
+    p.file_seat(BO, "airgap", WIN);
+    p.take(CY, "laptop", WIN);
+    p.offline_file(CY, "laptop", WIN);
+    p.offline_file(CY, "laptop", WIN);
+    p.file_refusal(DI, "browser", WEB);
+    let usage = p.table.usage_now();
+    assert_eq!((usage.grants, usage.refusals), (2, 1));
+    assert_eq!(usage.peak_in_use, 2);
+    assert_eq!(usage.accounts, vec![BO, CY]);
+}
+
+#[test]
+fn s11_offline_file_seat_survives_a_snapshot_reload() {
+    let mut p = pool(3);
+    let mut snapshot = PoolSnapshot::new(PoolId(1), OWNER, vec![license(3)]);
+    let file = p.file_seat(BO, "airgap", WIN);
+    p.take(CY, "laptop", WIN);
+    p.advance_secs(10);
+    let converted = match p.offline_file(CY, "laptop", WIN) {
+        AcquireOutcome::Granted { seat, .. } => seat,
+        other => panic!("{other:?}"),
+    };
+    let online = p.take(DI, "pc", WIN);
+    snapshot.apply(&p.table.take_changes());
+    assert_eq!(
+        snapshot.seats.iter().filter(|s| s.offline_file).count(),
+        2,
+        "both offline-file seats are persisted as such"
+    );
+    let mut mine = p.table.snapshot();
+    mine.usage = None;
+    snapshot.usage = None;
+    assert_eq!(snapshot, mine);
+    // Restored a month later: the offline-file seats are still there, the other expired.
+    let later = p.now.plus_secs(30 * DAY_SECS);
+    let mut restored = Pool {
+        table: SeatTable::restore(snapshot, TableLimits::default(), later),
+        now: later,
+    };
+    restored.table.check_invariants();
+    assert_eq!(restored.table.seat(file.id), Some(file.clone()));
+    assert_eq!(restored.table.seat(converted.id), Some(converted.clone()));
+    assert!(restored.table.seat(online.id).is_none());
+    assert_eq!(
+        restored.table.close(file.id, BO, restored.now),
+        Ok(CloseOutcome::Kept)
+    );
+    assert_eq!(restored.table.release_all(CY, restored.now), vec![]);
+    restored.advance_secs(30 * DAY_SECS);
+    assert_eq!(restored.in_use(), 2);
+}
+
+#[test]
+fn an_offline_file_record_with_a_stray_deadline_is_restored_without_one() {
+    let mut p = pool(1);
+    let seat = p.file_seat(BO, "airgap", WIN);
+    let mut snapshot = p.table.snapshot();
+    snapshot.seats[0].deadline = Some(p.now.plus_secs(1));
+    let later = p.now.plus_secs(DAY_SECS);
+    let restored = SeatTable::restore(snapshot, TableLimits::default(), later);
+    restored.check_invariants();
+    assert_eq!(restored.seat(seat.id).map(|s| s.expires_at), Some(None));
+}
+
+#[test]
+fn seat_records_written_before_offline_files_decode_as_ordinary_seats() {
+    let mut p = pool(1);
+    p.take(BO, "laptop", WIN);
+    let rec = p.table.snapshot().seats.remove(0);
+    let mut value = serde_json::to_value(&rec).expect("encodes");
+    let fields = value
+        .as_object_mut()
+        .expect("a record is a map of named fields");
+    assert_eq!(
+        fields.remove("offline_file"),
+        Some(serde_json::Value::Bool(false))
+    );
+    let old: SeatRecord = serde_json::from_value(value).expect("an old record decodes");
+    assert_eq!(old, rec);
+}
