@@ -6,16 +6,23 @@
 //! them (`S-...`, RFC 3339 in UTC); parsing them into richer types is each reader's business.
 //! Closed sets that API.md names (platform, policy, member status, activation kind) are
 //! enums; open lists of codes (warnings, license types, error codes) are `Cow<'static, str>`,
-//! which the broker fills from its static tables without allocating and a reader owns. Only
-//! shapes live here: no I/O, no validation, no conversion from the engine's types. Readers
-//! ignore fields they do not know, since the API may add some. The `schema` feature derives
-//! `utoipa::ToSchema` for the broker; clients leave it off and do not build utoipa.
+//! which the broker fills from its static tables without allocating and a reader owns. Apart
+//! from `offline` below, only shapes live here: no I/O, no validation, no conversion from the
+//! engine's types. Readers ignore fields they do not know, since the API may add some. The
+//! `schema` feature derives `utoipa::ToSchema` for the broker; clients leave it off and do
+//! not build utoipa.
+//!
+//! One module goes beyond shapes: `offline` (issue 16). Its request and license files are
+//! part of the wire too, carried by hand between an offline computer and the broker, so
+//! their encoding, decoding and signature check live here, beside the shapes, and both sides
+//! read every byte of them identically.
 
 #![warn(missing_docs)]
 
 mod accounts;
 mod errors;
 mod licenses;
+pub mod offline;
 mod pools;
 mod seats;
 
@@ -63,6 +70,7 @@ mod tests {
             granted_at: "2027-03-01T08:00:00Z".into(),
             expires_at: None,
             offline_until: None,
+            offline_file: false,
             heartbeat_interval_s: 300,
             license_expires_at: None,
             trial_days_left: Some(5),
@@ -75,7 +83,7 @@ mod tests {
                 "seat_id": "S-000-001-00000001", "pool_id": "P-000-001",
                 "account_id": "A-000-002", "device_id": "laptop", "platform": "web",
                 "policy": "owner", "granted_at": "2027-03-01T08:00:00Z", "expires_at": null,
-                "offline_until": null, "heartbeat_interval_s": 300,
+                "offline_until": null, "offline_file": false, "heartbeat_interval_s": 300,
                 "license_expires_at": null, "trial_days_left": 5,
                 "warnings": ["trial_days_left"],
             })

@@ -91,6 +91,10 @@ pub struct Seat {
     pub expires_at: Option<String>,
     /// The end of its offline reservation (S11); null when it has none.
     pub offline_until: Option<String>,
+    /// Held by an offline license file (issue 16): it never times out, and only the pool's
+    /// owner or an operator can release it.
+    #[serde(default)]
+    pub offline_file: bool,
     /// How often to heartbeat, in seconds: a third of the pool's timeout, 1 to 300.
     pub heartbeat_interval_s: u32,
     /// The latest expiry among the pool's live licenses; null when one of them is permanent.

@@ -7,6 +7,9 @@
 //! retried honouring `Retry-After` (`RetryPolicy`); every other refusal is a typed `Error`
 //! carrying the API's code and details. There is no global state: every value lives in a
 //! `Client` or a `SeatGuard`. The server itself is not here (the `seatbroker` crate).
+//! For a computer with no network, `offline` makes the offline request file the user carries
+//! to the broker's portal, and checks and keeps the signed license file brought back
+//! (`OfflineActivation`), with no network and against the broker's public keys.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), seatbroker_client::Error> {
@@ -28,6 +31,7 @@ pub mod device;
 mod error;
 mod guard;
 mod model;
+pub mod offline;
 mod retry;
 
 pub use client::Client;
@@ -37,4 +41,5 @@ pub use model::{
     Account, AcquireRequest, Activation, Grant, Heartbeat, Invite, License, Login, Me, Platform,
     Policy, Pool, PoolOwner, Seat,
 };
+pub use offline::{OfflineActivation, OfflineError, OfflineKeys, OfflineTarget};
 pub use retry::RetryPolicy;

@@ -373,6 +373,7 @@ mod tests {
             granted_at: "2027-03-01T08:00:00Z".into(),
             expires_at: Some("2027-03-01T16:00:00Z".into()),
             offline_until: None,
+            offline_file: false,
             heartbeat_interval_s: 300,
             license_expires_at: Some("2027-03-10T00:00:00Z".into()),
             trial_days_left: None,

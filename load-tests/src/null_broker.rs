@@ -138,6 +138,7 @@ fn seat_json(
         granted_at: rfc3339(now),
         expires_at: Some(rfc3339(now.plus_secs(u64::from(TIMEOUT_S)))),
         offline_until: None,
+        offline_file: false,
         heartbeat_interval_s: TIMEOUT_S / 3,
         license_expires_at: None,
         trial_days_left: None,
