@@ -314,7 +314,7 @@ async fn signing_key(
             let mut fresh = vec![0u8; 32];
             getrandom::fill(&mut fresh).map_err(|e| StartupError::Auth(e.to_string()))?;
             accounts
-                .signing_key(fresh)
+                .secret(crate::store::secrets::TOKEN_SIGNING_KEY, fresh)
                 .await
                 .map_err(|e| StartupError::Auth(e.to_string()))
         }

@@ -1,6 +1,7 @@
 //! The command line (clap): `seatbroker serve [--config FILE]`, `seatbroker license issue
 //! --type T --seats N [--expires DATE] [--url URL] [--config FILE]`, `seatbroker account
-//! confirm-email ACCOUNT [--url URL] [--config FILE]` and `seatbroker report
+//! confirm-email ACCOUNT [--url URL] [--config FILE]`, `seatbroker keys show|rotate [--url URL]
+//! [--config FILE]` and `seatbroker report
 //! --pool P [--from ..] [--to ..] [--bucket hour|day] [--format table|csv|json] [--chart FILE]`.
 //! Each command's arguments and work are in its own file; `broker.rs` is how they reach a
 //! running broker.
@@ -18,6 +19,7 @@ use crate::telemetry;
 
 pub mod account;
 pub mod broker;
+pub mod keys;
 pub mod license;
 pub mod report;
 
@@ -47,6 +49,12 @@ pub enum Command {
         #[command(subcommand)]
         command: AccountCommand,
     },
+    /// The keys that sign offline license files, through a running broker.
+    Keys {
+        /// What to do with the keys.
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
     /// A pool's usage per hour or day (W4), through a running broker's API, as the pool's
     /// owner: a token in --token or SEATBROKER_TOKEN, or --email with SEATBROKER_PASSWORD.
     Report(report::ReportArgs),
@@ -66,6 +74,17 @@ pub enum AccountCommand {
     ConfirmEmail(account::ConfirmArgs),
 }
 
+/// The offline signing key commands.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Print the public key that verifies offline license files (give it to the client
+    /// library), and the retired keys whose files still verify.
+    Show(keys::KeysArgs),
+    /// Sign offline license files with a new key from now on; files signed by the old key
+    /// keep verifying (needs the operator token in the settings).
+    Rotate(keys::KeysArgs),
+}
+
 /// Runs the command line; the exit code is 0 on success, 2 for a bad setting, 1 otherwise.
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
@@ -80,6 +99,16 @@ pub fn run() -> ExitCode {
             command: AccountCommand::ConfirmEmail(args),
         } => with_settings(args.broker.config.config.clone(), |settings| {
             account::confirm_email(settings, &args)
+        }),
+        Command::Keys {
+            command: KeysCommand::Show(args),
+        } => with_settings(args.broker.config.config.clone(), |settings| {
+            keys::show(settings, &args)
+        }),
+        Command::Keys {
+            command: KeysCommand::Rotate(args),
+        } => with_settings(args.broker.config.config.clone(), |settings| {
+            keys::rotate(settings, &args)
         }),
         Command::Report(args) => with_settings(args.broker.config.config.clone(), |settings| {
             report::report(settings, &args)

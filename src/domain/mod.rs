@@ -7,6 +7,7 @@ pub mod codes;
 pub mod ids;
 pub mod join;
 pub mod license;
+pub mod offline;
 pub mod time;
 pub mod trial;
 pub mod usage;

@@ -192,6 +192,10 @@ impl ApiError {
                 "too many requests are waiting for this pool; try again shortly",
             )
             .retry_after(1),
+            Refusal::OfflineNeedsPermanentLicense => forbidden(
+                "offline_needs_permanent_license",
+                "an offline license file needs a pool of permanent licenses and a desktop platform",
+            ),
         }
     }
 
@@ -404,6 +408,16 @@ impl From<ServiceError> for ApiError {
             )
             .retry_after(retry_after_s),
             ServiceError::Invalid { field, message } => ApiError::invalid(field, message),
+            ServiceError::OfflineRequest(e) => {
+                let code = match e {
+                    crate::service::error::OfflineRequestError::Unreadable(_) => {
+                        "invalid_offline_request"
+                    }
+                    crate::service::error::OfflineRequestError::TooOld => "offline_request_expired",
+                };
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, e.to_string())
+                    .with("field", "request")
+            }
             ServiceError::SeatRefused {
                 refusal,
                 pool,

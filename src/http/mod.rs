@@ -12,6 +12,7 @@ pub mod internal;
 pub mod json;
 pub mod me;
 pub mod members;
+pub mod offline;
 pub mod openapi;
 pub mod operator;
 pub mod ops;
@@ -62,6 +63,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             resource("/v1/admin/accounts/{account}/confirm-email")
                 .route(web::post().to(admin::confirm_email)),
         )
+        .service(resource("/v1/offline/public-key").route(web::get().to(offline::public_key)))
+        .service(resource("/v1/offline/activations").route(web::post().to(offline::activate)))
+        .service(resource("/v1/admin/offline-keys/rotate").route(web::post().to(offline::rotate)))
         .service(resource("/v1/activations").route(web::post().to(activations::activate)))
         .service(resource("/v1/trials").route(web::post().to(trials::start)))
         .service(resource("/v1/me").route(web::get().to(me::get)))

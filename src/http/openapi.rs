@@ -8,8 +8,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    accounts, activations, admin, me, members, operator, ops, pool_admin, pools, seats, trials,
-    usage,
+    accounts, activations, admin, me, members, offline, operator, ops, pool_admin, pools, seats,
+    trials, usage,
 };
 
 /// The API's description.
@@ -28,6 +28,9 @@ use super::{
         me::release_all,
         operator::issue,
         admin::confirm_email,
+        offline::public_key,
+        offline::rotate,
+        offline::activate,
         activations::activate,
         trials::start,
         pools::get,
@@ -69,6 +72,10 @@ use super::{
         api::NoSeatDetails,
         api::SeatElsewhere,
         api::OwnerContact,
+        api::offline::OfflinePublicKey,
+        api::offline::OfflineRetiredKey,
+        api::offline::OfflineActivation,
+        api::offline::OfflineActivationBody,
         admin::AdminAccountJson,
         accounts::NewAccount,
         accounts::Login,

@@ -57,6 +57,7 @@ pub fn seat(pool: PoolId, seat: &SeatView, now: Timestamp) -> Seat {
         granted_at: time::format(seat.granted_at),
         expires_at: seat.expires_at.map(time::format),
         offline_until: seat.offline_until.map(time::format),
+        offline_file: seat.offline_file,
         heartbeat_interval_s: seat.heartbeat_interval_s,
         license_expires_at: seat.license_expires_at.map(time::format),
         trial_days_left: seat.trial_days_left,

@@ -13,6 +13,7 @@ pub mod csrf;
 pub mod home;
 pub mod i18n;
 pub mod invitations;
+pub mod offline;
 pub mod page;
 pub mod pools;
 pub mod profile;
@@ -85,6 +86,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             page!("/reset/{token}")
                 .route(web::get().to(recovery::reset_form))
                 .route(web::post().to(recovery::reset)),
+        )
+        .service(
+            page!("/offline")
+                .route(web::get().to(offline::show))
+                .route(web::post().to(offline::accept)),
         )
         .service(page!("/invitations").route(web::get().to(invitations::show)))
         .service(page!("/invitations/leave").route(web::post().to(invitations::leave)))

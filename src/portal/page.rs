@@ -249,13 +249,19 @@ pub fn signed_in_form(
 /// The sentence for a refusal of the service, in the page's language: the message of its
 /// API code (`err-<code>`), or a general one.
 pub fn refusal_message(t: &Tr, err: ServiceError) -> String {
+    refusal(t, err).1
+}
+
+/// The API's status for a refusal of the service, and its sentence as `refusal_message`.
+pub fn refusal(t: &Tr, err: ServiceError) -> (StatusCode, String) {
     let api = ApiError::from(err);
     let key = format!("err-{}", api.code().replace('_', "-"));
     let text = t.get(&key);
+    let status = actix_web::ResponseError::status_code(&api);
     if text == key {
-        t.get("error-general")
+        (status, t.get("error-general"))
     } else {
-        text
+        (status, text)
     }
 }
 

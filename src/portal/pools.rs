@@ -437,10 +437,30 @@ fn chart(t: &Tr, id: &str, heading: String, rows: &[UsageRow]) -> Chart {
 
 /// The seat's deadline as the table shows it: offline until, the heartbeat deadline, or none.
 fn deadline(t: &Tr, seat: &SeatView) -> String {
+    if seat.offline_file {
+        return t.get("seats-offline-file");
+    }
     match (seat.offline_until, seat.expires_at) {
         (Some(until), _) => t.with1("pool-admin-seat-offline-until", "time", when(until)),
         (None, Some(deadline)) => when(deadline),
         (None, None) => t.get("pool-admin-seat-no-heartbeat"),
+    }
+}
+
+/// The line above the pool's seats: what they use, and what releasing an offline-file seat
+/// does (issue 16) when there is one.
+fn seats_hint(t: &Tr, status: &seatbroker_actors::PoolStatus, seats: &[SeatView]) -> String {
+    let hint = t.with(
+        "pool-admin-seats-hint",
+        &[
+            ("held", status.seats.to_string()),
+            ("in_use", status.in_use.to_string()),
+        ],
+    );
+    if seats.iter().any(|s| s.offline_file) {
+        format!("{hint} {}", t.get("pool-admin-offline-file-note"))
+    } else {
+        hint
     }
 }
 
@@ -572,13 +592,7 @@ async fn render(
         shareable,
         capacity: details.status.capacity,
         in_use: details.status.in_use,
-        seats_hint: t.with(
-            "pool-admin-seats-hint",
-            &[
-                ("held", details.status.seats.to_string()),
-                ("in_use", details.status.in_use.to_string()),
-            ],
-        ),
+        seats_hint: seats_hint(t, &details.status, &seat_list),
         queue_length: details.status.queue_length,
         done,
         licenses,

@@ -23,6 +23,8 @@ struct SeatLine {
     since: String,
     last_heartbeat: String,
     offline_until: String,
+    /// Held by an offline license file: only the pool's owner releases it (issue 16).
+    offline_file: bool,
 }
 
 /// The page.
@@ -72,7 +74,12 @@ pub async fn show(
                 owner: details.map_or_else(String::new, |d| d.owner.name.clone()),
                 since: when(s.granted_at),
                 last_heartbeat: last.map_or_else(|| none.clone(), when),
-                offline_until: s.offline_until.map_or_else(|| none.clone(), when),
+                offline_until: if s.offline_file {
+                    c.t.get("seats-offline-file")
+                } else {
+                    s.offline_until.map_or_else(|| none.clone(), when)
+                },
+                offline_file: s.offline_file,
             }
         })
         .collect();

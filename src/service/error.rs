@@ -59,6 +59,19 @@ pub enum ActivationRefusal {
     },
 }
 
+/// Why an offline request (issue 16) cannot be accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OfflineRequestError {
+    /// Not the text of an offline request file, or a field of it is invalid.
+    #[error("this is not an offline request: {0}")]
+    Unreadable(String),
+    /// Made more than 7 days ago: the offline computer makes a new one.
+    #[error(
+        "this offline request is more than 7 days old; make a new one on the offline computer"
+    )]
+    TooOld,
+}
+
 /// A refusal or failure of a service function.
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -124,6 +137,9 @@ pub enum ServiceError {
         /// What it accepts.
         message: String,
     },
+    /// An offline request that cannot be accepted.
+    #[error(transparent)]
+    OfflineRequest(#[from] OfflineRequestError),
     /// A seat request refused by the rules (S9, S10, S12, W1), in `pool`.
     #[error("{refusal:?}")]
     SeatRefused {

@@ -13,6 +13,7 @@ pub mod locks;
 pub mod me;
 pub mod members;
 pub mod nodes;
+pub mod offline;
 pub mod pool_admin;
 pub mod pools;
 pub mod seats;

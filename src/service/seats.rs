@@ -41,7 +41,7 @@ pub struct Granted {
 
 /// The pools `account` may take a seat in, in S8's order: its own, then the pools shared
 /// with it in join order (from memory, see `account_pools`).
-async fn pools_for(
+pub(crate) async fn pools_for(
     state: &AppState,
     account: AccountId,
     requested: Option<PoolId>,

@@ -225,8 +225,21 @@ impl AccountStore for CachedRecords {
         self.inner.account_by_email(email_key)
     }
 
-    fn signing_key(&self, candidate: Vec<u8>) -> StoreFuture<'_, Result<Vec<u8>, StoreError>> {
-        self.inner.signing_key(candidate)
+    fn secret(
+        &self,
+        name: &'static str,
+        candidate: Vec<u8>,
+    ) -> StoreFuture<'_, Result<Vec<u8>, StoreError>> {
+        self.inner.secret(name, candidate)
+    }
+
+    fn replace_secret(
+        &self,
+        name: &'static str,
+        before: Vec<u8>,
+        after: Vec<u8>,
+    ) -> StoreFuture<'_, Result<bool, StoreError>> {
+        self.inner.replace_secret(name, before, after)
     }
 
     fn create_license(

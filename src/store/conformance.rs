@@ -382,9 +382,39 @@ pub async fn ids_are_unique(store: &dyn AccountStore, seed: u32) {
     assert_eq!(store.account(first.id).await, Ok(Some(first)));
 }
 
-/// The first key offered is kept; later offers get it back.
+/// The first key offered is kept; later offers get it back; a replacement happens only over
+/// the value it was read as, and names keep their secrets apart.
 pub async fn the_signing_key_is_kept(store: &dyn AccountStore) {
-    let first = store.signing_key(vec![1; 32]).await.expect("key");
-    let again = store.signing_key(vec![2; 32]).await.expect("key");
+    use super::secrets::{OFFLINE_KEYS, TOKEN_SIGNING_KEY};
+    let first = store
+        .secret(TOKEN_SIGNING_KEY, vec![1; 32])
+        .await
+        .expect("key");
+    let again = store
+        .secret(TOKEN_SIGNING_KEY, vec![2; 32])
+        .await
+        .expect("key");
     assert_eq!(first, again);
+    let offline = store.secret(OFFLINE_KEYS, vec![3; 8]).await.expect("key");
+    assert_ne!(offline, first, "each name has its own secret");
+    let mut stale = offline.clone();
+    stale.push(0);
+    assert_eq!(
+        store.replace_secret(OFFLINE_KEYS, stale, vec![4; 8]).await,
+        Ok(false),
+        "replaced over a value it no longer has"
+    );
+    let mut rotated = offline.clone();
+    rotated.extend_from_slice(b"rotated");
+    assert_eq!(
+        store
+            .replace_secret(OFFLINE_KEYS, offline.clone(), rotated.clone())
+            .await,
+        Ok(true)
+    );
+    assert_eq!(store.secret(OFFLINE_KEYS, vec![5; 8]).await, Ok(rotated));
+    assert_eq!(
+        store.secret(TOKEN_SIGNING_KEY, vec![6; 32]).await,
+        Ok(first)
+    );
 }

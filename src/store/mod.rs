@@ -217,6 +217,15 @@ pub struct MembershipRecord {
     pub joined_at: Timestamp,
 }
 
+/// The names of the secrets the broker keeps in its store (`AccountStore::secret`).
+pub mod secrets {
+    /// A4: the key that signs API tokens, unless `auth.signing_key` is set.
+    pub const TOKEN_SIGNING_KEY: &str = "token_signing_key";
+    /// Issue 16: the Ed25519 keys that sign offline license files (the current one and the
+    /// public halves of the retired ones), as an `OfflineKeyring`.
+    pub const OFFLINE_KEYS: &str = "offline_signing_keys";
+}
+
 /// Several nodes: locks that every node sees (Redis), each held under a random token until
 /// it is given back or its time runs out.
 pub trait SharedLocks: Send + Sync {
@@ -248,8 +257,22 @@ pub trait AccountStore: Send + Sync + 'static {
         email_key: String,
     ) -> StoreFuture<'_, Result<Option<AccountRecord>, StoreError>>;
 
-    /// The token-signing key: the stored one, or `candidate` stored now when there is none.
-    fn signing_key(&self, candidate: Vec<u8>) -> StoreFuture<'_, Result<Vec<u8>, StoreError>>;
+    /// A secret kept in the store (named in `secrets`): the stored one, or `candidate` stored
+    /// now when there is none, so every node and every restart agrees on it.
+    fn secret(
+        &self,
+        name: &'static str,
+        candidate: Vec<u8>,
+    ) -> StoreFuture<'_, Result<Vec<u8>, StoreError>>;
+
+    /// Replaces a stored secret with `after` only if it is still `before`; false, and nothing
+    /// written, when it changed meanwhile or is not there (a key rotation on another node).
+    fn replace_secret(
+        &self,
+        name: &'static str,
+        before: Vec<u8>,
+        after: Vec<u8>,
+    ) -> StoreFuture<'_, Result<bool, StoreError>>;
 
     /// Stores a newly issued license whose id and key are both unused; one issued already
     /// held (a trial) is listed among its holder's licenses.

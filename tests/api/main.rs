@@ -12,6 +12,7 @@ mod helpers;
 mod licenses;
 mod members;
 mod metrics;
+mod offline;
 mod ops;
 mod pool_admin;
 mod portal;

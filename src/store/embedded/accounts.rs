@@ -549,7 +549,11 @@ impl AccountStore for EmbeddedStore {
         }))
     }
 
-    fn signing_key(&self, candidate: Vec<u8>) -> StoreFuture<'_, Result<Vec<u8>, StoreError>> {
+    fn secret(
+        &self,
+        name: &'static str,
+        candidate: Vec<u8>,
+    ) -> StoreFuture<'_, Result<Vec<u8>, StoreError>> {
         Box::pin(self.blocking(move |db| {
             let tx = db
                 .begin_write()
@@ -559,14 +563,14 @@ impl AccountStore for EmbeddedStore {
                     .open_table(SECRETS)
                     .map_err(|e| unavailable("opening a table", e))?;
                 let stored = secrets
-                    .get(SIGNING_KEY)
+                    .get(name)
                     .map_err(|e| unavailable("reading secrets", e))?
                     .map(|v| v.value().to_vec());
                 match stored {
                     Some(key) => key,
                     None => {
                         secrets
-                            .insert(SIGNING_KEY, candidate.as_slice())
+                            .insert(name, candidate.as_slice())
                             .map_err(|e| unavailable("writing secrets", e))?;
                         candidate
                     }
@@ -575,6 +579,37 @@ impl AccountStore for EmbeddedStore {
             tx.commit()
                 .map_err(|e| unavailable("committing a transaction", e))?;
             Ok(key)
+        }))
+    }
+
+    fn replace_secret(
+        &self,
+        name: &'static str,
+        before: Vec<u8>,
+        after: Vec<u8>,
+    ) -> StoreFuture<'_, Result<bool, StoreError>> {
+        Box::pin(self.blocking(move |db| {
+            let tx = db
+                .begin_write()
+                .map_err(|e| unavailable("starting a transaction", e))?;
+            let replaced = {
+                let mut secrets = tx
+                    .open_table(SECRETS)
+                    .map_err(|e| unavailable("opening a table", e))?;
+                let current = secrets
+                    .get(name)
+                    .map_err(|e| unavailable("reading secrets", e))?
+                    .is_some_and(|v| v.value() == before.as_slice());
+                if current {
+                    secrets
+                        .insert(name, after.as_slice())
+                        .map_err(|e| unavailable("writing secrets", e))?;
+                }
+                current
+            };
+            tx.commit()
+                .map_err(|e| unavailable("committing a transaction", e))?;
+            Ok(replaced)
         }))
     }
 }

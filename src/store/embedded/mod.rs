@@ -20,7 +20,7 @@
 //! | `usage` | (pool, hour start ms) | `UsageRecord` with the hour's and day's full account sets |
 //! | `accounts` | account | `AccountRecord` |
 //! | `emails` | lower-cased email | account |
-//! | `secrets` | name (`token_signing_key`) | bytes |
+//! | `secrets` | name (`token_signing_key`, `offline_signing_keys`) | bytes |
 //! | `licenses` | license | `LicenseRecord` |
 //! | `license_keys` | key bits | license |
 //! | `holdings` | (account, license) | nothing: the licenses an account holds |
@@ -71,7 +71,6 @@ const USAGE: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("usage");
 const ACCOUNTS: TableDefinition<u32, &[u8]> = TableDefinition::new("accounts");
 const EMAILS: TableDefinition<&str, u32> = TableDefinition::new("emails");
 const SECRETS: TableDefinition<&str, &[u8]> = TableDefinition::new("secrets");
-const SIGNING_KEY: &str = "token_signing_key";
 const LICENSES: TableDefinition<u32, &[u8]> = TableDefinition::new("licenses");
 const LICENSE_KEYS: TableDefinition<u128, u32> = TableDefinition::new("license_keys");
 const HOLDINGS: TableDefinition<(u32, u32), ()> = TableDefinition::new("holdings");

@@ -79,19 +79,44 @@ impl AccountStore for RedisStore {
         })
     }
 
-    fn signing_key(&self, candidate: Vec<u8>) -> StoreFuture<'_, Result<Vec<u8>, StoreError>> {
+    fn secret(
+        &self,
+        name: &'static str,
+        candidate: Vec<u8>,
+    ) -> StoreFuture<'_, Result<Vec<u8>, StoreError>> {
         Box::pin(async move {
-            let key = format!("{R}secret:token_signing_key");
+            let key = format!("{R}secret:{name}");
             let mut pipe = redis::pipe();
             pipe.cmd("SET").arg(&key).arg(candidate).arg("NX").ignore();
             pipe.cmd("GET").arg(&key);
             let mut conn = self.conn.clone();
             let (stored,): (Vec<u8>,) = self
-                .run("reading the signing key", async move {
+                .run("reading a secret", async move {
                     pipe.query_async(&mut conn).await
                 })
                 .await?;
             Ok(stored)
+        })
+    }
+
+    fn replace_secret(
+        &self,
+        name: &'static str,
+        before: Vec<u8>,
+        after: Vec<u8>,
+    ) -> StoreFuture<'_, Result<bool, StoreError>> {
+        Box::pin(async move {
+            let key = format!("{R}secret:{name}");
+            // The compare-and-set of accounts works on any string key.
+            let written: i64 = self
+                .script(
+                    "replacing a secret",
+                    &Script::new(lua::REPLACE_ACCOUNT),
+                    &[key.as_str()],
+                    &[before.as_slice(), after.as_slice()],
+                )
+                .await?;
+            Ok(written == 1)
         })
     }
 

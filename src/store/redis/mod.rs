@@ -21,6 +21,7 @@
 //! | `sb:{r}:account:<n>` | string | `AccountRecord` |
 //! | `sb:{r}:emails` | hash | lower-cased email → account id |
 //! | `sb:{r}:secret:token_signing_key` | string | the token-signing key |
+//! | `sb:{r}:secret:offline_signing_keys` | string | the offline keyring (current seed, retired public keys) |
 //! | `sb:{r}:license:<n>` | string | `LicenseRecord` as issued |
 //! | `sb:{r}:license_keys` | hash | key bits → license id |
 //! | `sb:{r}:license_holders` | hash | license id → the account that activated it |
