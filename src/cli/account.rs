@@ -1,6 +1,7 @@
-//! `seatbroker account confirm-email ACCOUNT`: support confirms an account's email by hand
-//! through a running broker's operator API (the operator token from the same settings as
-//! the broker's), for a person whose confirmation mail never arrived.
+//! `seatbroker account confirm-email ACCOUNT` and `seatbroker account show ACCOUNT|EMAIL`:
+//! support confirms an account's email by hand, for a person whose confirmation mail never
+//! arrived, and looks an account up (licenses, pools, devices, seats), through a running
+//! broker's operator API (the operator token from the same settings as the broker's).
 
 use std::process::ExitCode;
 
@@ -49,4 +50,105 @@ pub fn confirm_email(settings: &Settings, args: &ConfirmArgs) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// Which account to show (an id or an email), and where the broker is.
+#[derive(Debug, Clone, Args)]
+pub struct ShowArgs {
+    /// The account: its id (A-3F9-C21) or its email.
+    pub account: String,
+    /// The broker and the settings.
+    #[command(flatten)]
+    pub broker: BrokerArgs,
+}
+
+/// `account show`: prints the account, its licenses, pools, devices and seats.
+pub fn show(settings: &Settings, args: &ShowArgs) -> ExitCode {
+    let Some(token) = settings.operator.token.clone() else {
+        eprintln!(
+            "seatbroker: no operator token: set operator.token in the --config file or SEATBROKER__OPERATOR__TOKEN"
+        );
+        return ExitCode::from(2);
+    };
+    let base = args.broker.base(settings);
+    let path: String = form_urlencoded::byte_serialize(args.account.trim().as_bytes()).collect();
+    let request = reqwest::Client::new()
+        .get(format!("{base}/v1/admin/accounts/{path}"))
+        .bearer_auth(token.expose_secret());
+    match block_on(call_broker(request, &base)) {
+        Ok(case) => {
+            print!("{}", describe(&case));
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("seatbroker: {message}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// The account's case as lines for a person.
+fn describe(case: &serde_json::Value) -> String {
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or("-").to_owned();
+    let account = &case["account"];
+    let mut out = format!(
+        "{} {} <{}>, email {}, created {}\n",
+        text(&account["id"]),
+        text(&account["name"]),
+        text(&account["email"]),
+        if account["email_confirmed"] == true {
+            "confirmed"
+        } else {
+            "NOT confirmed"
+        },
+        text(&case["created_at"]),
+    );
+    let list = |key: &str| case[key].as_array().cloned().unwrap_or_default();
+    out.push_str(&format!("licenses ({}):\n", list("licenses").len()));
+    for l in list("licenses") {
+        out.push_str(&format!(
+            "  {} {} seats {} expires {}\n",
+            text(&l["id"]),
+            text(&l["type"]),
+            l["seats"],
+            l["expires_at"].as_str().unwrap_or("never")
+        ));
+    }
+    out.push_str(&format!("pools ({}):\n", list("pools").len()));
+    for p in list("pools") {
+        out.push_str(&format!(
+            "  {} {}{}\n",
+            text(&p["pool_id"]),
+            text(&p["role"]),
+            p["status"]
+                .as_str()
+                .map(|s| format!(" ({s})"))
+                .unwrap_or_default()
+        ));
+    }
+    out.push_str(&format!("devices ({}):\n", list("devices").len()));
+    for d in list("devices") {
+        out.push_str(&format!(
+            "  {} {} seats {}\n",
+            text(&d["device_id"]),
+            text(&d["platform"]),
+            d["seats"]
+        ));
+    }
+    out.push_str(&format!("seats ({}):\n", list("seats").len()));
+    for s in list("seats") {
+        out.push_str(&format!(
+            "  {} {} {} since {}{}\n",
+            text(&s["seat_id"]),
+            text(&s["device_id"]),
+            text(&s["platform"]),
+            text(&s["granted_at"]),
+            if s["offline_file"] == true {
+                " (offline license file)"
+            } else {
+                ""
+            }
+        ));
+    }
+    out
 }

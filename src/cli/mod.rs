@@ -1,6 +1,6 @@
 //! The command line (clap): `seatbroker serve [--config FILE]`, `seatbroker license issue
 //! --type T --seats N [--expires DATE] [--url URL] [--config FILE]`, `seatbroker account
-//! confirm-email ACCOUNT [--url URL] [--config FILE]`, `seatbroker keys show|rotate [--url URL]
+//! confirm-email|show ACCOUNT [--url URL] [--config FILE]`, `seatbroker keys show|rotate [--url URL]
 //! [--config FILE]` and `seatbroker report
 //! --pool P [--from ..] [--to ..] [--bucket hour|day] [--format table|csv|json] [--chart FILE]`.
 //! Each command's arguments and work are in its own file; `broker.rs` is how they reach a
@@ -72,6 +72,9 @@ pub enum LicenseCommand {
 pub enum AccountCommand {
     /// Confirm an account's email by hand (needs the operator token in the settings).
     ConfirmEmail(account::ConfirmArgs),
+    /// Show an account found by id or email: its licenses, pools, devices and seats
+    /// (needs the operator token in the settings).
+    Show(account::ShowArgs),
 }
 
 /// The offline signing key commands.
@@ -99,6 +102,11 @@ pub fn run() -> ExitCode {
             command: AccountCommand::ConfirmEmail(args),
         } => with_settings(args.broker.config.config.clone(), |settings| {
             account::confirm_email(settings, &args)
+        }),
+        Command::Account {
+            command: AccountCommand::Show(args),
+        } => with_settings(args.broker.config.config.clone(), |settings| {
+            account::show(settings, &args)
         }),
         Command::Keys {
             command: KeysCommand::Show(args),

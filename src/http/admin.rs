@@ -1,5 +1,6 @@
 //! Support actions under `/v1/admin/...` (the operator token): confirming an account's email
-//! by hand, for a person whose confirmation mail never arrived.
+//! by hand, for a person whose confirmation mail never arrived, and looking an account up
+//! by id or email with its licenses, pools, seats and devices (`seatbroker account show`).
 
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
@@ -7,9 +8,12 @@ use utoipa::ToSchema;
 
 use super::error::ApiError;
 use super::operator::Operator;
+use super::views;
+use crate::domain::ids::format_pool;
 use crate::domain::ids::parse_account;
-use crate::service::accounts;
 use crate::service::AppState;
+use crate::service::{accounts, support};
+use crate::store::MemberStatus;
 
 /// An account as support sees it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -50,5 +54,112 @@ pub async fn confirm_email(
         email: record.email,
         name: record.name,
         email_confirmed: record.email_confirmed,
+    }))
+}
+
+/// One pool of the account: owner or member, and a member's standing.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AdminPoolRole {
+    /// `P-...`.
+    pool_id: String,
+    /// `owner` or `member`.
+    role: &'static str,
+    /// A member's `active` or `blocked`; null for the owner.
+    status: Option<&'static str>,
+}
+
+/// A device of the account and how many seats it holds.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AdminDevice {
+    /// The device id its application sent.
+    device_id: String,
+    /// `windows`, `mac` or `web`.
+    platform: seatbroker_api::Platform,
+    /// Seats it holds now, over every pool.
+    seats: usize,
+}
+
+/// An account as support looks it up.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AdminAccountCase {
+    /// The account.
+    account: AdminAccountJson,
+    /// When it was created (RFC 3339).
+    created_at: String,
+    /// The licenses it holds.
+    licenses: Vec<seatbroker_api::License>,
+    /// Its own pool first, then the pools it joined.
+    pools: Vec<AdminPoolRole>,
+    /// Every seat it holds.
+    seats: Vec<seatbroker_api::Seat>,
+    /// The devices behind those seats.
+    devices: Vec<AdminDevice>,
+}
+
+/// GET /v1/admin/accounts/{account}: the account an id (`A-...`) or an email names, with
+/// its licenses, pools, seats and devices.
+#[utoipa::path(
+    get,
+    path = "/v1/admin/accounts/{account}",
+    tag = "admin",
+    params(("account" = String, Path, description = "the account id, or its email")),
+    responses(
+        (status = 200, description = "The account's case", body = AdminAccountCase),
+        (status = 401, description = "unauthenticated"),
+        (status = 403, description = "operator_disabled"),
+        (status = 404, description = "not_found")
+    ),
+    security(("operator" = []))
+)]
+pub async fn show(
+    _: Operator,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let case = support::case(&state, &path).await?;
+    let now = state.registry.now();
+    let mut devices: Vec<AdminDevice> = Vec::new();
+    for (_, seat) in &case.seats {
+        let platform = views::platform(seat.platform);
+        match devices
+            .iter_mut()
+            .find(|d| d.device_id == seat.device.as_str() && d.platform == platform)
+        {
+            Some(d) => d.seats += 1,
+            None => devices.push(AdminDevice {
+                device_id: seat.device.as_str().to_owned(),
+                platform,
+                seats: 1,
+            }),
+        }
+    }
+    let record = &case.account;
+    Ok(HttpResponse::Ok().json(AdminAccountCase {
+        account: AdminAccountJson {
+            id: record.id.to_string(),
+            email: record.email.clone(),
+            name: record.name.clone(),
+            email_confirmed: record.email_confirmed,
+        },
+        created_at: crate::domain::time::format(record.created_at),
+        licenses: case.licenses.iter().map(views::license).collect(),
+        pools: case
+            .pools
+            .iter()
+            .map(|p| AdminPoolRole {
+                pool_id: format_pool(p.pool),
+                role: if p.owner { "owner" } else { "member" },
+                status: p.status.map(|s| match s {
+                    MemberStatus::Active => "active",
+                    MemberStatus::Blocked => "blocked",
+                }),
+            })
+            .collect(),
+        seats: case
+            .seats
+            .iter()
+            .map(|(pool, seat)| views::seat(*pool, seat, now))
+            .collect(),
+        devices,
     }))
 }

@@ -66,7 +66,7 @@ pub fn seat(pool: PoolId, seat: &SeatView, now: Timestamp) -> Seat {
 }
 
 /// The engine's platform as the API names it.
-fn platform(p: seatbroker_actors::Platform) -> Platform {
+pub fn platform(p: seatbroker_actors::Platform) -> Platform {
     match p {
         seatbroker_actors::Platform::Windows => Platform::Windows,
         seatbroker_actors::Platform::Mac => Platform::Mac,

@@ -17,6 +17,7 @@ pub mod offline;
 pub mod pool_admin;
 pub mod pools;
 pub mod seats;
+pub mod support;
 pub mod trials;
 pub mod usage;
 

@@ -22,5 +22,6 @@ mod redis_backend;
 mod redis_cluster;
 mod redis_store;
 mod seats;
+mod support;
 mod trials;
 mod usage;
