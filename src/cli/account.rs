@@ -152,3 +152,50 @@ fn describe(case: &serde_json::Value) -> String {
     }
     out
 }
+
+/// Which account's device to deregister, and where the broker is.
+#[derive(Debug, Clone, Args)]
+pub struct DeregisterArgs {
+    /// The account: its id (A-3F9-C21) or its email.
+    pub account: String,
+    /// The device id, as `account show` lists it.
+    pub device: String,
+    /// The broker and the settings.
+    #[command(flatten)]
+    pub broker: BrokerArgs,
+}
+
+/// `account deregister-device`: releases every seat of the account on that device.
+pub fn deregister_device(settings: &Settings, args: &DeregisterArgs) -> ExitCode {
+    let Some(token) = settings.operator.token.clone() else {
+        eprintln!(
+            "seatbroker: no operator token: set operator.token in the --config file or SEATBROKER__OPERATOR__TOKEN"
+        );
+        return ExitCode::from(2);
+    };
+    let base = args.broker.base(settings);
+    let segment =
+        |raw: &str| -> String { form_urlencoded::byte_serialize(raw.trim().as_bytes()).collect() };
+    let request = reqwest::Client::new()
+        .post(format!(
+            "{base}/v1/admin/accounts/{}/devices/{}/deregister",
+            segment(&args.account),
+            segment(&args.device)
+        ))
+        .bearer_auth(token.expose_secret());
+    match block_on(call_broker(request, &base)) {
+        Ok(done) => {
+            println!(
+                "{} seat(s) of {} on {} released",
+                done["released"],
+                args.account.trim(),
+                args.device.trim()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("seatbroker: {message}");
+            ExitCode::from(1)
+        }
+    }
+}

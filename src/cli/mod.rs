@@ -1,6 +1,7 @@
 //! The command line (clap): `seatbroker serve [--config FILE]`, `seatbroker license issue
 //! --type T --seats N [--expires DATE] [--url URL] [--config FILE]`, `seatbroker account
-//! confirm-email|show ACCOUNT [--url URL] [--config FILE]`, `seatbroker keys show|rotate [--url URL]
+//! confirm-email|show ACCOUNT|deregister-device ACCOUNT DEVICE [--url URL] [--config FILE]`,
+//! `seatbroker audit [--since TIME] [--limit N]`, `seatbroker keys show|rotate [--url URL]
 //! [--config FILE]` and `seatbroker report
 //! --pool P [--from ..] [--to ..] [--bucket hour|day] [--format table|csv|json] [--chart FILE]`.
 //! Each command's arguments and work are in its own file; `broker.rs` is how they reach a
@@ -18,6 +19,7 @@ use crate::startup::Application;
 use crate::telemetry;
 
 pub mod account;
+pub mod audit;
 pub mod broker;
 pub mod keys;
 pub mod license;
@@ -49,6 +51,9 @@ pub enum Command {
         #[command(subcommand)]
         command: AccountCommand,
     },
+    /// The support actions of the audit log, oldest first, through a running broker's
+    /// operator API.
+    Audit(audit::AuditArgs),
     /// The keys that sign offline license files, through a running broker.
     Keys {
         /// What to do with the keys.
@@ -75,6 +80,9 @@ pub enum AccountCommand {
     /// Show an account found by id or email: its licenses, pools, devices and seats
     /// (needs the operator token in the settings).
     Show(account::ShowArgs),
+    /// Release every seat of an account on one device, a lost laptop's (offline license
+    /// files included; needs the operator token in the settings).
+    DeregisterDevice(account::DeregisterArgs),
 }
 
 /// The offline signing key commands.
@@ -107,6 +115,14 @@ pub fn run() -> ExitCode {
             command: AccountCommand::Show(args),
         } => with_settings(args.broker.config.config.clone(), |settings| {
             account::show(settings, &args)
+        }),
+        Command::Account {
+            command: AccountCommand::DeregisterDevice(args),
+        } => with_settings(args.broker.config.config.clone(), |settings| {
+            account::deregister_device(settings, &args)
+        }),
+        Command::Audit(args) => with_settings(args.broker.config.config.clone(), |settings| {
+            audit::audit(settings, &args)
         }),
         Command::Keys {
             command: KeysCommand::Show(args),

@@ -1,6 +1,7 @@
 //! Support actions under `/v1/admin/...` (the operator token): confirming an account's email
-//! by hand, for a person whose confirmation mail never arrived, and looking an account up
-//! by id or email with its licenses, pools, seats and devices (`seatbroker account show`).
+//! by hand, for a person whose confirmation mail never arrived; looking an account up by id
+//! or email with its licenses, pools, seats and devices (`seatbroker account show`);
+//! deregistering a lost device; and reading the audit log every repair is written to.
 
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
@@ -11,8 +12,8 @@ use super::operator::Operator;
 use super::views;
 use crate::domain::ids::format_pool;
 use crate::domain::ids::parse_account;
+use crate::service::support;
 use crate::service::AppState;
-use crate::service::{accounts, support};
 use crate::store::MemberStatus;
 
 /// An account as support sees it.
@@ -48,7 +49,7 @@ pub async fn confirm_email(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let account = parse_account(&path).map_err(|_| ApiError::not_found("account"))?;
-    let record = accounts::confirm_email(&state, account).await?;
+    let record = support::confirm_email(&state, support::OPERATOR, account).await?;
     Ok(HttpResponse::Ok().json(AdminAccountJson {
         id: record.id.to_string(),
         email: record.email,
@@ -161,5 +162,133 @@ pub async fn show(
             .map(|(pool, seat)| views::seat(*pool, seat, now))
             .collect(),
         devices,
+    }))
+}
+
+/// What deregistering a device released.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeviceDeregistered {
+    /// How many seats were released.
+    released: usize,
+    /// The seats released (their holder hears `revoked`).
+    seats: Vec<seatbroker_api::Seat>,
+}
+
+/// POST /v1/admin/accounts/{account}/devices/{device}/deregister: a lost laptop. Releases
+/// every seat the account holds on that device, offline license files included, and writes
+/// it to the audit log.
+#[utoipa::path(
+    post,
+    path = "/v1/admin/accounts/{account}/devices/{device}/deregister",
+    tag = "admin",
+    params(
+        ("account" = String, Path, description = "the account id, or its email"),
+        ("device" = String, Path, description = "the device id, percent-encoded")
+    ),
+    responses(
+        (status = 200, description = "The seats released (none when the device held none)", body = DeviceDeregistered),
+        (status = 401, description = "unauthenticated"),
+        (status = 403, description = "operator_disabled"),
+        (status = 404, description = "not_found"),
+        (status = 422, description = "invalid_value: not a device id")
+    ),
+    security(("operator" = []))
+)]
+pub async fn deregister_device(
+    _: Operator,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (account, device) = path.into_inner();
+    let released = support::deregister_device(&state, support::OPERATOR, &account, &device).await?;
+    let now = state.registry.now();
+    Ok(HttpResponse::Ok().json(DeviceDeregistered {
+        released: released.len(),
+        seats: released
+            .iter()
+            .map(|(pool, seat)| views::seat(*pool, seat, now))
+            .collect(),
+    }))
+}
+
+/// One entry of the audit log.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditEntryJson {
+    /// When (RFC 3339).
+    at: String,
+    /// `operator`, or the account that acted on itself.
+    actor: String,
+    /// What was done (`confirm_email`, `deregister_device`, `rotate_offline_key`).
+    action: String,
+    /// What it was done to.
+    target: String,
+    /// The state before, as JSON; null when there was none.
+    #[schema(value_type = Object)]
+    before: Option<serde_json::Value>,
+    /// The state after, as JSON; null when nothing is left.
+    #[schema(value_type = Object)]
+    after: Option<serde_json::Value>,
+}
+
+/// The audit log as `GET /v1/admin/audit` answers it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditLogJson {
+    /// Oldest first.
+    entries: Vec<AuditEntryJson>,
+}
+
+/// The query of `GET /v1/admin/audit`.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+pub struct AuditQuery {
+    /// Entries at or after this time (RFC 3339).
+    since: Option<String>,
+    /// At most this many (1 to 1000, default 100).
+    limit: Option<usize>,
+}
+
+/// GET /v1/admin/audit: the support actions, oldest first (from `since`).
+#[utoipa::path(
+    get,
+    path = "/v1/admin/audit",
+    tag = "admin",
+    params(AuditQuery),
+    responses(
+        (status = 200, description = "The audit log", body = AuditLogJson),
+        (status = 401, description = "unauthenticated"),
+        (status = 403, description = "operator_disabled"),
+        (status = 422, description = "invalid_value")
+    ),
+    security(("operator" = []))
+)]
+pub async fn audit(
+    _: Operator,
+    state: web::Data<AppState>,
+    query: web::Query<AuditQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let since = match &query.since {
+        Some(raw) => Some(
+            crate::domain::time::parse(raw)
+                .map_err(|e| ApiError::invalid("since", e.to_string()))?,
+        ),
+        None => None,
+    };
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::invalid("limit", "limit must be 1 to 1000"));
+    }
+    let entries = support::log(&state, since, limit).await?;
+    let parse = |text: &Option<String>| text.as_deref().and_then(|t| serde_json::from_str(t).ok());
+    Ok(HttpResponse::Ok().json(AuditLogJson {
+        entries: entries
+            .iter()
+            .map(|e| AuditEntryJson {
+                at: crate::domain::time::format(e.at),
+                actor: e.actor.clone(),
+                action: e.action.clone(),
+                target: e.target.clone(),
+                before: parse(&e.before),
+                after: parse(&e.after),
+            })
+            .collect(),
     }))
 }

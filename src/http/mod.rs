@@ -59,9 +59,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/v1/accounts").route(web::post().to(accounts::create)))
         .service(resource("/v1/auth/login").route(web::post().to(accounts::login)))
         .service(resource("/v1/operator/licenses").route(web::post().to(operator::issue)))
+        .service(resource("/v1/admin/accounts/{account}").route(web::get().to(admin::show)))
         .service(
-            resource("/v1/admin/accounts/{account}").route(web::get().to(admin::show)),
+            resource("/v1/admin/accounts/{account}/devices/{device}/deregister")
+                .route(web::post().to(admin::deregister_device)),
         )
+        .service(resource("/v1/admin/audit").route(web::get().to(admin::audit)))
         .service(
             resource("/v1/admin/accounts/{account}/confirm-email")
                 .route(web::post().to(admin::confirm_email)),

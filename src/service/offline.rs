@@ -43,6 +43,16 @@ pub async fn rotate(state: &AppState, now: Timestamp) -> ServiceResult<Keyring> 
             .await?
         {
             tracing::info!(?after, "offline signing key rotated");
+            let id = |ring: &Keyring| key_id(&ring.verifying_key());
+            super::support::record(
+                state,
+                super::support::OPERATOR,
+                "rotate_offline_key",
+                "offline-keys".to_owned(),
+                Some(serde_json::json!({ "key_id": id(&before) })),
+                Some(serde_json::json!({ "key_id": id(&after), "retired": after.retired().len() })),
+            )
+            .await?;
             return Ok(after);
         }
     }

@@ -1,13 +1,123 @@
 //! Support (issue 16): what the support desk looks up about a person, found by account id
-//! or by email: the account, the licenses it holds, the pools it owns or belongs to (with a
-//! member's standing) and every seat it holds, with the devices behind them. Read-only; the
-//! operator's repairs are elsewhere.
+//! or by email (the account, the licenses it holds, the pools it owns or belongs to with a
+//! member's standing, every seat it holds and the devices behind them); the repairs it
+//! makes (a lost laptop's device deregistered, an email confirmed by hand), each written to
+//! the append-only audit log with who, what, when, and the state before and after; and
+//! reading that log.
 
-use seatbroker_actors::{AccountId, PoolId, SeatView};
+use seatbroker_actors::{AccountId, DeviceId, EngineError, PoolId, SeatError, SeatView, Timestamp};
+use serde_json::{json, Value};
 
 use super::{accounts, me, AppState, ServiceError, ServiceResult};
-use crate::domain::ids::{parse_account, pool_of};
-use crate::store::{AccountRecord, LicenseRecord, MemberStatus};
+use crate::domain::ids::{format_seat, parse_account, pool_of};
+use crate::store::{AccountRecord, AuditEntry, LicenseRecord, MemberStatus};
+
+/// Who acts in the audit log when the operator token was used.
+pub const OPERATOR: &str = "operator";
+
+/// Writes one support action to the audit log.
+pub async fn record(
+    state: &AppState,
+    actor: &str,
+    action: &str,
+    target: String,
+    before: Option<Value>,
+    after: Option<Value>,
+) -> ServiceResult<()> {
+    let entry = AuditEntry {
+        at: state.registry.now(),
+        actor: actor.to_owned(),
+        action: action.to_owned(),
+        target,
+        before: before.map(|v| v.to_string()),
+        after: after.map(|v| v.to_string()),
+    };
+    state.accounts.append_audit(entry).await?;
+    Ok(())
+}
+
+/// The audit log from `since` on (all of it when `None`), oldest first, at most `limit`.
+pub async fn log(
+    state: &AppState,
+    since: Option<Timestamp>,
+    limit: usize,
+) -> ServiceResult<Vec<AuditEntry>> {
+    Ok(state.accounts.audit(since, limit).await?)
+}
+
+/// A seat as the audit log keeps it.
+fn seat_json(pool: PoolId, seat: &SeatView) -> Value {
+    json!({
+        "seat_id": format_seat(pool, seat.id),
+        "device_id": seat.device.as_str(),
+        "platform": seat.platform.as_str(),
+        "offline_file": seat.offline_file,
+    })
+}
+
+/// A lost laptop: releases every seat the account holds on `device` (any platform, offline
+/// license files included), as the owner's forced release does (W3: the holder hears
+/// `revoked`), and records it. Answers the seats released.
+pub async fn deregister_device(
+    state: &AppState,
+    actor: &str,
+    who: &str,
+    device: &str,
+) -> ServiceResult<Vec<(PoolId, SeatView)>> {
+    let account = find(state, who).await?;
+    let device = DeviceId::parse(device)
+        .map_err(|e| ServiceError::invalid("device", format!("device: {e}")))?;
+    let on_device: Vec<(PoolId, SeatView)> = me::seats(state, account.id)
+        .await?
+        .into_iter()
+        .filter(|(_, seat)| seat.device == device)
+        .collect();
+    let mut released = Vec::with_capacity(on_device.len());
+    for (pool, seat) in on_device {
+        match state.engine.admin_release(pool, seat.id).await {
+            Ok(Ok(())) => released.push((pool, seat)),
+            // Gone meanwhile: nothing left to release.
+            Ok(Err(SeatError::NotFound | SeatError::Gone(_))) | Err(EngineError::PoolNotFound) => {}
+            Ok(Err(e)) => return Err(e.into()),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let before: Vec<Value> = released.iter().map(|(p, s)| seat_json(*p, s)).collect();
+    record(
+        state,
+        actor,
+        "deregister_device",
+        format!("{} {}", account.id, device.as_str()),
+        Some(json!({ "seats": before })),
+        Some(json!({ "seats": [] })),
+    )
+    .await?;
+    Ok(released)
+}
+
+/// Confirms an account's email by hand, and records it.
+pub async fn confirm_email(
+    state: &AppState,
+    actor: &str,
+    account: AccountId,
+) -> ServiceResult<AccountRecord> {
+    let before = state
+        .accounts
+        .account(account)
+        .await?
+        .ok_or(ServiceError::NotFound("account"))?;
+    let after = accounts::confirm_email(state, account).await?;
+    record(
+        state,
+        actor,
+        "confirm_email",
+        account.to_string(),
+        Some(json!({ "email_confirmed": before.email_confirmed })),
+        Some(json!({ "email_confirmed": after.email_confirmed })),
+    )
+    .await?;
+    Ok(after)
+}
 
 /// One pool of the account as support sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -17,8 +17,8 @@ use seatbroker_actors::store::{StoreError, StoreFuture};
 use seatbroker_actors::{AccountId, PoolId, Timestamp};
 
 use super::{
-    AccountRecord, AccountStore, Claim, CreateAccountError, CreateLicenseError, LicenseRecord,
-    LinkRecord, MembershipRecord, PoolRecord, SessionRecord, TrialRecord,
+    AccountRecord, AccountStore, AuditEntry, Claim, CreateAccountError, CreateLicenseError,
+    LicenseRecord, LinkRecord, MembershipRecord, PoolRecord, SessionRecord, TrialRecord,
 };
 
 /// Entries a read-through map keeps before it starts afresh, so memory stays bounded.
@@ -231,6 +231,18 @@ impl AccountStore for CachedRecords {
         candidate: Vec<u8>,
     ) -> StoreFuture<'_, Result<Vec<u8>, StoreError>> {
         self.inner.secret(name, candidate)
+    }
+
+    fn append_audit(&self, entry: AuditEntry) -> StoreFuture<'_, Result<(), StoreError>> {
+        self.inner.append_audit(entry)
+    }
+
+    fn audit(
+        &self,
+        since: Option<Timestamp>,
+        limit: usize,
+    ) -> StoreFuture<'_, Result<Vec<AuditEntry>, StoreError>> {
+        self.inner.audit(since, limit)
     }
 
     fn replace_secret(

@@ -38,6 +38,41 @@ pub async fn run_all(store: &dyn AccountStore, seed: u32) {
     accounts_are_updated_in_place(store, seed + 100).await;
     token_revocations_are_kept_per_account(store, seed + 110).await;
     a_link_works_once_and_a_newer_one_ends_the_older(store, seed + 120).await;
+    the_audit_log_is_append_only_and_read_in_order(store, seed + 130).await;
+}
+
+/// Entries come back oldest first, equal times kept apart, from `since` on, at most `limit`.
+pub async fn the_audit_log_is_append_only_and_read_in_order(store: &dyn AccountStore, seed: u32) {
+    use super::AuditEntry;
+    let t0 = Timestamp(1_900_000_000_000 + u64::from(seed) * 10_000_000);
+    let entry = |at: Timestamp, action: &str| AuditEntry {
+        at,
+        actor: "operator".into(),
+        action: action.into(),
+        target: format!("run {seed}"),
+        before: Some("{\"n\":1}".into()),
+        after: None,
+    };
+    let written = [
+        entry(t0, "first"),
+        entry(t0, "second"),
+        entry(t0.plus_secs(10), "third"),
+    ];
+    for e in &written {
+        store.append_audit(e.clone()).await.expect("appended");
+    }
+    let mine = |entries: Vec<AuditEntry>| -> Vec<AuditEntry> {
+        entries
+            .into_iter()
+            .filter(|e| e.target == format!("run {seed}"))
+            .collect()
+    };
+    let read = mine(store.audit(Some(t0), 100).await.expect("read"));
+    assert_eq!(read, written.to_vec());
+    let later = mine(store.audit(Some(t0.plus_secs(5)), 100).await.expect("read"));
+    assert_eq!(later, vec![written[2].clone()]);
+    let one = store.audit(Some(t0), 1).await.expect("read");
+    assert_eq!(one, vec![written[0].clone()]);
 }
 
 /// An account's record is replaced: its confirmation, language and password change.

@@ -217,6 +217,24 @@ pub struct MembershipRecord {
     pub joined_at: Timestamp,
 }
 
+/// One support action, as the append-only audit log keeps it (issue 16).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// When it was done.
+    pub at: Timestamp,
+    /// Who did it: `operator`, or the account id (`A-...`) of a person acting on their own
+    /// account.
+    pub actor: String,
+    /// What was done: `confirm_email`, `deregister_device`, `rotate_offline_key`, ...
+    pub action: String,
+    /// What it was done to: an account id, a device, the offline keys...
+    pub target: String,
+    /// The state before, as compact JSON text; `None` when there was nothing.
+    pub before: Option<String>,
+    /// The state after, as compact JSON text; `None` when nothing is left.
+    pub after: Option<String>,
+}
+
 /// The names of the secrets the broker keeps in its store (`AccountStore::secret`).
 pub mod secrets {
     /// A4: the key that signs API tokens, unless `auth.signing_key` is set.
@@ -264,6 +282,17 @@ pub trait AccountStore: Send + Sync + 'static {
         name: &'static str,
         candidate: Vec<u8>,
     ) -> StoreFuture<'_, Result<Vec<u8>, StoreError>>;
+
+    /// Appends a support action to the audit log; entries are never changed or removed.
+    fn append_audit(&self, entry: AuditEntry) -> StoreFuture<'_, Result<(), StoreError>>;
+
+    /// The audit log's entries at or after `since` (all when `None`), oldest first, at most
+    /// `limit` of them.
+    fn audit(
+        &self,
+        since: Option<Timestamp>,
+        limit: usize,
+    ) -> StoreFuture<'_, Result<Vec<AuditEntry>, StoreError>>;
 
     /// Replaces a stored secret with `after` only if it is still `before`; false, and nothing
     /// written, when it changed meanwhile or is not there (a key rotation on another node).

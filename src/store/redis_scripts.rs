@@ -321,3 +321,12 @@ redis.call('PEXPIRE', KEYS[1], ARGV[3])
 if count == tonumber(ARGV[2]) then return 1 end
 return 0
 "#;
+
+/// Issue 16: appends an entry to the audit log, a sorted set by time whose members are a
+/// 20-digit sequence number and the entry, so equal times keep their order and no entry
+/// replaces another. KEYS: audit, audit sequence. ARGV: time (ms), the entry's bytes.
+pub const APPEND_AUDIT: &str = r#"
+local n = redis.call('INCR', KEYS[2])
+redis.call('ZADD', KEYS[1], ARGV[1], string.format('%020d', n) .. ARGV[2])
+return n
+"#;

@@ -95,3 +95,138 @@ async fn support_finds_an_account_by_email_or_id_with_its_licenses_pools_devices
     assert!(printed.contains("office-pc windows seats 1"), "{printed}");
     assert!(printed.contains(&format!("{pool} owner")), "{printed}");
 }
+
+#[actix_rt::test]
+async fn a_lost_laptop_is_deregistered_and_every_repair_is_audited() {
+    let b = spawn_broker().await;
+    let (owner, pool) = b.owner_with_license("dean@uni.edu", 4).await;
+    let code = b.invite_code(&owner, &pool).await;
+    let (student_id, student) = b.join_with_code("lost@uni.edu", &code).await;
+    let laptop = b.take_seat(&student, "lost laptop").await;
+    assert_eq!(laptop.status(), 201);
+    let laptop: Value = laptop.json().await.expect("json");
+    assert_eq!(b.take_seat(&student, "desk").await.status(), 201);
+
+    let deregister = |who: String, device: &str| {
+        let path = format!(
+            "/v1/admin/accounts/{who}/devices/{}/deregister",
+            device.replace(' ', "%20")
+        );
+        let b = &b;
+        async move { b.call(Method::POST, &path, OPERATOR_TOKEN, None).await }
+    };
+    let res = deregister(student_id.clone(), "lost laptop").await;
+    assert_eq!(res.status(), 200);
+    let done: Value = res.json().await.expect("json");
+    assert_eq!(done["released"], 1);
+    assert_eq!(done["seats"][0]["seat_id"], laptop["seat_id"]);
+    // The laptop hears why on its next heartbeat; the desk keeps its seat.
+    let seat = laptop["seat_id"].as_str().expect("seat");
+    let res = b
+        .call(
+            Method::POST,
+            &format!("/v1/seats/{seat}/heartbeat"),
+            &student,
+            None,
+        )
+        .await;
+    let (status, body) = crate::helpers::error(res).await;
+    assert_eq!(status, 410, "{body}");
+    assert_eq!(body["reason"], "revoked");
+    let (_, case_now) = case(&b, &student_id, OPERATOR_TOKEN).await;
+    assert_eq!(case_now["seats"].as_array().map(Vec::len), Some(1));
+
+    // A device with nothing left answers 0; a bad device id is refused; no token, 401.
+    let res = deregister(student_id.clone(), "lost laptop").await;
+    let again: Value = res.json().await.expect("json");
+    assert_eq!(again["released"], 0);
+    let res = b
+        .call(
+            Method::POST,
+            &format!("/v1/admin/accounts/{student_id}/devices/%07/deregister"),
+            OPERATOR_TOKEN,
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    let res = b
+        .call(
+            Method::POST,
+            &format!("/v1/admin/accounts/{student_id}/devices/desk/deregister"),
+            &owner,
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), 401);
+
+    // Confirming an email by hand is audited too; the log reads oldest first.
+    let res = b
+        .call(
+            Method::POST,
+            &format!("/v1/admin/accounts/{student_id}/confirm-email"),
+            OPERATOR_TOKEN,
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let res = b
+        .call(Method::GET, "/v1/admin/audit", OPERATOR_TOKEN, None)
+        .await;
+    assert_eq!(res.status(), 200);
+    let log: Value = res.json().await.expect("json");
+    let entries = log["entries"].as_array().expect("entries");
+    let actions: Vec<&str> = entries
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    assert_eq!(
+        actions,
+        ["deregister_device", "deregister_device", "confirm_email"]
+    );
+    assert_eq!(entries[0]["actor"], "operator");
+    assert_eq!(
+        entries[0]["target"],
+        format!("{student_id} lost laptop").as_str()
+    );
+    assert_eq!(
+        entries[0]["before"]["seats"][0]["seat_id"],
+        laptop["seat_id"]
+    );
+    assert_eq!(entries[0]["after"]["seats"], serde_json::json!([]));
+    assert_eq!(entries[2]["after"]["email_confirmed"], true);
+    let res = b
+        .call(Method::GET, "/v1/admin/audit?limit=1", OPERATOR_TOKEN, None)
+        .await;
+    let first: Value = res.json().await.expect("json");
+    assert_eq!(first["entries"].as_array().map(Vec::len), Some(1));
+    let res = b
+        .call(
+            Method::GET,
+            "/v1/admin/audit?since=2999-01-01T00:00:00Z",
+            OPERATOR_TOKEN,
+            None,
+        )
+        .await;
+    let none: Value = res.json().await.expect("json");
+    assert_eq!(none["entries"], serde_json::json!([]));
+    let res = b
+        .call(Method::GET, "/v1/admin/audit?limit=0", OPERATOR_TOKEN, None)
+        .await;
+    assert_eq!(res.status(), 422);
+
+    // The command line prints the log.
+    let address = b.address.clone();
+    let out = actix_rt::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_seatbroker"))
+            .args(["audit", "--url", &address])
+            .env("SEATBROKER__OPERATOR__TOKEN", OPERATOR_TOKEN)
+            .output()
+            .expect("the binary runs")
+    })
+    .await
+    .expect("joined");
+    let printed = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(printed.lines().count(), 3, "{printed}");
+    assert!(printed.contains("operator confirm_email"), "{printed}");
+}

@@ -582,6 +582,54 @@ impl AccountStore for EmbeddedStore {
         }))
     }
 
+    fn append_audit(&self, entry: AuditEntry) -> StoreFuture<'_, Result<(), StoreError>> {
+        Box::pin(self.blocking(move |db| {
+            let bytes = encode(&entry)?;
+            let tx = db
+                .begin_write()
+                .map_err(|e| unavailable("starting a transaction", e))?;
+            {
+                let mut audit = tx
+                    .open_table(AUDIT)
+                    .map_err(|e| unavailable("opening a table", e))?;
+                // The count of entries so far makes every key unique, even for equal times.
+                let n = redb::ReadableTableMetadata::len(&audit)
+                    .map_err(|e| unavailable("reading the audit log", e))?;
+                audit
+                    .insert((entry.at.as_millis(), n), bytes.as_slice())
+                    .map_err(|e| unavailable("writing the audit log", e))?;
+            }
+            tx.commit()
+                .map_err(|e| unavailable("committing a transaction", e))
+        }))
+    }
+
+    fn audit(
+        &self,
+        since: Option<Timestamp>,
+        limit: usize,
+    ) -> StoreFuture<'_, Result<Vec<AuditEntry>, StoreError>> {
+        Box::pin(self.blocking(move |db| {
+            let tx = db
+                .begin_read()
+                .map_err(|e| unavailable("starting a transaction", e))?;
+            let audit = tx
+                .open_table(AUDIT)
+                .map_err(|e| unavailable("opening a table", e))?;
+            let from = (since.map_or(0, Timestamp::as_millis), 0u64);
+            let mut out = Vec::new();
+            for row in audit
+                .range(from..)
+                .map_err(|e| unavailable("reading the audit log", e))?
+                .take(limit)
+            {
+                let (_, value) = row.map_err(|e| unavailable("reading the audit log", e))?;
+                out.push(decode::<AuditEntry>(value.value())?);
+            }
+            Ok(out)
+        }))
+    }
+
     fn replace_secret(
         &self,
         name: &'static str,

@@ -20,6 +20,7 @@
 //! | `usage` | (pool, hour start ms) | `UsageRecord` with the hour's and day's full account sets |
 //! | `accounts` | account | `AccountRecord` |
 //! | `emails` | lower-cased email | account |
+//! | `audit` | (at ms, entries before it) | `AuditEntry`, append-only |
 //! | `secrets` | name (`token_signing_key`, `offline_signing_keys`) | bytes |
 //! | `licenses` | license | `LicenseRecord` |
 //! | `license_keys` | key bits | license |
@@ -51,9 +52,9 @@ use redb::{Database, ReadableDatabase, ReadableTable, Table, TableDefinition};
 use seatbroker_actors::store::{BlockingCommit, PoolCommit, PoolStore, StoreError, StoreFuture};
 
 use super::{
-    decode, encode, unavailable, AccountRecord, AccountStore, Claim, CreateAccountError,
-    CreateLicenseError, LicenseRecord, LinkRecord, MembershipRecord, PoolRecord, SessionRecord,
-    TrialRecord,
+    decode, encode, unavailable, AccountRecord, AccountStore, AuditEntry, Claim,
+    CreateAccountError, CreateLicenseError, LicenseRecord, LinkRecord, MembershipRecord,
+    PoolRecord, SessionRecord, TrialRecord,
 };
 use seatbroker_actors::time::DAY_MS;
 use seatbroker_actors::{
@@ -71,6 +72,7 @@ const USAGE: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("usage");
 const ACCOUNTS: TableDefinition<u32, &[u8]> = TableDefinition::new("accounts");
 const EMAILS: TableDefinition<&str, u32> = TableDefinition::new("emails");
 const SECRETS: TableDefinition<&str, &[u8]> = TableDefinition::new("secrets");
+const AUDIT: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("audit");
 const LICENSES: TableDefinition<u32, &[u8]> = TableDefinition::new("licenses");
 const LICENSE_KEYS: TableDefinition<u128, u32> = TableDefinition::new("license_keys");
 const HOLDINGS: TableDefinition<(u32, u32), ()> = TableDefinition::new("holdings");
@@ -194,6 +196,7 @@ impl EmbeddedStore {
             tx.open_table(ACCOUNTS).map_err(prepare)?;
             tx.open_table(EMAILS).map_err(prepare)?;
             tx.open_table(SECRETS).map_err(prepare)?;
+            tx.open_table(AUDIT).map_err(prepare)?;
             tx.open_table(LICENSES).map_err(prepare)?;
             tx.open_table(LICENSE_KEYS).map_err(prepare)?;
             tx.open_table(HOLDINGS).map_err(prepare)?;

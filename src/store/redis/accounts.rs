@@ -19,6 +19,9 @@ fn with_holder(bytes: &[u8], holder: Option<u32>) -> Result<LicenseRecord, Store
     Ok(license)
 }
 
+/// The digits of the sequence number before each audit entry's bytes (`APPEND_AUDIT`).
+const AUDIT_SEQ_DIGITS: usize = 20;
+
 impl AccountStore for RedisStore {
     fn create_account(
         &self,
@@ -96,6 +99,44 @@ impl AccountStore for RedisStore {
                 })
                 .await?;
             Ok(stored)
+        })
+    }
+
+    fn append_audit(&self, entry: AuditEntry) -> StoreFuture<'_, Result<(), StoreError>> {
+        Box::pin(async move {
+            let keys = [format!("{R}audit"), format!("{R}audit_seq")];
+            self.script::<i64>(
+                "appending to the audit log",
+                &Script::new(lua::APPEND_AUDIT),
+                &[keys[0].as_str(), keys[1].as_str()],
+                &[
+                    entry.at.as_millis().to_string().as_bytes(),
+                    encode(&entry)?.as_slice(),
+                ],
+            )
+            .await?;
+            Ok(())
+        })
+    }
+
+    fn audit(
+        &self,
+        since: Option<Timestamp>,
+        limit: usize,
+    ) -> StoreFuture<'_, Result<Vec<AuditEntry>, StoreError>> {
+        Box::pin(async move {
+            let mut cmd = redis::cmd("ZRANGEBYSCORE");
+            cmd.arg(format!("{R}audit"))
+                .arg(since.map_or(0, Timestamp::as_millis))
+                .arg("+inf")
+                .arg("LIMIT")
+                .arg(0)
+                .arg(limit);
+            let members: Vec<Vec<u8>> = self.query("reading the audit log", cmd).await?;
+            members
+                .iter()
+                .map(|m| decode::<AuditEntry>(m.get(AUDIT_SEQ_DIGITS..).unwrap_or_default()))
+                .collect()
         })
     }
 

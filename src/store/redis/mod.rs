@@ -22,6 +22,7 @@
 //! | `sb:{r}:emails` | hash | lower-cased email → account id |
 //! | `sb:{r}:secret:token_signing_key` | string | the token-signing key |
 //! | `sb:{r}:secret:offline_signing_keys` | string | the offline keyring (current seed, retired public keys) |
+//! | `sb:{r}:audit`, `sb:{r}:audit_seq` | sorted set, string | the append-only audit log: time → 20-digit sequence and `AuditEntry`; the sequence |
 //! | `sb:{r}:license:<n>` | string | `LicenseRecord` as issued |
 //! | `sb:{r}:license_keys` | hash | key bits → license id |
 //! | `sb:{r}:license_holders` | hash | license id → the account that activated it |
@@ -101,9 +102,9 @@ use tokio::sync::Semaphore;
 use super::embedded::TOMBSTONE_RETENTION_MS;
 use super::redis_scripts as lua;
 use super::{
-    decode, encode, unavailable, AccountRecord, AccountStore, Claim, CreateAccountError,
-    CreateLicenseError, LicenseRecord, LinkRecord, MembershipRecord, PoolRecord, SessionRecord,
-    TrialRecord,
+    decode, encode, unavailable, AccountRecord, AccountStore, AuditEntry, Claim,
+    CreateAccountError, CreateLicenseError, LicenseRecord, LinkRecord, MembershipRecord,
+    PoolRecord, SessionRecord, TrialRecord,
 };
 
 /// The prefix of the service's records (one hash tag for all of them).
