@@ -22,3 +22,4 @@ seats-offline-file = Offline-Lizenzdatei
 seats-offline-file-note = Nur der Besitzer des Pools kann diesen Platz freigeben: Die Software auf diesem Rechner läuft weiter, bis ihre Lizenzdatei ersetzt wird.
 pool-admin-offline-file-note = Plätze einer Offline-Lizenzdatei brauchen kein Internet und laufen nie ab. Wer einen freigibt, gibt seine Kapazität frei, doch die Software auf diesem Rechner läuft weiter, bis ihre Lizenzdatei ersetzt wird.
 activate-offline-link = Ein Rechner ohne Internet? Aktivieren Sie ihn offline mit seiner Anfragedatei.
+seats-offline-file-admin = Geben Sie ihn auf der Seite Ihres Pools frei.

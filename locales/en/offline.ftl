@@ -22,3 +22,4 @@ seats-offline-file = Offline license file
 seats-offline-file-note = Only the pool's owner can release this seat: the software on that computer keeps working until its license file is replaced.
 pool-admin-offline-file-note = Seats held by an offline license file need no internet and never time out. Releasing one frees its capacity, but the software on that computer keeps working until its license file is replaced.
 activate-offline-link = A computer without internet? Activate it offline with its request file.
+seats-offline-file-admin = Release it on your pool's page.

@@ -22,3 +22,4 @@ seats-offline-file = Archivo de licencia sin conexión
 seats-offline-file-note = Solo el propietario del pool puede liberar esta plaza: el software de ese ordenador sigue funcionando hasta que se sustituya su archivo de licencia.
 pool-admin-offline-file-note = Las plazas de un archivo de licencia sin conexión no necesitan internet y nunca caducan. Liberar una libera su capacidad, pero el software de ese ordenador sigue funcionando hasta que se sustituya su archivo de licencia.
 activate-offline-link = ¿Un ordenador sin internet? Actívelo sin conexión con su archivo de solicitud.
+seats-offline-file-admin = Libérela en la página de su pool.

@@ -25,6 +25,9 @@ struct SeatLine {
     offline_until: String,
     /// Held by an offline license file: only the pool's owner releases it (issue 16).
     offline_file: bool,
+    /// The pool's administration page, when the viewer owns the pool (where it releases
+    /// an offline-file seat).
+    admin: Option<String>,
 }
 
 /// The page.
@@ -80,6 +83,8 @@ pub async fn show(
                     s.offline_until.map_or_else(|| none.clone(), when)
                 },
                 offline_file: s.offline_file,
+                admin: (crate::domain::ids::owner_of(*pool) == signed_in.account)
+                    .then(|| format!("/pools/{}", format_pool(*pool))),
             }
         })
         .collect();

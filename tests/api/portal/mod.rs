@@ -14,6 +14,7 @@ mod browser;
 mod http;
 mod journey;
 mod mine;
+mod offline;
 mod pools;
 mod recovery;
 mod sign_in;
