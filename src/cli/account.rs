@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::Args;
 use secrecy::ExposeSecret;
 
-use super::broker::{block_on, call_broker, BrokerArgs};
+use super::broker::{block_on, call_broker, operator_token, BrokerArgs};
 use crate::settings::Settings;
 
 /// Which account, and where the broker is.
@@ -23,11 +23,9 @@ pub struct ConfirmArgs {
 
 /// Runs the command: prints the confirmed account, or says what went wrong.
 pub fn confirm_email(settings: &Settings, args: &ConfirmArgs) -> ExitCode {
-    let Some(token) = settings.operator.token.clone() else {
-        eprintln!(
-            "seatbroker: no operator token: set operator.token in the --config file or SEATBROKER__OPERATOR__TOKEN"
-        );
-        return ExitCode::from(2);
+    let token = match operator_token(settings) {
+        Ok(token) => token,
+        Err(code) => return code,
     };
     let base = args.broker.base(settings);
     let path: String = form_urlencoded::byte_serialize(args.account.trim().as_bytes()).collect();
@@ -64,11 +62,9 @@ pub struct ShowArgs {
 
 /// `account show`: prints the account, its licenses, pools, devices and seats.
 pub fn show(settings: &Settings, args: &ShowArgs) -> ExitCode {
-    let Some(token) = settings.operator.token.clone() else {
-        eprintln!(
-            "seatbroker: no operator token: set operator.token in the --config file or SEATBROKER__OPERATOR__TOKEN"
-        );
-        return ExitCode::from(2);
+    let token = match operator_token(settings) {
+        Ok(token) => token,
+        Err(code) => return code,
     };
     let base = args.broker.base(settings);
     let path: String = form_urlencoded::byte_serialize(args.account.trim().as_bytes()).collect();
@@ -167,11 +163,9 @@ pub struct DeregisterArgs {
 
 /// `account deregister-device`: releases every seat of the account on that device.
 pub fn deregister_device(settings: &Settings, args: &DeregisterArgs) -> ExitCode {
-    let Some(token) = settings.operator.token.clone() else {
-        eprintln!(
-            "seatbroker: no operator token: set operator.token in the --config file or SEATBROKER__OPERATOR__TOKEN"
-        );
-        return ExitCode::from(2);
+    let token = match operator_token(settings) {
+        Ok(token) => token,
+        Err(code) => return code,
     };
     let base = args.broker.base(settings);
     let segment =

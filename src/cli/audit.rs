@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::Args;
 use secrecy::ExposeSecret;
 
-use super::broker::{block_on, call_broker, BrokerArgs};
+use super::broker::{block_on, call_broker, operator_token, BrokerArgs};
 use crate::settings::Settings;
 
 /// Which entries, and where the broker is.
@@ -26,11 +26,9 @@ pub struct AuditArgs {
 
 /// Prints one line per entry: when, who, what, to what, before → after.
 pub fn audit(settings: &Settings, args: &AuditArgs) -> ExitCode {
-    let Some(token) = settings.operator.token.clone() else {
-        eprintln!(
-            "seatbroker: no operator token: set operator.token in the --config file or SEATBROKER__OPERATOR__TOKEN"
-        );
-        return ExitCode::from(2);
+    let token = match operator_token(settings) {
+        Ok(token) => token,
+        Err(code) => return code,
     };
     let base = args.broker.base(settings);
     let mut query = vec![("limit", args.limit.to_string())];

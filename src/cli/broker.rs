@@ -39,6 +39,19 @@ impl BrokerArgs {
     }
 }
 
+/// The operator token a support command sends, from the settings; when it is not set, says
+/// how to set it and answers the exit code for a bad setting (2).
+pub(crate) fn operator_token(
+    settings: &Settings,
+) -> Result<secrecy::SecretString, std::process::ExitCode> {
+    settings.operator.token.clone().ok_or_else(|| {
+        eprintln!(
+            "seatbroker: no operator token: set operator.token in the --config file or SEATBROKER__OPERATOR__TOKEN"
+        );
+        std::process::ExitCode::from(2)
+    })
+}
+
 /// Runs a command's calls to a running broker on a runtime of its own; what they answer, or
 /// why not.
 pub(crate) fn block_on<T>(

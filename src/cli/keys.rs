@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use clap::Args;
 use secrecy::ExposeSecret;
 
-use super::broker::{block_on, call_broker, BrokerArgs};
+use super::broker::{block_on, call_broker, operator_token, BrokerArgs};
 use crate::settings::Settings;
 
 /// Where the broker is.
@@ -47,11 +47,9 @@ pub fn show(settings: &Settings, args: &KeysArgs) -> ExitCode {
 
 /// `keys rotate`: a new signing key; prints the keys after the rotation.
 pub fn rotate(settings: &Settings, args: &KeysArgs) -> ExitCode {
-    let Some(token) = settings.operator.token.clone() else {
-        eprintln!(
-            "seatbroker: no operator token: set operator.token in the --config file or SEATBROKER__OPERATOR__TOKEN"
-        );
-        return ExitCode::from(2);
+    let token = match operator_token(settings) {
+        Ok(token) => token,
+        Err(code) => return code,
     };
     let base = args.broker.base(settings);
     let request = reqwest::Client::new()

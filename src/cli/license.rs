@@ -10,7 +10,7 @@ use serde_json::json;
 use clap::Args;
 use secrecy::ExposeSecret;
 
-use super::broker::{block_on, call_broker, BrokerArgs};
+use super::broker::{block_on, call_broker, operator_token, BrokerArgs};
 use crate::domain::time;
 use crate::settings::Settings;
 
@@ -50,11 +50,9 @@ pub fn expiry(raw: &str) -> Result<String, String> {
 
 /// Runs the command; prints the key, or says what went wrong.
 pub fn issue(settings: &Settings, args: &IssueArgs) -> ExitCode {
-    let Some(token) = settings.operator.token.clone() else {
-        eprintln!(
-            "seatbroker: no operator token: set operator.token in the --config file or SEATBROKER__OPERATOR__TOKEN"
-        );
-        return ExitCode::from(2);
+    let token = match operator_token(settings) {
+        Ok(token) => token,
+        Err(code) => return code,
     };
     let expires_at = match args.expires.as_deref().map(expiry).transpose() {
         Ok(e) => e,
