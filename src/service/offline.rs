@@ -4,10 +4,7 @@
 //! named in the request and a license file signed for that request alone. The formats are
 //! `seatbroker_api::offline`; the seat rules of an offline-file seat are the engine's.
 
-use seatbroker_actors::{
-    AccountId, AcquireOutcome, DeviceId, EngineError, Platform, PoolId, Refusal, SeatView,
-    Timestamp,
-};
+use seatbroker_actors::{AccountId, DeviceId, Platform, PoolId, SeatView, Timestamp};
 use seatbroker_api::offline::{key_id, OfflineLicense, OfflineRequest, MAX_REQUEST_AGE_MS};
 
 use super::error::{ActivationRefusal, OfflineRequestError};
@@ -87,7 +84,13 @@ pub async fn accept(
     let device = device_of(&request)?;
     let platform = platform_of(&request)?;
     let pools = pools_to_try(state, account, &request).await?;
-    let (pool, seat) = take_in_order(state, account, &device, platform, &pools).await?;
+    let seats::Granted { pool, seat, .. } =
+        seats::first_granted(state, account, &pools, |_, pool| {
+            state
+                .engine
+                .take_offline_file(pool, account, device.clone(), platform)
+        })
+        .await?;
     let ring = keyring(state, now).await?;
     let key = ring.signing_key();
     let seat_id = format_seat(pool, seat.id);
@@ -138,32 +141,6 @@ async fn pools_to_try(
         None => None,
     };
     seats::pools_for(state, account, named).await
-}
-
-/// Takes the offline-file seat in the first of `pools` that grants it.
-async fn take_in_order(
-    state: &AppState,
-    account: AccountId,
-    device: &DeviceId,
-    platform: Platform,
-    pools: &[PoolId],
-) -> ServiceResult<(PoolId, SeatView)> {
-    let mut last = None;
-    for pool in pools {
-        match state
-            .engine
-            .take_offline_file(*pool, account, device.clone(), platform)
-            .await
-        {
-            Ok(AcquireOutcome::Granted { seat, .. }) => return Ok((*pool, seat)),
-            Ok(AcquireOutcome::Refused(refusal)) => last = Some((*pool, refusal)),
-            Ok(AcquireOutcome::Queued { .. }) => last = Some((*pool, Refusal::Throttled)),
-            Err(EngineError::PoolNotFound) => last = Some((*pool, Refusal::NoLicense)),
-            Err(e) => return Err(e.into()),
-        }
-    }
-    let (pool, refusal) = last.unwrap_or((pool_of(account), Refusal::NoLicense));
-    Err(ServiceError::refused(refusal, pool))
 }
 
 /// Reads an offline request file's text as it was pasted or carried in a link, refusing one

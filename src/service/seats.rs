@@ -78,30 +78,51 @@ pub async fn take(
     if request.platform == Platform::Web {
         web_session_elsewhere(state, account, device).await?;
     }
-    let mut last = None;
-    for (i, pool) in order.iter().enumerate() {
-        let wait = (i + 1 == order.len() && request.wait_s > 0)
-            .then(|| Duration::from_secs(request.wait_s.into()));
+    let last = order.len().saturating_sub(1);
+    let granted = first_granted(state, account, &order, |i, pool| {
+        let wait =
+            (i == last && request.wait_s > 0).then(|| Duration::from_secs(request.wait_s.into()));
         let req = AcquireRequest {
             account,
             device: device.clone(),
             platform: request.platform,
             wait: None,
         };
-        match state.engine.acquire(*pool, req, wait).await {
+        state.engine.acquire(pool, req, wait)
+    })
+    .await?;
+    if request.platform == Platform::Web && !granted.reused {
+        web_session_settled(state, account, device, granted.pool, granted.seat.id).await?;
+    }
+    Ok(granted)
+}
+
+/// S8, S12: asks `pools` in order with `ask` (given each pool's place in the order) and
+/// answers the first seat granted; else the last pool's refusal, with the owner's contact
+/// when that pool is full. A pool that does not exist (no license activated yet) is no
+/// free seat, and a waiter still queued counts as throttled.
+pub(crate) async fn first_granted<F, Fut>(
+    state: &AppState,
+    account: AccountId,
+    pools: &[PoolId],
+    mut ask: F,
+) -> ServiceResult<Granted>
+where
+    F: FnMut(usize, PoolId) -> Fut,
+    Fut: std::future::Future<Output = Result<AcquireOutcome, EngineError>>,
+{
+    let mut last = None;
+    for (i, pool) in pools.iter().enumerate() {
+        match ask(i, *pool).await {
             Ok(AcquireOutcome::Granted { seat, reused }) => {
-                if request.platform == Platform::Web && !reused {
-                    web_session_settled(state, account, device, *pool, seat.id).await?;
-                }
                 return Ok(Granted {
                     pool: *pool,
                     seat,
                     reused,
-                });
+                })
             }
             Ok(AcquireOutcome::Refused(refusal)) => last = Some((*pool, refusal)),
             Ok(AcquireOutcome::Queued { .. }) => last = Some((*pool, Refusal::Throttled)),
-            // S8: a pool that does not exist (no license activated yet) is no free seat.
             Err(EngineError::PoolNotFound) => last = Some((*pool, Refusal::NoLicense)),
             Err(e) => return Err(e.into()),
         }
