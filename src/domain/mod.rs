@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod codes;
+pub mod device;
 pub mod ids;
 pub mod join;
 pub mod license;
