@@ -21,6 +21,7 @@ use crate::auth::revocations::TokenRevocations;
 use crate::auth::token::TokenKey;
 use crate::cluster::bus::Bus;
 use crate::cluster::{Cluster, Engine};
+use crate::domain::device::DeviceKey;
 use crate::http;
 use crate::service::locks::AccountLocks;
 use crate::service::AppState;
@@ -90,6 +91,7 @@ impl Application {
         let (store, accounts, redis) = open_stores(&settings).await?;
         let hasher = password_hasher(&settings)?;
         let signing_key = signing_key(&settings, accounts.as_ref()).await?;
+        let devices = device_key(accounts.as_ref()).await?;
         let mut lockouts = Lockouts::new(settings.auth.lockout_threshold, settings.auth.lockout_s);
         let mailer = crate::email::Mailer::new(&settings.email, &settings.storage.path)?;
         let revocations = TokenRevocations::new(
@@ -100,8 +102,12 @@ impl Application {
         );
         let trusted_proxies = settings.trusted_proxies()?;
         let workers = settings.http_workers();
-        let registry =
-            PoolRegistry::new(store.clone(), clock, engine_config(&settings), Vec::new());
+        let registry = PoolRegistry::new(
+            store.clone(),
+            clock,
+            engine_config(&settings, &devices),
+            Vec::new(),
+        );
         let cluster = join_cluster(&settings, redis);
         if let Some(cluster) = &cluster {
             // A3 across nodes: a load balancer may send each attempt to another node.
@@ -134,6 +140,7 @@ impl Application {
             bus: bus.clone(),
             hasher,
             tokens: TokenKey::new(signing_key),
+            devices,
             revocations,
             mailer,
             lockouts,
@@ -321,9 +328,23 @@ async fn signing_key(
     }
 }
 
-/// The engine's bounds from the settings.
-fn engine_config(settings: &Settings) -> EngineConfig {
+/// The key that turns device ids into stored ones (issue 16, privacy): kept in the store,
+/// made on first start, the same for every node.
+async fn device_key(accounts: &dyn AccountStore) -> Result<DeviceKey, StartupError> {
+    let mut fresh = vec![0u8; 32];
+    getrandom::fill(&mut fresh).map_err(|e| StartupError::Auth(e.to_string()))?;
+    accounts
+        .secret(crate::store::secrets::DEVICE_ID_KEY, fresh)
+        .await
+        .map(DeviceKey::new)
+        .map_err(|e| StartupError::Auth(e.to_string()))
+}
+
+/// The engine's bounds from the settings; pools that load migrate the device ids an earlier
+/// version stored raw to keyed hashes under `devices`.
+fn engine_config(settings: &Settings, devices: &DeviceKey) -> EngineConfig {
     EngineConfig {
+        device_migration: Some(Arc::new(devices.clone())),
         limits: TableLimits {
             max_waiters: settings.seats.max_waiters_per_pool,
             ..TableLimits::default()

@@ -906,3 +906,40 @@ async fn s11_offline_file_seat_is_persisted_and_survives_a_restart_of_the_engine
     assert_eq!(second.admin_release(PoolId(1), seat.id).await, Ok(Ok(())));
     assert!(store.get(PoolId(1)).expect("stored").seats.is_empty());
 }
+
+/// A migration that marks every device id it has not marked yet.
+#[derive(Debug)]
+struct MarkDevices;
+
+impl crate::DeviceMigration for MarkDevices {
+    fn migrate(&self, stored: &DeviceId) -> Option<DeviceId> {
+        (!stored.as_str().starts_with("m:"))
+            .then(|| DeviceId::parse(&format!("m:{stored}")).expect("valid device"))
+    }
+}
+
+#[actix_rt::test]
+async fn a_pool_loaded_with_a_device_migration_stores_its_seats_migrated_before_serving() {
+    let store = store_with_pools(&[(1, 5)]).await;
+    let old = registry(store.clone(), EngineConfig::default());
+    let seat = take(&old, 1, 7).await;
+    old.shutdown(Duration::from_secs(5)).await;
+    let stored = store.get(PoolId(1)).expect("pool");
+    assert_eq!(stored.seats[0].device.as_str(), "pc");
+
+    let reg = registry(
+        store.clone(),
+        EngineConfig {
+            device_migration: Some(Arc::new(MarkDevices)),
+            ..EngineConfig::default()
+        },
+    );
+    // S2: the same account on the migrated device id finds its seat again.
+    match reg.acquire(PoolId(1), request(7, "m:pc"), None).await {
+        Ok(AcquireOutcome::Granted { seat: again, .. }) => assert_eq!(again.id, seat.id),
+        other => panic!("expected the same seat, got {other:?}"),
+    }
+    let stored = store.get(PoolId(1)).expect("pool");
+    assert_eq!(stored.seats[0].device.as_str(), "m:pc");
+    assert_eq!(stored.seats.len(), 1);
+}

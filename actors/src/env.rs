@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::committer::Committer;
-use crate::ids::PoolId;
+use crate::ids::{DeviceId, PoolId};
 use crate::model::TableLimits;
 use crate::store::PoolStore;
 use crate::time::Clock;
@@ -25,6 +25,15 @@ pub struct EngineConfig {
     pub idle_stop_after: Duration,
     /// The most pool commits in one store call.
     pub max_batch: usize,
+    /// Rewrites device ids stored by an earlier version when a pool loads (the service's
+    /// device privacy: raw ids become keyed hashes); `None` keeps them as they are.
+    pub device_migration: Option<Arc<dyn DeviceMigration>>,
+}
+
+/// How a pool's stored device ids are brought to the current form when it loads.
+pub trait DeviceMigration: Send + Sync + std::fmt::Debug {
+    /// The current form of `stored`, or `None` when it is current already.
+    fn migrate(&self, stored: &DeviceId) -> Option<DeviceId>;
 }
 
 impl Default for EngineConfig {
@@ -34,6 +43,7 @@ impl Default for EngineConfig {
             mailbox_capacity: 1_000,
             idle_stop_after: Duration::from_secs(300),
             max_batch: 1_024,
+            device_migration: None,
         }
     }
 }

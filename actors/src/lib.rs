@@ -27,7 +27,7 @@ mod actor_tests;
 pub use error::EngineError;
 pub use ids::{AccountId, DeviceId, LicenseId, Platform, Policy, PoolId, SeatId, WaiterId};
 pub use model::*;
-pub use registry::{EngineConfig, EngineStats, PoolHandle, PoolRegistry};
+pub use registry::{DeviceMigration, EngineConfig, EngineStats, PoolHandle, PoolRegistry};
 pub use store::{MemoryStore, PoolCommit, PoolStore, StoreError};
 pub use table::SeatTable;
 pub use time::{Clock, SystemClock, Timestamp, TokioClock};

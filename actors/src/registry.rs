@@ -27,14 +27,14 @@ use crate::error::EngineError;
 use crate::ids::{AccountId, DeviceId, Platform, PoolId, SeatId, WaiterId};
 use crate::messages::{self, Reply};
 use crate::model::{
-    AcquireOutcome, AcquireRequest, CloseOutcome, License, MemberError, PoolSettings, PoolStatus,
-    SeatError, SeatView,
+    AcquireOutcome, AcquireRequest, Change, CloseOutcome, License, MemberError, PoolSettings,
+    PoolSnapshot, PoolStatus, SeatError, SeatView,
 };
-use crate::store::{PoolStore, StoreError};
+use crate::store::{PoolCommit, PoolStore, StoreError};
 use crate::time::{Clock, Timestamp};
 
 // The engine's settings and counters were defined here first; they keep their paths.
-pub use crate::env::{EngineConfig, EngineStats};
+pub use crate::env::{DeviceMigration, EngineConfig, EngineStats};
 
 /// A running pool actor as the registry hands it out.
 #[derive(Debug, Clone)]
@@ -323,7 +323,7 @@ impl PoolRegistry {
         if self.closed.load(Ordering::Acquire) {
             return Err(EngineError::ShuttingDown);
         }
-        let snapshot = match self.env.store.load(pool).await {
+        let mut snapshot = match self.env.store.load(pool).await {
             Ok(Some(snapshot)) => snapshot,
             Ok(None) => return Err(EngineError::PoolNotFound),
             Err(StoreError::PoolOwnedElsewhere(_)) => return Err(EngineError::PoolOwnedElsewhere),
@@ -332,6 +332,7 @@ impl PoolRegistry {
                 return Err(EngineError::StoreUnavailable);
             }
         };
+        self.migrate_devices(&mut snapshot).await?;
         if self.closed.load(Ordering::Acquire) {
             // Shutdown began while the pool loaded: it would miss the stop.
             return Err(EngineError::ShuttingDown);
@@ -351,6 +352,42 @@ impl PoolRegistry {
             capacity: self.env.config.mailbox_capacity,
             stats: self.env.stats.clone(),
         })
+    }
+
+    /// Rewrites the device ids of a loaded pool's seats that an earlier version stored in
+    /// another form (`EngineConfig::device_migration`), and persists the rewritten seats
+    /// before the pool serves, so that a pool is migrated the first time it loads.
+    async fn migrate_devices(&self, snapshot: &mut PoolSnapshot) -> Result<(), EngineError> {
+        let Some(migration) = &self.env.config.device_migration else {
+            return Ok(());
+        };
+        let mut changes = Vec::new();
+        for seat in &mut snapshot.seats {
+            if let Some(current) = migration.migrate(&seat.device) {
+                seat.device = current;
+                changes.push(Change::SeatUpdated(seat.clone()));
+            }
+        }
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let count = changes.len();
+        let batch = [PoolCommit {
+            pool: snapshot.pool,
+            changes,
+        }];
+        match self.env.store.commit(&batch).await.into_iter().next() {
+            Some(Ok(())) => {
+                tracing::info!(pool = %snapshot.pool, seats = count, "device ids migrated");
+                Ok(())
+            }
+            Some(Err(StoreError::PoolOwnedElsewhere(_))) => Err(EngineError::PoolOwnedElsewhere),
+            Some(Err(err)) => {
+                tracing::warn!(pool = %snapshot.pool, %err, "migrating device ids failed");
+                Err(EngineError::StoreUnavailable)
+            }
+            None => Err(EngineError::StoreUnavailable),
+        }
     }
 
     /// Sends a message built by `make` to the pool's actor and waits for its answer. Retries

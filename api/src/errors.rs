@@ -59,8 +59,11 @@ pub struct SeatElsewhere {
     pub seat_id: String,
     /// Its pool, `P-...`.
     pub pool_id: String,
-    /// The device holding it.
+    /// The device holding it, as its fingerprint (the broker keeps no device ids).
     pub device_id: String,
+    /// The device's fingerprint (`3fa9-1c2b-77de`), as in seat objects.
+    #[serde(default)]
+    pub device_fingerprint: String,
     /// That device's platform.
     pub platform: Platform,
     /// When it was granted (RFC 3339).

@@ -65,6 +65,7 @@ mod tests {
             pool_id: "P-000-001".into(),
             account_id: "A-000-002".into(),
             device_id: "laptop".into(),
+            device_fingerprint: "3fa9-1c2b-77de".into(),
             platform: Platform::Web,
             policy: Policy::Owner,
             granted_at: "2027-03-01T08:00:00Z".into(),
@@ -81,7 +82,8 @@ mod tests {
             json,
             json!({
                 "seat_id": "S-000-001-00000001", "pool_id": "P-000-001",
-                "account_id": "A-000-002", "device_id": "laptop", "platform": "web",
+                "account_id": "A-000-002", "device_id": "laptop",
+                "device_fingerprint": "3fa9-1c2b-77de", "platform": "web",
                 "policy": "owner", "granted_at": "2027-03-01T08:00:00Z", "expires_at": null,
                 "offline_until": null, "offline_file": false, "heartbeat_interval_s": 300,
                 "license_expires_at": null, "trial_days_left": 5,

@@ -79,8 +79,13 @@ pub struct Seat {
     pub pool_id: String,
     /// The account holding it, `A-...`.
     pub account_id: String,
-    /// The device it is bound to.
+    /// The device it is bound to: in the answer to `POST /v1/seats` (and to an offline
+    /// activation) the id the client sent; everywhere else the device's fingerprint, because
+    /// the broker keeps only a keyed hash of the id (README, "What is stored").
     pub device_id: String,
+    /// The device's fingerprint (`3fa9-1c2b-77de`), the same in every answer.
+    #[serde(default)]
+    pub device_fingerprint: String,
     /// The device's platform.
     pub platform: Platform,
     /// Owner or member rules.

@@ -71,8 +71,10 @@ pub struct SeatElsewhere {
     pub seat_id: String,
     /// Its pool.
     pub pool_id: String,
-    /// The device holding it.
+    /// The device holding it, as its fingerprint.
     pub device_id: String,
+    /// The device's fingerprint (`3fa9-1c2b-77de`), as `Seat::device_fingerprint`.
+    pub device_fingerprint: String,
     /// That device's platform, as the API names it.
     pub platform: String,
     /// When it was granted.
@@ -88,6 +90,7 @@ impl TryFrom<seatbroker_api::SeatElsewhere> for SeatElsewhere {
             seat_id: wire.seat_id,
             pool_id: wire.pool_id,
             device_id: wire.device_id,
+            device_fingerprint: wire.device_fingerprint,
             platform: wire.platform.as_str().to_owned(),
             granted_at,
         })

@@ -425,6 +425,7 @@ mod tests {
             pool_id: "P-1".into(),
             account_id: "A-000-001".into(),
             device_id: "laptop".into(),
+            device_fingerprint: "3fa9-1c2b-77de".into(),
             platform: Platform::Windows,
             policy: Policy::Member,
             granted_at: now,

@@ -138,8 +138,12 @@ pub struct Seat {
     pub pool_id: String,
     /// The account holding it.
     pub account_id: String,
-    /// The device it is bound to.
+    /// The device it is bound to: the id this client sent in the answer to a seat request,
+    /// the device's fingerprint in listings (the broker keeps only a keyed hash of the id).
     pub device_id: String,
+    /// The device's fingerprint (`3fa9-1c2b-77de`): what the portal and support show of this
+    /// device, for the application to show its user too.
+    pub device_fingerprint: String,
     /// The device's platform.
     pub platform: Platform,
     /// Owner or member rules.
@@ -176,6 +180,7 @@ impl TryFrom<seatbroker_api::Seat> for Seat {
             pool_id: wire.pool_id,
             account_id: wire.account_id,
             device_id: wire.device_id,
+            device_fingerprint: wire.device_fingerprint,
             platform: wire.platform,
             policy: wire.policy,
             heartbeat_interval_s: u64::from(wire.heartbeat_interval_s),
@@ -368,6 +373,7 @@ mod tests {
             pool_id: "P-000-001".into(),
             account_id: "A-000-002".into(),
             device_id: "laptop".into(),
+            device_fingerprint: "3fa9-1c2b-77de".into(),
             platform: Platform::Mac,
             policy: Policy::Member,
             granted_at: "2027-03-01T08:00:00Z".into(),

@@ -154,7 +154,8 @@ fn describe(case: &serde_json::Value) -> String {
 pub struct DeregisterArgs {
     /// The account: its id (A-3F9-C21) or its email.
     pub account: String,
-    /// The device id, as `account show` lists it.
+    /// The device: its fingerprint as `account show` lists it (`3fa9-1c2b-77de`), or the id
+    /// its application sends.
     pub device: String,
     /// The broker and the settings.
     #[command(flatten)]

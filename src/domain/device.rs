@@ -1,7 +1,7 @@
 //! Privacy of devices: the broker never keeps the device id a client sends. The service turns
 //! it into a keyed hash (HMAC-SHA256 under a secret kept in the store) before anything else
 //! sees it, and people are shown a short fingerprint of that hash. What lives here: the hash,
-//! the stored form (`h1:` and 64 hex digits), the fingerprint, and recognising a stored id of
+//! the stored form (`h1:` and 32 hex digits), the fingerprint, and recognising a stored id of
 //! an older version (the raw id) so that it can be migrated. No I/O: the key comes from the
 //! caller.
 
@@ -12,6 +12,10 @@ use sha2::Sha256;
 /// What a stored (hashed) device id starts with; anything else was stored by an earlier
 /// version as the client sent it.
 pub const HASHED_PREFIX: &str = "h1:";
+
+/// How many bytes of the HMAC a stored id keeps: 128 bits, so that no two devices of an
+/// account collide, and short enough (35 characters) for the seat table to keep inline.
+const HASH_BYTES: usize = 16;
 
 /// How many hex digits of the hash a fingerprint shows (48 bits: distinct among one
 /// account's devices, and too short to be looked up anywhere).
@@ -35,8 +39,8 @@ impl DeviceKey {
         DeviceKey { key }
     }
 
-    /// The stored form of a device id as a client sent it: `h1:` and the 64 hex digits of
-    /// HMAC-SHA256(key, id). The same id always gives the same stored id (S2 finds the seat
+    /// The stored form of a device id as a client sent it: `h1:` and the first 32 hex
+    /// digits (128 bits) of HMAC-SHA256(key, id). The same id always gives the same stored id (S2 finds the seat
     /// again), and the stored id says nothing about the sent one without the key.
     pub fn hash(&self, sent: &DeviceId) -> DeviceId {
         let mut mac = match Hmac::<Sha256>::new_from_slice(&self.key) {
@@ -45,10 +49,10 @@ impl DeviceKey {
             Err(_) => unreachable!("HMAC accepts keys of any length"),
         };
         mac.update(sent.as_str().as_bytes());
-        let digest = hex::encode(mac.finalize().into_bytes());
+        let digest = hex::encode(&mac.finalize().into_bytes()[..HASH_BYTES]);
         match DeviceId::parse(&format!("{HASHED_PREFIX}{digest}")) {
             Ok(id) => id,
-            // 67 printable characters always pass the 128-character rule.
+            // 35 printable characters always pass the 128-character rule.
             Err(_) => unreachable!("a hashed device id is a valid device id"),
         }
     }
@@ -60,12 +64,20 @@ impl DeviceKey {
     }
 }
 
+impl seatbroker_actors::DeviceMigration for DeviceKey {
+    fn migrate(&self, stored: &DeviceId) -> Option<DeviceId> {
+        DeviceKey::migrate(self, stored)
+    }
+}
+
 /// Whether a stored device id is in the hashed form.
 pub fn is_hashed(stored: &DeviceId) -> bool {
     stored
         .as_str()
         .strip_prefix(HASHED_PREFIX)
-        .is_some_and(|hex| hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+        .is_some_and(|hex| {
+            hex.len() == 2 * HASH_BYTES && hex.bytes().all(|b| b.is_ascii_hexdigit())
+        })
 }
 
 /// What people are shown of a stored device id: the first 12 hex digits of its hash in three
@@ -76,27 +88,29 @@ pub fn fingerprint(stored: &DeviceId) -> String {
         Some(hex) if is_hashed(stored) => hex[..FINGERPRINT_DIGITS].to_owned(),
         _ => {
             use sha2::Digest;
-            hex::encode(Sha256::digest(stored.as_str().as_bytes()))[..FINGERPRINT_DIGITS]
-                .to_owned()
+            hex::encode(Sha256::digest(stored.as_str().as_bytes()))[..FINGERPRINT_DIGITS].to_owned()
         }
     };
     format!("{}-{}-{}", &digits[0..4], &digits[4..8], &digits[8..12])
 }
 
-/// Whether `candidate` (what a person typed: a fingerprint, with or without its dashes, or a
-/// whole stored id) names the stored device id `stored`.
-pub fn names(candidate: &str, stored: &DeviceId) -> bool {
-    let typed: String = candidate
+/// `typed` as a fingerprint when it is one (12 hex digits, dashes anywhere, any case).
+pub fn as_fingerprint(typed: &str) -> Option<String> {
+    let digits: String = typed
         .trim()
         .chars()
         .filter(|c| *c != '-')
         .collect::<String>()
         .to_ascii_lowercase();
-    if typed == stored.as_str() {
-        return true;
-    }
-    let print: String = fingerprint(stored).chars().filter(|c| *c != '-').collect();
-    typed == print
+    (digits.len() == FINGERPRINT_DIGITS && digits.bytes().all(|b| b.is_ascii_hexdigit()))
+        .then(|| format!("{}-{}-{}", &digits[0..4], &digits[4..8], &digits[8..12]))
+}
+
+/// Whether `candidate` (what a person typed: a fingerprint, with or without its dashes, or a
+/// whole stored id) names the stored device id `stored`.
+pub fn names(candidate: &str, stored: &DeviceId) -> bool {
+    candidate.trim() == stored.as_str()
+        || as_fingerprint(candidate).is_some_and(|print| print == fingerprint(stored))
 }
 
 #[cfg(test)]
@@ -113,9 +127,18 @@ mod tests {
         let stored = key.hash(&id("alice-laptop"));
         assert!(is_hashed(&stored));
         assert!(!stored.as_str().contains("alice"));
-        assert_eq!(stored, key.hash(&id("alice-laptop")), "S2 finds the seat again");
+        // Short enough for the seat table to keep inline (46 bytes).
+        assert_eq!(stored.as_str().len(), 35);
+        assert_eq!(
+            stored,
+            key.hash(&id("alice-laptop")),
+            "S2 finds the seat again"
+        );
         assert_ne!(stored, key.hash(&id("alice-desktop")));
-        assert_ne!(stored, DeviceKey::new(b"k2".to_vec()).hash(&id("alice-laptop")));
+        assert_ne!(
+            stored,
+            DeviceKey::new(b"k2".to_vec()).hash(&id("alice-laptop"))
+        );
     }
 
     #[test]
@@ -124,7 +147,11 @@ mod tests {
         let raw = id("old-device");
         let migrated = key.migrate(&raw).expect("a raw id is migrated");
         assert_eq!(migrated, key.hash(&raw));
-        assert_eq!(key.migrate(&migrated), None, "migrating twice changes nothing");
+        assert_eq!(
+            key.migrate(&migrated),
+            None,
+            "migrating twice changes nothing"
+        );
         assert!(key.migrate(&id("h1:not-hex")).is_some());
     }
 
@@ -139,6 +166,11 @@ mod tests {
         assert!(names(&print.replace('-', "").to_uppercase(), &stored));
         assert!(names(stored.as_str(), &stored));
         assert!(!names("laptop", &stored));
+        assert_eq!(
+            as_fingerprint(" 3FA91C2B77DE"),
+            Some("3fa9-1c2b-77de".into())
+        );
+        assert_eq!(as_fingerprint("3fa9-1c2b-77d"), None);
         let raw = id("never-shown");
         assert!(!fingerprint(&raw).contains("never"));
     }

@@ -72,7 +72,8 @@ pub struct AdminPoolRole {
 /// A device of the account and how many seats it holds.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AdminDevice {
-    /// The device id its application sent.
+    /// The device's fingerprint (the id its application sent is kept only as a keyed hash);
+    /// `POST .../devices/{device}/deregister` takes it.
     device_id: String,
     /// `windows`, `mac` or `web`.
     platform: seatbroker_api::Platform,
@@ -122,13 +123,14 @@ pub async fn show(
     let mut devices: Vec<AdminDevice> = Vec::new();
     for (_, seat) in &case.seats {
         let platform = views::platform(seat.platform);
+        let print = crate::domain::device::fingerprint(&seat.device);
         match devices
             .iter_mut()
-            .find(|d| d.device_id == seat.device.as_str() && d.platform == platform)
+            .find(|d| d.device_id == print && d.platform == platform)
         {
             Some(d) => d.seats += 1,
             None => devices.push(AdminDevice {
-                device_id: seat.device.as_str().to_owned(),
+                device_id: print,
                 platform,
                 seats: 1,
             }),

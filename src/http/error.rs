@@ -135,10 +135,12 @@ impl ApiError {
                     .own_seats_elsewhere
                     .iter()
                     .map(|s| {
+                        let print = crate::domain::device::fingerprint(&s.device);
                         json!({
                             "seat_id": format_seat(pool, s.id),
                             "pool_id": format_pool(pool),
-                            "device_id": s.device.as_str(),
+                            "device_id": print,
+                            "device_fingerprint": print,
                             "platform": s.platform.as_str(),
                             "granted_at": time::format(s.granted_at),
                         })

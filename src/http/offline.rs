@@ -97,7 +97,11 @@ pub async fn activate(
     let now = state.registry.now();
     let grant = offline::accept(&state, who.0, &body.0.request, now).await?;
     Ok(HttpResponse::Created().json(OfflineActivation {
-        seat: views::seat(grant.pool, &grant.seat, now),
+        seat: seatbroker_api::Seat {
+            // The request named the device; the answer names it the same way.
+            device_id: grant.device_id.clone(),
+            ..views::seat(grant.pool, &grant.seat, now)
+        },
         license: grant.license,
         file_name: grant.file_name,
     }))

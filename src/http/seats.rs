@@ -95,7 +95,9 @@ async fn take_seat(
         wait_s,
     };
     let granted = seats::take(state, who.0, request).await?;
-    let json = views::seat(granted.pool, &granted.seat, state.registry.now());
+    let mut json = views::seat(granted.pool, &granted.seat, state.registry.now());
+    // The one answer that may name the device as the client sent it: the client knows it.
+    json.device_id = body.device_id;
     Ok(if granted.reused {
         HttpResponse::Ok().json(json)
     } else {

@@ -21,6 +21,7 @@ pub use seatbroker_api::{
 };
 
 use crate::domain::codes::LicenseKey;
+use crate::domain::device::fingerprint;
 use crate::domain::ids::{format_pool, format_seat};
 use crate::domain::time;
 use crate::domain::usage::UsageRow;
@@ -31,7 +32,8 @@ use crate::store::{AccountRecord, LicenseRecord, MemberStatus};
 /// A license expiring within this many days is announced with `license_expires_soon`.
 const EXPIRES_SOON_DAYS: u64 = 14;
 
-/// A seat object. The hot path answers one per take: its codes are static strings and enums,
+/// A seat object; `device_id` shows the device's fingerprint (the sent id is not kept), which
+/// the answer to the request that sent the id replaces with it. The hot path answers one per take: its codes are static strings and enums,
 /// so the only allocations are its ids and times (and the warnings' list when there are any).
 pub fn seat(pool: PoolId, seat: &SeatView, now: Timestamp) -> Seat {
     let mut warnings = Vec::new();
@@ -44,11 +46,13 @@ pub fn seat(pool: PoolId, seat: &SeatView, now: Timestamp) -> Seat {
     if seat.trial_days_left.is_some() {
         warnings.push(Cow::Borrowed("trial_days_left"));
     }
+    let print = fingerprint(&seat.device);
     Seat {
         seat_id: format_seat(pool, seat.id),
         pool_id: format_pool(pool),
         account_id: seat.account.to_string(),
-        device_id: seat.device.as_str().to_owned(),
+        device_id: print.clone(),
+        device_fingerprint: print,
         platform: platform(seat.platform),
         policy: match seat.policy {
             seatbroker_actors::Policy::Owner => Policy::Owner,

@@ -107,7 +107,7 @@ fn card(
             .iter()
             .filter(|(pool, _)| *pool == d.record.pool)
             .map(|(_, s)| SeatLine {
-                device: s.device.as_str().to_owned(),
+                device: crate::domain::device::fingerprint(&s.device),
                 platform: t.get(&format!("platform-{}", s.platform.as_str())),
                 since: when(s.granted_at),
             })

@@ -122,7 +122,7 @@ pub async fn accept(
     let status = match outcome {
         Ok(grant) => {
             page.file = Some(LicenseFile {
-                device: grant.seat.device.as_str().to_owned(),
+                device: grant.device_id.clone(),
                 license: grant.license,
                 file_name: grant.file_name,
             });

@@ -522,7 +522,7 @@ async fn render(
         .iter()
         .map(|s| SeatLine {
             id: format_seat(record.pool, s.id),
-            device: s.device.as_str().to_owned(),
+            device: crate::domain::device::fingerprint(&s.device),
             platform: t.get(&format!("platform-{}", s.platform.as_str())),
             holder: holder(s.account),
             since: when(s.granted_at),

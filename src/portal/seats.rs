@@ -71,7 +71,7 @@ pub async fn show(
             });
             SeatLine {
                 id: format_seat(*pool, s.id),
-                device: s.device.as_str().to_owned(),
+                device: crate::domain::device::fingerprint(&s.device),
                 platform: c.t.get(&format!("platform-{}", s.platform.as_str())),
                 pool: format_pool(*pool),
                 owner: details.map_or_else(String::new, |d| d.owner.name.clone()),

@@ -54,6 +54,8 @@ pub struct AppState {
     pub hasher: PasswordHasher,
     /// A4: signs and verifies tokens.
     pub tokens: TokenKey,
+    /// Issue 16: turns the device ids clients send into the keyed hashes that are stored.
+    pub devices: crate::domain::device::DeviceKey,
     /// A4: the accounts whose earlier tokens were revoked.
     pub revocations: TokenRevocations,
     /// A3: failed logins per (email, address).

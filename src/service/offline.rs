@@ -68,6 +68,8 @@ pub struct OfflineGrant {
     pub license: String,
     /// A file name for it, naming the device's platform and the seat.
     pub file_name: String,
+    /// The device id as the request sent it (the seat keeps only its keyed hash).
+    pub device_id: String,
 }
 
 /// Accepts the offline request `text` for `account` at `now` (`read_request`), takes (or
@@ -81,7 +83,8 @@ pub async fn accept(
     now: Timestamp,
 ) -> ServiceResult<OfflineGrant> {
     let request = read_request(text, now)?;
-    let device = device_of(&request)?;
+    // Issue 16, privacy: the seat keeps the device's keyed hash; the file names the sent id.
+    let device = state.devices.hash(&device_of(&request)?);
     let platform = platform_of(&request)?;
     let pools = pools_to_try(state, account, &request).await?;
     let seats::Granted { pool, seat, .. } =
@@ -113,6 +116,7 @@ pub async fn accept(
         file_name: format!("seatbroker-offline-{}-{seat_id}.sblic", platform.as_str()),
         seat,
         license,
+        device_id: request.device_id,
     })
 }
 

@@ -18,7 +18,7 @@ use crate::domain::ids::{owner_of, pool_of};
 /// A request for a seat, parsed.
 #[derive(Debug, Clone)]
 pub struct SeatRequest {
-    /// The device.
+    /// The device, as the client sent it (`take` stores only its keyed hash).
     pub device: DeviceId,
     /// Its platform.
     pub platform: Platform,
@@ -74,7 +74,8 @@ pub async fn take(
         return Err(ServiceError::ShuttingDown);
     }
     let order = pools_for(state, account, request.pool).await?;
-    let device = &request.device;
+    // Issue 16, privacy: from here on the device is its keyed hash; the sent id is not kept.
+    let device = &state.devices.hash(&request.device);
     if request.platform == Platform::Web {
         web_session_elsewhere(state, account, device).await?;
     }

@@ -5,6 +5,7 @@
 //! the append-only audit log with who, what, when, and the state before and after; and
 //! reading that log.
 
+use crate::domain::device::{as_fingerprint, fingerprint, names};
 use seatbroker_actors::{AccountId, DeviceId, EngineError, PoolId, SeatError, SeatView, Timestamp};
 use serde_json::{json, Value};
 
@@ -49,15 +50,16 @@ pub async fn log(
 fn seat_json(pool: PoolId, seat: &SeatView) -> Value {
     json!({
         "seat_id": format_seat(pool, seat.id),
-        "device_id": seat.device.as_str(),
+        "device_id": fingerprint(&seat.device),
         "platform": seat.platform.as_str(),
         "offline_file": seat.offline_file,
     })
 }
 
-/// A lost laptop: releases every seat the account holds on `device` (any platform, offline
-/// license files included), as the owner's forced release does (W3: the holder hears
-/// `revoked`), and records it. Answers the seats released.
+/// A lost laptop: releases every seat the account holds on `device` (its fingerprint as
+/// support sees it, or the id the application sent; any platform, offline license files
+/// included), as the owner's forced release does (W3: the holder hears `revoked`), and
+/// records it with the device's fingerprint. Answers the seats released.
 pub async fn deregister_device(
     state: &AppState,
     actor: &str,
@@ -65,13 +67,19 @@ pub async fn deregister_device(
     device: &str,
 ) -> ServiceResult<Vec<(PoolId, SeatView)>> {
     let account = find(state, who).await?;
-    let device = DeviceId::parse(device)
+    let sent = DeviceId::parse(device)
         .map_err(|e| ServiceError::invalid("device", format!("device: {e}")))?;
+    let hashed = state.devices.hash(&sent);
     let on_device: Vec<(PoolId, SeatView)> = me::seats(state, account.id)
         .await?
         .into_iter()
-        .filter(|(_, seat)| seat.device == device)
+        .filter(|(_, seat)| seat.device == hashed || names(device, &seat.device))
         .collect();
+    // The audit log names the device by its fingerprint, never by what was typed.
+    let print = match on_device.first() {
+        Some((_, seat)) => fingerprint(&seat.device),
+        None => as_fingerprint(device).unwrap_or_else(|| fingerprint(&hashed)),
+    };
     let mut released = Vec::with_capacity(on_device.len());
     for (pool, seat) in on_device {
         match state.engine.admin_release(pool, seat.id).await {
@@ -87,7 +95,7 @@ pub async fn deregister_device(
         state,
         actor,
         "deregister_device",
-        format!("{} {}", account.id, device.as_str()),
+        format!("{} {print}", account.id),
         Some(json!({ "seats": before })),
         Some(json!({ "seats": [] })),
     )

@@ -242,6 +242,8 @@ pub mod secrets {
     /// Issue 16: the Ed25519 keys that sign offline license files (the current one and the
     /// public halves of the retired ones), as an `OfflineKeyring`.
     pub const OFFLINE_KEYS: &str = "offline_signing_keys";
+    /// Issue 16, privacy: the HMAC-SHA256 key under which device ids are stored.
+    pub const DEVICE_ID_KEY: &str = "device_id_key";
 }
 
 /// Several nodes: locks that every node sees (Redis), each held under a random token until

@@ -16,6 +16,7 @@ mod offline;
 mod ops;
 mod pool_admin;
 mod portal;
+mod privacy;
 mod process;
 mod races;
 mod redis_backend;

@@ -44,7 +44,21 @@ async fn support_finds_an_account_by_email_or_id_with_its_licenses_pools_devices
         .iter()
         .filter_map(|d| d["device_id"].as_str())
         .collect();
-    assert_eq!(devices, ["office-pc", "laptop"]);
+    // Devices show as their fingerprints (issue 16, privacy), in the order of their seats.
+    let mine: Value = b
+        .call(Method::GET, "/v1/me/seats", &owner, None)
+        .await
+        .json()
+        .await
+        .expect("json");
+    let prints: Vec<&str> = mine
+        .as_array()
+        .expect("seats")
+        .iter()
+        .filter_map(|s| s["device_fingerprint"].as_str())
+        .collect();
+    assert_eq!(devices, prints);
+    assert!(!devices.contains(&"office-pc") && devices.len() == 2);
 
     // By id; a blocked member's standing shows.
     let res = b
@@ -92,7 +106,10 @@ async fn support_finds_an_account_by_email_or_id_with_its_licenses_pools_devices
         printed.contains("<Prof@Uni.edu>, email confirmed"),
         "{printed}"
     );
-    assert!(printed.contains("office-pc windows seats 1"), "{printed}");
+    assert!(
+        printed.contains(&format!("{} windows seats 1", prints[0])),
+        "{printed}"
+    );
     assert!(printed.contains(&format!("{pool} owner")), "{printed}");
 }
 
@@ -105,7 +122,9 @@ async fn a_lost_laptop_is_deregistered_and_every_repair_is_audited() {
     let laptop = b.take_seat(&student, "lost laptop").await;
     assert_eq!(laptop.status(), 201);
     let laptop: Value = laptop.json().await.expect("json");
-    assert_eq!(b.take_seat(&student, "desk").await.status(), 201);
+    let desk = b.take_seat(&student, "desk").await;
+    assert_eq!(desk.status(), 201);
+    let desk: Value = desk.json().await.expect("json");
 
     let deregister = |who: String, device: &str| {
         let path = format!(
@@ -136,8 +155,15 @@ async fn a_lost_laptop_is_deregistered_and_every_repair_is_audited() {
     let (_, case_now) = case(&b, &student_id, OPERATOR_TOKEN).await;
     assert_eq!(case_now["seats"].as_array().map(Vec::len), Some(1));
 
-    // A device with nothing left answers 0; a bad device id is refused; no token, 401.
-    let res = deregister(student_id.clone(), "lost laptop").await;
+    // Support names a device by the fingerprint it sees (any case, dashes or not); a device
+    // with nothing left answers 0; a bad device id is refused; no token, 401.
+    let desk_print = desk["device_fingerprint"].as_str().expect("fingerprint");
+    let res = deregister(student_id.clone(), &desk_print.to_uppercase()).await;
+    let by_print: Value = res.json().await.expect("json");
+    assert_eq!(by_print["released"], 1, "{by_print}");
+    assert_eq!(by_print["seats"][0]["seat_id"], desk["seat_id"]);
+    let laptop_print = laptop["device_fingerprint"].as_str().expect("fingerprint");
+    let res = deregister(student_id.clone(), laptop_print).await;
     let again: Value = res.json().await.expect("json");
     assert_eq!(again["released"], 0);
     let res = b
@@ -181,19 +207,27 @@ async fn a_lost_laptop_is_deregistered_and_every_repair_is_audited() {
         .collect();
     assert_eq!(
         actions,
-        ["deregister_device", "deregister_device", "confirm_email"]
+        [
+            "deregister_device",
+            "deregister_device",
+            "deregister_device",
+            "confirm_email"
+        ]
     );
     assert_eq!(entries[0]["actor"], "operator");
     assert_eq!(
         entries[0]["target"],
-        format!("{student_id} lost laptop").as_str()
+        format!("{student_id} {laptop_print}").as_str(),
+        "the audit log names the device by its fingerprint"
     );
     assert_eq!(
         entries[0]["before"]["seats"][0]["seat_id"],
         laptop["seat_id"]
     );
     assert_eq!(entries[0]["after"]["seats"], serde_json::json!([]));
-    assert_eq!(entries[2]["after"]["email_confirmed"], true);
+    assert_eq!(entries[3]["after"]["email_confirmed"], true);
+    let log_text = log.to_string();
+    assert!(!log_text.contains("lost laptop"), "{log_text}");
     let res = b
         .call(Method::GET, "/v1/admin/audit?limit=1", OPERATOR_TOKEN, None)
         .await;
@@ -227,6 +261,6 @@ async fn a_lost_laptop_is_deregistered_and_every_repair_is_audited() {
     .expect("joined");
     let printed = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(out.status.success(), "{out:?}");
-    assert_eq!(printed.lines().count(), 3, "{printed}");
+    assert_eq!(printed.lines().count(), 4, "{printed}");
     assert!(printed.contains("operator confirm_email"), "{printed}");
 }

@@ -33,7 +33,15 @@ async fn s12_no_seat_available_carries_capacity_own_seats_and_owner_contact() {
     assert_eq!(full.queue_position, None, "it did not wait");
     assert_eq!(full.own_seats_elsewhere.len(), 1);
     assert_eq!(full.own_seats_elsewhere[0].seat_id, bos.seat.seat_id);
-    assert_eq!(full.own_seats_elsewhere[0].device_id, "bo-laptop");
+    // Another device is named by its fingerprint: the broker keeps no device ids.
+    assert_eq!(
+        full.own_seats_elsewhere[0].device_id,
+        bos.seat.device_fingerprint
+    );
+    assert_eq!(
+        full.own_seats_elsewhere[0].device_fingerprint,
+        bos.seat.device_fingerprint
+    );
     let contact = full.owner_contact.as_ref().expect("the owner's contact");
     assert_eq!(contact.email, "prof@uni.edu");
     assert!(!full.message.is_empty());

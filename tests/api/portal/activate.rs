@@ -120,11 +120,13 @@ async fn l3_i2_an_owner_activates_a_key_and_a_student_joins_through_the_invite_u
     let stu = broker.login("stu@uni.edu", "thesis due").await;
     let res = broker.take_seat(&stu, "stu-laptop").await;
     assert_eq!(res.status(), 201);
+    let seat: serde_json::Value = res.json().await.expect("json");
+    let print = seat["device_fingerprint"].as_str().expect("a fingerprint");
     student.click_link("My licenses and pools").await;
     let home = student.text().await;
     assert!(home.contains("Shared with me by Prof Ada"), "{home}");
     assert!(
-        home.contains("stu-laptop") && home.contains("Windows"),
+        home.contains(print) && !home.contains("stu-laptop") && home.contains("Windows"),
         "{home}"
     );
     assert!(

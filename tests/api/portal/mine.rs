@@ -8,9 +8,15 @@ use crate::helpers::{spawn_broker, TestBroker};
 
 /// A seat's id from a POST /v1/seats answer.
 async fn seat_id(res: reqwest::Response) -> String {
+    seat_and_print(res).await.0
+}
+
+/// The seat id of a new seat and its device's fingerprint (what pages show of a device).
+async fn seat_and_print(res: reqwest::Response) -> (String, String) {
     assert_eq!(res.status(), 201);
     let body: serde_json::Value = res.json().await.expect("json");
-    body["seat_id"].as_str().expect("seat id").to_owned()
+    let text = |field: &str| body[field].as_str().expect(field).to_owned();
+    (text("seat_id"), text("device_fingerprint"))
 }
 
 /// The reason a heartbeat of `seat` hears, or "held".
@@ -37,15 +43,17 @@ async fn s7_release_one_seat_then_free_up_my_seats_and_the_devices_hear_why() {
     let (owner, pool) = broker.owner_with_license("prof@uni.edu", 5).await;
     let code = broker.invite_code(&owner, &pool).await;
     let (_, member) = broker.join_with_code("stu@uni.edu", &code).await;
-    let laptop = seat_id(broker.take_seat(&member, "stu-laptop").await).await;
-    let desktop = seat_id(broker.take_seat(&member, "lab-desktop").await).await;
+    let (laptop, laptop_print) =
+        seat_and_print(broker.take_seat(&member, "stu-laptop").await).await;
+    let (desktop, desktop_print) =
+        seat_and_print(broker.take_seat(&member, "lab-desktop").await).await;
 
     let b = Browser::start().await;
     log_in(&b, &broker, "stu@uni.edu").await;
     b.click_link("My seats").await;
     let text = b.text().await;
     assert!(
-        text.contains("stu-laptop") && text.contains("lab-desktop"),
+        text.contains(&laptop_print) && text.contains(&desktop_print),
         "{text}"
     );
     assert!(text.contains(&pool) && text.contains("Windows"), "{text}");
@@ -60,7 +68,7 @@ async fn s7_release_one_seat_then_free_up_my_seats_and_the_devices_hear_why() {
         "{text}"
     );
     assert!(
-        !text.contains("stu-laptop") && text.contains("lab-desktop"),
+        !text.contains(&laptop_print) && text.contains(&desktop_print),
         "{text}"
     );
     assert_eq!(heartbeat(&broker, &member, &laptop).await, "released");

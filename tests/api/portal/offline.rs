@@ -114,12 +114,25 @@ async fn offline_round_trip_request_file_opens_the_portal_and_the_license_verifi
     assert_eq!(res.status(), 200);
     let view: Value = res.json().await.expect("json");
     assert_eq!(view["in_use"].as_u64(), Some(1), "{view}");
+    let res = broker
+        .call(
+            Method::GET,
+            &format!("/v1/pools/{pool}/seats"),
+            &owner_token,
+            None,
+        )
+        .await;
+    let held: Value = res.json().await.expect("json");
+    let print = held[0]["device_fingerprint"]
+        .as_str()
+        .expect("a fingerprint")
+        .to_owned();
 
     b.goto(&format!("{}/seats", broker.address)).await;
     let seats = b.text().await;
     assert!(
-        seats.contains(device) && seats.contains("Offline license file"),
-        "the seats page shows the offline seat: {seats}"
+        seats.contains(&print) && !seats.contains(device) && seats.contains("Offline license file"),
+        "the seats page shows the offline seat by its device's fingerprint: {seats}"
     );
     b.axe("seats, offline license file").await;
     b.screenshot("offline-seats").await;
