@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use dashmap::DashMap;
 use seatbroker_actors::store::{StoreError, StoreFuture};
-use seatbroker_actors::{AccountId, PoolId, Timestamp};
+use seatbroker_actors::{AccountId, LicenseId, PoolId, Timestamp};
 
 use super::{
     AccountRecord, AccountStore, AuditEntry, Claim, CreateAccountError, CreateLicenseError,
@@ -294,6 +294,20 @@ impl AccountStore for CachedRecords {
         self.inner.licenses_of(account)
     }
 
+    fn transfer_license(
+        &self,
+        id: LicenseId,
+        from: AccountId,
+        to: AccountId,
+    ) -> StoreFuture<'_, Result<Option<LicenseRecord>, StoreError>> {
+        Box::pin(async move {
+            let moved = self.inner.transfer_license(id, from, to).await;
+            self.licenses_shown.forget(from);
+            self.licenses_shown.forget(to);
+            moved
+        })
+    }
+
     fn put_pool(&self, pool: PoolRecord) -> StoreFuture<'_, Result<(), StoreError>> {
         Box::pin(async move {
             let id = pool.pool;
@@ -404,6 +418,16 @@ impl AccountStore for CachedRecords {
             let written = self.inner.replace_account(before, after).await;
             self.accounts_shown.forget(id);
             written
+        })
+    }
+
+    fn delete_account(&self, before: AccountRecord) -> StoreFuture<'_, Result<bool, StoreError>> {
+        Box::pin(async move {
+            let id = before.id;
+            let deleted = self.inner.delete_account(before).await;
+            self.accounts_shown.forget(id);
+            self.licenses_shown.forget(id);
+            deleted
         })
     }
 

@@ -39,6 +39,60 @@ pub async fn run_all(store: &dyn AccountStore, seed: u32) {
     token_revocations_are_kept_per_account(store, seed + 110).await;
     a_link_works_once_and_a_newer_one_ends_the_older(store, seed + 120).await;
     the_audit_log_is_append_only_and_read_in_order(store, seed + 130).await;
+    a_license_moves_only_from_its_holder(store, seed + 140).await;
+    a_deleted_account_frees_its_email(store, seed + 150).await;
+}
+
+/// Issue 16, transfer: a license moves from its holder to another account, listed under
+/// the new holder only; from anyone else nothing moves.
+pub async fn a_license_moves_only_from_its_holder(store: &dyn AccountStore, seed: u32) {
+    let lic = license(seed);
+    store.create_license(lic.clone()).await.expect("issue");
+    let (giver, taker, stranger) = (AccountId(seed), AccountId(seed + 1), AccountId(seed + 2));
+    assert!(matches!(
+        store.claim_license(lic.key, giver).await,
+        Ok(Claim::Claimed(_))
+    ));
+    assert_eq!(store.transfer_license(lic.id, stranger, taker).await, Ok(None));
+    assert_eq!(
+        store.transfer_license(LicenseId(seed + 5), giver, taker).await,
+        Ok(None),
+        "an unknown license"
+    );
+    let moved = store
+        .transfer_license(lic.id, giver, taker)
+        .await
+        .expect("transfer")
+        .expect("the giver holds it");
+    assert_eq!(moved.activated_by, Some(taker));
+    assert_eq!(store.licenses_of(giver).await, Ok(vec![]));
+    assert_eq!(store.licenses_of(taker).await, Ok(vec![moved.clone()]));
+    assert_eq!(store.license_by_key(lic.key).await, Ok(Some(moved)));
+    assert_eq!(
+        store.claim_license(lic.key, giver).await,
+        Ok(Claim::HeldByOther)
+    );
+    assert_eq!(store.transfer_license(lic.id, giver, taker).await, Ok(None));
+}
+
+/// Issue 16, deletion: an account's record goes only if unchanged since read, and its
+/// email can be registered again.
+pub async fn a_deleted_account_frees_its_email(store: &dyn AccountStore, seed: u32) {
+    let email = format!("gone{seed}@uni.edu");
+    let ada = account(seed, &email);
+    store.create_account(ada.clone()).await.expect("create");
+    let mut stale = ada.clone();
+    stale.name = "someone else".into();
+    assert_eq!(store.delete_account(stale).await, Ok(false));
+    assert_eq!(store.account(ada.id).await, Ok(Some(ada.clone())));
+    assert_eq!(store.delete_account(ada.clone()).await, Ok(true));
+    assert_eq!(store.account(ada.id).await, Ok(None));
+    assert_eq!(store.account_by_email(email.clone()).await, Ok(None));
+    assert_eq!(store.delete_account(ada.clone()).await, Ok(false), "gone already");
+    store
+        .create_account(account(seed + 1, &email))
+        .await
+        .expect("the email is free again");
 }
 
 /// Entries come back oldest first, equal times kept apart, from `since` on, at most `limit`.

@@ -325,6 +325,15 @@ pub trait AccountStore: Send + Sync + 'static {
         account: AccountId,
     ) -> StoreFuture<'_, Result<Claim, StoreError>>;
 
+    /// Makes `to` the holder of license `id` if `from` holds it (a support transfer): the
+    /// license as it is now, or `None`, with nothing written, when `from` does not hold it.
+    fn transfer_license(
+        &self,
+        id: LicenseId,
+        from: AccountId,
+        to: AccountId,
+    ) -> StoreFuture<'_, Result<Option<LicenseRecord>, StoreError>>;
+
     /// The licenses `account` holds, in the order of their ids.
     fn licenses_of(
         &self,
@@ -406,6 +415,11 @@ pub trait AccountStore: Send + Sync + 'static {
         before: AccountRecord,
         after: AccountRecord,
     ) -> StoreFuture<'_, Result<bool, StoreError>>;
+
+    /// Deletes an account's record and frees its email for a new registration, only if the
+    /// stored record is still `before`; false, and nothing written, when it changed or is
+    /// gone. Its licenses, memberships and sessions are the caller's to end first.
+    fn delete_account(&self, before: AccountRecord) -> StoreFuture<'_, Result<bool, StoreError>>;
 
     /// Voids the account's API tokens issued before `before` (log out everywhere, a reset).
     /// An earlier time than the one stored changes nothing: revocations only grow.

@@ -302,6 +302,28 @@ redis.call('SET', KEYS[1], ARGV[2])
 return 1
 "#;
 
+/// Deletes an account if its record is still the one read, and frees its email.
+/// KEYS: the account, emails. ARGV: the record read, its email key, the account id.
+pub const DELETE_ACCOUNT: &str = r#"
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+if redis.call('HGET', KEYS[2], ARGV[2]) == ARGV[3] then redis.call('HDEL', KEYS[2], ARGV[2]) end
+return 1
+"#;
+
+/// Moves a license from one holder to another, if the first holds it (a support transfer).
+/// KEYS: license_holders, holdings of the giver, holdings of the taker, the license.
+/// ARGV: license id, giver, taker. Returns the license's record, or nil.
+pub const TRANSFER_LICENSE: &str = r#"
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return false end
+local record = redis.call('GET', KEYS[4])
+if not record then return false end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZADD', KEYS[3], ARGV[1], ARGV[1])
+return record
+"#;
+
 /// A4: voids an account's tokens issued before a time, unless a later time is stored.
 /// KEYS: revocations. ARGV: account id, time (ms).
 pub const REVOKE_TOKENS: &str = r#"

@@ -3,6 +3,7 @@
 //! one-time links, each write a durable redb commit of its own.
 
 use super::*;
+use seatbroker_actors::LicenseId;
 
 impl AccountStore for EmbeddedStore {
     fn create_account(
@@ -153,6 +154,35 @@ impl AccountStore for EmbeddedStore {
                         Ok(Claim::Claimed(license))
                     }
                 }
+            })
+        }))
+    }
+
+    fn transfer_license(
+        &self,
+        id: LicenseId,
+        from: AccountId,
+        to: AccountId,
+    ) -> StoreFuture<'_, Result<Option<LicenseRecord>, StoreError>> {
+        Box::pin(self.blocking(move |db| {
+            write(db, |tx| {
+                let mut licenses = tx.open_table(LICENSES).map_err(open_err)?;
+                let row = licenses.get(id.0).map_err(io_err)?.map(|v| v.value().to_vec());
+                let Some(bytes) = row else {
+                    return Ok(None);
+                };
+                let mut license: LicenseRecord = decode(&bytes)?;
+                if license.activated_by != Some(from) {
+                    return Ok(None);
+                }
+                license.activated_by = Some(to);
+                licenses
+                    .insert(id.0, encode(&license)?.as_slice())
+                    .map_err(io_err)?;
+                let mut holdings = tx.open_table(HOLDINGS).map_err(open_err)?;
+                holdings.remove((from.0, id.0)).map_err(io_err)?;
+                holdings.insert((to.0, id.0), ()).map_err(io_err)?;
+                Ok(Some(license))
             })
         }))
     }
@@ -459,6 +489,32 @@ impl AccountStore for EmbeddedStore {
                 accounts
                     .insert(after.id.0, encode(&after)?.as_slice())
                     .map_err(io_err)?;
+                Ok(true)
+            })
+        }))
+    }
+
+    fn delete_account(&self, before: AccountRecord) -> StoreFuture<'_, Result<bool, StoreError>> {
+        Box::pin(self.blocking(move |db| {
+            write(db, |tx| {
+                let mut accounts = tx.open_table(ACCOUNTS).map_err(open_err)?;
+                let stored: Option<AccountRecord> = accounts
+                    .get(before.id.0)
+                    .map_err(io_err)?
+                    .map(|v| decode(v.value()))
+                    .transpose()?;
+                if stored.as_ref() != Some(&before) {
+                    return Ok(false);
+                }
+                accounts.remove(before.id.0).map_err(io_err)?;
+                let mut emails = tx.open_table(EMAILS).map_err(open_err)?;
+                let owner = emails
+                    .get(before.email_key.as_str())
+                    .map_err(io_err)?
+                    .map(|v| v.value());
+                if owner == Some(before.id.0) {
+                    emails.remove(before.email_key.as_str()).map_err(io_err)?;
+                }
                 Ok(true)
             })
         }))

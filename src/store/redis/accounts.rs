@@ -3,6 +3,7 @@
 //! one-time links, under the records' hash tag `{r}`.
 
 use super::*;
+use seatbroker_actors::LicenseId;
 
 fn account_key(id: AccountId) -> String {
     format!("{R}account:{}", id.0)
@@ -252,6 +253,35 @@ impl AccountStore for RedisStore {
                 [tag] if tag == b"other" => Ok(Claim::HeldByOther),
                 _ => Ok(Claim::Unknown),
             }
+        })
+    }
+
+    fn transfer_license(
+        &self,
+        id: LicenseId,
+        from: AccountId,
+        to: AccountId,
+    ) -> StoreFuture<'_, Result<Option<LicenseRecord>, StoreError>> {
+        Box::pin(async move {
+            let holders = format!("{R}license_holders");
+            let giver = format!("{R}holdings:{}", from.0);
+            let taker = format!("{R}holdings:{}", to.0);
+            let license = format!("{R}license:{}", id.0);
+            let record: Option<Vec<u8>> = self
+                .script(
+                    "transferring a license",
+                    &Script::new(lua::TRANSFER_LICENSE),
+                    &[&holders, &giver, &taker, &license],
+                    &[
+                        id.0.to_string().as_bytes(),
+                        from.0.to_string().as_bytes(),
+                        to.0.to_string().as_bytes(),
+                    ],
+                )
+                .await?;
+            record
+                .map(|bytes| with_holder(&bytes, Some(to.0)))
+                .transpose()
         })
     }
 
@@ -558,6 +588,38 @@ impl AccountStore for RedisStore {
                 )
                 .await?;
             Ok(written == 1)
+        })
+    }
+
+    fn delete_account(&self, before: AccountRecord) -> StoreFuture<'_, Result<bool, StoreError>> {
+        Box::pin(async move {
+            // As `replace_account`: the stored bytes are compared, not a fresh encoding.
+            let key = account_key(before.id);
+            let mut get = redis::cmd("GET");
+            get.arg(&key);
+            let Some(stored) = self
+                .query::<Option<Vec<u8>>>("reading an account", get)
+                .await?
+            else {
+                return Ok(false);
+            };
+            if decode::<AccountRecord>(&stored)? != before {
+                return Ok(false);
+            }
+            let emails = format!("{R}emails");
+            let deleted: i64 = self
+                .script(
+                    "deleting an account",
+                    &Script::new(lua::DELETE_ACCOUNT),
+                    &[key.as_str(), emails.as_str()],
+                    &[
+                        stored.as_slice(),
+                        before.email_key.as_bytes(),
+                        before.id.0.to_string().as_bytes(),
+                    ],
+                )
+                .await?;
+            Ok(deleted == 1)
         })
     }
 
