@@ -23,6 +23,7 @@ pub mod audit;
 pub mod broker;
 pub mod keys;
 pub mod license;
+pub mod ownership;
 pub mod report;
 
 /// seatbroker: concurrent license seats for pooled licenses.
@@ -83,6 +84,12 @@ pub enum AccountCommand {
     /// Release every seat of an account on one device, a lost laptop's (offline license
     /// files included; needs the operator token in the settings).
     DeregisterDevice(account::DeregisterArgs),
+    /// Move licenses to another account: one (--license), or all of them with the pool's
+    /// members; capacity moves with them (needs the operator token in the settings).
+    Transfer(ownership::TransferArgs),
+    /// Delete an account: its seats released, memberships ended, email free again; refused
+    /// while it holds licenses unless --transfer-to takes them (needs the operator token).
+    Delete(ownership::DeleteArgs),
 }
 
 /// The offline signing key commands.
@@ -120,6 +127,16 @@ pub fn run() -> ExitCode {
             command: AccountCommand::DeregisterDevice(args),
         } => with_settings(args.broker.config.config.clone(), |settings| {
             account::deregister_device(settings, &args)
+        }),
+        Command::Account {
+            command: AccountCommand::Transfer(args),
+        } => with_settings(args.broker.config.config.clone(), |settings| {
+            ownership::transfer(settings, &args)
+        }),
+        Command::Account {
+            command: AccountCommand::Delete(args),
+        } => with_settings(args.broker.config.config.clone(), |settings| {
+            ownership::delete(settings, &args)
         }),
         Command::Audit(args) => with_settings(args.broker.config.config.clone(), |settings| {
             audit::audit(settings, &args)

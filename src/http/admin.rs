@@ -185,7 +185,7 @@ pub struct DeviceDeregistered {
     tag = "admin",
     params(
         ("account" = String, Path, description = "the account id, or its email"),
-        ("device" = String, Path, description = "the device id, percent-encoded")
+        ("device" = String, Path, description = "the device's fingerprint (as the account's case lists it), or the id its application sent; percent-encoded")
     ),
     responses(
         (status = 200, description = "The seats released (none when the device held none)", body = DeviceDeregistered),

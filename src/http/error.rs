@@ -13,7 +13,7 @@ use serde_json::{json, Map, Value};
 
 use crate::domain::ids::{format_pool, format_seat};
 use crate::domain::time;
-use crate::service::error::{ActivationRefusal, OwnerContact};
+use crate::service::error::{ActivationRefusal, OwnerContact, OwnershipRefusal};
 use crate::service::ServiceError;
 
 /// An error answer: status, stable code, a sentence for people, and details.
@@ -419,6 +419,25 @@ impl From<ServiceError> for ApiError {
                 };
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, e.to_string())
                     .with("field", "request")
+            }
+            ServiceError::Ownership(refusal) => {
+                let message = refusal.to_string();
+                match refusal {
+                    OwnershipRefusal::SameAccount => ApiError::invalid("to", message),
+                    OwnershipRefusal::OwnsLicenses { count } => {
+                        ApiError::new(StatusCode::CONFLICT, "account_owns_licenses", &message)
+                            .with("licenses", count)
+                    }
+                    OwnershipRefusal::NothingToTransfer => {
+                        ApiError::new(StatusCode::CONFLICT, "nothing_to_transfer", &message)
+                    }
+                    OwnershipRefusal::TypeMismatch { .. } => {
+                        ApiError::new(StatusCode::CONFLICT, "license_type_mismatch", &message)
+                    }
+                    OwnershipRefusal::TrialNotTransferable => {
+                        ApiError::new(StatusCode::CONFLICT, "trial_not_transferable", &message)
+                    }
+                }
             }
             ServiceError::SeatRefused {
                 refusal,

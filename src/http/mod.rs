@@ -16,6 +16,7 @@ pub mod offline;
 pub mod openapi;
 pub mod operator;
 pub mod ops;
+pub mod ownership;
 pub mod pool_admin;
 pub mod pools;
 pub mod seats;
@@ -59,7 +60,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/v1/accounts").route(web::post().to(accounts::create)))
         .service(resource("/v1/auth/login").route(web::post().to(accounts::login)))
         .service(resource("/v1/operator/licenses").route(web::post().to(operator::issue)))
-        .service(resource("/v1/admin/accounts/{account}").route(web::get().to(admin::show)))
+        .service(
+            resource("/v1/admin/accounts/{account}")
+                .route(web::get().to(admin::show))
+                .route(web::delete().to(ownership::delete)),
+        )
+        .service(
+            resource("/v1/admin/accounts/{account}/transfer")
+                .route(web::post().to(ownership::transfer)),
+        )
         .service(
             resource("/v1/admin/accounts/{account}/devices/{device}/deregister")
                 .route(web::post().to(admin::deregister_device)),

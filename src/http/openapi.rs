@@ -8,8 +8,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    accounts, activations, admin, me, members, offline, operator, ops, pool_admin, pools, seats,
-    trials, usage,
+    accounts, activations, admin, me, members, offline, operator, ops, ownership, pool_admin,
+    pools, seats, trials, usage,
 };
 
 /// The API's description.
@@ -31,6 +31,8 @@ use super::{
         admin::show,
         admin::deregister_device,
         admin::audit,
+        ownership::transfer,
+        ownership::delete,
         offline::public_key,
         offline::rotate,
         offline::activate,
@@ -86,6 +88,9 @@ use super::{
         admin::DeviceDeregistered,
         admin::AuditEntryJson,
         admin::AuditLogJson,
+        ownership::TransferBody,
+        ownership::TransferredJson,
+        ownership::DeletedJson,
         accounts::NewAccount,
         accounts::Login,
         operator::IssueLicense,

@@ -99,6 +99,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(page!("/profile").route(web::get().to(profile::show)))
         .service(page!("/profile/password").route(web::post().to(profile::change_password)))
         .service(page!("/profile/language").route(web::post().to(profile::set_language)))
+        .service(page!("/profile/delete").route(web::post().to(profile::delete_account)))
         .service(page!("/logout-everywhere").route(web::post().to(profile::log_out_everywhere)))
         .service(page!("/language").route(web::get().to(language)))
         .configure(pools::routes)

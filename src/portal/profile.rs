@@ -1,7 +1,8 @@
 //! `/profile`: the account's id (`A-XXX-XXX`), name and email (which only support can
 //! change: licenses move instead), its language, "Change password" (the current one
-//! needed) and "Log out everywhere" (every portal session and every API token of the
-//! account).
+//! needed), "Log out everywhere" (every portal session and every API token of the
+//! account) and "Delete my account" (its password needed; refused while it holds licenses,
+//! which support transfers first: issue 16).
 
 use actix_web::cookie::SameSite;
 use actix_web::http::StatusCode;
@@ -12,7 +13,8 @@ use super::i18n::{Lang, LANG_COOKIE};
 use super::page::LangLink;
 use super::page::{redirect, refusal_message, require, signed_in_form, Chrome, PageError};
 use super::session::{self, Viewer};
-use crate::service::{accounts, AppState, ServiceError};
+use crate::service::error::OwnershipRefusal;
+use crate::service::{accounts, ownership, AppState, ServiceError};
 
 /// The profile page.
 #[derive(Template)]
@@ -121,6 +123,56 @@ pub async fn set_language(
     let mut res = redirect("/profile?done=language");
     let _ = res.add_cookie(&language_cookie(&state, chosen));
     Ok(res)
+}
+
+/// The page after an account deleted itself.
+#[derive(Template)]
+#[template(path = "deleted.html")]
+struct DeletedPage {
+    c: Chrome,
+    title: String,
+}
+
+/// POST /profile/delete: deletes the account after checking its password (issue 16): its
+/// seats are released, its memberships end, it is logged out everywhere and its email is
+/// free again. Refused, with nothing changed, while it holds licenses.
+pub async fn delete_account(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    viewer: Viewer,
+    body: web::Bytes,
+) -> Result<HttpResponse, PageError> {
+    let (lang, signed_in, form) = signed_in_form(&req, viewer, &body, "/profile")?;
+    let t = super::i18n::Tr::new(lang);
+    let checked = accounts::check_password(&state, signed_in.account, form.text("password")).await;
+    let deleted = match checked {
+        Ok(()) => {
+            let actor = signed_in.account.to_string();
+            ownership::delete_account(&state, &actor, signed_in.account, None).await
+        }
+        Err(e) => Err(e),
+    };
+    let (status, message) = match deleted {
+        Ok(_) => {
+            let c = Chrome::new(&state, &req, Viewer(None)).await?;
+            let page = DeletedPage {
+                title: c.t.get("profile-deleted-title"),
+                c,
+            };
+            let mut res = page.c.respond(StatusCode::OK, &page)?;
+            let _ = res.add_cookie(&session::removal(&state, session::SESSION_COOKIE));
+            return Ok(res);
+        }
+        Err(ServiceError::WrongPassword) => (
+            StatusCode::FORBIDDEN,
+            t.get("profile-delete-wrong-password"),
+        ),
+        Err(ServiceError::Ownership(OwnershipRefusal::OwnsLicenses { .. })) => {
+            (StatusCode::CONFLICT, t.get("profile-delete-owns-licenses"))
+        }
+        Err(e) => return Err(PageError::service(lang, e)),
+    };
+    page(&state, &req, viewer, status, Some(message)).await
 }
 
 /// The cookie that remembers a language in this browser for a year.

@@ -163,6 +163,25 @@ pub async fn change_password(
     Ok(())
 }
 
+/// Checks that `password` is the account's (before the account deletes itself).
+pub async fn check_password(
+    state: &AppState,
+    account: AccountId,
+    password: &str,
+) -> ServiceResult<()> {
+    let record = current(state, account).await?;
+    let matches = state
+        .hasher
+        .verify(password, Some(&record.password_hash))
+        .await
+        .map_err(|_| ServiceError::Internal("password check failed"))?;
+    if matches {
+        Ok(())
+    } else {
+        Err(ServiceError::WrongPassword)
+    }
+}
+
 /// How often a change of an account is tried again when it was written meanwhile.
 const ACCOUNT_WRITE_ATTEMPTS: usize = 5;
 

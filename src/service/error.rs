@@ -140,6 +140,9 @@ pub enum ServiceError {
     /// An offline request that cannot be accepted.
     #[error(transparent)]
     OfflineRequest(#[from] OfflineRequestError),
+    /// A transfer or an account's deletion refused (issue 16).
+    #[error(transparent)]
+    Ownership(#[from] OwnershipRefusal),
     /// A seat request refused by the rules (S9, S10, S12, W1), in `pool`.
     #[error("{refusal:?}")]
     SeatRefused {
@@ -178,4 +181,35 @@ impl ServiceError {
             owner: None,
         }
     }
+}
+
+/// Why a transfer of licenses or the deletion of an account is refused (issue 16).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OwnershipRefusal {
+    /// The account holds licenses: they go to another account first (`transfer_to`).
+    #[error(
+        "the account holds {count} license(s); transfer them to another account first \
+         (transfer_to)"
+    )]
+    OwnsLicenses {
+        /// How many.
+        count: usize,
+    },
+    /// The giver holds no license a transfer could move.
+    #[error("the account holds no license that can be transferred")]
+    NothingToTransfer,
+    /// L5: the taker's pool holds licenses of another type.
+    #[error("{license} licenses cannot join the receiving pool of {pool} licenses")]
+    TypeMismatch {
+        /// The taker's pool's type.
+        pool: LicenseKind,
+        /// The moving licenses' type.
+        license: LicenseKind,
+    },
+    /// A trial stays with the account that started it (L6).
+    #[error("a trial belongs to the account that started it and cannot be transferred")]
+    TrialNotTransferable,
+    /// Giver and taker are the same account.
+    #[error("an account cannot transfer licenses to itself")]
+    SameAccount,
 }

@@ -56,7 +56,8 @@ impl Default for AccountLocks {
 
 /// An account's lock, held until dropped.
 pub struct AccountGuard<'a> {
-    _local: MutexGuard<'a, ()>,
+    /// `None` for the second account of `lock_two` when both share a stripe.
+    _local: Option<MutexGuard<'a, ()>>,
     /// Several nodes: the shared lock's holder, given back on drop.
     shared: Option<(Arc<dyn SharedLocks>, String, String)>,
 }
@@ -87,7 +88,39 @@ impl AccountLocks {
     /// Holds `account`'s lock until the guard is dropped. With several nodes, refused with a
     /// store error (503) when the lock stays taken or Redis does not answer.
     pub async fn lock(&self, account: AccountId) -> ServiceResult<AccountGuard<'_>> {
-        let local = self.stripes[account.0 as usize % STRIPES].lock().await;
+        let local = self.stripes[stripe(account)].lock().await;
+        self.take_shared(account, Some(local)).await
+    }
+
+    /// Holds the locks of two different accounts (a transfer from one to the other), taken
+    /// in one order everywhere (stripe, then id), so two transfers in opposite directions
+    /// cannot each hold one and wait for the other.
+    pub async fn lock_two(
+        &self,
+        a: AccountId,
+        b: AccountId,
+    ) -> ServiceResult<(AccountGuard<'_>, AccountGuard<'_>)> {
+        let (first, second) = if (stripe(a), a.0) <= (stripe(b), b.0) {
+            (a, b)
+        } else {
+            (b, a)
+        };
+        let first_guard = self.lock(first).await?;
+        let second_guard = if stripe(first) == stripe(second) {
+            // The stripe is held already: only the shared lock is left to take.
+            self.take_shared(second, None).await?
+        } else {
+            self.lock(second).await?
+        };
+        Ok((first_guard, second_guard))
+    }
+
+    /// With several nodes, takes `account`'s shared lock too; the guard keeps `local`.
+    async fn take_shared<'a>(
+        &'a self,
+        account: AccountId,
+        local: Option<MutexGuard<'a, ()>>,
+    ) -> ServiceResult<AccountGuard<'a>> {
         let Some(locks) = &self.shared else {
             return Ok(AccountGuard {
                 _local: local,
@@ -114,4 +147,9 @@ impl AccountLocks {
             shared: Some((locks.clone(), name, token)),
         })
     }
+}
+
+/// The stripe of an account's local lock.
+fn stripe(account: AccountId) -> usize {
+    account.0 as usize % STRIPES
 }

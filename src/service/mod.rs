@@ -14,6 +14,7 @@ pub mod me;
 pub mod members;
 pub mod nodes;
 pub mod offline;
+pub mod ownership;
 pub mod pool_admin;
 pub mod pools;
 pub mod seats;

@@ -53,9 +53,14 @@ pub async fn a_license_moves_only_from_its_holder(store: &dyn AccountStore, seed
         store.claim_license(lic.key, giver).await,
         Ok(Claim::Claimed(_))
     ));
-    assert_eq!(store.transfer_license(lic.id, stranger, taker).await, Ok(None));
     assert_eq!(
-        store.transfer_license(LicenseId(seed + 5), giver, taker).await,
+        store.transfer_license(lic.id, stranger, taker).await,
+        Ok(None)
+    );
+    assert_eq!(
+        store
+            .transfer_license(LicenseId(seed + 5), giver, taker)
+            .await,
         Ok(None),
         "an unknown license"
     );
@@ -88,7 +93,11 @@ pub async fn a_deleted_account_frees_its_email(store: &dyn AccountStore, seed: u
     assert_eq!(store.delete_account(ada.clone()).await, Ok(true));
     assert_eq!(store.account(ada.id).await, Ok(None));
     assert_eq!(store.account_by_email(email.clone()).await, Ok(None));
-    assert_eq!(store.delete_account(ada.clone()).await, Ok(false), "gone already");
+    assert_eq!(
+        store.delete_account(ada.clone()).await,
+        Ok(false),
+        "gone already"
+    );
     store
         .create_account(account(seed + 1, &email))
         .await

@@ -14,6 +14,7 @@ mod members;
 mod metrics;
 mod offline;
 mod ops;
+mod ownership;
 mod pool_admin;
 mod portal;
 mod privacy;

@@ -167,7 +167,10 @@ impl AccountStore for EmbeddedStore {
         Box::pin(self.blocking(move |db| {
             write(db, |tx| {
                 let mut licenses = tx.open_table(LICENSES).map_err(open_err)?;
-                let row = licenses.get(id.0).map_err(io_err)?.map(|v| v.value().to_vec());
+                let row = licenses
+                    .get(id.0)
+                    .map_err(io_err)?
+                    .map(|v| v.value().to_vec());
                 let Some(bytes) = row else {
                     return Ok(None);
                 };

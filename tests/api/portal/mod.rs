@@ -11,6 +11,7 @@
 
 mod activate;
 mod browser;
+mod delete;
 mod http;
 mod journey;
 mod mine;
