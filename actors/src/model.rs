@@ -177,6 +177,45 @@ pub struct UsageRecord {
     /// new ones in a `Change`, all of them so far in a snapshot. A day counts distinct
     /// accounts over the whole day from this set.
     pub day_accounts: Vec<AccountId>,
+    /// The hour's grants and refusals one by one, in order, at most `EVENTS_PER_HOUR` (then
+    /// only the counts grow). In a `Change` and in the live record: only those not handed
+    /// out before; a store appends them to the hour's (issue 16: a pool's history).
+    #[serde(default)]
+    pub events: Vec<PoolEvent>,
+}
+
+/// The most grants and refusals a pool keeps one by one per hour (its history); past it,
+/// only the hour's counts grow.
+pub const EVENTS_PER_HOUR: u32 = 1_000;
+
+/// One grant or refusal of a seat request, as a pool's history keeps it (issue 16).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PoolEvent {
+    /// When.
+    pub at: Timestamp,
+    /// Who asked.
+    pub account: AccountId,
+    /// From which device (as stored: the service keeps only keyed hashes).
+    pub device: DeviceId,
+    /// On which platform.
+    pub platform: Platform,
+    /// What happened.
+    pub kind: PoolEventKind,
+}
+
+/// What happened to a seat request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PoolEventKind {
+    /// A new seat was granted.
+    Granted {
+        /// The seat.
+        seat: SeatId,
+    },
+    /// The request was refused, with the API's code (`no_seat_available`, ...).
+    Refused {
+        /// The refusal's code (`Refusal::code`).
+        code: String,
+    },
 }
 
 /// One change of a pool's persisted state, in the order it happened.
@@ -325,7 +364,8 @@ impl PoolSnapshot {
 impl UsageRecord {
     /// How a store merges this record (as a `Change` carries it) with what it holds:
     /// `before` is its record of the same hour, or else its latest earlier one. The hour's
-    /// accounts are united with those of the same hour; the day's continue within the day.
+    /// accounts are united with those of the same hour; the day's continue within the day;
+    /// the hour's events are appended.
     pub fn merged_after(&self, before: Option<&UsageRecord>) -> UsageRecord {
         let mut merged = self.clone();
         if let Some(old) = before {
@@ -334,6 +374,10 @@ impl UsageRecord {
             }
             if old.hour.day_start() == self.hour.day_start() {
                 merged.day_accounts = union(&old.day_accounts, &self.day_accounts);
+            }
+            if old.hour == self.hour {
+                merged.events = old.events.clone();
+                merged.events.extend(self.events.iter().cloned());
             }
         }
         merged

@@ -328,6 +328,71 @@ pub mod conformance {
         creating_a_pool_twice_is_refused(store, first_pool + 21).await;
         trial_days_load_as_committed(store, first_pool + 22).await;
         usage_hours_read_back_in_range_with_their_accounts(store, first_pool + 23).await;
+        an_hours_events_read_back_in_order_across_commits(store, first_pool + 24).await;
+    }
+
+    /// Issue 16 (a pool's history): the events of an hour, handed out in several records,
+    /// read back appended in order; another hour's stay apart.
+    pub async fn an_hours_events_read_back_in_order_across_commits(store: &dyn PoolStore, id: u64) {
+        use crate::model::{PoolEvent, PoolEventKind};
+        store.create_pool(pool(id)).await.expect("create");
+        let hour = NOW.hour_start();
+        let event = |ms: u64, account: u32, kind: PoolEventKind| PoolEvent {
+            at: hour.plus_millis(ms),
+            account: AccountId(account),
+            device: DeviceId::parse(&format!("h1:device-{account}")).expect("device"),
+            platform: crate::ids::Platform::Mac,
+            kind,
+        };
+        let granted =
+            |ms, account, seat| event(ms, account, PoolEventKind::Granted { seat: SeatId(seat) });
+        let refused = |ms, account| {
+            event(
+                ms,
+                account,
+                PoolEventKind::Refused {
+                    code: "no_seat_available".into(),
+                },
+            )
+        };
+        let rec = |h: u64, grants: u32, refusals: u32, events: Vec<PoolEvent>| {
+            Change::Usage(UsageRecord {
+                hour: hour.plus_secs(h * 3_600),
+                grants,
+                refusals,
+                events,
+                ..UsageRecord::default()
+            })
+        };
+        commit_one(
+            store,
+            PoolId(id),
+            vec![rec(0, 1, 0, vec![granted(5, 1, 1)])],
+        )
+        .await;
+        commit_one(
+            store,
+            PoolId(id),
+            vec![rec(0, 2, 1, vec![refused(6, 2), granted(9, 3, 2)])],
+        )
+        .await;
+        commit_one(
+            store,
+            PoolId(id),
+            vec![rec(1, 0, 1, vec![refused(3_600_001, 4)])],
+        )
+        .await;
+        let read = store
+            .usage(PoolId(id), hour, hour.plus_secs(7_200))
+            .await
+            .expect("usage");
+        assert_eq!(read.len(), 2);
+        assert_eq!(
+            read[0].events,
+            vec![granted(5, 1, 1), refused(6, 2), granted(9, 3, 2)]
+        );
+        assert_eq!((read[0].grants, read[0].refusals), (2, 1));
+        assert_eq!(read[1].events, vec![refused(3_600_001, 4)]);
     }
 
     /// W4: each hour's record reads back merged (counts as last written, accounts united),

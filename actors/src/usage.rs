@@ -6,8 +6,8 @@
 
 use hashbrown::HashSet;
 
-use crate::ids::AccountId;
-use crate::model::{GoneReason, UsageRecord};
+use crate::ids::{AccountId, SeatId};
+use crate::model::{GoneReason, PoolEvent, PoolEventKind, UsageRecord, EVENTS_PER_HOUR};
 use crate::time::{Timestamp, HOUR_MS, SECOND_MS};
 
 /// How often the counts of an hour are persisted while they change (W4: a crash may lose at
@@ -53,9 +53,11 @@ impl UsageCounter {
             }
             if saved.hour == hour {
                 counter.accounts.extend(saved.accounts.iter().copied());
+                // The saved events are in the store already; only new ones are handed out.
                 counter.current = UsageRecord {
                     accounts: Vec::new(),
                     day_accounts: Vec::new(),
+                    events: Vec::new(),
                     ..saved
                 };
             }
@@ -114,8 +116,9 @@ impl UsageCounter {
         closing
     }
 
-    /// The hour's counts so far with every account seen in the hour and in its day (what a
-    /// report shows of the hour still being counted); hands nothing out.
+    /// The hour's counts so far with every account seen in the hour and in its day, and the
+    /// events not handed out yet (what a report or a history shows of the hour still being
+    /// counted, besides what the store holds); hands nothing out.
     pub(crate) fn current(&self) -> UsageRecord {
         let mut rec = self.current.clone();
         rec.accounts = self.accounts.iter().copied().collect();
@@ -132,9 +135,12 @@ impl UsageCounter {
         self.record()
     }
 
-    /// The counts so far with the accounts first seen since the previous record.
+    /// The counts so far with the accounts first seen, and the events, since the previous
+    /// record.
     fn record(&mut self) -> UsageRecord {
+        let events = std::mem::take(&mut self.current.events);
         let mut rec = self.current.clone();
+        rec.events = events;
         rec.accounts = std::mem::take(&mut self.new_accounts);
         rec.accounts.sort_unstable();
         rec.day_accounts = std::mem::take(&mut self.new_day_accounts);
@@ -164,16 +170,26 @@ impl UsageCounter {
         }
     }
 
-    /// Notes a new seat.
-    pub(crate) fn grant(&mut self) {
+    /// Notes a new seat, and the event while the hour keeps events one by one.
+    pub(crate) fn grant(&mut self, event: impl FnOnce() -> PoolEvent) {
+        self.keep(event);
         self.current.grants += 1;
         self.dirty = true;
     }
 
-    /// Notes a refused request.
-    pub(crate) fn refusal(&mut self) {
+    /// Notes a refused request, and the event while the hour keeps events one by one.
+    pub(crate) fn refusal(&mut self, event: impl FnOnce() -> PoolEvent) {
+        self.keep(event);
         self.current.refusals += 1;
         self.dirty = true;
+    }
+
+    /// Keeps an event unless the hour holds `EVENTS_PER_HOUR` already (counted by its
+    /// grants and refusals, which a restart carries on from the saved record).
+    fn keep(&mut self, event: impl FnOnce() -> PoolEvent) {
+        if self.current.grants + self.current.refusals < EVENTS_PER_HOUR {
+            self.current.events.push(event());
+        }
     }
 
     /// Notes a seat that ended, by why it ended.
@@ -188,9 +204,18 @@ impl UsageCounter {
         self.dirty = true;
     }
 
-    /// Takes back a grant that was never acknowledged (its commit failed).
-    pub(crate) fn undo_grant(&mut self) {
+    /// Takes back a grant that was never acknowledged (its commit failed), and its event
+    /// when it was not handed out yet.
+    pub(crate) fn undo_grant(&mut self, seat: SeatId) {
         self.current.grants = self.current.grants.saturating_sub(1);
+        if let Some(i) = self
+            .current
+            .events
+            .iter()
+            .rposition(|e| matches!(e.kind, PoolEventKind::Granted { seat: s } if s == seat))
+        {
+            self.current.events.remove(i);
+        }
         self.dirty = true;
     }
 }
@@ -202,16 +227,81 @@ mod tests {
 
     const T0: Timestamp = Timestamp(DAY_MS * 20_000);
 
+    fn granted(seat: u64) -> impl FnOnce() -> PoolEvent {
+        move || PoolEvent {
+            at: T0.plus_millis(seat),
+            account: AccountId(1),
+            device: crate::ids::DeviceId::parse("pc").expect("device"),
+            platform: crate::ids::Platform::Windows,
+            kind: PoolEventKind::Granted { seat: SeatId(seat) },
+        }
+    }
+
+    fn refused() -> PoolEvent {
+        PoolEvent {
+            at: T0,
+            account: AccountId(2),
+            device: crate::ids::DeviceId::parse("pc").expect("device"),
+            platform: crate::ids::Platform::Mac,
+            kind: PoolEventKind::Refused {
+                code: "no_seat_available".into(),
+            },
+        }
+    }
+
+    #[test]
+    fn w4_events_are_handed_out_once_in_order_and_kept_up_to_the_cap() {
+        let mut u = UsageCounter::new(T0, None);
+        u.grant(granted(1));
+        u.refusal(refused);
+        assert_eq!(u.current().events.len(), 2, "the live record shows them");
+        let first = u.flush(T0.plus_millis(10));
+        assert_eq!(
+            first.events.iter().map(|e| &e.kind).collect::<Vec<_>>(),
+            [&PoolEventKind::Granted { seat: SeatId(1) }, &refused().kind]
+        );
+        assert!(u.current().events.is_empty(), "handed out once");
+        for seat in 2..=u64::from(EVENTS_PER_HOUR) + 5 {
+            u.grant(granted(seat));
+        }
+        let rest = u.flush(T0.plus_millis(20));
+        assert_eq!(rest.grants, EVENTS_PER_HOUR + 5);
+        assert_eq!(
+            rest.events.len() + first.events.len(),
+            EVENTS_PER_HOUR as usize,
+            "past the cap only the counts grow"
+        );
+    }
+
+    #[test]
+    fn w4_a_grant_taken_back_takes_its_event_along() {
+        let mut u = UsageCounter::new(T0, None);
+        u.grant(granted(1));
+        u.grant(granted(2));
+        u.undo_grant(SeatId(1));
+        let rec = u.flush(T0);
+        assert_eq!(rec.grants, 1);
+        assert_eq!(
+            rec.events.iter().map(|e| &e.kind).collect::<Vec<_>>(),
+            [&PoolEventKind::Granted { seat: SeatId(2) }]
+        );
+    }
+
     #[test]
     fn w4_hour_roll_closes_the_hour_and_carries_holders() {
         let mut u = UsageCounter::new(T0, None);
-        u.grant();
+        u.grant(granted(1));
         u.holder(AccountId(1));
         u.observe(1, 5);
         let closed = u
             .roll_to(T0.plus_millis(HOUR_MS), 1, 5, [AccountId(1)].into_iter())
             .expect("the closed hour has a record");
         assert_eq!(closed.grants, 1);
+        assert_eq!(
+            closed.events.len(),
+            1,
+            "the closed hour hands its events out"
+        );
         assert_eq!(closed.peak_in_use, 1);
         assert_eq!(closed.accounts, vec![AccountId(1)]);
         let next = u.flush(T0.plus_millis(HOUR_MS));
@@ -258,17 +348,23 @@ mod tests {
     #[test]
     fn w4_restart_in_the_same_hour_continues_the_counts() {
         let mut u = UsageCounter::new(T0, None);
-        u.grant();
+        u.grant(granted(1));
         u.holder(AccountId(7));
         // The store merges records into the hour's full sets (PoolSnapshot::apply).
         let mut stored =
             crate::model::PoolSnapshot::new(crate::ids::PoolId(1), AccountId(0), Vec::new());
         stored.apply(&[crate::model::Change::Usage(u.flush(T0))]);
+        assert_eq!(stored.usage.as_ref().map(|u| u.events.len()), Some(1));
         let mut again = UsageCounter::new(T0.plus_millis(1_000), stored.usage);
-        again.grant();
+        again.grant(granted(2));
         again.holder(AccountId(7));
         let rec = again.flush(T0.plus_millis(2_000));
         assert_eq!(rec.grants, 2);
+        assert_eq!(
+            rec.events.len(),
+            1,
+            "the stored event is not handed out again"
+        );
         assert!(
             rec.accounts.is_empty(),
             "account 7 was counted before the restart"
@@ -279,7 +375,7 @@ mod tests {
     fn w4_flush_is_due_a_minute_after_the_last_while_dirty() {
         let mut u = UsageCounter::new(T0, None);
         assert_eq!(u.flush_due(), None);
-        u.refusal();
+        u.refusal(refused);
         assert_eq!(u.flush_due(), Some(T0.plus_millis(USAGE_FLUSH_MS)));
         u.flush(T0.plus_millis(5));
         assert_eq!(u.flush_due(), None);

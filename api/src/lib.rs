@@ -29,7 +29,9 @@ mod seats;
 pub use accounts::{Account, Me, Session};
 pub use errors::{ErrorBody, ErrorObject, NoSeatDetails, OwnerContact, SeatElsewhere};
 pub use licenses::{Activation, ActivationKind, License, Trial};
-pub use pools::{Invite, Member, MemberStatus, Pool, PoolSettings, UsageRow};
+pub use pools::{
+    Invite, Member, MemberStatus, Pool, PoolHistory, PoolHistoryEvent, PoolSettings, UsageRow,
+};
 pub use seats::{Platform, Policy, Released, Seat};
 
 #[cfg(test)]

@@ -119,3 +119,47 @@ pub struct UsageRow {
     /// Accounts that held a seat in the bucket.
     pub distinct_accounts: u32,
 }
+
+/// A pool's history of one UTC day (`GET /v1/pools/{pool}/history`, issue 16): each seat
+/// granted and each request refused, oldest first, besides the day's counts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+pub struct PoolHistory {
+    /// The pool, `P-...`.
+    pub pool_id: String,
+    /// The day, `YYYY-MM-DD` (UTC).
+    pub day: String,
+    /// Seats granted that day.
+    pub grants: u32,
+    /// Requests refused that day.
+    pub refusals: u32,
+    /// Whether some grants or refusals are counted but not listed (a pool keeps at most
+    /// 1,000 of them per hour one by one).
+    pub truncated: bool,
+    /// The grants and refusals, oldest first.
+    pub events: Vec<PoolHistoryEvent>,
+}
+
+/// One grant or refusal in a pool's history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+pub struct PoolHistoryEvent {
+    /// When (RFC 3339).
+    pub at: String,
+    /// `granted` or `refused`.
+    #[cfg_attr(feature = "schema", schema(value_type = String))]
+    pub kind: Cow<'static, str>,
+    /// The account that asked, `A-...`.
+    pub account_id: String,
+    /// Its email; null when the account was deleted since.
+    pub email: Option<String>,
+    /// The device's fingerprint (the broker keeps no device ids).
+    pub device: String,
+    /// `windows`, `mac` or `web`.
+    #[cfg_attr(feature = "schema", schema(value_type = String))]
+    pub platform: Cow<'static, str>,
+    /// The seat granted; null for a refusal.
+    pub seat_id: Option<String>,
+    /// The refusal's code (`no_seat_available`, `member_blocked`, ...); null for a grant.
+    pub code: Option<String>,
+}

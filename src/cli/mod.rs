@@ -21,6 +21,7 @@ use crate::telemetry;
 pub mod account;
 pub mod audit;
 pub mod broker;
+pub mod history;
 pub mod keys;
 pub mod license;
 pub mod ownership;
@@ -61,6 +62,12 @@ pub enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Pools, through a running broker's operator API (support).
+    Pool {
+        /// What to read of a pool.
+        #[command(subcommand)]
+        command: PoolCommand,
+    },
     /// A pool's usage per hour or day (W4), through a running broker's API, as the pool's
     /// owner: a token in --token or SEATBROKER_TOKEN, or --email with SEATBROKER_PASSWORD.
     Report(report::ReportArgs),
@@ -90,6 +97,14 @@ pub enum AccountCommand {
     /// Delete an account: its seats released, memberships ended, email free again; refused
     /// while it holds licenses unless --transfer-to takes them (needs the operator token).
     Delete(ownership::DeleteArgs),
+}
+
+/// The pool commands (support).
+#[derive(Debug, Subcommand)]
+pub enum PoolCommand {
+    /// A pool's grants and refusals of one UTC day, one line each: when, who, the device's
+    /// fingerprint, the seat or why it was refused (needs the operator token).
+    History(history::HistoryArgs),
 }
 
 /// The offline signing key commands.
@@ -137,6 +152,11 @@ pub fn run() -> ExitCode {
             command: AccountCommand::Delete(args),
         } => with_settings(args.broker.config.config.clone(), |settings| {
             ownership::delete(settings, &args)
+        }),
+        Command::Pool {
+            command: PoolCommand::History(args),
+        } => with_settings(args.broker.config.config.clone(), |settings| {
+            history::history(settings, &args)
         }),
         Command::Audit(args) => with_settings(args.broker.config.config.clone(), |settings| {
             audit::audit(settings, &args)

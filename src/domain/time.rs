@@ -25,9 +25,34 @@ pub fn parse(raw: &str) -> Result<Timestamp, BadTime> {
     u64::try_from(millis).map(Timestamp).map_err(|_| BadTime)
 }
 
+/// Reads a date, `YYYY-MM-DD`, as the start of that day in UTC.
+pub fn parse_date(raw: &str) -> Result<Timestamp, BadTime> {
+    let raw = raw.trim();
+    let b = raw.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return Err(BadTime);
+    }
+    parse(&format!("{raw}T00:00:00Z"))
+}
+
+/// The date of a time, `YYYY-MM-DD` (UTC).
+pub fn format_date(ts: Timestamp) -> String {
+    format(ts).chars().take(10).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates_are_days_in_utc() {
+        let day = parse_date("2027-03-01").expect("a date");
+        assert_eq!(day, parse("2027-03-01T00:00:00Z").expect("a time"));
+        assert_eq!(format_date(day.plus_secs(86_399)), "2027-03-01");
+        assert_eq!(parse_date("2027-3-1"), Err(BadTime));
+        assert_eq!(parse_date("yesterday"), Err(BadTime));
+        assert_eq!(parse_date("2027-02-30"), Err(BadTime));
+    }
 
     #[test]
     fn times_are_rfc3339_in_utc() {

@@ -146,6 +146,7 @@ mod tests {
             revocations: 4,
             accounts: accounts.iter().map(|a| AccountId(*a)).collect(),
             day_accounts: day.iter().map(|a| AccountId(*a)).collect(),
+            events: Vec::new(),
         }
     }
 

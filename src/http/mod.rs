@@ -8,6 +8,7 @@ pub mod activations;
 pub mod admin;
 pub mod auth;
 pub mod error;
+pub mod history;
 pub mod internal;
 pub mod json;
 pub mod me;
@@ -93,6 +94,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .service(resource("/v1/pools/{pool}/seats").route(web::get().to(pool_admin::seats)))
         .service(resource("/v1/pools/{pool}/usage").route(web::get().to(usage::get)))
+        .service(resource("/v1/pools/{pool}/history").route(web::get().to(history::owner)))
+        .service(resource("/v1/admin/pools/{pool}/history").route(web::get().to(history::operator)))
         .service(
             resource("/v1/pools/{pool}/seats/{seat}").route(web::delete().to(pool_admin::release)),
         )

@@ -8,8 +8,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    accounts, activations, admin, me, members, offline, operator, ops, ownership, pool_admin,
-    pools, seats, trials, usage,
+    accounts, activations, admin, history, me, members, offline, operator, ops, ownership,
+    pool_admin, pools, seats, trials, usage,
 };
 
 /// The API's description.
@@ -42,6 +42,8 @@ use super::{
         pool_admin::patch,
         pool_admin::seats,
         usage::get,
+        history::owner,
+        history::operator,
         pool_admin::release,
         members::get_invite,
         members::rotate_invite,
@@ -72,6 +74,8 @@ use super::{
         api::Member,
         api::MemberStatus,
         api::UsageRow,
+        api::PoolHistory,
+        api::PoolHistoryEvent,
         api::ErrorBody,
         api::ErrorObject,
         api::NoSeatDetails,
@@ -168,6 +172,8 @@ mod tests {
             "Member",
             "MemberStatus",
             "UsageRow",
+            "PoolHistory",
+            "PoolHistoryEvent",
             "ErrorBody",
             "NoSeatDetails",
         ] {

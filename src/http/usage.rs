@@ -29,19 +29,14 @@ pub struct UsageQuery {
 
 /// An RFC 3339 time, or a date meaning the start of that day in UTC.
 fn parse_time(field: &str, raw: &str) -> Result<Timestamp, ApiError> {
-    let raw = raw.trim();
-    let is_date = raw.len() == 10 && raw.as_bytes()[4] == b'-' && raw.as_bytes()[7] == b'-';
-    let full = if is_date {
-        format!("{raw}T00:00:00Z")
-    } else {
-        raw.to_owned()
-    };
-    time::parse(&full).map_err(|_| {
-        ApiError::invalid(
-            field,
-            format!("{field} must be a date such as 2027-03-01 or an RFC 3339 time"),
-        )
-    })
+    time::parse_date(raw)
+        .or_else(|_| time::parse(raw))
+        .map_err(|_| {
+            ApiError::invalid(
+                field,
+                format!("{field} must be a date such as 2027-03-01 or an RFC 3339 time"),
+            )
+        })
 }
 
 /// GET /v1/pools/{pool}/usage: the pool's usage per hour or per day (W4).

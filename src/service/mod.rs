@@ -8,6 +8,7 @@ pub mod account_pools;
 pub mod accounts;
 pub mod activations;
 pub mod error;
+pub mod history;
 pub mod licenses;
 pub mod locks;
 pub mod me;

@@ -9,7 +9,8 @@
 
 /// Applies one pool's changes if the caller still owns the pool.
 ///
-/// KEYS: pool, seats, tombstones, blocked, usage, usage_accounts, day_accounts, usage_hours.
+/// KEYS: pool, seats, tombstones, blocked, usage, usage_accounts, day_accounts, usage_hours,
+/// usage_events.
 /// ARGV: epoch, next seat id (20 digits, or ""), newest removal ms (or ""), tombstone
 /// retention ms, tombstones kept, usage retention ms, then operations, each a letter and
 /// its arguments:
@@ -17,7 +18,9 @@
 /// the removal time as 20 digits followed by the `Tombstone`, appended to the tombstone
 /// list, which is in the order of removal),
 /// `B account` / `U account` (blocked / unblocked), `H hour day record n accounts... m
-/// day_accounts...` (usage counts of an hour), `L licenses`, `S settings`, `T trial`,
+/// day_accounts... events` (usage counts of an hour; `events` the MessagePack list of the
+/// hour's events since its previous record, or "" for none, added to `usage_events` scored
+/// by the hour), `L licenses`, `S settings`, `T trial`,
 /// `N` (no trial).
 /// Returns `ok`, `fenced` (a newer owner loaded the pool) or `missing` (no such pool).
 pub const COMMIT: &str = r#"
@@ -63,6 +66,7 @@ while i <= n do
         redis.call('ZREMRANGEBYSCORE', KEYS[8], '-inf', '(' .. cutoff)
         redis.call('ZREMRANGEBYSCORE', KEYS[6], '-inf', '(' .. cutoff)
         redis.call('ZREMRANGEBYSCORE', KEYS[7], '-inf', '(' .. (cutoff - cutoff % 86400000))
+        redis.call('ZREMRANGEBYSCORE', KEYS[9], '-inf', '(' .. cutoff)
       end
     end
     local count = tonumber(ARGV[i + 4])
@@ -77,6 +81,12 @@ while i <= n do
       redis.call('ZADD', KEYS[7], day, day .. ':' .. ARGV[i])
       i = i + 1
     end
+    if ARGV[i] ~= '' then
+      -- Led by the batch's order within the hour, so members read back in order.
+      local n = redis.call('ZCOUNT', KEYS[9], hour, hour)
+      redis.call('ZADD', KEYS[9], hour, string.format('%010d', n) .. ARGV[i])
+    end
+    i = i + 1
   elseif op == 'L' then
     redis.call('HSET', KEYS[1], 'licenses', ARGV[i + 1])
     i = i + 2
@@ -111,8 +121,9 @@ return 'ok'
 "#;
 
 /// The usage records of the hours in a range. KEYS: usage, usage_hours, usage_accounts,
-/// day_accounts. ARGV: from (ms), to (ms, excluded), the start of from's day.
-/// Returns `{hours, records, hour:account members, day:account members}`.
+/// day_accounts, usage_events. ARGV: from (ms), to (ms, excluded), the start of from's day.
+/// Returns `{hours, records, hour:account members, day:account members, event batches and
+/// their hours, alternating}`.
 pub const USAGE_RANGE: &str = r#"
 local hours = redis.call('ZRANGEBYSCORE', KEYS[2], ARGV[1], '(' .. ARGV[2])
 local records = {}
@@ -120,13 +131,14 @@ for i, hour in ipairs(hours) do
   records[i] = redis.call('HGET', KEYS[1], hour) or ''
 end
 return {hours, records, redis.call('ZRANGEBYSCORE', KEYS[3], ARGV[1], '(' .. ARGV[2]),
-  redis.call('ZRANGEBYSCORE', KEYS[4], ARGV[3], '(' .. ARGV[2])}
+  redis.call('ZRANGEBYSCORE', KEYS[4], ARGV[3], '(' .. ARGV[2]),
+  redis.call('ZRANGEBYSCORE', KEYS[5], ARGV[1], '(' .. ARGV[2], 'WITHSCORES')}
 "#;
 
 /// Takes ownership of a pool (a new epoch) and reads everything needed to rebuild it.
 ///
 /// KEYS: pool, seats, tombstones, blocked, usage, usage_accounts, day_accounts, usage_hours,
-/// lease. ARGV: the lease's holder (`node-id url`, or "" on a single node), lease ms.
+/// usage_events, lease. ARGV: the lease's holder (`node-id url`, or "" on a single node), lease ms.
 /// With several nodes the load also takes the pool's lease, and is refused while another
 /// node holds it: `{'owned', holder}`.
 /// Returns `false` for an unknown pool, else `{epoch, owner, licenses, settings, trial or
@@ -134,11 +146,11 @@ return {hours, records, redis.call('ZRANGEBYSCORE', KEYS[3], ARGV[1], '(' .. ARG
 /// day accounts}`.
 pub const LOAD: &str = r#"
 if ARGV[1] ~= '' then
-  local held = redis.call('GET', KEYS[9])
+  local held = redis.call('GET', KEYS[10])
   if held and held ~= ARGV[1] then return {'owned', held} end
 end
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
-if ARGV[1] ~= '' then redis.call('SET', KEYS[9], ARGV[1], 'PX', ARGV[2]) end
+if ARGV[1] ~= '' then redis.call('SET', KEYS[10], ARGV[1], 'PX', ARGV[2]) end
 local epoch = redis.call('HINCRBY', KEYS[1], 'epoch', 1)
 -- Tombstones written before they were a list were a sorted set scored by removal time.
 if redis.call('TYPE', KEYS[3]).ok == 'zset' then

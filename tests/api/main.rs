@@ -9,6 +9,7 @@ mod engine_on_embedded_store;
 mod expiry;
 mod grafana;
 mod helpers;
+mod history;
 mod licenses;
 mod members;
 mod metrics;

@@ -4,7 +4,9 @@
 //! `index`; its place among the ordered deadlines, in `schedule`.
 
 use crate::ids::{AccountId, DeviceId, Platform, Policy, SeatId};
-use crate::model::{Change, CloseOutcome, GoneReason, SeatError, SeatView, Tombstone};
+use crate::model::{
+    Change, CloseOutcome, GoneReason, PoolEvent, PoolEventKind, SeatError, SeatView, Tombstone,
+};
 use crate::time::Timestamp;
 
 use super::records::{seat_view, Seat, SeatKind, When};
@@ -78,7 +80,13 @@ impl SeatTable {
         let view = self.view(&seat);
         self.changes.push(Change::SeatGranted(seat.record()));
         self.insert_seat(seat);
-        self.usage.grant();
+        self.usage.grant(|| PoolEvent {
+            at: t,
+            account,
+            device: device.clone(),
+            platform,
+            kind: PoolEventKind::Granted { seat: id },
+        });
         self.usage.holder(account);
         self.usage.observe(self.in_use(), self.capacity);
         Some(view)

@@ -357,18 +357,28 @@ impl SeatTable {
     pub fn acquire(&mut self, req: AcquireRequest, now: Timestamp) -> AcquireOutcome {
         let now = self.advance(now);
         if let Err(refusal) = self.availability() {
-            return self.refuse(refusal);
+            return self.refuse(req.account, &req.device, req.platform, refusal);
         }
         let policy = self.policy_of(req.account);
         if policy == Policy::Member && self.blocked.contains(&req.account) {
-            return self.refuse(Refusal::MemberBlocked);
+            return self.refuse(
+                req.account,
+                &req.device,
+                req.platform,
+                Refusal::MemberBlocked,
+            );
         }
         if let Some(id) = self.find_holder(req.account, req.platform, req.device.as_str()) {
             let seat = self.restart(id, now);
             return AcquireOutcome::Granted { seat, reused: true };
         }
         if let Some(seat) = self.web_elsewhere(req.account, req.platform, &req.device) {
-            return self.refuse(Refusal::WebSessionActiveElsewhere { seat });
+            return self.refuse(
+                req.account,
+                &req.device,
+                req.platform,
+                Refusal::WebSessionActiveElsewhere { seat },
+            );
         }
         let need = self.need(policy, req.platform);
         if need == 0 || (self.queue.is_empty() && self.free() >= need) {
@@ -389,7 +399,7 @@ impl SeatTable {
         match req.wait {
             Some((waiter, until)) if until > now => {
                 if self.queue.len() >= self.limits.max_waiters {
-                    return self.refuse(Refusal::Throttled);
+                    return self.refuse(req.account, &req.device, req.platform, Refusal::Throttled);
                 }
                 self.queue.push_back(Waiter {
                     id: waiter,
@@ -421,7 +431,12 @@ impl SeatTable {
             }
             _ => {
                 let details = self.no_seat_details(req.account, None);
-                self.refuse(Refusal::NoSeatAvailable(details))
+                self.refuse(
+                    req.account,
+                    &req.device,
+                    req.platform,
+                    Refusal::NoSeatAvailable(details),
+                )
             }
         }
     }
@@ -446,14 +461,14 @@ impl SeatTable {
     ) -> AcquireOutcome {
         let now = self.advance(now);
         if let Err(refusal) = self.availability() {
-            return self.refuse(refusal);
+            return self.refuse(account, &device, platform, refusal);
         }
         let policy = self.policy_of(account);
         if policy == Policy::Member && self.blocked.contains(&account) {
-            return self.refuse(Refusal::MemberBlocked);
+            return self.refuse(account, &device, platform, Refusal::MemberBlocked);
         }
         if let Err(refusal) = self.offline_file_allowed(platform) {
-            return self.refuse(refusal);
+            return self.refuse(account, &device, platform, refusal);
         }
         if let Some(id) = self.find_holder(account, platform, device.as_str()) {
             let seat = self.make_offline_file(id, now);
@@ -476,7 +491,12 @@ impl SeatTable {
             }
         }
         let details = self.no_seat_details(account, None);
-        self.refuse(Refusal::NoSeatAvailable(details))
+        self.refuse(
+            account,
+            &device,
+            platform,
+            Refusal::NoSeatAvailable(details),
+        )
     }
 
     /// S4, W2: a heartbeat keeps the seat alive and reports whether the user is active
@@ -795,7 +815,7 @@ impl SeatTable {
         for change in &failed {
             if let Change::SeatGranted(rec) = change {
                 if self.drop_seat(rec.id).is_some() {
-                    self.usage.undo_grant();
+                    self.usage.undo_grant(rec.id);
                     undone.push(rec.id);
                     // A commit that failed may still have landed (Redis wrote it and the
                     // reply was lost), so the retry also removes the seat from the store:

@@ -6,8 +6,11 @@
 
 use std::collections::VecDeque;
 
-use crate::ids::{AccountId, Platform, Policy};
-use crate::model::{AcquireOutcome, GoneReason, NoSeatDetails, Notice, Refusal, SeatSummary};
+use crate::ids::{AccountId, DeviceId, Platform, Policy};
+use crate::model::{
+    AcquireOutcome, GoneReason, NoSeatDetails, Notice, PoolEvent, PoolEventKind, Refusal,
+    SeatSummary,
+};
 use crate::time::Timestamp;
 
 use super::records::{SeatKind, Waiter, When};
@@ -34,7 +37,7 @@ impl SeatTable {
                 }
                 Served::Refused(refusal) => {
                     self.pop_head();
-                    self.usage.refusal();
+                    self.note_refusal(head.account, &head.device, head.platform, &refusal);
                     self.notices.push(Notice::WaiterRefused {
                         waiter: head.id,
                         refusal,
@@ -157,7 +160,7 @@ impl SeatTable {
         for w in std::mem::take(&mut self.queue) {
             if w.account == account {
                 self.wait_ends.remove(&(w.until, w.id));
-                self.usage.refusal();
+                self.note_refusal(w.account, &w.device, w.platform, &refusal);
                 self.notices.push(Notice::WaiterRefused {
                     waiter: w.id,
                     refusal: refusal.clone(),
@@ -169,9 +172,36 @@ impl SeatTable {
         self.queue = kept;
     }
 
-    pub(super) fn refuse(&mut self, refusal: Refusal) -> AcquireOutcome {
-        self.usage.refusal();
+    /// Refuses a request of (account, device, platform), counting it (W4) with its event.
+    pub(super) fn refuse(
+        &mut self,
+        account: AccountId,
+        device: &DeviceId,
+        platform: Platform,
+        refusal: Refusal,
+    ) -> AcquireOutcome {
+        self.note_refusal(account, device, platform, &refusal);
         AcquireOutcome::Refused(refusal)
+    }
+
+    /// Counts a refusal (W4) and keeps its event for the pool's history, at the table's time.
+    pub(super) fn note_refusal(
+        &mut self,
+        account: AccountId,
+        device: &DeviceId,
+        platform: Platform,
+        refusal: &Refusal,
+    ) {
+        let at = self.now;
+        self.usage.refusal(|| PoolEvent {
+            at,
+            account,
+            device: device.clone(),
+            platform,
+            kind: PoolEventKind::Refused {
+                code: refusal.code().to_owned(),
+            },
+        });
     }
 
     pub(super) fn no_seat_details(

@@ -115,11 +115,9 @@ impl SeatTable {
                     if let Some(w) = self.queue.remove(i) {
                         self.wait_ends.remove(&(w.until, w.id));
                         let details = self.no_seat_details(w.account, Some(i + 1));
-                        self.usage.refusal();
-                        self.notices.push(Notice::WaiterRefused {
-                            waiter,
-                            refusal: Refusal::NoSeatAvailable(details),
-                        });
+                        let refusal = Refusal::NoSeatAvailable(details);
+                        self.note_refusal(w.account, &w.device, w.platform, &refusal);
+                        self.notices.push(Notice::WaiterRefused { waiter, refusal });
                     }
                 } else {
                     self.wait_ends.retain(|(_, w)| *w != waiter);

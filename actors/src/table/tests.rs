@@ -2135,3 +2135,64 @@ fn seat_records_written_before_offline_files_decode_as_ordinary_seats() {
     let old: SeatRecord = serde_json::from_value(value).expect("an old record decodes");
     assert_eq!(old, rec);
 }
+
+/// The history's events of the hour so far, as (account, device, code or seat).
+fn history(p: &Pool) -> Vec<(AccountId, String, String)> {
+    p.table
+        .usage_now()
+        .events
+        .into_iter()
+        .map(|e| {
+            let what = match e.kind {
+                crate::model::PoolEventKind::Granted { seat } => format!("seat {}", seat.0),
+                crate::model::PoolEventKind::Refused { code } => code,
+            };
+            (e.account, e.device.to_string(), what)
+        })
+        .collect()
+}
+
+#[test]
+fn w4_the_history_keeps_each_grant_and_refusal_with_who_and_why() {
+    let mut p = pool(1);
+    let seat = p.take(BO, "laptop", WIN);
+    // S2: the same device again is no new grant.
+    p.take(BO, "laptop", WIN);
+    assert!(matches!(
+        p.refusal(CY, "desk", MAC),
+        Refusal::NoSeatAvailable(_)
+    ));
+    p.table.block(DI, p.now).expect("blocked");
+    assert_eq!(p.refusal(DI, "tablet", WIN), Refusal::MemberBlocked);
+    assert_eq!(
+        history(&p),
+        vec![
+            (BO, "laptop".to_owned(), format!("seat {}", seat.id.0)),
+            (CY, "desk".to_owned(), "no_seat_available".to_owned()),
+            (DI, "tablet".to_owned(), "member_blocked".to_owned()),
+        ]
+    );
+    let usage = p.table.usage_now();
+    assert_eq!((usage.grants, usage.refusals), (1, 2));
+}
+
+#[test]
+fn w1_w4_a_wait_that_ends_is_in_the_history_as_a_refusal() {
+    let mut p = pool(1);
+    p.take(BO, "laptop", WIN);
+    assert!(matches!(
+        p.wait(CY, "desk", 1, 30),
+        AcquireOutcome::Queued { .. }
+    ));
+    assert!(
+        history(&p).iter().all(|(a, _, _)| *a == BO),
+        "queued, not refused"
+    );
+    p.advance_secs(31);
+    let events = history(&p);
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert_eq!(
+        events[1],
+        (CY, "desk".to_owned(), "no_seat_available".to_owned())
+    );
+}

@@ -481,12 +481,7 @@ impl AccountStore for EmbeddedStore {
         Box::pin(self.blocking(move |db| {
             write(db, |tx| {
                 let mut accounts = tx.open_table(ACCOUNTS).map_err(open_err)?;
-                let stored: Option<AccountRecord> = accounts
-                    .get(before.id.0)
-                    .map_err(io_err)?
-                    .map(|v| decode(v.value()))
-                    .transpose()?;
-                if stored.as_ref() != Some(&before) {
+                if !is_stored(&accounts, &before)? {
                     return Ok(false);
                 }
                 accounts
@@ -501,12 +496,7 @@ impl AccountStore for EmbeddedStore {
         Box::pin(self.blocking(move |db| {
             write(db, |tx| {
                 let mut accounts = tx.open_table(ACCOUNTS).map_err(open_err)?;
-                let stored: Option<AccountRecord> = accounts
-                    .get(before.id.0)
-                    .map_err(io_err)?
-                    .map(|v| decode(v.value()))
-                    .transpose()?;
-                if stored.as_ref() != Some(&before) {
+                if !is_stored(&accounts, &before)? {
                     return Ok(false);
                 }
                 accounts.remove(before.id.0).map_err(io_err)?;
@@ -731,4 +721,17 @@ fn read_account(db: &Database, id: AccountId) -> Result<Option<AccountRecord>, S
         .get(id.0)
         .map_err(|e| unavailable("reading accounts", e))?;
     row.map(|v| decode(v.value())).transpose()
+}
+
+/// Whether the account's stored record is still `before` (a compare-and-set's check).
+fn is_stored(
+    accounts: &redb::Table<'_, u32, &[u8]>,
+    before: &AccountRecord,
+) -> Result<bool, StoreError> {
+    let stored: Option<AccountRecord> = accounts
+        .get(before.id.0)
+        .map_err(io_err)?
+        .map(|v| decode(v.value()))
+        .transpose()?;
+    Ok(stored.as_ref() == Some(before))
 }

@@ -23,6 +23,27 @@ fn with_holder(bytes: &[u8], holder: Option<u32>) -> Result<LicenseRecord, Store
 /// The digits of the sequence number before each audit entry's bytes (`APPEND_AUDIT`).
 const AUDIT_SEQ_DIGITS: usize = 20;
 
+impl RedisStore {
+    /// The account's stored bytes while they still decode to `before` (a compare-and-set's
+    /// check). The bytes are compared in the script, not a fresh encoding of `before`: a
+    /// record written by an older version may encode differently yet decode the same.
+    async fn stored_account(
+        &self,
+        key: &str,
+        before: &AccountRecord,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let mut get = redis::cmd("GET");
+        get.arg(key);
+        let stored = self
+            .query::<Option<Vec<u8>>>("reading an account", get)
+            .await?;
+        match stored {
+            Some(bytes) if decode::<AccountRecord>(&bytes)? == *before => Ok(Some(bytes)),
+            _ => Ok(None),
+        }
+    }
+}
+
 impl AccountStore for RedisStore {
     fn create_account(
         &self,
@@ -565,20 +586,10 @@ impl AccountStore for RedisStore {
         after: AccountRecord,
     ) -> StoreFuture<'_, Result<bool, StoreError>> {
         Box::pin(async move {
-            // The record's stored bytes are compared, not a fresh encoding of `before`: a
-            // record written by an older version may encode differently yet decode the same.
             let key = account_key(before.id);
-            let mut get = redis::cmd("GET");
-            get.arg(&key);
-            let Some(stored) = self
-                .query::<Option<Vec<u8>>>("reading an account", get)
-                .await?
-            else {
+            let Some(stored) = self.stored_account(&key, &before).await? else {
                 return Ok(false);
             };
-            if decode::<AccountRecord>(&stored)? != before {
-                return Ok(false);
-            }
             let written: i64 = self
                 .script(
                     "updating an account",
@@ -593,19 +604,10 @@ impl AccountStore for RedisStore {
 
     fn delete_account(&self, before: AccountRecord) -> StoreFuture<'_, Result<bool, StoreError>> {
         Box::pin(async move {
-            // As `replace_account`: the stored bytes are compared, not a fresh encoding.
             let key = account_key(before.id);
-            let mut get = redis::cmd("GET");
-            get.arg(&key);
-            let Some(stored) = self
-                .query::<Option<Vec<u8>>>("reading an account", get)
-                .await?
-            else {
+            let Some(stored) = self.stored_account(&key, &before).await? else {
                 return Ok(false);
             };
-            if decode::<AccountRecord>(&stored)? != before {
-                return Ok(false);
-            }
             let emails = format!("{R}emails");
             let deleted: i64 = self
                 .script(

@@ -254,12 +254,12 @@ impl redis::aio::ConnectionLike for Connection {
 /// One pool's commit script call: its place in the batch, its keys, its arguments.
 struct PoolCall {
     index: usize,
-    keys: [String; 8],
+    keys: [String; 9],
     args: Vec<Vec<u8>>,
 }
 
 /// The eight keys of a pool, in the order the pool scripts take them.
-fn pool_keys(pool: PoolId) -> [String; 8] {
+fn pool_keys(pool: PoolId) -> [String; 9] {
     let tag = format!("sb:{{{pool}}}");
     [
         format!("{tag}:pool"),
@@ -270,6 +270,7 @@ fn pool_keys(pool: PoolId) -> [String; 8] {
         format!("{tag}:usage_accounts"),
         format!("{tag}:day_accounts"),
         format!("{tag}:usage_hours"),
+        format!("{tag}:usage_events"),
     ]
 }
 

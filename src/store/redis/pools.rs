@@ -4,6 +4,7 @@
 //! start (on every master of a cluster).
 
 use super::*;
+use seatbroker_actors::PoolEvent;
 
 impl RedisStore {
     /// The commit script's arguments for one pool's changes.
@@ -44,6 +45,7 @@ impl RedisStore {
                     let counts = UsageRecord {
                         accounts: Vec::new(),
                         day_accounts: Vec::new(),
+                        events: Vec::new(),
                         ..rec.clone()
                     };
                     ops.push(b"H".to_vec());
@@ -54,6 +56,11 @@ impl RedisStore {
                     ops.extend(rec.accounts.iter().map(|a| text(a.0.to_string())));
                     ops.push(text(rec.day_accounts.len().to_string()));
                     ops.extend(rec.day_accounts.iter().map(|a| text(a.0.to_string())));
+                    ops.push(if rec.events.is_empty() {
+                        Vec::new()
+                    } else {
+                        encode(&rec.events)?
+                    });
                 }
                 Change::Licenses(licenses) => {
                     ops.push(b"L".to_vec());
@@ -316,11 +323,11 @@ impl RedisStore {
         to: Timestamp,
     ) -> Result<Vec<UsageRecord>, StoreError> {
         let keys = pool_keys(pool);
-        let reply: (Vec<String>, Vec<Vec<u8>>, Vec<String>, Vec<String>) = self
+        let reply: UsageRangeReply = self
             .script(
                 "reading usage",
                 &self.scripts.usage_range,
-                &[&keys[4], &keys[7], &keys[5], &keys[6]],
+                &[&keys[4], &keys[7], &keys[5], &keys[6], &keys[8]],
                 &[
                     from.as_millis().to_string().as_bytes(),
                     to.as_millis().to_string().as_bytes(),
@@ -328,7 +335,22 @@ impl RedisStore {
                 ],
             )
             .await?;
-        let (_hours, records, hour_members, day_members) = reply;
+        let (_hours, records, hour_members, day_members, event_batches) = reply;
+        // Batches of events, each followed by its hour; a batch is led by 10 digits of its
+        // order within the hour (`COMMIT`), so they come back in order.
+        let mut events_by_hour: HashMap<u64, Vec<PoolEvent>> = HashMap::new();
+        for pair in event_batches.chunks(2) {
+            let [member, score] = pair else { continue };
+            let hour: u64 = std::str::from_utf8(score)
+                .ok()
+                .and_then(|s| s.parse::<f64>().ok())
+                .map_or(0, |f| f as u64);
+            let Some(blob) = member.get(10..) else {
+                continue;
+            };
+            let batch: Vec<PoolEvent> = decode(blob)?;
+            events_by_hour.entry(hour).or_default().extend(batch);
+        }
         // Members are "<hour or day start ms>:<account>"; grouped once, so a report of many
         // hours costs one pass over them, not one per hour.
         let grouped = |members: &[String]| -> HashMap<u64, Vec<AccountId>> {
@@ -353,6 +375,7 @@ impl RedisStore {
             let (h, d) = (rec.hour.as_millis(), rec.hour.day_start().as_millis());
             rec.accounts = by_hour.get(&h).cloned().unwrap_or_default();
             rec.day_accounts = by_day.get(&d).cloned().unwrap_or_default();
+            rec.events = events_by_hour.remove(&h).unwrap_or_default();
             out.push(rec);
         }
         Ok(out)
@@ -433,3 +456,13 @@ impl PoolStore for RedisStore {
         })
     }
 }
+
+/// What `USAGE_RANGE` answers: the hours, their records, the hour and day account members,
+/// and the event batches with their hours.
+type UsageRangeReply = (
+    Vec<String>,
+    Vec<Vec<u8>>,
+    Vec<String>,
+    Vec<String>,
+    Vec<Vec<u8>>,
+);
