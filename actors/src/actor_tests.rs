@@ -920,11 +920,19 @@ impl crate::DeviceMigration for MarkDevices {
 
 #[actix_rt::test]
 async fn a_pool_loaded_with_a_device_migration_stores_its_seats_migrated_before_serving() {
+    tokio::time::pause();
     let store = store_with_pools(&[(1, 5)]).await;
     let old = registry(store.clone(), EngineConfig::default());
     let seat = take(&old, 1, 7).await;
+    tokio::time::advance(Duration::from_secs(1)).await;
+    // The same device under its new form too, as a node of the next version would store it.
+    match old.acquire(PoolId(1), request(7, "m:pc"), None).await {
+        Ok(AcquireOutcome::Granted { reused: false, .. }) => {}
+        other => panic!("a second seat, got {other:?}"),
+    }
     old.shutdown(Duration::from_secs(5)).await;
     let stored = store.get(PoolId(1)).expect("pool");
+    assert_eq!(stored.seats.len(), 2);
     assert_eq!(stored.seats[0].device.as_str(), "pc");
 
     let reg = registry(
@@ -940,6 +948,11 @@ async fn a_pool_loaded_with_a_device_migration_stores_its_seats_migrated_before_
         other => panic!("expected the same seat, got {other:?}"),
     }
     let stored = store.get(PoolId(1)).expect("pool");
+    assert_eq!(
+        stored.seats.len(),
+        1,
+        "one seat per device: the oldest is kept"
+    );
+    assert_eq!(stored.seats[0].id, seat.id);
     assert_eq!(stored.seats[0].device.as_str(), "m:pc");
-    assert_eq!(stored.seats.len(), 1);
 }

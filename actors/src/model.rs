@@ -189,7 +189,7 @@ pub struct UsageRecord {
 pub const EVENTS_PER_HOUR: u32 = 1_000;
 
 /// One grant or refusal of a seat request, as a pool's history keeps it (issue 16).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct PoolEvent {
     /// When.
     pub at: Timestamp,
@@ -204,7 +204,7 @@ pub struct PoolEvent {
 }
 
 /// What happened to a seat request.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum PoolEventKind {
     /// A new seat was granted.
     Granted {

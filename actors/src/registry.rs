@@ -371,6 +371,26 @@ impl PoolRegistry {
         if changes.is_empty() {
             return Ok(());
         }
+        // A device that held a seat under both forms (nodes of two versions at once) keeps
+        // its oldest one (S2: one seat per account, device and platform).
+        snapshot.seats.sort_by_key(|s| (s.granted_at, s.id));
+        let mut held = std::collections::HashSet::new();
+        let now = self.env.clock.now();
+        let mut removed = Vec::new();
+        snapshot.seats.retain(|s| {
+            let first = held.insert((s.account, s.device.clone(), s.platform));
+            if !first {
+                removed.push(s.id);
+                changes.push(Change::SeatRemoved(crate::model::Tombstone {
+                    seat: s.id,
+                    account: s.account,
+                    reason: crate::model::GoneReason::Revoked,
+                    at: now,
+                }));
+            }
+            first
+        });
+        changes.retain(|c| !matches!(c, Change::SeatUpdated(r) if removed.contains(&r.id)));
         let count = changes.len();
         let batch = [PoolCommit {
             pool: snapshot.pool,

@@ -3,7 +3,7 @@
 //! `transfer_to` names a taker). Parsing and answers only; the rules are in
 //! `service::ownership`.
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -134,8 +134,10 @@ pub async fn delete(
     _: Operator,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    query: web::Query<DeleteQuery>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
+    let query = web::Query::<DeleteQuery>::from_query(req.query_string())
+        .map_err(|e| ApiError::malformed(format!("the query is unreadable: {e}"), None))?;
     let account = support::find(&state, &path).await?;
     let taker = match &query.transfer_to {
         Some(who) => Some(support::find(&state, who).await?.id),

@@ -37,6 +37,8 @@ struct SeatsPage {
     c: Chrome,
     title: String,
     seats: Vec<SeatLine>,
+    /// Some seat is one "Free up my seats" would release (offline license files are not).
+    releasable: bool,
     done: Option<String>,
 }
 
@@ -58,7 +60,7 @@ pub async fn show(
         .iter()
         .chain(overview.memberships.iter())
         .collect();
-    let seats = overview
+    let seats: Vec<SeatLine> = overview
         .seats
         .iter()
         .map(|(pool, s)| {
@@ -94,8 +96,10 @@ pub async fn show(
         (None, Some(n)) => Some(c.t.with1("seats-freed", "count", n)),
         _ => None,
     };
+    let releasable = seats.iter().any(|s| !s.offline_file);
     let page = SeatsPage {
         title: c.t.get("seats-title"),
+        releasable,
         seats,
         done,
         c,

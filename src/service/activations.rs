@@ -12,6 +12,7 @@ use crate::cluster::bus::Change;
 use crate::domain::codes::{ActivationCode, LicenseKey};
 use crate::domain::ids::pool_of;
 use crate::domain::license::LicenseKind;
+use crate::domain::trial::pool_licenses;
 use crate::store::{Claim, LicenseRecord, PoolRecord};
 
 /// What an activation did.
@@ -67,11 +68,19 @@ async fn activate_license(
     let repeated = license.activated_by == Some(account);
     let pool = pool_of(account);
     let existing = state.accounts.pool(pool).await?;
-    // L5: a regular license ends a running trial; otherwise types never mix.
+    // L5: a regular license ends a running trial, and a pool whose licenses were all
+    // transferred away (issue 16) takes the new type; otherwise types never mix.
     let ends_trial = existing
         .as_ref()
         .is_some_and(|r| r.kind == LicenseKind::Trial && license.kind != LicenseKind::Trial);
-    if let Some(record) = existing.as_ref().filter(|_| !ends_trial) {
+    let emptied = match &existing {
+        Some(r) if r.kind != license.kind && !ends_trial => {
+            pool_licenses(&state.accounts.licenses_of(account).await?, r.kind).is_empty()
+        }
+        _ => false,
+    };
+    let retype = ends_trial || emptied;
+    if let Some(record) = existing.as_ref().filter(|_| !retype) {
         if record.kind != license.kind {
             return Err(ActivationRefusal::TypeMismatch {
                 pool: record.kind,
@@ -88,7 +97,7 @@ async fn activate_license(
     if existing.is_none() {
         pools::create(state, account, license.kind).await?;
     }
-    if ends_trial {
+    if retype {
         state
             .accounts
             .put_pool(PoolRecord {
@@ -99,11 +108,13 @@ async fn activate_license(
             })
             .await?;
         super::tell_nodes(state, &[Change::PoolRecord(pool)]).await;
-        state.engine.end_trial(pool).await?;
+        if ends_trial {
+            state.engine.end_trial(pool).await?;
+        }
     }
     // The pool's licenses are all the account holds of the pool's type.
     let kind = match &existing {
-        Some(record) if !ends_trial => record.kind,
+        Some(record) if !retype => record.kind,
         _ => license.kind,
     };
     let held = state.accounts.licenses_of(account).await?;

@@ -6,7 +6,7 @@
 //! only the counts grow, and the answer says it is truncated. Who may ask is the caller's
 //! business.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use seatbroker_actors::time::DAY_MS;
 use seatbroker_actors::{
@@ -79,6 +79,10 @@ pub async fn of_day(state: &AppState, pool: PoolId, day: Timestamp) -> ServiceRe
         events.extend(live.events);
     }
     events.sort_by_key(|e| e.at);
+    // The live hour is read before the store: a record handed to the store in between is
+    // in both (the same events, dropped here once).
+    let mut seen = HashSet::new();
+    events.retain(|e| seen.insert(e.clone()));
     let truncated = u64::from(grants) + u64::from(refusals) > events.len() as u64;
     let mut emails: HashMap<AccountId, Option<String>> = HashMap::new();
     let mut out = Vec::with_capacity(events.len());

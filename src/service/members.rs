@@ -57,7 +57,9 @@ fn shareable(record: &PoolRecord) -> ServiceResult<()> {
     }
 }
 
-async fn new_code(state: &AppState, pool: PoolId) -> ServiceResult<InviteCode> {
+/// Draws a fresh invite code for `pool`, retiring its previous one (I1, I4); the caller
+/// holds the owner's lock.
+pub(crate) async fn new_code(state: &AppState, pool: PoolId) -> ServiceResult<InviteCode> {
     for _ in 0..DRAWS {
         let code = InviteCode::from_bits(u64::from_le_bytes(random()?));
         if state.accounts.set_invite(pool, code.bits()).await? {

@@ -14,11 +14,12 @@ use seatbroker_actors::{AccountId, EngineError, PoolId, SeatError};
 use serde_json::json;
 
 use super::error::OwnershipRefusal;
-use super::{accounts, me, pools, support, AppState, ServiceError, ServiceResult};
+use super::{accounts, me, members, pools, support, AppState, ServiceError, ServiceResult};
 use crate::cluster::bus::Change;
 use crate::domain::codes::LicenseKey;
 use crate::domain::ids::pool_of;
 use crate::domain::license::LicenseKind;
+use crate::domain::trial::pool_licenses;
 use crate::store::{AccountRecord, LicenseRecord, MemberStatus, MembershipRecord, PoolRecord};
 
 /// What a transfer moved.
@@ -85,24 +86,29 @@ pub async fn transfer(
         None => transferable(&held),
     };
     let Some(kind) = moving.first().map(|l| l.kind) else {
+        // A transfer stopped half-way (the licenses moved, a pool not told) is repaired by
+        // asking again: both pools hear what their owners hold now.
+        resync(state, from, to).await?;
         return Err(OwnershipRefusal::NothingToTransfer.into());
     };
     let taker_pool = pool_of(to);
     let existing_pool = state.accounts.pool(taker_pool).await?;
-    // L5 as at an activation: a regular license ends the taker's running trial; otherwise
-    // types never mix.
-    let ends_trial = existing_pool
-        .as_ref()
-        .is_some_and(|r| r.kind == LicenseKind::Trial);
-    if let Some(record) = existing_pool.as_ref().filter(|_| !ends_trial) {
-        if record.kind != kind {
+    // L5 as at an activation: a regular license ends the taker's running trial, and a pool
+    // left with no license of its type (all given away) takes the new type; otherwise types
+    // never mix.
+    let taker_held = state.accounts.licenses_of(to).await?;
+    let retype = match &existing_pool {
+        Some(r) if r.kind == LicenseKind::Trial => true,
+        Some(r) if r.kind != kind && pool_licenses(&taker_held, r.kind).is_empty() => true,
+        Some(r) if r.kind != kind => {
             return Err(OwnershipRefusal::TypeMismatch {
-                pool: record.kind,
+                pool: r.kind,
                 license: kind,
             }
             .into());
         }
-    }
+        _ => false,
+    };
 
     let mut moved = Vec::with_capacity(moving.len());
     for license in &moving {
@@ -116,11 +122,12 @@ pub async fn transfer(
         }
     }
     if moved.is_empty() {
+        resync(state, from, to).await?;
         return Err(OwnershipRefusal::NothingToTransfer.into());
     }
     match &existing_pool {
         None => pools::create(state, to, kind).await?,
-        Some(record) if ends_trial => {
+        Some(record) if retype => {
             state
                 .accounts
                 .put_pool(PoolRecord {
@@ -129,20 +136,29 @@ pub async fn transfer(
                 })
                 .await?;
             super::tell_nodes(state, &[Change::PoolRecord(taker_pool)]).await;
-            state.engine.end_trial(taker_pool).await?;
+            if record.kind == LicenseKind::Trial {
+                state.engine.end_trial(taker_pool).await?;
+            }
         }
         Some(_) => {}
     }
-    // The taker's pool grows; the giver's is told what is left, and S10 drains it.
-    let taker_held = state.accounts.licenses_of(to).await?;
-    pools::tell_licenses(state, to, &taker_held, kind).await?;
+    // The giver's pool shrinks first (S10 drains it), then the taker's grows: in between
+    // the seats are in neither pool, never in both.
     let giver_pool = state.accounts.pool(pool_of(from)).await?;
     if let Some(record) = &giver_pool {
         let left = state.accounts.licenses_of(from).await?;
         pools::tell_licenses(state, from, &left, record.kind).await?;
     }
+    let taker_held = state.accounts.licenses_of(to).await?;
+    pools::tell_licenses(state, to, &taker_held, kind).await?;
     let members_moved = match (only, giver_pool) {
-        (None, Some(record)) => move_members(state, &record, taker_pool).await?,
+        (None, Some(record)) => {
+            // The old invite URL would lead to an empty pool: it opens nothing any more.
+            if state.accounts.invite_of(record.pool).await?.is_some() {
+                members::new_code(state, record.pool).await?;
+            }
+            move_members(state, &record, taker_pool).await?
+        }
         _ => 0,
     };
     state.account_pools.forget(from);
@@ -181,6 +197,18 @@ pub async fn transfer(
         licenses: moved,
         members_moved,
     })
+}
+
+/// Tells the giver's and the taker's pools (those that exist) the licenses their owners
+/// hold now, the giver's first.
+async fn resync(state: &AppState, from: AccountId, to: AccountId) -> ServiceResult<()> {
+    for owner in [from, to] {
+        if let Some(record) = state.accounts.pool(pool_of(owner)).await? {
+            let held = state.accounts.licenses_of(owner).await?;
+            pools::tell_licenses(state, owner, &held, record.kind).await?;
+        }
+    }
+    Ok(())
 }
 
 /// The account, or `NotFound`.
@@ -273,6 +301,8 @@ pub async fn delete_account(
         return Err(OwnershipRefusal::OwnsLicenses { count: 1 }.into());
     }
 
+    // Logged out first, so that no application takes a seat again while the rest goes.
+    accounts::log_out_everywhere(state, account).await?;
     let mut seats_released = 0;
     for (pool, seat) in me::seats(state, account).await? {
         match state.engine.admin_release(pool, seat.id).await {
@@ -295,11 +325,14 @@ pub async fn delete_account(
         memberships_ended += 1;
     }
     let own = pool_of(account);
+    // Its invite code opens nothing any more: a fresh one nobody knows replaces it.
+    if state.accounts.invite_of(own).await?.is_some() {
+        members::new_code(state, own).await?;
+    }
     for m in state.accounts.members_of(own).await? {
         end_membership(state, own, m.account).await?;
         memberships_ended += 1;
     }
-    accounts::log_out_everywhere(state, account).await?;
     // The record read under the lock; a change by another node meanwhile is read again.
     let mut current = record.clone();
     let mut deleted = false;

@@ -43,7 +43,44 @@ pub async fn log(
     since: Option<Timestamp>,
     limit: usize,
 ) -> ServiceResult<Vec<AuditEntry>> {
-    Ok(state.accounts.audit(since, limit).await?)
+    let mut entries = state.accounts.audit(since, limit).await?;
+    for entry in &mut entries {
+        hide_sent_device_ids(state, entry);
+    }
+    Ok(entries)
+}
+
+/// Entries an earlier version wrote when deregistering a device named it as support typed
+/// it (possibly the id its application sends); they are read with the device's fingerprint
+/// in its place, as newer entries are written (the log itself is never changed).
+fn hide_sent_device_ids(state: &AppState, entry: &mut AuditEntry) {
+    if entry.action != "deregister_device" {
+        return;
+    }
+    let shown = |typed: &str| -> String {
+        match (as_fingerprint(typed), DeviceId::parse(typed)) {
+            (Some(print), _) => print,
+            (None, Ok(sent)) => fingerprint(&state.devices.hash(&sent)),
+            (None, Err(_)) => "-".to_owned(),
+        }
+    };
+    if let Some((account, device)) = entry.target.split_once(' ') {
+        entry.target = format!("{account} {}", shown(device));
+    }
+    let Some(before) = &entry.before else {
+        return;
+    };
+    let Ok(mut value) = serde_json::from_str::<Value>(before) else {
+        return;
+    };
+    if let Some(seats) = value["seats"].as_array_mut() {
+        for seat in seats {
+            if let Some(device) = seat["device_id"].as_str() {
+                seat["device_id"] = Value::from(shown(device));
+            }
+        }
+    }
+    entry.before = Some(value.to_string());
 }
 
 /// A seat as the audit log keeps it.

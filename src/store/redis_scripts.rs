@@ -18,9 +18,10 @@
 /// the removal time as 20 digits followed by the `Tombstone`, appended to the tombstone
 /// list, which is in the order of removal),
 /// `B account` / `U account` (blocked / unblocked), `H hour day record n accounts... m
-/// day_accounts... events` (usage counts of an hour; `events` the MessagePack list of the
-/// hour's events since its previous record, or "" for none, added to `usage_events` scored
-/// by the hour), `L licenses`, `S settings`, `T trial`,
+/// day_accounts... events` (usage counts of an hour; `events` the hour's events since its
+/// previous record, or "" for none: the time of the first as 20 digits, then their
+/// MessagePack list, added to `usage_events` scored by the hour, so a commit sent again
+/// adds nothing twice), `L licenses`, `S settings`, `T trial`,
 /// `N` (no trial).
 /// Returns `ok`, `fenced` (a newer owner loaded the pool) or `missing` (no such pool).
 pub const COMMIT: &str = r#"
@@ -81,11 +82,7 @@ while i <= n do
       redis.call('ZADD', KEYS[7], day, day .. ':' .. ARGV[i])
       i = i + 1
     end
-    if ARGV[i] ~= '' then
-      -- Led by the batch's order within the hour, so members read back in order.
-      local n = redis.call('ZCOUNT', KEYS[9], hour, hour)
-      redis.call('ZADD', KEYS[9], hour, string.format('%010d', n) .. ARGV[i])
-    end
+    if ARGV[i] ~= '' then redis.call('ZADD', KEYS[9], hour, ARGV[i]) end
     i = i + 1
   elseif op == 'L' then
     redis.call('HSET', KEYS[1], 'licenses', ARGV[i + 1])

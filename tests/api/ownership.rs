@@ -186,6 +186,32 @@ async fn s10_a_whole_pool_moves_with_its_members_and_the_old_pool_drains() {
         "{members}"
     );
     assert_eq!(audit_actions(&b).await, ["transfer_pool"]);
+
+    // The old invite URL opens nothing any more.
+    b.create_account("late@uni.edu", "correct horse").await;
+    let late = b.login("late@uni.edu", "correct horse").await;
+    let (status, refused) = error(
+        b.call(
+            Method::POST,
+            "/v1/activations",
+            &late,
+            Some(json!({ "code": code })),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (404, Some("unknown_code"))
+    );
+    // The emptied pool takes the next license's type (L5 has nothing left to mix with).
+    let commercial = b.issue_license("commercial", 2).await;
+    activate(&b, &old_owner, &commercial).await;
+    let old = pool(&b, &old_owner, &old_pool).await;
+    assert_eq!(
+        (old["capacity"].as_u64(), old["type"].as_str()),
+        (Some(2), Some("commercial"))
+    );
 }
 
 #[actix_rt::test]

@@ -135,6 +135,19 @@ async fn device_ids_stored_raw_by_an_earlier_version_are_hashed_when_their_pool_
         for result in store.commit(&batch).await {
             result.expect("commit");
         }
+        // And an audit entry as the earlier version wrote it: the device as support typed it.
+        use seatbroker::store::{AccountStore, AuditEntry};
+        store
+            .append_audit(AuditEntry {
+                at: seatbroker_actors::Timestamp(1_800_000_000_000),
+                actor: "operator".into(),
+                action: "deregister_device".into(),
+                target: "A-000-001 old-laptop".into(),
+                before: Some(r#"{"seats":[{"device_id":"old-laptop","seat_id":"S-1"}]}"#.into()),
+                after: Some(r#"{"seats":[]}"#.into()),
+            })
+            .await
+            .expect("audit");
     }
 
     // The new version loads the pool at start, migrates it, and S2 still finds the seat.
@@ -143,7 +156,24 @@ async fn device_ids_stored_raw_by_an_earlier_version_are_hashed_when_their_pool_
     let owner = b.login("bob@uni.edu", "correct horse").await;
     let res = b.take_seat(&owner, "old-laptop").await;
     assert_eq!(res.status(), 200, "the same seat again (S2)");
-    assert_eq!(json(res).await["seat_id"], seat.as_str());
+    let again = json(res).await;
+    assert_eq!(again["seat_id"], seat.as_str());
+    // The old audit entry reads with the device's fingerprint in place of what was typed.
+    let print = again["device_fingerprint"].as_str().expect("fingerprint");
+    let log = json(
+        b.call(
+            reqwest::Method::GET,
+            "/v1/admin/audit",
+            crate::helpers::OPERATOR_TOKEN,
+            None,
+        )
+        .await,
+    )
+    .await;
+    let text = log.to_string();
+    assert!(!text.contains("old-laptop"), "{text}");
+    assert_eq!(log["entries"][0]["target"], format!("A-000-001 {print}"));
+    assert_eq!(log["entries"][0]["before"]["seats"][0]["device_id"], print);
     second.signal("TERM");
     assert_eq!(second.wait_exit(Duration::from_secs(10)), Some(0));
 

@@ -836,6 +836,15 @@ impl SeatTable {
             _ => true,
         };
         let mut retry: Vec<Change> = failed.into_iter().filter(keep).collect();
+        // A usage record sent with the failed commit names the grants taken back among its
+        // events (the pool's history): they never happened.
+        for change in &mut retry {
+            if let Change::Usage(rec) = change {
+                rec.events.retain(|e| {
+                    !matches!(e.kind, crate::model::PoolEventKind::Granted { seat } if undone.contains(&seat))
+                });
+            }
+        }
         retry.extend(forget);
         retry.extend(std::mem::take(later).into_iter().filter(|c| {
             // A later grant is not part of the failure: it stays.

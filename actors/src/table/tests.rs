@@ -2196,3 +2196,34 @@ fn w1_w4_a_wait_that_ends_is_in_the_history_as_a_refusal() {
         (CY, "desk".to_owned(), "no_seat_available".to_owned())
     );
 }
+
+#[test]
+fn w4_a_grant_undone_by_a_failed_commit_leaves_no_event_in_the_history() {
+    let mut p = pool(2);
+    let kept = p.take(BO, "a", WIN);
+    p.table.take_changes();
+    let lost = p.take(CY, "c", WIN);
+    p.table.flush_usage(p.now);
+    let failed = p.table.take_changes();
+    let granted = |changes: &[Change]| -> Vec<SeatId> {
+        changes
+            .iter()
+            .filter_map(|c| match c {
+                Change::Usage(u) => Some(u.events.iter().filter_map(|e| match e.kind {
+                    crate::model::PoolEventKind::Granted { seat } => Some(seat),
+                    crate::model::PoolEventKind::Refused { .. } => None,
+                })),
+                _ => None,
+            })
+            .flatten()
+            .collect()
+    };
+    assert_eq!(granted(&failed), vec![kept.id, lost.id]);
+    let mut retry = Vec::new();
+    assert_eq!(p.table.rollback(failed, &mut retry), vec![lost.id]);
+    assert_eq!(
+        granted(&retry),
+        vec![kept.id],
+        "the grant taken back never happened"
+    );
+}

@@ -56,10 +56,15 @@ impl RedisStore {
                     ops.extend(rec.accounts.iter().map(|a| text(a.0.to_string())));
                     ops.push(text(rec.day_accounts.len().to_string()));
                     ops.extend(rec.day_accounts.iter().map(|a| text(a.0.to_string())));
-                    ops.push(if rec.events.is_empty() {
-                        Vec::new()
-                    } else {
-                        encode(&rec.events)?
+                    // Led by the first event's time: batches of an hour read back in order,
+                    // and the same batch sent again is the same member.
+                    ops.push(match rec.events.first() {
+                        None => Vec::new(),
+                        Some(first) => {
+                            let mut member = text(padded(first.at.as_millis()));
+                            member.extend(encode(&rec.events)?);
+                            member
+                        }
                     });
                 }
                 Change::Licenses(licenses) => {
@@ -336,8 +341,8 @@ impl RedisStore {
             )
             .await?;
         let (_hours, records, hour_members, day_members, event_batches) = reply;
-        // Batches of events, each followed by its hour; a batch is led by 10 digits of its
-        // order within the hour (`COMMIT`), so they come back in order.
+        // Batches of events, each followed by its hour; a batch is led by the 20 digits of
+        // its first event's time (`COMMIT`), so they come back in order.
         let mut events_by_hour: HashMap<u64, Vec<PoolEvent>> = HashMap::new();
         for pair in event_batches.chunks(2) {
             let [member, score] = pair else { continue };
@@ -345,7 +350,7 @@ impl RedisStore {
                 .ok()
                 .and_then(|s| s.parse::<f64>().ok())
                 .map_or(0, |f| f as u64);
-            let Some(blob) = member.get(10..) else {
+            let Some(blob) = member.get(20..) else {
                 continue;
             };
             let batch: Vec<PoolEvent> = decode(blob)?;

@@ -134,6 +134,10 @@ async fn offline_round_trip_request_file_opens_the_portal_and_the_license_verifi
         seats.contains(&print) && !seats.contains(device) && seats.contains("Offline license file"),
         "the seats page shows the offline seat by its device's fingerprint: {seats}"
     );
+    assert!(
+        !seats.contains("Free up my seats"),
+        "an offline license file is not freed from here, so the button is not offered: {seats}"
+    );
     b.axe("seats, offline license file").await;
     b.screenshot("offline-seats").await;
 }
