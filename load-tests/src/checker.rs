@@ -15,11 +15,12 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
+use std::time::Instant;
 
 use seatbroker_client::{Error, NoSeatDetails};
 
 /// How many violation messages a run keeps (the count goes on).
-const KEPT_VIOLATIONS: usize = 20;
+const KEPT_VIOLATIONS: usize = 50;
 
 #[derive(Debug, Default, Clone, Copy)]
 struct Counts {
@@ -39,6 +40,8 @@ struct PoolCheck {
 /// The checker of one run: per pool counts, and the violations seen.
 #[derive(Debug)]
 pub struct Checker {
+    /// When checking began: each violation says how long after it happened.
+    started: Instant,
     pools: Vec<PoolCheck>,
     violations: Mutex<Vec<String>>,
     violation_count: AtomicU64,
@@ -57,6 +60,7 @@ impl Checker {
     /// A checker for pools of these capacities (indexed as the scenario numbers its pools).
     pub fn new(capacities: &[u64]) -> Checker {
         Checker {
+            started: Instant::now(),
             pools: capacities
                 .iter()
                 .map(|&capacity| PoolCheck {
@@ -76,12 +80,13 @@ impl Checker {
             .unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Records a broken invariant.
+    /// Records a broken invariant, led by the time since checking began (`+12.345s`).
     pub fn violation(&self, message: String) {
         self.violation_count.fetch_add(1, Ordering::Relaxed);
+        let at = self.started.elapsed().as_secs_f64();
         let mut kept = self.violations.lock().unwrap_or_else(|e| e.into_inner());
         if kept.len() < KEPT_VIOLATIONS {
-            kept.push(message);
+            kept.push(format!("+{at:.3}s {message}"));
         }
     }
 
@@ -259,6 +264,10 @@ mod tests {
         let (kept, n) = c.violations();
         assert_eq!(n, 1);
         assert!(kept[0].contains("3 seats held"), "{kept:?}");
+        assert!(
+            kept[0].starts_with('+') && kept[0].contains("s S1:"),
+            "led by the time since checking began: {kept:?}"
+        );
         assert_eq!(c.peak_held(0), 3);
     }
 

@@ -162,7 +162,8 @@ pub struct CompareArgs {
     /// Measured runs of `--duration` on each side, alternating; each side is its median.
     #[arg(long, default_value_t = 3)]
     pub rounds: usize,
-    /// Writes the comparison as JSON here.
+    /// Writes the comparison as JSON here (every round of both sides, with its errors and
+    /// first violations), and the broker's standard error beside it (`NAME.broker.log`).
     #[arg(long)]
     pub out: Option<PathBuf>,
 }
@@ -385,6 +386,14 @@ async fn compare(args: CompareArgs) -> Result<i32, String> {
     print!("{}", comparison.broker.report.table());
     print!("{}", comparison.table());
     write_json(&args.out, &comparison)?;
+    if let Some(out) = &args.out {
+        // The broker's own account of the run (warnings, failed commits), beside the report.
+        let path = out.with_extension("broker.log");
+        let mut text = broker.log_lines().join("\n");
+        text.push('\n');
+        std::fs::write(&path, text).map_err(|e| format!("writing {}: {e}", path.display()))?;
+        println!("the broker's log: {}", path.display());
+    }
     Ok(if comparison.passed() { 0 } else { 1 })
 }
 

@@ -3,6 +3,7 @@
 //! starts both as child processes on free loopback ports (see `procs`); `compare_urls` does
 //! the measuring and is what the tests call with brokers of their own.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -55,6 +56,60 @@ pub struct Comparison {
     pub ratio: f64,
     /// Logical processors of this machine (client and servers share them).
     pub cpus: usize,
+    /// Every measured round of both sides, in the order they ran, with its errors and its
+    /// first violations (a bad round is never hidden behind the median).
+    #[serde(default)]
+    pub rounds: Vec<RoundRow>,
+}
+
+/// One measured round of one side.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct RoundRow {
+    /// 1, 2, ... (both sides' first rounds are 1).
+    pub round: usize,
+    /// `broker` or `null broker`.
+    pub side: String,
+    /// The scenario's main rate (pairs/s; heartbeats/s for heartbeat-storm).
+    pub rate_per_s: f64,
+    /// p50 of the main operation, ms.
+    pub main_p50_ms: f64,
+    /// p99 of the main operation, ms.
+    pub main_p99_ms: f64,
+    /// Errors by code.
+    pub errors: BTreeMap<String, u64>,
+    /// Invariant violations seen.
+    pub violation_count: u64,
+    /// The first of them (up to 50), each with the time since the round began and the
+    /// request (client's device or seat) that saw it.
+    pub violations: Vec<String>,
+    /// The server's CPU per pair, µs, when its process is known.
+    pub server_cpu_us_per_pair: Option<f64>,
+}
+
+impl RoundRow {
+    fn new(round: usize, side: &str, report: &Report, cpu: Option<Duration>) -> RoundRow {
+        let main = report
+            .ops
+            .get("take")
+            .or_else(|| report.ops.get("heartbeat"));
+        RoundRow {
+            round,
+            side: side.to_owned(),
+            rate_per_s: if report.pairs > 0 {
+                report.pairs_per_s
+            } else {
+                main.map_or(0.0, |m| m.per_s)
+            },
+            main_p50_ms: main.map_or(0.0, |m| m.p50_ms),
+            main_p99_ms: main.map_or(0.0, |m| m.p99_ms),
+            errors: report.errors.clone(),
+            violation_count: report.violation_count,
+            violations: report.violations.clone(),
+            server_cpu_us_per_pair: cpu
+                .filter(|_| report.pairs > 0)
+                .map(|c| c.as_secs_f64() * 1e6 / report.pairs as f64),
+        }
+    }
 }
 
 impl Comparison {
@@ -87,6 +142,35 @@ impl Comparison {
         );
         t.push_str(&row("broker", &self.broker));
         t.push_str(&row("null broker", &self.null));
+        if !self.rounds.is_empty() {
+            t.push_str(&format!(
+                "{:<6} {:<12} {:>10} {:>9} {:>9} {:>14} {:>10}  errors\n",
+                "round", "server", "rate/s", "p50 ms", "p99 ms", "server µs/pair", "violations"
+            ));
+            for r in &self.rounds {
+                let errors: Vec<String> =
+                    r.errors.iter().map(|(c, n)| format!("{c} {n}")).collect();
+                t.push_str(&format!(
+                    "{:<6} {:<12} {:>10.0} {:>9.2} {:>9.2} {:>14} {:>10}  {}\n",
+                    r.round,
+                    r.side,
+                    r.rate_per_s,
+                    r.main_p50_ms,
+                    r.main_p99_ms,
+                    r.server_cpu_us_per_pair
+                        .map_or("-".to_owned(), |c| format!("{c:.1}")),
+                    r.violation_count,
+                    if errors.is_empty() {
+                        "-".to_owned()
+                    } else {
+                        errors.join(", ")
+                    }
+                ));
+                for v in &r.violations {
+                    t.push_str(&format!("       round {} {}: {v}\n", r.round, r.side));
+                }
+            }
+        }
         t.push_str(&format!(
             "ratio {:.1} % (medians of {} rounds; broker {:?}, null {:?})\n",
             self.ratio * 100.0,
@@ -218,9 +302,14 @@ pub async fn compare_urls(
     let broker_ready = ready(config, broker, warmup).await?;
     let null_ready = ready(config, null, warmup).await?;
     let (mut broker_rounds, mut null_rounds) = (Vec::new(), Vec::new());
-    for _ in 0..rounds.max(1) {
-        broker_rounds.push(round(&broker_ready).await);
-        null_rounds.push(round(&null_ready).await);
+    let mut rows = Vec::new();
+    for i in 1..=rounds.max(1) {
+        let measured = round(&broker_ready).await;
+        rows.push(RoundRow::new(i, "broker", &measured.0, measured.1));
+        broker_rounds.push(measured);
+        let measured = round(&null_ready).await;
+        rows.push(RoundRow::new(i, "null broker", &measured.0, measured.1));
+        null_rounds.push(measured);
     }
     let broker_side = median_side(broker_rounds, broker.pid);
     let null_side = median_side(null_rounds, null.pid);
@@ -231,5 +320,6 @@ pub async fn compare_urls(
         broker: broker_side,
         null: null_side,
         cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        rounds: rows,
     })
 }

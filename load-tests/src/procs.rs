@@ -6,9 +6,11 @@
 //! carrying `"port"` on standard error; a child is killed when its handle is dropped, and by
 //! the kernel when the thread that started it ends (a tester killed with -9 leaves none).
 
+use std::collections::VecDeque;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use seatbroker::redis_server::RedisServer;
@@ -64,6 +66,8 @@ pub struct Spawned {
     child: Child,
     /// The port it serves.
     pub port: u16,
+    /// The last lines it wrote to standard error (at most `KEPT_LOG_LINES`).
+    log: Arc<Mutex<VecDeque<String>>>,
     _data: Option<tempfile::TempDir>,
     _redis: Option<(RedisServer, tempfile::TempDir)>,
 }
@@ -82,6 +86,17 @@ impl Spawned {
     /// Its process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// The last lines it wrote to standard error, oldest first (`compare` keeps them
+    /// beside its report).
+    pub fn log_lines(&self) -> Vec<String> {
+        self.log
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .cloned()
+            .collect()
     }
 
     /// CPU time (user + system) it has used so far, from /proc.
@@ -120,7 +135,13 @@ pub fn process_cpu_of(pid: u32) -> Option<Duration> {
 }
 
 /// Starts `cmd` and waits for its JSON line carrying `"port"` on standard error.
-fn start(mut cmd: Command, what: &str) -> Result<(Child, u16), SpawnError> {
+/// How many of a child's last standard-error lines are kept.
+const KEPT_LOG_LINES: usize = 20_000;
+
+/// The child's last lines of standard error.
+type LogLines = Arc<Mutex<VecDeque<String>>>;
+
+fn start(mut cmd: Command, what: &str) -> Result<(Child, u16, LogLines), SpawnError> {
     die_with_parent(&mut cmd);
     let mut child = cmd
         .stdout(Stdio::null())
@@ -131,6 +152,8 @@ fn start(mut cmd: Command, what: &str) -> Result<(Child, u16), SpawnError> {
         return Err(SpawnError::NoPort(what.to_owned()));
     };
     let (tx, rx) = std::sync::mpsc::channel();
+    let log: LogLines = Arc::new(Mutex::new(VecDeque::new()));
+    let kept = log.clone();
     std::thread::spawn(move || {
         // Keeps reading after the port, so the child never blocks on a full pipe.
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
@@ -140,10 +163,15 @@ fn start(mut cmd: Command, what: &str) -> Result<(Child, u16), SpawnError> {
             if let Some(port) = port {
                 let _ = tx.send(port as u16);
             }
+            let mut lines = kept.lock().unwrap_or_else(|e| e.into_inner());
+            if lines.len() == KEPT_LOG_LINES {
+                lines.pop_front();
+            }
+            lines.push_back(line);
         }
     });
     match rx.recv_timeout(Duration::from_secs(30)) {
-        Ok(port) => Ok((child, port)),
+        Ok(port) => Ok((child, port, log)),
         Err(_) => {
             let _ = child.kill();
             let _ = child.wait();
@@ -278,10 +306,11 @@ pub fn start_broker(binary: &Path, backend: Backend) -> Result<Spawned, SpawnErr
             Some((server, dir))
         }
     };
-    let (child, port) = start(cmd, "the broker")?;
+    let (child, port, log) = start(cmd, "the broker")?;
     Ok(Spawned {
         child,
         port,
+        log,
         _data: Some(data),
         _redis: redis,
     })
@@ -298,10 +327,11 @@ pub fn start_null_broker() -> Result<Spawned, SpawnError> {
         "--operator-token",
         OPERATOR_TOKEN,
     ]);
-    let (child, port) = start(cmd, "the null broker (seatbroker-null)")?;
+    let (child, port, log) = start(cmd, "the null broker (seatbroker-null)")?;
     Ok(Spawned {
         child,
         port,
+        log,
         _data: None,
         _redis: None,
     })
@@ -347,10 +377,11 @@ impl Cluster {
                 .env("SEATBROKER__STORAGE__BACKEND", "redis")
                 .env("SEATBROKER__STORAGE__REDIS_URL", cluster.redis.url())
                 .env("SEATBROKER__CLUSTER__SECRET", CLUSTER_SECRET);
-            let (child, port) = start(cmd, &format!("broker node {i}"))?;
+            let (child, port, log) = start(cmd, &format!("broker node {i}"))?;
             cluster.nodes.push(Some(Spawned {
                 child,
                 port,
+                log,
                 _data: None,
                 _redis: None,
             }));

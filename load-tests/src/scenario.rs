@@ -357,7 +357,9 @@ impl Ctx {
             }
             Err(e) => {
                 self.checker.not_granted(ticket);
-                let code = self.checker.check_error("take", &e);
+                let code = self
+                    .checker
+                    .check_error(&format!("take of {device} in pool #{}", self.pool), &e);
                 self.rec.error(&code);
                 None
             }
@@ -379,7 +381,7 @@ impl Ctx {
                 true
             }
             Err(e) => {
-                let code = self.checker.check_error("close", &e);
+                let code = self.checker.check_error(&format!("close of {seat_id}"), &e);
                 self.rec.error(&code);
                 false
             }
@@ -405,7 +407,9 @@ impl Ctx {
                 if matches!(e, Error::SeatGone { .. }) {
                     self.checker.released(self.pool);
                 }
-                let code = self.checker.check_error("heartbeat", &e);
+                let code = self
+                    .checker
+                    .check_error(&format!("heartbeat of {seat_id}"), &e);
                 self.rec.error(&code);
                 Err(())
             }

@@ -437,7 +437,7 @@ fn the_compare_command_starts_both_servers_and_writes_its_report() {
         "--warmup",
         "200ms",
         "--rounds",
-        "1",
+        "2",
         "--quiet",
         "--broker-bin",
         broker.to_str().expect("a UTF-8 path"),
@@ -456,6 +456,38 @@ fn the_compare_command_starts_both_servers_and_writes_its_report() {
     }
     assert!(json["ratio"].as_f64() > Some(0.0), "{json}");
     assert_eq!(json["backend"], "embedded");
+    // Every round of both sides is kept, in the order they ran, with errors and violations.
+    let rounds: Vec<(u64, &str)> = json["rounds"]
+        .as_array()
+        .expect("rounds")
+        .iter()
+        .map(|r| {
+            (
+                r["round"].as_u64().unwrap_or(0),
+                r["side"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rounds,
+        [
+            (1, "broker"),
+            (1, "null broker"),
+            (2, "broker"),
+            (2, "null broker")
+        ]
+    );
+    for r in json["rounds"].as_array().expect("rounds") {
+        assert!(r["rate_per_s"].as_f64() > Some(0.0), "{r}");
+        assert!(r["errors"].is_object() && r["violations"].is_array(), "{r}");
+        assert_eq!(r["violation_count"], 0, "{r}");
+    }
+    // The broker's log lies beside the report.
+    let log = std::fs::read_to_string(dir.path().join("report.broker.log")).expect("the log");
+    assert!(
+        log.contains("\"port\""),
+        "the broker's start line is in it: {log}"
+    );
 }
 
 /// The null broker verifies the bearer token as the broker does: a token it issued is
