@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::compare::{compare_urls, Target};
+use crate::compare::{compare_best, Candidate, Target};
 use crate::failover::FailoverConfig;
 use crate::procs::{self, Backend, OPERATOR_TOKEN};
 use crate::runner::{self, RunConfig};
@@ -162,6 +162,10 @@ pub struct CompareArgs {
     /// Measured runs of `--duration` on each side, alternating; each side is its median.
     #[arg(long, default_value_t = 3)]
     pub rounds: usize,
+    /// The HTTP worker counts to try on both sides (comma-separated); each side is measured
+    /// under every one and reported at its best. Default: 1 and all cores.
+    #[arg(long, value_delimiter = ',')]
+    pub workers: Vec<usize>,
     /// Writes the comparison as JSON here (every round of both sides, with its errors and
     /// first violations), and the broker's standard error beside it (`NAME.broker.log`).
     #[arg(long)]
@@ -360,37 +364,71 @@ async fn run(args: RunArgs) -> Result<i32, String> {
 async fn compare(args: CompareArgs) -> Result<i32, String> {
     let binary =
         procs::broker_binary(args.broker.broker_bin.as_deref()).map_err(|e| e.to_string())?;
-    let broker = procs::start_broker(&binary, args.broker.backend).map_err(|e| e.to_string())?;
-    let null = procs::start_null_broker().map_err(|e| e.to_string())?;
-    let config = args.scenario.config(&broker.url(), OPERATOR_TOKEN);
+    let mut workers = if args.workers.is_empty() {
+        vec![
+            1,
+            std::thread::available_parallelism().map_or(1, |n| n.get()),
+        ]
+    } else {
+        args.workers.clone()
+    };
+    workers.retain(|w| *w > 0);
+    workers.sort_unstable();
+    workers.dedup();
+    if workers.is_empty() {
+        return Err("--workers needs a count above 0".to_owned());
+    }
+    let label = |w: usize| format!("{w} worker{}", if w == 1 { "" } else { "s" });
+    let (mut brokers, mut nulls) = (Vec::new(), Vec::new());
+    for &w in &workers {
+        let b = procs::start_broker_with_workers(&binary, args.broker.backend, Some(w))
+            .map_err(|e| e.to_string())?;
+        let n = procs::start_null_broker_with_workers(Some(w)).map_err(|e| e.to_string())?;
+        brokers.push((w, b));
+        nulls.push((w, n));
+    }
+    let candidates = |servers: &[(usize, procs::Spawned)]| -> Vec<Candidate> {
+        servers
+            .iter()
+            .map(|(w, s)| Candidate {
+                target: Target {
+                    url: s.url(),
+                    pid: Some(s.pid()),
+                },
+                settings: label(*w),
+            })
+            .collect()
+    };
+    let config = args.scenario.config(&brokers[0].1.url(), OPERATOR_TOKEN);
     let backend = match args.broker.backend {
         Backend::Embedded => "embedded",
         Backend::Redis => "redis",
     };
-    let comparison = compare_urls(
+    let comparison = compare_best(
         &config,
-        &Target {
-            url: broker.url(),
-            pid: Some(broker.pid()),
-        },
-        &Target {
-            url: null.url(),
-            pid: Some(null.pid()),
-        },
+        &candidates(&brokers),
+        &candidates(&nulls),
         backend,
         args.warmup,
         args.rounds,
     )
     .await
     .map_err(|e| e.to_string())?;
+
     print!("{}", comparison.broker.report.table());
     print!("{}", comparison.table());
     write_json(&args.out, &comparison)?;
     if let Some(out) = &args.out {
         // The broker's own account of the run (warnings, failed commits), beside the report.
         let path = out.with_extension("broker.log");
-        let mut text = broker.log_lines().join("\n");
-        text.push('\n');
+        let mut text = String::new();
+        for (w, b) in &brokers {
+            text.push_str(&format!("== the broker with {} ==\n", label(*w)));
+            for line in b.log_lines() {
+                text.push_str(&line);
+                text.push('\n');
+            }
+        }
         std::fs::write(&path, text).map_err(|e| format!("writing {}: {e}", path.display()))?;
         println!("the broker's log: {}", path.display());
     }

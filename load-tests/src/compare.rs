@@ -60,6 +60,24 @@ pub struct Comparison {
     /// first violations (a bad round is never hidden behind the median).
     #[serde(default)]
     pub rounds: Vec<RoundRow>,
+    /// The broker's setting whose median round is `broker` (its best).
+    #[serde(default)]
+    pub broker_settings: String,
+    /// The null broker's setting whose median round is `null` (its best).
+    #[serde(default)]
+    pub null_settings: String,
+    /// Every setting measured.
+    #[serde(default)]
+    pub tried: Vec<TriedSetting>,
+}
+
+/// A setting `compare` measured.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct TriedSetting {
+    /// `broker` or `null broker`.
+    pub side: String,
+    /// The setting (`1 worker`), or `default`.
+    pub settings: String,
 }
 
 /// One measured round of one side.
@@ -142,6 +160,12 @@ impl Comparison {
         );
         t.push_str(&row("broker", &self.broker));
         t.push_str(&row("null broker", &self.null));
+        if self.tried.len() > 2 {
+            t.push_str(&format!(
+                "each side at its best of the settings tried: broker {}, null broker {}\n",
+                self.broker_settings, self.null_settings
+            ));
+        }
         if !self.rounds.is_empty() {
             t.push_str(&format!(
                 "{:<6} {:<12} {:>10} {:>9} {:>9} {:>14} {:>10}  errors\n",
@@ -288,6 +312,15 @@ fn median_side(mut rounds: Vec<(Report, Option<Duration>)>, pid: Option<u32>) ->
     }
 }
 
+/// A server to measure under one setting: its target and what the setting is.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    /// Where it serves.
+    pub target: Target,
+    /// Its setting, for people (`1 worker`).
+    pub settings: String,
+}
+
 /// Sets both up, then measures `rounds` runs of `config` on each, alternating (broker,
 /// null broker, broker, ...) so that a change in the machine's load hits both alike; each
 /// side is its median round.
@@ -299,20 +332,89 @@ pub async fn compare_urls(
     warmup: Duration,
     rounds: usize,
 ) -> Result<Comparison, RunError> {
-    let broker_ready = ready(config, broker, warmup).await?;
-    let null_ready = ready(config, null, warmup).await?;
-    let (mut broker_rounds, mut null_rounds) = (Vec::new(), Vec::new());
+    let one = |target: &Target| {
+        vec![Candidate {
+            target: target.clone(),
+            settings: "default".to_owned(),
+        }]
+    };
+    compare_best(config, &one(broker), &one(null), backend, warmup, rounds).await
+}
+
+/// Like `compare_urls` with each side under several settings (the number of HTTP workers):
+/// every setting of both sides is measured in the same alternating rounds, and each side is
+/// the median round of its best setting, which the comparison names (issue 19: the
+/// yardstick at its best, and the broker too).
+pub async fn compare_best(
+    config: &RunConfig,
+    brokers: &[Candidate],
+    nulls: &[Candidate],
+    backend: &str,
+    warmup: Duration,
+    rounds: usize,
+) -> Result<Comparison, RunError> {
+    let mut readies = Vec::new();
+    for (side, candidates) in [("broker", brokers), ("null broker", nulls)] {
+        for c in candidates {
+            readies.push((side, c, ready(config, &c.target, warmup).await?));
+        }
+    }
+    // Broker and null broker settings taken in turn: broker 1, null 1, broker 2, null 2...
+    let order: Vec<usize> = {
+        let (b, n) = (brokers.len(), nulls.len());
+        let mut order = Vec::with_capacity(b + n);
+        for k in 0..b.max(n) {
+            if k < b {
+                order.push(k);
+            }
+            if k < n {
+                order.push(b + k);
+            }
+        }
+        order
+    };
+    let mut measured: Vec<Vec<(Report, Option<Duration>)>> = vec![Vec::new(); readies.len()];
     let mut rows = Vec::new();
     for i in 1..=rounds.max(1) {
-        let measured = round(&broker_ready).await;
-        rows.push(RoundRow::new(i, "broker", &measured.0, measured.1));
-        broker_rounds.push(measured);
-        let measured = round(&null_ready).await;
-        rows.push(RoundRow::new(i, "null broker", &measured.0, measured.1));
-        null_rounds.push(measured);
+        for &k in &order {
+            let (side, candidate, ready) = &readies[k];
+            let one = round(ready).await;
+            let name = if candidate.settings == "default" {
+                (*side).to_owned()
+            } else {
+                format!("{side} ({})", candidate.settings)
+            };
+            rows.push(RoundRow::new(i, &name, &one.0, one.1));
+            measured[k].push(one);
+        }
     }
-    let broker_side = median_side(broker_rounds, broker.pid);
-    let null_side = median_side(null_rounds, null.pid);
+    let mut sides: Vec<(&str, String, Side)> = readies
+        .iter()
+        .zip(measured)
+        .map(|((side, c, _), rounds)| {
+            (*side, c.settings.clone(), median_side(rounds, c.target.pid))
+        })
+        .collect();
+    let mut best = |name: &str| -> Option<(String, Side)> {
+        let i = sides
+            .iter()
+            .enumerate()
+            .filter(|(_, (side, _, _))| *side == name)
+            .max_by(|a, b| a.1 .2.rate_per_s.total_cmp(&b.1 .2.rate_per_s))
+            .map(|(i, _)| i)?;
+        let (_, settings, side) = sides.remove(i);
+        Some((settings, side))
+    };
+    let tried: Vec<TriedSetting> = readies
+        .iter()
+        .map(|(side, c, _)| TriedSetting {
+            side: (*side).to_owned(),
+            settings: c.settings.clone(),
+        })
+        .collect();
+    let (broker_settings, broker_side) = best("broker").ok_or(RunError::NoServer("broker"))?;
+    let (null_settings, null_side) =
+        best("null broker").ok_or(RunError::NoServer("null broker"))?;
     Ok(Comparison {
         scenario: config.scenario.name().to_owned(),
         backend: backend.to_owned(),
@@ -321,5 +423,8 @@ pub async fn compare_urls(
         null: null_side,
         cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
         rounds: rows,
+        broker_settings,
+        null_settings,
+        tried,
     })
 }

@@ -293,8 +293,20 @@ fn broker_command(binary: &Path, listen: &str, data: &Path) -> Command {
 /// Starts the broker `binary` on a free loopback port (`broker_command`) with the chosen
 /// backend.
 pub fn start_broker(binary: &Path, backend: Backend) -> Result<Spawned, SpawnError> {
+    start_broker_with_workers(binary, backend, None)
+}
+
+/// `start_broker` with `server.workers` set (`None`: the broker's default).
+pub fn start_broker_with_workers(
+    binary: &Path,
+    backend: Backend,
+    workers: Option<usize>,
+) -> Result<Spawned, SpawnError> {
     let data = tempfile::tempdir().map_err(io("creating a temporary directory"))?;
     let mut cmd = broker_command(binary, "127.0.0.1:0", data.path());
+    if let Some(w) = workers {
+        cmd.env("SEATBROKER__SERVER__WORKERS", w.to_string());
+    }
     let redis = match backend {
         Backend::Embedded => None,
         Backend::Redis => {
@@ -319,6 +331,11 @@ pub fn start_broker(binary: &Path, backend: Backend) -> Result<Spawned, SpawnErr
 /// Starts the null broker (the `seatbroker-null` binary beside this executable, built when
 /// it is missing) on a free port.
 pub fn start_null_broker() -> Result<Spawned, SpawnError> {
+    start_null_broker_with_workers(None)
+}
+
+/// `start_null_broker` with this many worker threads (`None`: its default, as the broker's).
+pub fn start_null_broker_with_workers(workers: Option<usize>) -> Result<Spawned, SpawnError> {
     let null = null_broker_binary()?;
     let mut cmd = Command::new(null);
     cmd.args([
@@ -327,6 +344,9 @@ pub fn start_null_broker() -> Result<Spawned, SpawnError> {
         "--operator-token",
         OPERATOR_TOKEN,
     ]);
+    if let Some(w) = workers {
+        cmd.args(["--workers", &w.to_string()]);
+    }
     let (child, port, log) = start(cmd, "the null broker (seatbroker-null)")?;
     Ok(Spawned {
         child,

@@ -77,6 +77,9 @@ pub enum RunError {
     /// Setup failed.
     #[error(transparent)]
     Setup(#[from] SetupError),
+    /// A comparison was given no server of one side.
+    #[error("nothing to measure: no {0} was given")]
+    NoServer(&'static str),
 }
 
 impl RunConfig {

@@ -437,7 +437,9 @@ fn the_compare_command_starts_both_servers_and_writes_its_report() {
         "--warmup",
         "200ms",
         "--rounds",
-        "2",
+        "1",
+        "--workers",
+        "1,2",
         "--quiet",
         "--broker-bin",
         broker.to_str().expect("a UTF-8 path"),
@@ -471,12 +473,21 @@ fn the_compare_command_starts_both_servers_and_writes_its_report() {
     assert_eq!(
         rounds,
         [
-            (1, "broker"),
-            (1, "null broker"),
-            (2, "broker"),
-            (2, "null broker")
+            (1, "broker (1 worker)"),
+            (1, "null broker (1 worker)"),
+            (1, "broker (2 workers)"),
+            (1, "null broker (2 workers)")
         ]
     );
+    // Each side is reported at its best setting, and says which.
+    assert_eq!(json["tried"].as_array().map(Vec::len), Some(4), "{json}");
+    for side in ["broker_settings", "null_settings"] {
+        let settings = json[side].as_str().unwrap_or_default();
+        assert!(
+            ["1 worker", "2 workers"].contains(&settings),
+            "{side}: {json}"
+        );
+    }
     for r in json["rounds"].as_array().expect("rounds") {
         assert!(r["rate_per_s"].as_f64() > Some(0.0), "{r}");
         assert!(r["errors"].is_object() && r["violations"].is_array(), "{r}");
@@ -485,8 +496,8 @@ fn the_compare_command_starts_both_servers_and_writes_its_report() {
     // The broker's log lies beside the report.
     let log = std::fs::read_to_string(dir.path().join("report.broker.log")).expect("the log");
     assert!(
-        log.contains("\"port\""),
-        "the broker's start line is in it: {log}"
+        log.contains("== the broker with 2 workers ==") && log.contains("\"port\""),
+        "each broker's start line is in it: {log}"
     );
 }
 
