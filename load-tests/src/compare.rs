@@ -168,14 +168,14 @@ impl Comparison {
         }
         if !self.rounds.is_empty() {
             t.push_str(&format!(
-                "{:<6} {:<12} {:>10} {:>9} {:>9} {:>14} {:>10}  errors\n",
+                "{:<6} {:<24} {:>10} {:>9} {:>9} {:>14} {:>10}  errors\n",
                 "round", "server", "rate/s", "p50 ms", "p99 ms", "server µs/pair", "violations"
             ));
             for r in &self.rounds {
                 let errors: Vec<String> =
                     r.errors.iter().map(|(c, n)| format!("{c} {n}")).collect();
                 t.push_str(&format!(
-                    "{:<6} {:<12} {:>10.0} {:>9.2} {:>9.2} {:>14} {:>10}  {}\n",
+                    "{:<6} {:<24} {:>10.0} {:>9.2} {:>9.2} {:>14} {:>10}  {}\n",
                     r.round,
                     r.side,
                     r.rate_per_s,
