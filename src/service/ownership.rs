@@ -10,7 +10,7 @@
 //! Each one is written to the audit log. Who may ask (operator token, the account itself in
 //! the portal) is the caller's business.
 
-use seatbroker_actors::{AccountId, EngineError, PoolId, SeatError};
+use seatbroker_actors::{AccountId, EngineError, PoolId};
 use serde_json::json;
 
 use super::error::OwnershipRefusal;
@@ -305,11 +305,8 @@ pub async fn delete_account(
     accounts::log_out_everywhere(state, account).await?;
     let mut seats_released = 0;
     for (pool, seat) in me::seats(state, account).await? {
-        match state.engine.admin_release(pool, seat.id).await {
-            Ok(Ok(())) => seats_released += 1,
-            Ok(Err(SeatError::NotFound | SeatError::Gone(_))) | Err(EngineError::PoolNotFound) => {}
-            Ok(Err(e)) => return Err(e.into()),
-            Err(e) => return Err(e.into()),
+        if support::force_release(state, pool, seat.id).await? {
+            seats_released += 1;
         }
     }
     let mut memberships_ended = 0;

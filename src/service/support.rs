@@ -6,7 +6,9 @@
 //! reading that log.
 
 use crate::domain::device::{as_fingerprint, fingerprint, names};
-use seatbroker_actors::{AccountId, DeviceId, EngineError, PoolId, SeatError, SeatView, Timestamp};
+use seatbroker_actors::{
+    AccountId, DeviceId, EngineError, PoolId, SeatError, SeatId, SeatView, Timestamp,
+};
 use serde_json::{json, Value};
 
 use super::{accounts, me, AppState, ServiceError, ServiceResult};
@@ -119,12 +121,8 @@ pub async fn deregister_device(
     };
     let mut released = Vec::with_capacity(on_device.len());
     for (pool, seat) in on_device {
-        match state.engine.admin_release(pool, seat.id).await {
-            Ok(Ok(())) => released.push((pool, seat)),
-            // Gone meanwhile: nothing left to release.
-            Ok(Err(SeatError::NotFound | SeatError::Gone(_))) | Err(EngineError::PoolNotFound) => {}
-            Ok(Err(e)) => return Err(e.into()),
-            Err(e) => return Err(e.into()),
+        if force_release(state, pool, seat.id).await? {
+            released.push((pool, seat));
         }
     }
     let before: Vec<Value> = released.iter().map(|(p, s)| seat_json(*p, s)).collect();
@@ -138,6 +136,23 @@ pub async fn deregister_device(
     )
     .await?;
     Ok(released)
+}
+
+/// Releases a seat as its pool's owner or an operator would (W3: the holder hears
+/// `revoked`); false when it was gone meanwhile, with nothing left to release.
+pub(crate) async fn force_release(
+    state: &AppState,
+    pool: PoolId,
+    seat: SeatId,
+) -> ServiceResult<bool> {
+    match state.engine.admin_release(pool, seat).await {
+        Ok(Ok(())) => Ok(true),
+        Ok(Err(SeatError::NotFound | SeatError::Gone(_))) | Err(EngineError::PoolNotFound) => {
+            Ok(false)
+        }
+        Ok(Err(e)) => Err(e.into()),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Confirms an account's email by hand, and records it.
