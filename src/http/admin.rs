@@ -265,8 +265,9 @@ pub struct AuditQuery {
 pub async fn audit(
     _: Operator,
     state: web::Data<AppState>,
-    query: web::Query<AuditQuery>,
+    req: actix_web::HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
+    let query: AuditQuery = super::json::query(&req)?;
     let since = match &query.since {
         Some(raw) => Some(
             crate::domain::time::parse(raw)

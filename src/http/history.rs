@@ -26,9 +26,7 @@ pub struct HistoryQuery {
 
 /// The day a query names (its start), or today's.
 fn day_of(req: &HttpRequest, state: &AppState) -> Result<Timestamp, ApiError> {
-    let query = web::Query::<HistoryQuery>::from_query(req.query_string())
-        .map_err(|e| ApiError::malformed(format!("the query is unreadable: {e}"), None))?
-        .into_inner();
+    let query: HistoryQuery = super::json::query(req)?;
     let Some(raw) = query.day else {
         return Ok(state.registry.now().day_start());
     };

@@ -22,6 +22,14 @@ const DEFAULT_LIMIT: usize = 65_536;
 #[derive(Debug)]
 pub struct ApiJson<T>(pub T);
 
+/// The request's query string parsed into `T`; an unreadable one is 400
+/// `malformed_request` in API.md's shape (actix's own `Query` extractor answers plain text).
+pub fn query<T: DeserializeOwned>(req: &HttpRequest) -> Result<T, ApiError> {
+    actix_web::web::Query::<T>::from_query(req.query_string())
+        .map(actix_web::web::Query::into_inner)
+        .map_err(|e| ApiError::malformed(format!("the query is unreadable: {e}"), None))
+}
+
 impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;

@@ -136,8 +136,7 @@ pub async fn delete(
     path: web::Path<String>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let query = web::Query::<DeleteQuery>::from_query(req.query_string())
-        .map_err(|e| ApiError::malformed(format!("the query is unreadable: {e}"), None))?;
+    let query: DeleteQuery = super::json::query(&req)?;
     let account = support::find(&state, &path).await?;
     let taker = match &query.transfer_to {
         Some(who) => Some(support::find(&state, who).await?.id),

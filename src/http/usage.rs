@@ -60,9 +60,7 @@ pub async fn get(
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let record = owned_path(&state, &path, who.0).await?;
-    let query = web::Query::<UsageQuery>::from_query(req.query_string())
-        .map_err(|e| ApiError::malformed(format!("the query is unreadable: {e}"), None))?
-        .into_inner();
+    let query: UsageQuery = super::json::query(&req)?;
     let bucket = match query.bucket.as_deref() {
         None => Bucket::Day,
         Some(raw) => Bucket::parse(raw)

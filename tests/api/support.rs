@@ -247,6 +247,20 @@ async fn a_lost_laptop_is_deregistered_and_every_repair_is_audited() {
         .call(Method::GET, "/v1/admin/audit?limit=0", OPERATOR_TOKEN, None)
         .await;
     assert_eq!(res.status(), 422);
+    let (status, body) = crate::helpers::error(
+        b.call(
+            Method::GET,
+            "/v1/admin/audit?limit=many",
+            OPERATOR_TOKEN,
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("malformed_request"))
+    );
 
     // The command line prints the log.
     let address = b.address.clone();
