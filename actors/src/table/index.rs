@@ -1,15 +1,14 @@
 //! The table's lookups of held seats: by holder (account, platform and device, S2) through a
-//! hashed key whose rare collisions are resolved through the account's seats, by account,
+//! hash table of slots that compares the seats themselves, by account,
 //! and the counts of capacity in use (members' and web seats one each, the
 //! owner's desktops two to a seat, S9) kept as seats enter and leave. Every seat enters and
 //! leaves through `insert_seat` and `drop_seat`, which keep all indexes, the ordered
 //! deadlines and the counts in step. What capacity the licenses give is in `capacity`.
 
-use std::hash::BuildHasher;
-
 use crate::ids::{AccountId, DeviceId, Platform, Policy, SeatId};
 
-use super::records::{HolderKey, Seat, SeatList};
+use super::records::{Seat, SeatList};
+use super::slab::{slot_index, DeviceForm};
 use super::SeatTable;
 
 impl SeatTable {
@@ -30,9 +29,9 @@ impl SeatTable {
             return None;
         }
         self.account_seats(account).iter().copied().find(|id| {
-            self.seats.get(id).is_some_and(|s| {
-                s.platform == Platform::Web && s.device.as_str() != device.as_str()
-            })
+            self.seats
+                .get(id)
+                .is_some_and(|s| s.platform == Platform::Web && !s.device.is(device.as_str()))
         })
     }
 
@@ -51,10 +50,18 @@ impl SeatTable {
             self.idle.insert((k, id));
             seat.idle_scheduled = k.into();
         }
-        let key = self.holder_key(seat.account, seat.platform, seat.device.as_str());
-        // On a hash collision the first seat keeps the entry; `find_holder` finds the other
-        // through the account's seats.
-        self.by_holder.entry(key).or_insert(id);
+        // Should the holder already have a seat, that one keeps the entry; `drop_seat` hands
+        // it on.
+        if self
+            .find_holder(seat.account, seat.platform, seat.device.form())
+            .is_none()
+        {
+            let hash = self.holder_hasher.of(&seat);
+            let (seats, hasher) = (&self.seats, &self.holder_hasher);
+            self.by_holder.insert_unique(hash, slot_index(id), |slot| {
+                seats.at_slot(*slot).map_or(0, |s| hasher.of(s))
+            });
+        }
         match self.by_account.get_mut(&seat.account) {
             Some(list) => list.push(id),
             None => {
@@ -64,45 +71,20 @@ impl SeatTable {
         self.seats.insert(seat)
     }
 
-    fn holder_key(&self, account: AccountId, platform: Platform, device: &str) -> HolderKey {
-        #[cfg(test)]
-        if self.colliding_hashes {
-            return HolderKey {
-                account,
-                platform,
-                device_hash: 0,
-            };
-        }
-        HolderKey {
-            account,
-            platform,
-            device_hash: self.device_hasher.hash_one(device),
-        }
-    }
-
     /// S2: the seat held by (account, platform, device), if any.
     pub(super) fn find_holder(
         &self,
         account: AccountId,
         platform: Platform,
-        device: &str,
+        device: DeviceForm<'_>,
     ) -> Option<SeatId> {
-        let id = *self
-            .by_holder
-            .get(&self.holder_key(account, platform, device))?;
-        if self
-            .seats
-            .get(&id)
-            .is_some_and(|s| s.holds(platform, device))
-        {
-            return Some(id);
-        }
-        // Another device of this account hashed alike: look through the account's seats.
-        self.account_seats(account).iter().copied().find(|id| {
+        let hash = self.holder_hasher.hash(account, platform, device);
+        let slot = self.by_holder.find(hash, |slot| {
             self.seats
-                .get(id)
-                .is_some_and(|s| s.holds(platform, device))
-        })
+                .at_slot(*slot)
+                .is_some_and(|s| s.account == account && s.holds(platform, device))
+        })?;
+        self.seats.at_slot(*slot).map(|s| s.id)
     }
 
     /// Takes a seat out of every index, leaving no trace.
@@ -114,22 +96,26 @@ impl SeatTable {
                 self.by_account.remove(&seat.account);
             }
         }
-        let key = self.holder_key(seat.account, seat.platform, seat.device.as_str());
-        if self.by_holder.get(&key) == Some(&id) {
-            self.by_holder.remove(&key);
-            // A colliding seat of the same account takes the entry over.
+        let hash = self.holder_hasher.of(&seat);
+        let slot = slot_index(id);
+        if let Ok(entry) = self.by_holder.find_entry(hash, |s| *s == slot) {
+            entry.remove();
+            // Another seat of the same holder takes the entry over.
             let twin = self
                 .account_seats(seat.account)
                 .iter()
                 .copied()
                 .find(|other| {
-                    self.seats.get(other).is_some_and(|s| {
-                        s.platform == seat.platform
-                            && self.holder_key(s.account, s.platform, s.device.as_str()) == key
-                    })
+                    self.seats
+                        .get(other)
+                        .is_some_and(|s| s.holds(seat.platform, seat.device.form()))
                 });
             if let Some(twin) = twin {
-                self.by_holder.insert(key, twin);
+                let (seats, hasher) = (&self.seats, &self.holder_hasher);
+                self.by_holder
+                    .insert_unique(hash, slot_index(twin), |slot| {
+                        seats.at_slot(*slot).map_or(0, |s| hasher.of(s))
+                    });
             }
         }
         if let Some(s) = seat.scheduled.get() {
@@ -158,6 +144,6 @@ impl SeatTable {
     #[cfg(test)]
     pub(crate) fn collide_device_hashes(&mut self) {
         assert!(self.seats.is_empty(), "set before any seat is held");
-        self.colliding_hashes = true;
+        self.holder_hasher.colliding = true;
     }
 }

@@ -26,7 +26,7 @@
 
 use std::collections::{BTreeSet, VecDeque};
 
-use hashbrown::{HashMap, HashSet};
+use hashbrown::{HashMap, HashSet, HashTable};
 
 use crate::ids::{AccountId, DeviceId, Platform, Policy, PoolId, SeatId, WaiterId};
 use crate::model::{
@@ -51,8 +51,8 @@ mod proptests;
 #[cfg(test)]
 mod tests;
 
-use records::{seat_view, HolderKey, Seat, SeatKind, SeatList, Waiter, When};
-use slab::{DeviceBuf, SeatSlab};
+use records::{seat_view, HolderHasher, Seat, SeatKind, SeatList, Waiter, When};
+use slab::{DeviceBuf, DeviceForm, SeatSlab};
 
 /// One pool's seats, waiting queue and member status: the seat rules as a pure state machine.
 #[derive(Debug)]
@@ -68,11 +68,9 @@ pub struct SeatTable {
     license_latest: Option<Timestamp>,
     next_license_expiry: Option<Timestamp>,
     seats: SeatSlab<Seat>,
-    by_holder: HashMap<HolderKey, SeatId>,
-    device_hasher: hashbrown::DefaultHashBuilder,
-    /// Tests make every device hash collide, to prove the collision path.
-    #[cfg(test)]
-    colliding_hashes: bool,
+    /// S2: the slot of each holder's seat (the first one, should a holder have two).
+    by_holder: HashTable<u32>,
+    holder_hasher: HolderHasher,
     by_account: HashMap<AccountId, SeatList>,
     expiry: BTreeSet<(Timestamp, SeatId)>,
     idle: BTreeSet<(Timestamp, SeatId)>,
@@ -126,10 +124,8 @@ impl SeatTable {
             license_latest: None,
             next_license_expiry: None,
             seats: SeatSlab::new(),
-            by_holder: HashMap::with_capacity(snapshot.seats.len()),
-            device_hasher: hashbrown::DefaultHashBuilder::default(),
-            #[cfg(test)]
-            colliding_hashes: false,
+            by_holder: HashTable::with_capacity(snapshot.seats.len()),
+            holder_hasher: HolderHasher::default(),
             by_account: HashMap::new(),
             expiry: BTreeSet::new(),
             idle: BTreeSet::new(),
@@ -368,7 +364,11 @@ impl SeatTable {
                 Refusal::MemberBlocked,
             );
         }
-        if let Some(id) = self.find_holder(req.account, req.platform, req.device.as_str()) {
+        if let Some(id) = self.find_holder(
+            req.account,
+            req.platform,
+            DeviceForm::of(req.device.as_str()),
+        ) {
             let seat = self.restart(id, now);
             return AcquireOutcome::Granted { seat, reused: true };
         }
@@ -470,7 +470,7 @@ impl SeatTable {
         if let Err(refusal) = self.offline_file_allowed(platform) {
             return self.refuse(account, &device, platform, refusal);
         }
-        if let Some(id) = self.find_holder(account, platform, device.as_str()) {
+        if let Some(id) = self.find_holder(account, platform, DeviceForm::of(device.as_str())) {
             let seat = self.make_offline_file(id, now);
             return AcquireOutcome::Granted { seat, reused: true };
         }
@@ -865,7 +865,7 @@ impl SeatTable {
         for seat in self.seats.values() {
             let id = &seat.id;
             assert_eq!(
-                self.find_holder(seat.account, seat.platform, seat.device.as_str()),
+                self.find_holder(seat.account, seat.platform, seat.device.form()),
                 Some(*id)
             );
             assert!(self.account_seats(seat.account).contains(id));

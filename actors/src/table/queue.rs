@@ -14,6 +14,7 @@ use crate::model::{
 use crate::time::Timestamp;
 
 use super::records::{SeatKind, Waiter, When};
+use super::slab::DeviceForm;
 use super::SeatTable;
 
 /// What became of a waiter the queue tried to serve.
@@ -83,7 +84,8 @@ impl SeatTable {
         if let Some(seat) = self.web_elsewhere(w.account, w.platform, &w.device) {
             return Served::Refused(Refusal::WebSessionActiveElsewhere { seat });
         }
-        if let Some(id) = self.find_holder(w.account, w.platform, w.device.as_str()) {
+        if let Some(id) = self.find_holder(w.account, w.platform, DeviceForm::of(w.device.as_str()))
+        {
             let seat = self.restart(id, t);
             self.notices.push(Notice::WaiterGranted {
                 waiter: w.id,

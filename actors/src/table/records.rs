@@ -1,13 +1,15 @@
 //! What the table keeps, in the compact forms a pool of a million seats needs: `Seat` (its
-//! moments packed into `When`), the holder key and per-account list of seats the indexes
+//! moments packed into `When`), the holder hasher and per-account list of seats the indexes
 //! use, `Waiter` for a request in the queue, and `seat_view`, a seat as its holder sees it.
 //! Plain data with no rule: the table's other rooms change them.
+
+use std::hash::BuildHasher;
 
 use crate::ids::{AccountId, DeviceId, Platform, Policy, SeatId, WaiterId};
 use crate::model::{PoolSettings, SeatRecord, SeatView};
 use crate::time::Timestamp;
 
-use super::slab::{DeviceBuf, Keyed};
+use super::slab::{DeviceBuf, DeviceForm, Keyed};
 
 /// A held seat as the table stores it: small, since a pool may hold a million.
 #[derive(Debug)]
@@ -74,8 +76,8 @@ impl Keyed for Seat {
 }
 
 impl Seat {
-    pub(super) fn holds(&self, platform: Platform, device: &str) -> bool {
-        self.platform == platform && self.device.as_str() == device
+    pub(super) fn holds(&self, platform: Platform, device: DeviceForm<'_>) -> bool {
+        self.platform == platform && self.device.form() == device
     }
 
     pub(super) fn offline_at(&self, t: Timestamp) -> bool {
@@ -116,13 +118,34 @@ impl Seat {
     }
 }
 
-/// The index key of a seat's holder for S2 (one seat per account, device and platform): the
-/// device is hashed, and the rare collision is resolved through the account's seats.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
-pub(super) struct HolderKey {
-    pub(super) account: AccountId,
-    pub(super) platform: Platform,
-    pub(super) device_hash: u64,
+/// Hashes a seat's holder (account, platform and device, S2) for the holder index, which
+/// keeps only slots and compares the seats themselves, so a collision costs a comparison,
+/// never a wrong answer.
+#[derive(Clone, Default, Debug)]
+pub(super) struct HolderHasher {
+    state: hashbrown::DefaultHashBuilder,
+    /// Tests make every holder hash alike, to prove the collision path.
+    #[cfg(test)]
+    pub(super) colliding: bool,
+}
+
+impl HolderHasher {
+    pub(super) fn hash(
+        &self,
+        account: AccountId,
+        platform: Platform,
+        device: DeviceForm<'_>,
+    ) -> u64 {
+        #[cfg(test)]
+        if self.colliding {
+            return 0;
+        }
+        self.state.hash_one((account, platform, device))
+    }
+
+    pub(super) fn of(&self, seat: &Seat) -> u64 {
+        self.hash(seat.account, seat.platform, seat.device.form())
+    }
 }
 
 /// The seats of one account: almost always one, so the common case allocates nothing.

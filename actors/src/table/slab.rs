@@ -1,6 +1,7 @@
 //! Compact storage for a table's seats, sized for a million of them: `SeatSlab`, a dense
 //! array indexed by the slot encoded in each seat id (one memory access per lookup, no
-//! hashing), and `DeviceBuf`, a device id kept inside the seat itself. The seat rules are not
+//! hashing), and `DeviceBuf`, a device id kept inside the seat itself (packed when it is a
+//! 128-bit hash in hex). The seat rules are not
 //! here; the table's other rooms use these as they would a map.
 
 use std::sync::Arc;
@@ -22,6 +23,11 @@ pub(super) fn seat_id(counter: u64, slot: u32) -> SeatId {
 /// The first grant counter whose ids are all at or above `bound`.
 pub(super) fn counter_above(bound: u64) -> u64 {
     bound.div_ceil(1 << SLOT_BITS).max(1)
+}
+
+/// The slot a seat id names, as the holder index keeps it.
+pub(super) fn slot_index(id: SeatId) -> u32 {
+    (id.0 & SLOT_MASK) as u32
 }
 
 fn slot_of(id: SeatId) -> usize {
@@ -102,6 +108,11 @@ impl<T: Keyed> SeatSlab<T> {
             .filter(|s| s.key() == *id)
     }
 
+    /// The seat in `slot`, whatever its id.
+    pub(super) fn at_slot(&self, slot: u32) -> Option<&T> {
+        self.slots.get(slot as usize)?.as_ref()
+    }
+
     /// Whether the slot `id` names holds a seat (any seat).
     pub(super) fn slot_taken(&self, id: SeatId) -> bool {
         self.slots.get(slot_of(id)).is_some_and(Option::is_some)
@@ -144,20 +155,77 @@ impl<T: Keyed> std::ops::Index<&SeatId> for SeatSlab<T> {
     }
 }
 
-/// Bytes of a device id kept inside the seat; longer ids are shared on the heap.
-const INLINE_DEVICE: usize = 46;
+/// Bytes of a device id kept inside the seat as they are; longer ids are packed or shared
+/// on the heap.
+const INLINE_DEVICE: usize = 22;
+/// Length of a packed id: a three-byte tag and 128 bits in lowercase hex, the form the
+/// service stores (`h1:` and an HMAC of the sent id).
+const HEX_DEVICE: usize = 3 + 32;
 
-/// A device id stored in the seat, so a heartbeat touches no other allocation. Ids up to 46
-/// bytes (UUIDs, 128-bit hashes in hex) are inline.
+/// A device id stored in the seat, so a heartbeat touches no other allocation: 24 bytes.
+/// Ids of three bytes and 32 lowercase hex digits (what the service stores) are packed to
+/// 19 bytes; other ids up to 22 bytes are inline; longer ones are shared on the heap.
 #[derive(Clone, Debug)]
 pub(super) enum DeviceBuf {
     Inline { len: u8, bytes: [u8; INLINE_DEVICE] },
+    Hex([u8; 19]),
     Shared(DeviceId),
+}
+
+/// A device id in a form that is equal, and hashes alike, exactly when the ids are equal,
+/// whichever way each is kept: how the table compares a stored device with a sent one.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub(super) enum DeviceForm<'a> {
+    Hex([u8; 19]),
+    Text(&'a str),
+}
+
+impl<'a> DeviceForm<'a> {
+    pub(super) fn of(s: &'a str) -> Self {
+        pack_hex(s).map_or(DeviceForm::Text(s), DeviceForm::Hex)
+    }
+}
+
+fn hex_digit(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        _ => None,
+    }
+}
+
+/// The packed form of a three-byte tag and 32 lowercase hex digits, if `s` is one.
+fn pack_hex(s: &str) -> Option<[u8; 19]> {
+    let b = s.as_bytes();
+    if b.len() != HEX_DEVICE || !b[..3].is_ascii() {
+        return None;
+    }
+    let mut out = [0u8; 19];
+    out[..3].copy_from_slice(&b[..3]);
+    for (i, pair) in b[3..].chunks_exact(2).enumerate() {
+        out[3 + i] = hex_digit(pair[0])? << 4 | hex_digit(pair[1])?;
+    }
+    Some(out)
+}
+
+fn unpack_hex(packed: &[u8; 19]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(HEX_DEVICE);
+    // The tag was checked to be ASCII when it was packed.
+    s.extend(packed[..3].iter().map(|&c| char::from(c)));
+    for &byte in &packed[3..] {
+        s.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        s.push(char::from(DIGITS[usize::from(byte & 15)]));
+    }
+    s
 }
 
 impl DeviceBuf {
     pub(super) fn new(device: &DeviceId) -> Self {
         let s = device.as_str();
+        if let Some(packed) = pack_hex(s) {
+            return DeviceBuf::Hex(packed);
+        }
         if s.len() > INLINE_DEVICE {
             return DeviceBuf::Shared(device.clone());
         }
@@ -169,19 +237,30 @@ impl DeviceBuf {
         }
     }
 
-    pub(super) fn as_str(&self) -> &str {
+    /// The form to compare and hash by.
+    pub(super) fn form(&self) -> DeviceForm<'_> {
         match self {
             // The bytes were copied from a `str`, so they are valid UTF-8.
-            DeviceBuf::Inline { len, bytes } => {
-                std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or_default()
-            }
-            DeviceBuf::Shared(d) => d.as_str(),
+            DeviceBuf::Inline { len, bytes } => DeviceForm::Text(
+                std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or_default(),
+            ),
+            DeviceBuf::Hex(packed) => DeviceForm::Hex(*packed),
+            DeviceBuf::Shared(d) => DeviceForm::Text(d.as_str()),
         }
+    }
+
+    /// Whether this is the device `s`.
+    pub(super) fn is(&self, s: &str) -> bool {
+        self.form() == DeviceForm::of(s)
     }
 
     pub(super) fn to_device_id(&self) -> DeviceId {
         match self {
-            DeviceBuf::Inline { .. } => DeviceId::from_checked(Arc::from(self.as_str())),
+            DeviceBuf::Inline { .. } => match self.form() {
+                DeviceForm::Text(s) => DeviceId::from_checked(Arc::from(s)),
+                DeviceForm::Hex(p) => DeviceId::from_checked(Arc::from(unpack_hex(&p))),
+            },
+            DeviceBuf::Hex(packed) => DeviceId::from_checked(Arc::from(unpack_hex(packed))),
             DeviceBuf::Shared(d) => d.clone(),
         }
     }
@@ -249,12 +328,29 @@ mod tests {
     }
 
     #[test]
-    fn device_ids_round_trip_inline_and_shared() {
-        for raw in ["pc-1", &"x".repeat(46), &"y".repeat(47), &"é".repeat(30)] {
-            let id = DeviceId::parse(raw).unwrap();
-            assert_eq!(DeviceBuf::new(&id).as_str(), raw);
-            assert_eq!(DeviceBuf::new(&id).to_device_id(), id);
+    fn device_ids_round_trip_inline_packed_and_shared() {
+        let hashed = format!("h1:{}", "0123456789abcdef".repeat(2));
+        let upper = format!("h1:{}", "0123456789ABCDEF".repeat(2));
+        for raw in [
+            "pc-1",
+            &"x".repeat(22),
+            &"y".repeat(23),
+            &"é".repeat(30),
+            &hashed,
+            &upper,
+            "3fa9-1c2b-77de-4e0f-9a8b-7c6d5e4f3a2b1",
+        ] {
+            let id = DeviceId::from_checked(Arc::from(raw));
+            let buf = DeviceBuf::new(&id);
+            assert!(buf.is(raw), "{raw}");
+            assert_eq!(buf.to_device_id(), id);
         }
-        assert_eq!(std::mem::size_of::<DeviceBuf>(), 48);
+        assert!(matches!(
+            DeviceBuf::new(&DeviceId::from_checked(Arc::from(hashed.as_str()))),
+            DeviceBuf::Hex(_)
+        ));
+        assert!(!DeviceBuf::new(&DeviceId::from_checked(Arc::from(hashed.as_str()))).is(&upper));
+        assert!(!DeviceBuf::new(&DeviceId::from_checked(Arc::from("pc-1"))).is("pc-2"));
+        assert_eq!(std::mem::size_of::<DeviceBuf>(), 24);
     }
 }

@@ -197,6 +197,20 @@ fn s2_same_seat_again_after_a_crash_and_restore() {
     );
 }
 
+#[test]
+fn s2_hashed_device_ids_are_packed_and_still_find_their_seat() {
+    // The service stores `h1:` and 32 hex digits; the table packs them to 19 bytes.
+    let hashed = format!("h1:{}", "0123456789abcdef".repeat(2));
+    let neighbour = format!("h1:{}", "0123456789abcdef".repeat(2).replace("ef", "ee"));
+    let mut p = pool(3);
+    let first = p.take(BO, &hashed, WIN);
+    assert_eq!(first.device.as_str(), hashed, "seen as it was sent");
+    assert_eq!(p.take(BO, &hashed, WIN).id, first.id, "S2: the same device");
+    let other = p.take(BO, &neighbour, WIN);
+    assert_ne!(other.id, first.id, "S3: a device one digit away is another");
+    p.table.check_invariants();
+}
+
 // ----- S3 ------------------------------------------------------------------------------------
 
 #[test]
