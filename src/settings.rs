@@ -134,6 +134,8 @@ pub struct StorageSettings {
     pub redis_down_timeout_ms: u64,
     /// The most Redis requests in flight at once.
     pub redis_max_in_flight: usize,
+    /// The embedded store's page cache (redb), MiB.
+    pub cache_mib: u32,
 }
 
 /// `[seats]`
@@ -676,6 +678,9 @@ impl Settings {
                 "must be 1 millisecond to storage.redis_timeout_ms",
             ));
         }
+        if !(1..=65_536).contains(&self.storage.cache_mib) {
+            return Err(invalid("storage.cache_mib", "must be 1 to 65536 (MiB)"));
+        }
         if !(1..=100_000).contains(&self.storage.redis_max_in_flight) {
             return Err(invalid(
                 "storage.redis_max_in_flight",
@@ -749,6 +754,10 @@ mod tests {
         assert!(s.operator.token.is_none());
         assert_eq!(s.storage.backend, Backend::Embedded);
         assert_eq!(s.storage.path, PathBuf::from("./data"));
+        assert_eq!(
+            s.storage.cache_mib as usize * (1 << 20),
+            crate::store::embedded::DEFAULT_CACHE_BYTES
+        );
         assert_eq!(
             s.storage.redis_url.expose_secret(),
             "redis://127.0.0.1:6379"
@@ -934,6 +943,8 @@ mod tests {
             ("SEATBROKER__SERVER__NOPE", "1", "nope"),
             ("SEATBROKER__SERVER__WORKERS", "5000", "server.workers"),
             ("SEATBROKER__SERVER__WORKERS", "many", "workers"),
+            ("SEATBROKER__STORAGE__CACHE_MIB", "0", "storage.cache_mib"),
+            ("SEATBROKER__STORAGE__CACHE_MIB", "lots", "cache_mib"),
         ];
         for (key, value, named) in cases {
             let err = Settings::load_from(None, env(&[(key, value)]))

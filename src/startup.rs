@@ -224,9 +224,10 @@ type Stores = (
 async fn open_stores(settings: &Settings) -> Result<Stores, StartupError> {
     match settings.storage.backend {
         Backend::Embedded => {
-            let embedded = Arc::new(EmbeddedStore::open_with_retention(
+            let embedded = Arc::new(EmbeddedStore::open_with_options(
                 &settings.storage.path,
                 settings.usage.retention_days,
+                settings.storage.cache_mib as usize * (1 << 20),
             )?);
             Ok((embedded.clone(), embedded, None))
         }

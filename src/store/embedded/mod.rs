@@ -93,6 +93,9 @@ const LINK_OF: TableDefinition<(u32, u8), &[u8]> = TableDefinition::new("link_of
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 /// `meta` key: the last group commit applied (durable in redb after a checkpoint).
 const WAL_SEQ: &str = "wal_seq";
+/// redb's page cache unless told otherwise: 16 MiB, where redb's own default (1 GiB) kept
+/// every page a million seats were written to resident (issue 19, target 4).
+pub const DEFAULT_CACHE_BYTES: usize = 16 << 20;
 /// Log bytes after which a group commit is followed by a checkpoint.
 const CHECKPOINT_BYTES: u64 = 1 << 20;
 
@@ -172,18 +175,31 @@ impl EmbeddedStore {
         Self::open_with_retention(dir, DEFAULT_USAGE_RETENTION_DAYS)
     }
 
+    /// `open_with_retention` with redb's page cache the default `DEFAULT_CACHE_BYTES`.
+    pub fn open_with_retention(dir: &Path, usage_retention_days: u32) -> Result<Self, OpenError> {
+        Self::open_with_options(dir, usage_retention_days, DEFAULT_CACHE_BYTES)
+    }
+
     /// Opens (or creates) the store in `dir`, keeping usage records `usage_retention_days`
     /// days from the newest hour counted; the log's replay at open keeps them as long.
-    pub fn open_with_retention(dir: &Path, usage_retention_days: u32) -> Result<Self, OpenError> {
+    /// redb keeps at most `cache_bytes` of its pages in memory.
+    pub fn open_with_options(
+        dir: &Path,
+        usage_retention_days: u32,
+        cache_bytes: usize,
+    ) -> Result<Self, OpenError> {
         std::fs::create_dir_all(dir).map_err(|source| OpenError::Directory {
             path: dir.display().to_string(),
             source,
         })?;
         let file = dir.join("seatbroker.redb");
-        let db = Database::create(&file).map_err(|source| OpenError::Database {
-            path: file.display().to_string(),
-            source: Box::new(source),
-        })?;
+        let db = redb::Builder::new()
+            .set_cache_size(cache_bytes)
+            .create(&file)
+            .map_err(|source| OpenError::Database {
+                path: file.display().to_string(),
+                source: Box::new(source),
+            })?;
         let tx = db
             .begin_write()
             .map_err(|e| OpenError::Prepare(e.to_string()))?;
