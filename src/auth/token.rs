@@ -37,7 +37,8 @@ pub struct Claims {
 /// Signs and verifies tokens.
 #[derive(Clone)]
 pub struct TokenKey {
-    key: Vec<u8>,
+    /// HMAC already keyed: each token then costs its own blocks only, not the key's two.
+    keyed: HmacSha256,
 }
 
 impl std::fmt::Debug for TokenKey {
@@ -49,15 +50,16 @@ impl std::fmt::Debug for TokenKey {
 impl TokenKey {
     /// A key from its bytes.
     pub fn new(key: Vec<u8>) -> Self {
-        TokenKey { key }
-    }
-
-    fn mac(&self, payload: &str) -> HmacSha256 {
         // HMAC accepts keys of any length.
-        let mut mac = match HmacSha256::new_from_slice(&self.key) {
+        let keyed = match HmacSha256::new_from_slice(&key) {
             Ok(mac) => mac,
             Err(_) => unreachable!("HMAC takes keys of any length"),
         };
+        TokenKey { keyed }
+    }
+
+    fn mac(&self, payload: &str) -> HmacSha256 {
+        let mut mac = self.keyed.clone();
         mac.update(payload.as_bytes());
         mac
     }

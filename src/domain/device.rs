@@ -24,7 +24,8 @@ const FINGERPRINT_DIGITS: usize = 12;
 /// The key that turns sent device ids into stored ones.
 #[derive(Clone)]
 pub struct DeviceKey {
-    key: Vec<u8>,
+    /// HMAC already keyed: each id then costs its own blocks only, not the key's two.
+    keyed: Hmac<Sha256>,
 }
 
 impl std::fmt::Debug for DeviceKey {
@@ -36,18 +37,19 @@ impl std::fmt::Debug for DeviceKey {
 impl DeviceKey {
     /// A key from the secret kept in the store.
     pub fn new(key: Vec<u8>) -> Self {
-        DeviceKey { key }
+        let keyed = match Hmac::<Sha256>::new_from_slice(&key) {
+            Ok(mac) => mac,
+            // HMAC takes a key of any length; this arm is never taken.
+            Err(_) => unreachable!("HMAC accepts keys of any length"),
+        };
+        DeviceKey { keyed }
     }
 
     /// The stored form of a device id as a client sent it: `h1:` and the first 32 hex
     /// digits (128 bits) of HMAC-SHA256(key, id). The same id always gives the same stored id (S2 finds the seat
     /// again), and the stored id says nothing about the sent one without the key.
     pub fn hash(&self, sent: &DeviceId) -> DeviceId {
-        let mut mac = match Hmac::<Sha256>::new_from_slice(&self.key) {
-            Ok(mac) => mac,
-            // HMAC takes a key of any length; this arm is never taken.
-            Err(_) => unreachable!("HMAC accepts keys of any length"),
-        };
+        let mut mac = self.keyed.clone();
         mac.update(sent.as_str().as_bytes());
         let digest = hex::encode(&mac.finalize().into_bytes()[..HASH_BYTES]);
         match DeviceId::parse(&format!("{HASHED_PREFIX}{digest}")) {
