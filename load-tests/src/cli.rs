@@ -37,8 +37,10 @@ pub enum Command {
     /// Runs a scenario against a running broker and checks its invariants.
     #[command(after_help = SETUP_NOTE)]
     Run(RunArgs),
-    /// Starts the release broker and a null broker on free ports and runs the same scenario
-    /// against each; writes {"broker": {pairs_per_s, p50_ms, p99_ms}, "null": {...}, "ratio"}.
+    /// Starts the release broker and a null broker on free ports (and, with --peer, the
+    /// Redis-semaphore peer) and runs the same scenario against each; writes {"broker":
+    /// {pairs_per_s, p50_ms, p99_ms}, "null": {...}, "ratio"} (and "peer", "ratio_to_peer",
+    /// "p99_ratio_to_peer").
     #[command(after_help = SETUP_NOTE)]
     Compare(CompareArgs),
     /// Raises the offered rate step by step against the broker and the null broker and draws
@@ -162,10 +164,15 @@ pub struct CompareArgs {
     /// Measured runs of `--duration` on each side, alternating; each side is its median.
     #[arg(long, default_value_t = 3)]
     pub rounds: usize,
-    /// The HTTP worker counts to try on both sides (comma-separated); each side is measured
+    /// The HTTP worker counts to try on every side (comma-separated); each side is measured
     /// under every one and reported at its best. Default: 1 and all cores.
     #[arg(long, value_delimiter = ',')]
     pub workers: Vec<usize>,
+    /// Also measures the Redis-semaphore peer (issue 19: a sorted set per pool, a Lua acquire
+    /// script, on its own redis-server with `appendfsync always`) under the same --workers,
+    /// and reports broker ÷ peer of pairs/s and of p99.
+    #[arg(long)]
+    pub peer: bool,
     /// Writes the comparison as JSON here (every round of both sides, with its errors and
     /// first violations), and the broker's standard error beside it (`NAME.broker.log`).
     #[arg(long)]
@@ -379,13 +386,17 @@ async fn compare(args: CompareArgs) -> Result<i32, String> {
         return Err("--workers needs a count above 0".to_owned());
     }
     let label = |w: usize| format!("{w} worker{}", if w == 1 { "" } else { "s" });
-    let (mut brokers, mut nulls) = (Vec::new(), Vec::new());
+    let (mut brokers, mut nulls, mut peers) = (Vec::new(), Vec::new(), Vec::new());
     for &w in &workers {
         let b = procs::start_broker_with_workers(&binary, args.broker.backend, Some(w))
             .map_err(|e| e.to_string())?;
         let n = procs::start_null_broker_with_workers(Some(w)).map_err(|e| e.to_string())?;
         brokers.push((w, b));
         nulls.push((w, n));
+        if args.peer {
+            let p = procs::start_peer_with_workers(Some(w)).map_err(|e| e.to_string())?;
+            peers.push((w, p));
+        }
     }
     let candidates = |servers: &[(usize, procs::Spawned)]| -> Vec<Candidate> {
         servers
@@ -408,6 +419,7 @@ async fn compare(args: CompareArgs) -> Result<i32, String> {
         &config,
         &candidates(&brokers),
         &candidates(&nulls),
+        &candidates(&peers),
         backend,
         args.warmup,
         args.rounds,
@@ -530,6 +542,26 @@ mod tests {
         };
         assert_eq!(args.scenario.duration, Duration::from_secs(10));
         assert_eq!(args.broker.backend, Backend::Embedded);
+        assert!(!args.peer, "the peer only when asked for");
+    }
+
+    #[test]
+    fn compare_takes_the_peer_as_a_third_side_when_asked() {
+        let cli = Cli::try_parse_from([
+            "seatbroker-load",
+            "compare",
+            "--scenario",
+            "hot-pool",
+            "--backend",
+            "redis",
+            "--peer",
+        ])
+        .expect("parses");
+        let Command::Compare(args) = cli.command else {
+            panic!("compare");
+        };
+        assert!(args.peer);
+        assert_eq!(args.broker.backend, Backend::Redis);
     }
 
     fn run_args(flags: &[&str]) -> Result<RunArgs, clap::Error> {

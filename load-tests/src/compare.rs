@@ -1,7 +1,9 @@
 //! `compare`: the same scenario against the broker and against the null broker on the same
-//! machine, in alternating rounds, and the ratio of their median pairs per second. The command
-//! starts both as child processes on free loopback ports (see `procs`); `compare_urls` does
-//! the measuring and is what the tests call with brokers of their own.
+//! machine, in alternating rounds, and the ratio of their median pairs per second; with
+//! `--peer`, against the Redis-semaphore peer (`peer`) too, and the broker's pairs per second
+//! and p99 over the peer's (issue 19). The command starts every side as a child process on a
+//! free loopback port (see `procs`); `compare_best` does the measuring and is what the tests
+//! call with servers of their own (`compare_urls` for broker and null broker alone).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -69,12 +71,26 @@ pub struct Comparison {
     /// Every setting measured.
     #[serde(default)]
     pub tried: Vec<TriedSetting>,
+    /// The Redis-semaphore peer at its best setting, when it was measured (`--peer`).
+    #[serde(default)]
+    pub peer: Option<Side>,
+    /// The peer's setting whose median round is `peer`.
+    #[serde(default)]
+    pub peer_settings: Option<String>,
+    /// broker ÷ peer of the main rate (pairs/s; heartbeats/s for heartbeat-storm); issue 19
+    /// asks for at least 2.5 on Redis.
+    #[serde(default)]
+    pub ratio_to_peer: Option<f64>,
+    /// The broker's p99 of the main operation (take-seat, or heartbeat) ÷ the peer's; issue
+    /// 19 asks for at most a third.
+    #[serde(default)]
+    pub p99_ratio_to_peer: Option<f64>,
 }
 
 /// A setting `compare` measured.
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct TriedSetting {
-    /// `broker` or `null broker`.
+    /// `broker`, `null broker` or `peer`.
     pub side: String,
     /// The setting (`1 worker`), or `default`.
     pub settings: String,
@@ -85,7 +101,7 @@ pub struct TriedSetting {
 pub struct RoundRow {
     /// 1, 2, ... (both sides' first rounds are 1).
     pub round: usize,
-    /// `broker` or `null broker`.
+    /// `broker`, `null broker` or `peer`, with its setting when several were tried.
     pub side: String,
     /// The scenario's main rate (pairs/s; heartbeats/s for heartbeat-storm).
     pub rate_per_s: f64,
@@ -131,10 +147,10 @@ impl RoundRow {
 }
 
 impl Comparison {
-    /// Whether every invariant held on the broker (the null broker is not checked for
-    /// capacity: it has none).
+    /// Whether every invariant held on the broker and on the peer (the null broker is not
+    /// checked for capacity: it has none).
     pub fn passed(&self) -> bool {
-        self.broker.report.passed()
+        self.broker.report.passed() && self.peer.as_ref().is_none_or(|p| p.report.passed())
     }
 
     /// A short table for people.
@@ -160,9 +176,17 @@ impl Comparison {
         );
         t.push_str(&row("broker", &self.broker));
         t.push_str(&row("null broker", &self.null));
-        if self.tried.len() > 2 {
+        if let Some(peer) = &self.peer {
+            t.push_str(&row("peer", peer));
+        }
+        let sides = if self.peer.is_some() { 3 } else { 2 };
+        if self.tried.len() > sides {
+            let peer = self
+                .peer_settings
+                .as_ref()
+                .map_or(String::new(), |s| format!(", peer {s}"));
             t.push_str(&format!(
-                "each side at its best of the settings tried: broker {}, null broker {}\n",
+                "each side at its best of the settings tried: broker {}, null broker {}{peer}\n",
                 self.broker_settings, self.null_settings
             ));
         }
@@ -195,20 +219,28 @@ impl Comparison {
                 }
             }
         }
-        t.push_str(&format!(
-            "ratio {:.1} % (medians of {} rounds; broker {:?}, null {:?})\n",
-            self.ratio * 100.0,
-            self.broker.pairs_per_s_per_round.len(),
-            self.broker
-                .pairs_per_s_per_round
-                .iter()
-                .map(|p| p.round())
-                .collect::<Vec<_>>(),
-            self.null
-                .pairs_per_s_per_round
+        let rounded = |s: &Side| {
+            s.pairs_per_s_per_round
                 .iter()
                 .map(|p| p.round())
                 .collect::<Vec<_>>()
+        };
+        let to_peer = match (&self.peer, self.ratio_to_peer, self.p99_ratio_to_peer) {
+            (Some(_), Some(rate), Some(p99)) => {
+                format!("; broker/peer {rate:.2}x the rate, p99 {p99:.2}x")
+            }
+            _ => String::new(),
+        };
+        let peer_rounds = self
+            .peer
+            .as_ref()
+            .map_or(String::new(), |p| format!(", peer {:?}", rounded(p)));
+        t.push_str(&format!(
+            "ratio {:.1} %{to_peer} (medians of {} rounds; broker {:?}, null {:?}{peer_rounds})\n",
+            self.ratio * 100.0,
+            self.broker.pairs_per_s_per_round.len(),
+            rounded(&self.broker),
+            rounded(&self.null),
         ));
         t
     }
@@ -338,41 +370,40 @@ pub async fn compare_urls(
             settings: "default".to_owned(),
         }]
     };
-    compare_best(config, &one(broker), &one(null), backend, warmup, rounds).await
+    compare_best(
+        config,
+        &one(broker),
+        &one(null),
+        &[],
+        backend,
+        warmup,
+        rounds,
+    )
+    .await
 }
 
-/// Like `compare_urls` with each side under several settings (the number of HTTP workers):
-/// every setting of both sides is measured in the same alternating rounds, and each side is
-/// the median round of its best setting, which the comparison names (issue 19: the
-/// yardstick at its best, and the broker too).
+/// Like `compare_urls` with each side under several settings (the number of HTTP workers),
+/// and the Redis-semaphore peer as a third side when `peers` is not empty: every setting of
+/// every side is measured in the same alternating rounds, and each side is the median round
+/// of its best setting, which the comparison names (issue 19: the yardsticks at their best,
+/// and the broker too).
 pub async fn compare_best(
     config: &RunConfig,
     brokers: &[Candidate],
     nulls: &[Candidate],
+    peers: &[Candidate],
     backend: &str,
     warmup: Duration,
     rounds: usize,
 ) -> Result<Comparison, RunError> {
+    let groups = [("broker", brokers), ("null broker", nulls), ("peer", peers)];
     let mut readies = Vec::new();
-    for (side, candidates) in [("broker", brokers), ("null broker", nulls)] {
+    for (side, candidates) in groups {
         for c in candidates {
             readies.push((side, c, ready(config, &c.target, warmup).await?));
         }
     }
-    // Broker and null broker settings taken in turn: broker 1, null 1, broker 2, null 2...
-    let order: Vec<usize> = {
-        let (b, n) = (brokers.len(), nulls.len());
-        let mut order = Vec::with_capacity(b + n);
-        for k in 0..b.max(n) {
-            if k < b {
-                order.push(k);
-            }
-            if k < n {
-                order.push(b + k);
-            }
-        }
-        order
-    };
+    let order = interleaved(&groups.map(|(_, candidates)| candidates.len()));
     let mut measured: Vec<Vec<(Report, Option<Duration>)>> = vec![Vec::new(); readies.len()];
     let mut rows = Vec::new();
     for i in 1..=rounds.max(1) {
@@ -415,6 +446,13 @@ pub async fn compare_best(
     let (broker_settings, broker_side) = best("broker").ok_or(RunError::NoServer("broker"))?;
     let (null_settings, null_side) =
         best("null broker").ok_or(RunError::NoServer("null broker"))?;
+    let (peer_settings, peer_side) = best("peer").unzip();
+    let ratio_to_peer = peer_side
+        .as_ref()
+        .map(|p| broker_side.rate_per_s / p.rate_per_s.max(1e-9));
+    let p99_ratio_to_peer = peer_side
+        .as_ref()
+        .map(|p| broker_side.main_p99_ms / p.main_p99_ms.max(1e-9));
     Ok(Comparison {
         scenario: config.scenario.name().to_owned(),
         backend: backend.to_owned(),
@@ -426,5 +464,46 @@ pub async fn compare_best(
         broker_settings,
         null_settings,
         tried,
+        peer: peer_side,
+        peer_settings,
+        ratio_to_peer,
+        p99_ratio_to_peer,
     })
+}
+
+/// The order in which the settings of several sides are measured, as indices into all of
+/// them laid end to end (`counts[i]` settings of side `i`): each side's first setting in
+/// turn, then each one's second, and so on (broker 1, null 1, peer 1, broker 2, ...).
+fn interleaved(counts: &[usize]) -> Vec<usize> {
+    let starts: Vec<usize> = counts
+        .iter()
+        .scan(0, |start, n| {
+            let here = *start;
+            *start += n;
+            Some(here)
+        })
+        .collect();
+    let most = counts.iter().copied().max().unwrap_or(0);
+    (0..most)
+        .flat_map(|k| {
+            counts
+                .iter()
+                .zip(&starts)
+                .filter(move |(n, _)| k < **n)
+                .map(move |(_, start)| start + k)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::interleaved;
+
+    #[test]
+    fn settings_of_every_side_take_turns() {
+        assert_eq!(interleaved(&[2, 2, 0]), [0, 2, 1, 3]);
+        assert_eq!(interleaved(&[2, 2, 2]), [0, 2, 4, 1, 3, 5]);
+        assert_eq!(interleaved(&[1, 2, 1]), [0, 1, 3, 2]);
+        assert!(interleaved(&[]).is_empty());
+    }
 }

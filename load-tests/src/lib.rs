@@ -1,8 +1,8 @@
 //! The seatbroker load tester: scenarios that drive a broker through the client library
-//! (`seatbroker-client`), the invariant checks made while they run, the null broker they are
-//! compared against, the `compare`, `sweep` and `failover` commands, and the brokers a run
-//! spreads its requests over (`targets`). The command line is in `cli`; everything here is
-//! also callable from tests.
+//! (`seatbroker-client`), the invariant checks made while they run, the null broker and the
+//! Redis-semaphore peer they are compared against, the `compare`, `sweep` and `failover`
+//! commands, and the brokers a run spreads its requests over (`targets`). The command line
+//! is in `cli`; everything here is also callable from tests.
 
 #![warn(missing_docs)]
 
@@ -13,6 +13,7 @@ pub mod failover;
 pub mod gaps;
 pub mod limits;
 pub mod null_broker;
+pub mod peer;
 pub mod procs;
 pub mod runner;
 pub mod scenario;

@@ -7,12 +7,19 @@
 //! login, operator licenses, activations, me, invite, pool) answer plausible objects derived
 //! from their input, so the same scenario runs against it unchanged. It never refuses a seat,
 //! so only scenarios whose every take is granted (hot-pool at capacity = clients) compare.
+//!
+//! The HTTP side is shared with the Redis-semaphore peer (`crate::peer`): every handler is
+//! generic over a `SeatStore`, what stands behind the routes. The null broker's is `NoSeats`
+//! (nothing: every seat granted, every pool as large as a license can be); the peer's keeps
+//! holders and capacities in Redis. Routes, token check, bodies, JSON and errors are this
+//! module's alone, so the two servers differ only in their store.
 
 // Helpers hand the refusal back as the response the handler returns as it is; boxing it
 // would add an allocation per refusal for nothing.
 #![allow(clippy::result_large_err)]
 
 use std::borrow::Cow;
+use std::future::Future;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use actix_web::dev::Server;
@@ -23,16 +30,134 @@ use seatbroker::domain::ids::{format_pool, format_seat, parse_pool, parse_seat, 
 use seatbroker::domain::time::format as rfc3339;
 use seatbroker_actors::{AccountId, PoolId, SeatId, Timestamp};
 use seatbroker_api::{
-    Account, Activation, ActivationKind, ErrorBody, ErrorObject, Invite, License, Me, Platform,
-    Policy, Pool, Seat, Session,
+    Account, Activation, ActivationKind, ErrorBody, ErrorObject, Invite, License, Me,
+    NoSeatDetails, OwnerContact, Platform, Policy, Pool, Seat, Session,
 };
 use serde::Deserialize;
 use serde_json::json;
 
 /// Lifetime of the tokens it issues.
 const TOKEN_TTL_S: u64 = 86_400;
-/// Heartbeat timeout of every pool it pretends to have (the broker's default: 8 hours).
-const TIMEOUT_S: u32 = 28_800;
+/// Heartbeat timeout of a pool that was given none (the broker's default: 8 hours).
+pub(crate) const TIMEOUT_S: u32 = 28_800;
+/// Seats of every license and pool of the null broker (the most a license may have).
+const NULL_CAPACITY: u32 = 100_000;
+/// The owner every pool names (the contact of a `no_seat_available` refusal too).
+const OWNER_NAME: &str = "Owner";
+/// The owner's email.
+const OWNER_EMAIL: &str = "owner@null.example";
+
+/// The store behind the seat routes could not be reached: answered 503
+/// `storage_unavailable`, as the broker answers when its store is down.
+#[derive(Debug, thiserror::Error)]
+#[error("storage unavailable: {0}")]
+pub struct StoreUnavailable(pub String);
+
+/// A pool as its store knows it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PoolState {
+    /// Seats of its licenses together.
+    pub capacity: u32,
+    /// Seats held now.
+    pub in_use: u32,
+    /// Its heartbeat timeout, seconds.
+    pub timeout_s: u32,
+}
+
+/// What a take of a seat came to.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Take {
+    /// Granted; the pool's heartbeat timeout.
+    Granted {
+        /// Seconds.
+        timeout_s: u32,
+    },
+    /// Every seat held (409 `no_seat_available`).
+    Full {
+        /// The pool's capacity.
+        capacity: u32,
+        /// Seats held.
+        in_use: u32,
+    },
+    /// The pool has no license (403 `no_license`).
+    NoLicense,
+}
+
+/// What stands behind the routes: `NoSeats` for the null broker, Redis for the peer. The
+/// handlers call it once per request at most; each HTTP worker builds its own (so a store
+/// may hold a connection of that worker's runtime).
+pub(crate) trait SeatStore: 'static {
+    /// The operator issued a license of `seats` under `key`.
+    async fn license_issued(&self, key: &str, seats: u32) -> Result<(), StoreUnavailable>;
+    /// `key` is activated into `pool`: the license's seats, `None` when the key is unknown.
+    async fn activate(&self, key: &str, pool: PoolId) -> Result<Option<u32>, StoreUnavailable>;
+    /// The owner set the pool's heartbeat timeout.
+    async fn set_timeout(&self, pool: PoolId, timeout_s: u32) -> Result<(), StoreUnavailable>;
+    /// The pool now.
+    async fn pool(&self, pool: PoolId) -> Result<PoolState, StoreUnavailable>;
+    /// Takes `seat` in `pool` at `now` when a seat is free.
+    async fn take(
+        &self,
+        pool: PoolId,
+        seat: SeatId,
+        now: Timestamp,
+    ) -> Result<Take, StoreUnavailable>;
+    /// A heartbeat of `seat` at `now`: the pool's timeout, or `None` when the seat is gone.
+    async fn heartbeat(
+        &self,
+        pool: PoolId,
+        seat: SeatId,
+        now: Timestamp,
+    ) -> Result<Option<u32>, StoreUnavailable>;
+    /// Gives `seat` back (also when it is already gone).
+    async fn release(&self, pool: PoolId, seat: SeatId) -> Result<(), StoreUnavailable>;
+}
+
+/// The null broker's store: nothing. Every seat is granted, every pool holds
+/// `NULL_CAPACITY` seats of which none is in use, every heartbeat finds its seat.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct NoSeats;
+
+impl SeatStore for NoSeats {
+    async fn license_issued(&self, _: &str, _: u32) -> Result<(), StoreUnavailable> {
+        Ok(())
+    }
+
+    async fn activate(&self, _: &str, _: PoolId) -> Result<Option<u32>, StoreUnavailable> {
+        Ok(Some(NULL_CAPACITY))
+    }
+
+    async fn set_timeout(&self, _: PoolId, _: u32) -> Result<(), StoreUnavailable> {
+        Ok(())
+    }
+
+    async fn pool(&self, _: PoolId) -> Result<PoolState, StoreUnavailable> {
+        Ok(PoolState {
+            capacity: NULL_CAPACITY,
+            in_use: 0,
+            timeout_s: TIMEOUT_S,
+        })
+    }
+
+    async fn take(&self, _: PoolId, _: SeatId, _: Timestamp) -> Result<Take, StoreUnavailable> {
+        Ok(Take::Granted {
+            timeout_s: TIMEOUT_S,
+        })
+    }
+
+    async fn heartbeat(
+        &self,
+        _: PoolId,
+        _: SeatId,
+        _: Timestamp,
+    ) -> Result<Option<u32>, StoreUnavailable> {
+        Ok(Some(TIMEOUT_S))
+    }
+
+    async fn release(&self, _: PoolId, _: SeatId) -> Result<(), StoreUnavailable> {
+        Ok(())
+    }
+}
 
 /// What every handler shares: the token key and the operator token.
 struct NullState {
@@ -40,7 +165,8 @@ struct NullState {
     operator_token: String,
 }
 
-fn now() -> Timestamp {
+/// The time now, as the broker reads it.
+pub(crate) fn now() -> Timestamp {
     let since = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
@@ -48,13 +174,61 @@ fn now() -> Timestamp {
 }
 
 fn error(status: StatusCode, code: &'static str, message: &str) -> HttpResponse {
+    error_with(status, code, message, serde_json::Map::new())
+}
+
+fn error_with(
+    status: StatusCode,
+    code: &'static str,
+    message: &str,
+    details: serde_json::Map<String, serde_json::Value>,
+) -> HttpResponse {
     HttpResponse::build(status).json(ErrorBody {
         error: ErrorObject {
             code: Cow::Borrowed(code),
             message: message.to_owned(),
-            details: serde_json::Map::new(),
+            details,
         },
     })
+}
+
+/// 503 `storage_unavailable` with `Retry-After: 1`, as the broker answers when its store is
+/// down.
+fn unavailable(e: &StoreUnavailable) -> HttpResponse {
+    let mut res = error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "storage_unavailable",
+        &e.to_string(),
+    );
+    res.headers_mut().insert(
+        actix_web::http::header::RETRY_AFTER,
+        actix_web::http::header::HeaderValue::from_static("1"),
+    );
+    res
+}
+
+/// 409 `no_seat_available` with the details of API.md, as the broker writes them.
+fn no_seat(capacity: u32, in_use: u32) -> HttpResponse {
+    let details = NoSeatDetails {
+        capacity,
+        in_use,
+        own_seats_elsewhere: Vec::new(),
+        owner_contact: Some(OwnerContact {
+            name: OWNER_NAME.into(),
+            email: OWNER_EMAIL.into(),
+        }),
+        queue_position: None,
+    };
+    let details = match serde_json::to_value(details) {
+        Ok(serde_json::Value::Object(map)) => map,
+        _ => serde_json::Map::new(),
+    };
+    error_with(
+        StatusCode::CONFLICT,
+        "no_seat_available",
+        &format!("all {capacity} seats of the pool are in use ({in_use} in use)"),
+        details,
+    )
 }
 
 /// The account a bearer token speaks for, verified as the broker does.
@@ -101,19 +275,19 @@ fn account_of(email: &str) -> AccountId {
     AccountId((h & 0xFF_FFFF).max(1))
 }
 
-fn pool_json(pool: PoolId) -> Pool {
+fn pool_json(pool: PoolId, state: PoolState) -> Pool {
     Pool {
         id: format_pool(pool),
         owner: Account {
             id: AccountId(pool.0 as u32).to_string(),
-            name: "Owner".into(),
-            email: "owner@null.example".into(),
+            name: OWNER_NAME.into(),
+            email: OWNER_EMAIL.into(),
         },
         kind: Cow::Borrowed("educational"),
-        capacity: 100_000,
-        in_use: 0,
+        capacity: state.capacity,
+        in_use: state.in_use,
         queue_length: 0,
-        timeout_s: TIMEOUT_S,
+        timeout_s: state.timeout_s,
         licenses: None,
         settings: None,
     }
@@ -134,13 +308,15 @@ fn fingerprint(device: &str) -> String {
     )
 }
 
-/// The seat object, field for field as the broker writes it.
+/// The seat object, field for field as the broker writes it, for a pool whose heartbeat
+/// timeout is `timeout_s` (the interval a third of it, 1 to 300 s, as API.md says).
 fn seat_json(
     pool: PoolId,
     seat: SeatId,
     account: AccountId,
     device: &str,
     platform: Platform,
+    timeout_s: u32,
 ) -> Seat {
     let now = now();
     Seat {
@@ -152,10 +328,10 @@ fn seat_json(
         platform,
         policy: Policy::Member,
         granted_at: rfc3339(now),
-        expires_at: Some(rfc3339(now.plus_secs(u64::from(TIMEOUT_S)))),
+        expires_at: Some(rfc3339(now.plus_secs(u64::from(timeout_s)))),
         offline_until: None,
         offline_file: false,
-        heartbeat_interval_s: TIMEOUT_S / 3,
+        heartbeat_interval_s: (timeout_s / 3).clamp(1, 300),
         license_expires_at: None,
         trial_days_left: None,
         warnings: Vec::new(),
@@ -171,9 +347,10 @@ struct TakeSeat {
     wait_s: Option<u32>,
 }
 
-async fn take_seat(
+async fn take_seat<S: SeatStore>(
     req: HttpRequest,
     state: web::Data<NullState>,
+    store: web::Data<S>,
     body: web::Bytes,
 ) -> HttpResponse {
     let account = match authenticate(&req, &state) {
@@ -192,7 +369,23 @@ async fn take_seat(
     // It refuses nothing, not even a platform the API does not know: that seat says windows.
     let platform = Platform::from_name(&body.platform).unwrap_or(Platform::Windows);
     let seat = SeatId(fastrand::u64(1..u64::from(u32::MAX)));
-    HttpResponse::Created().json(seat_json(pool, seat, account, &body.device_id, platform))
+    match store.take(pool, seat, now()).await {
+        Ok(Take::Granted { timeout_s }) => HttpResponse::Created().json(seat_json(
+            pool,
+            seat,
+            account,
+            &body.device_id,
+            platform,
+            timeout_s,
+        )),
+        Ok(Take::Full { capacity, in_use }) => no_seat(capacity, in_use),
+        Ok(Take::NoLicense) => error(
+            StatusCode::FORBIDDEN,
+            "no_license",
+            "this pool has no license",
+        ),
+        Err(e) => unavailable(&e),
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -201,9 +394,10 @@ struct Beat {
     active: Option<bool>,
 }
 
-async fn heartbeat(
+async fn heartbeat<S: SeatStore>(
     req: HttpRequest,
     state: web::Data<NullState>,
+    store: web::Data<S>,
     path: web::Path<String>,
     body: web::Bytes,
 ) -> HttpResponse {
@@ -216,25 +410,44 @@ async fn heartbeat(
             return res;
         }
     }
-    match parse_seat(&path) {
-        Ok((pool, seat)) => {
-            HttpResponse::Ok().json(seat_json(pool, seat, account, "device", Platform::Windows))
+    let Ok((pool, seat)) = parse_seat(&path) else {
+        return error(StatusCode::NOT_FOUND, "not_found", "no such seat");
+    };
+    match store.heartbeat(pool, seat, now()).await {
+        Ok(Some(timeout_s)) => HttpResponse::Ok().json(seat_json(
+            pool,
+            seat,
+            account,
+            "device",
+            Platform::Windows,
+            timeout_s,
+        )),
+        // Without tombstones a seat that is gone cannot say why; its deadline passed or it
+        // was given back, and only the first is a heartbeat's to hear about.
+        Ok(None) => {
+            let mut details = serde_json::Map::new();
+            details.insert("reason".into(), json!("expired"));
+            error_with(StatusCode::GONE, "seat_gone", "this seat is gone", details)
         }
-        Err(_) => error(StatusCode::NOT_FOUND, "not_found", "no such seat"),
+        Err(e) => unavailable(&e),
     }
 }
 
-async fn close(
+async fn close<S: SeatStore>(
     req: HttpRequest,
     state: web::Data<NullState>,
+    store: web::Data<S>,
     path: web::Path<String>,
 ) -> HttpResponse {
     if let Err(res) = authenticate(&req, &state) {
         return res;
     }
-    match parse_seat(&path) {
-        Ok(_) => HttpResponse::NoContent().finish(),
-        Err(_) => error(StatusCode::NOT_FOUND, "not_found", "no such seat"),
+    let Ok((pool, seat)) = parse_seat(&path) else {
+        return error(StatusCode::NOT_FOUND, "not_found", "no such seat");
+    };
+    match store.release(pool, seat).await {
+        Ok(()) => HttpResponse::NoContent().finish(),
+        Err(e) => unavailable(&e),
     }
 }
 
@@ -282,9 +495,10 @@ struct NewLicense {
     seats: u32,
 }
 
-async fn issue_license(
+async fn issue_license<S: SeatStore>(
     req: HttpRequest,
     state: web::Data<NullState>,
+    store: web::Data<S>,
     body: web::Bytes,
 ) -> HttpResponse {
     let given = req
@@ -304,9 +518,13 @@ async fn issue_license(
         Err(res) => return res,
     };
     let n = fastrand::u32(..0xFF_FFFF);
+    let key = format!("R-{:03X}-{:03X}-000-000-000-000", n >> 12, n & 0xFFF);
+    if let Err(e) = store.license_issued(&key, body.seats).await {
+        return unavailable(&e);
+    }
     HttpResponse::Created().json(License {
         id: format!("L-{:03X}-{:03X}", n >> 12, n & 0xFFF),
-        key: format!("R-{:03X}-{:03X}-000-000-000-000", n >> 12, n & 0xFFF),
+        key,
         kind: Cow::Owned(body.kind),
         seats: body.seats,
         expires_at: None,
@@ -318,7 +536,12 @@ struct Code {
     code: String,
 }
 
-async fn activate(req: HttpRequest, state: web::Data<NullState>, body: web::Bytes) -> HttpResponse {
+async fn activate<S: SeatStore>(
+    req: HttpRequest,
+    state: web::Data<NullState>,
+    store: web::Data<S>,
+    body: web::Bytes,
+) -> HttpResponse {
     let account = match authenticate(&req, &state) {
         Ok(a) => a,
         Err(res) => return res,
@@ -334,31 +557,53 @@ async fn activate(req: HttpRequest, state: web::Data<NullState>, body: web::Byte
             .get(..6)
             .and_then(|d| u32::from_str_radix(d, 16).ok())
             .map_or(pool_of(account), |v| PoolId(u64::from(v)));
-        return HttpResponse::Created().json(Activation {
-            kind: ActivationKind::Membership,
-            license: None,
-            pool: pool_json(pool),
-            warning: None,
-        });
+        return match store.pool(pool).await {
+            Ok(found) => HttpResponse::Created().json(Activation {
+                kind: ActivationKind::Membership,
+                license: None,
+                pool: pool_json(pool, found),
+                warning: None,
+            }),
+            Err(e) => unavailable(&e),
+        };
     }
+    let pool = pool_of(account);
+    let seats = match store.activate(&body.code, pool).await {
+        Ok(Some(seats)) => seats,
+        Ok(None) => return error(StatusCode::NOT_FOUND, "unknown_code", "no such license key"),
+        Err(e) => return unavailable(&e),
+    };
+    let found = match store.pool(pool).await {
+        Ok(found) => found,
+        Err(e) => return unavailable(&e),
+    };
     HttpResponse::Created().json(Activation {
         kind: ActivationKind::License,
         license: Some(License {
             id: "L-000-001".into(),
             key: body.code,
             kind: Cow::Borrowed("educational"),
-            seats: 100_000,
+            seats,
             expires_at: None,
         }),
-        pool: pool_json(pool_of(account)),
+        pool: pool_json(pool, found),
         warning: None,
     })
 }
 
-async fn me(req: HttpRequest, state: web::Data<NullState>) -> HttpResponse {
+async fn me<S: SeatStore>(
+    req: HttpRequest,
+    state: web::Data<NullState>,
+    store: web::Data<S>,
+) -> HttpResponse {
     let account = match authenticate(&req, &state) {
         Ok(a) => a,
         Err(res) => return res,
+    };
+    let own = pool_of(account);
+    let found = match store.pool(own).await {
+        Ok(found) => found,
+        Err(e) => return unavailable(&e),
     };
     HttpResponse::Ok().json(Me {
         account: Account {
@@ -366,7 +611,7 @@ async fn me(req: HttpRequest, state: web::Data<NullState>) -> HttpResponse {
             email: "someone@null.example".into(),
             name: "Load".into(),
         },
-        own_pool: Some(pool_json(pool_of(account))),
+        own_pool: Some(pool_json(own, found)),
         memberships: Vec::new(),
         seats: Vec::new(),
     })
@@ -391,17 +636,39 @@ async fn invite(
     })
 }
 
-async fn pool(
+/// The part of `PATCH /v1/pools/{pool}` a store keeps.
+#[derive(Deserialize, Default)]
+struct PoolPatch {
+    timeout_s: Option<u32>,
+}
+
+async fn pool<S: SeatStore>(
     req: HttpRequest,
     state: web::Data<NullState>,
+    store: web::Data<S>,
     path: web::Path<String>,
+    body: web::Bytes,
 ) -> HttpResponse {
     if let Err(res) = authenticate(&req, &state) {
         return res;
     }
-    match parse_pool(&path) {
-        Ok(pool) => HttpResponse::Ok().json(pool_json(pool)),
-        Err(_) => error(StatusCode::NOT_FOUND, "not_found", "no such pool"),
+    let Ok(pool) = parse_pool(&path) else {
+        return error(StatusCode::NOT_FOUND, "not_found", "no such pool");
+    };
+    if !body.is_empty() {
+        let patch: PoolPatch = match parse(&body) {
+            Ok(p) => p,
+            Err(res) => return res,
+        };
+        if let Some(timeout_s) = patch.timeout_s {
+            if let Err(e) = store.set_timeout(pool, timeout_s).await {
+                return unavailable(&e);
+            }
+        }
+    }
+    match store.pool(pool).await {
+        Ok(found) => HttpResponse::Ok().json(pool_json(pool, found)),
+        Err(e) => unavailable(&e),
     }
 }
 
@@ -409,6 +676,25 @@ async fn pool(
 /// (the broker uses one per core); its port and the server to run. Must run inside an actix
 /// system.
 pub fn serve(listen: &str, operator_token: &str, workers: usize) -> std::io::Result<(u16, Server)> {
+    serve_with(listen, operator_token, workers, || async {
+        Ok::<_, StoreUnavailable>(NoSeats)
+    })
+}
+
+/// Binds the routes on `listen` with `workers` worker threads, each with the store `store`
+/// builds for it (on that worker's runtime, before it takes requests); the port and the
+/// server to run. Must run inside an actix system.
+pub(crate) fn serve_with<S, F, Fut>(
+    listen: &str,
+    operator_token: &str,
+    workers: usize,
+    store: F,
+) -> std::io::Result<(u16, Server)>
+where
+    S: SeatStore,
+    F: Fn() -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = Result<S, StoreUnavailable>> + 'static,
+{
     let mut key = vec![0u8; 32];
     for b in key.iter_mut() {
         *b = fastrand::u8(..);
@@ -422,19 +708,20 @@ pub fn serve(listen: &str, operator_token: &str, workers: usize) -> std::io::Res
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
+            .data_factory(store.clone())
             .route("/healthz", web::get().to(HttpResponse::Ok))
             .route("/v1/accounts", web::post().to(create_account))
             .route("/v1/auth/login", web::post().to(login))
-            .route("/v1/operator/licenses", web::post().to(issue_license))
-            .route("/v1/activations", web::post().to(activate))
-            .route("/v1/me", web::get().to(me))
-            .route("/v1/pools/{pool}", web::get().to(pool))
-            .route("/v1/pools/{pool}", web::patch().to(pool))
+            .route("/v1/operator/licenses", web::post().to(issue_license::<S>))
+            .route("/v1/activations", web::post().to(activate::<S>))
+            .route("/v1/me", web::get().to(me::<S>))
+            .route("/v1/pools/{pool}", web::get().to(pool::<S>))
+            .route("/v1/pools/{pool}", web::patch().to(pool::<S>))
             .route("/v1/pools/{pool}/invite", web::get().to(invite))
-            .route("/v1/seats", web::post().to(take_seat))
-            .route("/v1/seats/{seat}/heartbeat", web::post().to(heartbeat))
-            .route("/v1/seats/{seat}/close", web::post().to(close))
-            .route("/v1/seats/{seat}", web::delete().to(close))
+            .route("/v1/seats", web::post().to(take_seat::<S>))
+            .route("/v1/seats/{seat}/heartbeat", web::post().to(heartbeat::<S>))
+            .route("/v1/seats/{seat}/close", web::post().to(close::<S>))
+            .route("/v1/seats/{seat}", web::delete().to(close::<S>))
     })
     .workers(workers.max(1))
     .tcp_nodelay(true)
@@ -469,12 +756,24 @@ pub fn main_with(args: NullArgs) -> i32 {
     let workers = args
         .workers
         .unwrap_or_else(seatbroker::settings::default_http_workers);
+    run_until_signalled("null broker", async move {
+        serve(&args.listen, &args.operator_token, workers)
+    })
+}
+
+/// Runs the server `start` binds in an actix system of its own, says its port as a JSON line
+/// on standard error (what `procs` waits for), and serves until SIGTERM or Ctrl-C; the exit
+/// code (2 when it could not start). `what` names the server in its lines.
+pub(crate) fn run_until_signalled(
+    what: &str,
+    start: impl Future<Output = std::io::Result<(u16, Server)>>,
+) -> i32 {
     let system = actix_rt::System::new();
     let result = system.block_on(async move {
-        let (port, server) = serve(&args.listen, &args.operator_token, workers)?;
+        let (port, server) = start.await?;
         eprintln!(
             "{}",
-            json!({"message": "null broker listening", "port": port})
+            json!({"message": format!("{what} listening"), "port": port})
         );
         let handle = server.handle();
         actix_rt::spawn(async move {
@@ -494,7 +793,7 @@ pub fn main_with(args: NullArgs) -> i32 {
     match result {
         Ok(()) => 0,
         Err(e) => {
-            eprintln!("null broker: {e}");
+            eprintln!("{what}: {e}");
             2
         }
     }

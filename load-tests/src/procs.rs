@@ -1,10 +1,12 @@
 //! Child processes of `compare`, `sweep` and `failover`: the release `seatbroker` binary
 //! (built when it is missing), started on a free loopback port with its embedded store in a
 //! temporary directory or on a private `redis-server`; several of them as the nodes of one
-//! cluster on one durable `redis-server` (`Cluster`, issue 17); and the null broker (the
-//! `seatbroker-null` binary beside this one). Each says which port it serves in a JSON line
-//! carrying `"port"` on standard error; a child is killed when its handle is dropped, and by
-//! the kernel when the thread that started it ends (a tester killed with -9 leaves none).
+//! cluster on one durable `redis-server` (`Cluster`, issue 17); the null broker (the
+//! `seatbroker-null` binary beside this one); and the Redis-semaphore peer
+//! (`seatbroker-peer`, on a private durable `redis-server` of its own). Each says which port
+//! it serves in a JSON line carrying `"port"` on standard error; a child is killed when its
+//! handle is dropped, and by the kernel when the thread that started it ends (a tester
+//! killed with -9 leaves none).
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader};
@@ -78,7 +80,7 @@ impl Spawned {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    /// The URL of the redis-server started for it (`--backend redis`), if any.
+    /// The URL of the redis-server started for it (`--backend redis`, the peer), if any.
     pub fn redis_url(&self) -> Option<String> {
         self._redis.as_ref().map(|(server, _)| server.url())
     }
@@ -233,10 +235,21 @@ pub fn broker_binary(given: Option<&Path>) -> Result<PathBuf, SpawnError> {
 /// The `seatbroker-null` binary beside this executable, built (with the profile this tester
 /// was built with) when it is missing: `cargo run -p seatbroker-load` builds only the tester.
 fn null_broker_binary() -> Result<PathBuf, SpawnError> {
+    sibling_binary("seatbroker-null", "the null broker")
+}
+
+/// The `seatbroker-peer` binary beside this executable, built as `null_broker_binary` is.
+fn peer_binary() -> Result<PathBuf, SpawnError> {
+    sibling_binary("seatbroker-peer", "the Redis-semaphore peer")
+}
+
+/// The binary `name` of this package beside this executable, built (with the profile this
+/// tester was built with) when it is missing; `what` names it in messages.
+fn sibling_binary(name: &str, what: &str) -> Result<PathBuf, SpawnError> {
     let exe = std::env::current_exe().map_err(io("finding this executable"))?;
-    let null = exe.with_file_name("seatbroker-null");
-    if null.exists() {
-        return Ok(null);
+    let beside = exe.with_file_name(name);
+    if beside.exists() {
+        return Ok(beside);
     }
     // target/<profile>/seatbroker-load, or target/<profile>/deps/... for a test binary.
     let dir = exe.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -246,7 +259,7 @@ fn null_broker_binary() -> Result<PathBuf, SpawnError> {
         dir
     };
     // A test binary in deps/ finds the one cargo built beside the profile's binaries.
-    let built = profile_dir.join("seatbroker-null");
+    let built = profile_dir.join(name);
     if built.exists() {
         return Ok(built);
     }
@@ -255,11 +268,11 @@ fn null_broker_binary() -> Result<PathBuf, SpawnError> {
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default();
-    let mut args = vec!["build", "-p", "seatbroker-load", "--bin", "seatbroker-null"];
+    let mut args = vec!["build", "-p", "seatbroker-load", "--bin", name];
     if release {
         args.push("--release");
     }
-    eprintln!("building the null broker (cargo {})", args.join(" "));
+    eprintln!("building {what} (cargo {})", args.join(" "));
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let status = Command::new(cargo)
         .args(&args)
@@ -269,7 +282,7 @@ fn null_broker_binary() -> Result<PathBuf, SpawnError> {
         .map_err(io("running cargo build"))?;
     if !status.success() || !built.exists() {
         return Err(SpawnError::Build(format!(
-            "the null broker seatbroker-null failed ({status})"
+            "{what} {name} failed ({status})"
         )));
     }
     Ok(built)
@@ -354,6 +367,36 @@ pub fn start_null_broker_with_workers(workers: Option<usize>) -> Result<Spawned,
         log,
         _data: None,
         _redis: None,
+    })
+}
+
+/// Starts the Redis-semaphore peer (the `seatbroker-peer` binary beside this executable,
+/// built when it is missing) on a free port with `workers` worker threads (`None`: its
+/// default, as the broker's), on a private `redis-server` of its own (append-only,
+/// `appendfsync always`, as `--backend redis` starts the broker's).
+pub fn start_peer_with_workers(workers: Option<usize>) -> Result<Spawned, SpawnError> {
+    let peer = peer_binary()?;
+    let dir = tempfile::tempdir().map_err(io("creating a temporary directory"))?;
+    let server = RedisServer::start(dir.path(), true).map_err(io("starting redis-server"))?;
+    let mut cmd = Command::new(peer);
+    cmd.args([
+        "--listen",
+        "127.0.0.1:0",
+        "--operator-token",
+        OPERATOR_TOKEN,
+        "--redis-url",
+        &server.url(),
+    ]);
+    if let Some(w) = workers {
+        cmd.args(["--workers", &w.to_string()]);
+    }
+    let (child, port, log) = start(cmd, "the Redis-semaphore peer (seatbroker-peer)")?;
+    Ok(Spawned {
+        child,
+        port,
+        log,
+        _data: None,
+        _redis: Some((server, dir)),
     })
 }
 

@@ -4,9 +4,11 @@
 //! `compare --backend redis` starts it), the `compare` command itself with the debug broker
 //! binary and its JSON report, the null broker's token check, a short `sweep` drawn as SVG,
 //! proof that a broken invariant fails a run (the null broker grants every seat, so a
-//! contended pool on it must be reported over capacity, with exit code 1), and a run over
+//! contended pool on it must be reported over capacity, with exit code 1), a run over
 //! several targets: a second address of the same broker (a TCP relay) that takes its turn
-//! with the sessions set up on the first, and a dead one that every request fails over from.
+//! with the sessions set up on the first, and a dead one that every request fails over from;
+//! and the Redis-semaphore peer (issue 19), each time on a redis-server of its own: its seat
+//! routes by hand, a contended pool on it that never goes over capacity, and `compare --peer`.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -540,4 +542,194 @@ async fn the_null_broker_turns_away_tokens_it_did_not_sign() {
         let body: serde_json::Value = refused.json().await.expect("JSON");
         assert_eq!(body["error"]["code"], "unauthenticated", "{token:?}");
     }
+}
+
+/// The Redis-semaphore peer's seat routes by hand: a take is granted in the pool of the
+/// license's seats and its seat id comes back on heartbeat and close; a take past capacity
+/// is 409 `no_seat_available` with the broker's details; a closed seat's heartbeat is 410.
+#[actix_rt::test]
+async fn the_peer_takes_beats_and_closes_seats_in_redis_and_refuses_past_capacity() {
+    use seatbroker_load::procs;
+    let peer = procs::start_peer_with_workers(Some(1)).expect("peer");
+    let url = peer.url();
+    let http = reqwest::Client::new();
+    let license: serde_json::Value = http
+        .post(format!("{url}/v1/operator/licenses"))
+        .bearer_auth(procs::OPERATOR_TOKEN)
+        .json(&serde_json::json!({"type": "educational", "seats": 1}))
+        .send()
+        .await
+        .expect("issue")
+        .json()
+        .await
+        .expect("JSON");
+    let session: serde_json::Value = http
+        .post(format!("{url}/v1/auth/login"))
+        .json(&serde_json::json!({"email": "owner@peer.example", "password": "a password"}))
+        .send()
+        .await
+        .expect("login")
+        .json()
+        .await
+        .expect("JSON");
+    let token = session["token"].as_str().expect("a token").to_owned();
+    let activation: serde_json::Value = http
+        .post(format!("{url}/v1/activations"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"code": license["key"]}))
+        .send()
+        .await
+        .expect("activate")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(activation["pool"]["capacity"], 1, "{activation}");
+    let pool = activation["pool"]["id"]
+        .as_str()
+        .expect("a pool id")
+        .to_owned();
+    let take = |device: &'static str| {
+        http.post(format!("{url}/v1/seats"))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({"device_id": device, "platform": "windows", "pool": pool}))
+            .send()
+    };
+    let granted = take("laptop").await.expect("take");
+    assert_eq!(granted.status(), 201);
+    let seat: serde_json::Value = granted.json().await.expect("JSON");
+    let seat_id = seat["seat_id"].as_str().expect("a seat id").to_owned();
+    assert_eq!(seat["pool_id"], pool.as_str());
+
+    let refused = take("desktop").await.expect("take");
+    assert_eq!(refused.status(), 409);
+    let body: serde_json::Value = refused.json().await.expect("JSON");
+    assert_eq!(body["error"]["code"], "no_seat_available", "{body}");
+    assert_eq!(body["error"]["capacity"], 1, "{body}");
+    assert_eq!(body["error"]["in_use"], 1, "{body}");
+    assert!(
+        body["error"]["owner_contact"]["email"].is_string(),
+        "{body}"
+    );
+    assert!(body["error"]["queue_position"].is_null(), "{body}");
+
+    let beat = |seat: &str| {
+        http.post(format!("{url}/v1/seats/{seat}/heartbeat"))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({}))
+            .send()
+    };
+    let beaten = beat(&seat_id).await.expect("heartbeat");
+    assert_eq!(beaten.status(), 200);
+    let again: serde_json::Value = beaten.json().await.expect("JSON");
+    assert_eq!(again["seat_id"], seat_id.as_str());
+    let closed = http
+        .post(format!("{url}/v1/seats/{seat_id}/close"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("close");
+    assert_eq!(closed.status(), 204);
+    let gone = beat(&seat_id).await.expect("heartbeat");
+    assert_eq!(gone.status(), 410);
+    let body: serde_json::Value = gone.json().await.expect("JSON");
+    assert_eq!(body["error"]["code"], "seat_gone", "{body}");
+    assert_eq!(take("desktop").await.expect("take").status(), 201);
+    let redis = peer.redis_url().expect("a redis-server of its own");
+    assert!(redis_keys(&redis) > 0, "the peer's seats are in its Redis");
+}
+
+/// A contended pool on the peer (8 clients holding their seats a while, 2 seats): the
+/// checker never sees more held than capacity, refusals come with the broker's details, and
+/// nothing else fails.
+#[actix_rt::test]
+async fn the_peer_never_grants_past_capacity_on_a_contended_pool() {
+    let peer = seatbroker_load::procs::start_peer_with_workers(Some(2)).expect("peer");
+    let mut c = RunConfig::new(
+        &peer.url(),
+        Scenario::HotPool,
+        seatbroker_load::procs::OPERATOR_TOKEN,
+    );
+    c.knobs.clients = 8;
+    c.knobs.capacity = Some(2);
+    c.knobs.hold = Duration::from_millis(5);
+    c.duration = Duration::from_secs_f64(1.5);
+    let report = runner::run(c).await.expect("run");
+    assert_held(&report);
+    assert!(report.pairs > 10, "{}", report.table());
+    assert!(report.refusals > 0, "{}", report.table());
+    assert!(report.extra["peak_seats_held"] <= 2.0, "{}", report.table());
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+}
+
+/// `compare --peer` as the CLI runs it: the broker on Redis, the null broker and the peer on
+/// a redis-server of its own, in alternating rounds; the report carries the peer and the
+/// ratios to it, and a report written before the peer existed still reads.
+#[test]
+fn the_compare_command_measures_the_peer_as_a_third_side() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("report.json");
+    let broker = debug_broker_binary();
+    let cli = seatbroker_load::cli::Cli::parse_from([
+        "seatbroker-load",
+        "compare",
+        "--scenario",
+        "hot-pool",
+        "--backend",
+        "redis",
+        "--peer",
+        "--clients",
+        "8",
+        "--duration",
+        "1s",
+        "--warmup",
+        "200ms",
+        "--rounds",
+        "1",
+        "--workers",
+        "1",
+        "--quiet",
+        "--broker-bin",
+        broker.to_str().expect("a UTF-8 path"),
+        "--out",
+        out.to_str().expect("a UTF-8 path"),
+    ]);
+    assert_eq!(seatbroker_load::cli::execute(cli), 0);
+    let text = std::fs::read_to_string(&out).expect("report written");
+    let mut json: serde_json::Value = serde_json::from_str(&text).expect("the report is JSON");
+    for field in ["pairs_per_s", "p50_ms", "p99_ms"] {
+        assert!(json["peer"][field].is_number(), "peer.{field} in {json}");
+    }
+    assert!(json["peer"]["pairs_per_s"].as_f64() > Some(0.0), "{json}");
+    assert_eq!(json["peer_settings"], "1 worker", "{json}");
+    assert!(json["ratio_to_peer"].as_f64() > Some(0.0), "{json}");
+    assert!(json["p99_ratio_to_peer"].as_f64() > Some(0.0), "{json}");
+    let sides: Vec<&str> = json["rounds"]
+        .as_array()
+        .expect("rounds")
+        .iter()
+        .map(|r| r["side"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        sides,
+        [
+            "broker (1 worker)",
+            "null broker (1 worker)",
+            "peer (1 worker)"
+        ]
+    );
+    assert_eq!(json["peer"]["report"]["violation_count"], 0, "{json}");
+    // A report from before the peer (no peer fields) still reads.
+    if let Some(report) = json.as_object_mut() {
+        for field in [
+            "peer",
+            "peer_settings",
+            "ratio_to_peer",
+            "p99_ratio_to_peer",
+        ] {
+            report.remove(field);
+        }
+    }
+    let old: seatbroker_load::compare::Comparison =
+        serde_json::from_value(json).expect("an old report parses");
+    assert!(old.peer.is_none() && old.ratio_to_peer.is_none());
 }
