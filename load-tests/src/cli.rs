@@ -101,6 +101,10 @@ pub struct ScenarioArgs {
     /// Share of crash-churn sessions that vanish without closing.
     #[arg(long, default_value_t = 0.5)]
     pub crash_ratio: f64,
+    /// Share of heartbeat-storm's ticks that close a seat and take a new one on a fresh
+    /// device instead of a heartbeat (churn; 0: heartbeats only).
+    #[arg(long, default_value_t = 0.0)]
+    pub churn: f64,
     /// How long hot-pool and many-pools clients hold a seat before closing it.
     #[arg(long, default_value = "0s", value_parser = parse_duration)]
     pub hold: Duration,
@@ -290,6 +294,7 @@ impl ScenarioArgs {
             beats: self.beats,
             timeout_s: self.timeout_s,
             crash_ratio: self.crash_ratio,
+            churn: self.churn.clamp(0.0, 1.0),
             hold: self.hold,
             patience: Duration::ZERO,
         };

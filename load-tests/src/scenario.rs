@@ -88,6 +88,8 @@ pub struct Knobs {
     pub timeout_s: u64,
     /// Share of crash-churn sessions that vanish without closing.
     pub crash_ratio: f64,
+    /// Share of heartbeat-storm's ticks that close a seat and take another on a new device.
+    pub churn: f64,
     /// How long hot-pool and many-pools clients hold a seat before closing it.
     pub hold: Duration,
     /// How long a request that every target turned away (connection error or 503) is sent
@@ -114,6 +116,7 @@ impl Default for Knobs {
             beats: 2,
             timeout_s: 2,
             crash_ratio: 0.5,
+            churn: 0.0,
             hold: Duration::ZERO,
             patience: Duration::ZERO,
         }
@@ -488,11 +491,31 @@ pub async fn client_loop(scenario: Scenario, ctx: Ctx, mut pacer: Pacer, held: V
         Scenario::HeartbeatStorm => {
             let mut live = held;
             let mut i = 0usize;
+            let mut renewed = 0u64;
             while let Some(due) = pacer.next().await {
                 if live.is_empty() {
                     break;
                 }
                 i = (i + 1) % live.len();
+                if ctx.knobs.churn > 0.0 && fastrand::f64() < ctx.knobs.churn {
+                    // Churn: this device leaves, a new one of the same client comes.
+                    if ctx.close(&live[i]).await {
+                        renewed += 1;
+                        let device = format!("storm-{}-new-{renewed}", ctx.index);
+                        match ctx.take(&device, due, None).await {
+                            Some(grant) => {
+                                ctx.rec.pairs.fetch_add(1, Ordering::Relaxed);
+                                live[i] = grant.seat.seat_id;
+                            }
+                            None => {
+                                live.swap_remove(i);
+                            }
+                        }
+                    } else {
+                        live.swap_remove(i);
+                    }
+                    continue;
+                }
                 if ctx.heartbeat(&live[i], due).await.is_err() {
                     live.swap_remove(i);
                 }

@@ -229,6 +229,25 @@ async fn heartbeat_storm_holds_many_seats_and_heartbeats_them() {
 }
 
 #[actix_rt::test]
+async fn heartbeat_storm_with_churn_closes_and_takes_seats_on_new_devices() {
+    let (url, _data) = broker().await;
+    let mut c = config(&url, Scenario::HeartbeatStorm, 4, 1.5);
+    c.knobs.devices = 2;
+    c.knobs.pools = Some(2);
+    c.knobs.churn = 0.5;
+    let report = runner::run(c).await.expect("run");
+    assert_held(&report);
+    assert!(report.pairs > 5, "{}", report.table());
+    assert!(report.ops["heartbeat"].count > 5, "{}", report.table());
+    assert!(
+        report.ops["close"].count >= report.pairs,
+        "{}",
+        report.table()
+    );
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+}
+
+#[actix_rt::test]
 async fn crash_churn_seats_of_vanished_clients_expire_and_are_reused() {
     let (url, _data) = broker().await;
     let mut c = config(&url, Scenario::CrashChurn, 6, 3.0);
