@@ -549,6 +549,9 @@ struct CommitCollector {
 
 const COMMIT_SECONDS_NAME: &str = "seatbroker_store_commit_duration_seconds";
 const COMMIT_SECONDS_HELP: &str = "Time of one store call of the group committer";
+const CHECKPOINT_SECONDS_NAME: &str = "seatbroker_store_checkpoint_duration_seconds";
+const CHECKPOINT_SECONDS_HELP: &str =
+    "Time of one checkpoint of the embedded store (a durable redb commit; group commits wait)";
 const BATCH_SIZE_NAME: &str = "seatbroker_store_batch_size";
 const BATCH_SIZE_HELP: &str = "Pool commits carried by one store call";
 
@@ -562,6 +565,7 @@ impl CommitCollector {
             descs: vec![
                 desc(COMMIT_SECONDS_NAME, COMMIT_SECONDS_HELP)?,
                 desc(BATCH_SIZE_NAME, BATCH_SIZE_HELP)?,
+                desc(CHECKPOINT_SECONDS_NAME, CHECKPOINT_SECONDS_HELP)?,
             ],
         })
     }
@@ -610,6 +614,11 @@ impl Collector for CommitCollector {
                 BATCH_SIZE_NAME,
                 BATCH_SIZE_HELP,
                 stats.batch_sizes.snapshot(),
+            ),
+            histogram_family(
+                CHECKPOINT_SECONDS_NAME,
+                CHECKPOINT_SECONDS_HELP,
+                crate::store::embedded::CHECKPOINT_SECONDS.snapshot(),
             ),
         ]
     }

@@ -111,6 +111,7 @@ async fn metrics_follow_real_traffic_with_their_names_and_types() {
         ("seatbroker_seats_revoked_total", "counter"),
         ("seatbroker_store_commit_duration_seconds", "histogram"),
         ("seatbroker_store_batch_size", "histogram"),
+        ("seatbroker_store_checkpoint_duration_seconds", "histogram"),
         ("seatbroker_store_errors_total", "counter"),
         ("seatbroker_http_requests_total", "counter"),
         ("seatbroker_http_request_duration_seconds", "histogram"),

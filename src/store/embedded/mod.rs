@@ -56,6 +56,7 @@ use super::{
     CreateAccountError, CreateLicenseError, LicenseRecord, LinkRecord, MembershipRecord,
     PoolRecord, SessionRecord, TrialRecord,
 };
+use seatbroker_actors::stats::{AtomicHistogram, COMMIT_SECONDS};
 use seatbroker_actors::time::DAY_MS;
 use seatbroker_actors::{
     AccountId, Change, License, PoolId, PoolSettings, PoolSnapshot, SeatRecord, Timestamp,
@@ -96,6 +97,10 @@ const WAL_SEQ: &str = "wal_seq";
 /// redb's page cache unless told otherwise: 16 MiB, where redb's own default (1 GiB) kept
 /// every page a million seats were written to resident (issue 19, target 4).
 pub const DEFAULT_CACHE_BYTES: usize = 16 << 20;
+/// How long the checkpoints of this process took (a durable redb commit each, on the
+/// writer thread, where every group commit waits for it), seconds: read by the metrics.
+pub static CHECKPOINT_SECONDS: std::sync::LazyLock<AtomicHistogram> =
+    std::sync::LazyLock::new(|| AtomicHistogram::new(COMMIT_SECONDS));
 /// Log bytes after which a group commit is followed by a checkpoint.
 const CHECKPOINT_BYTES: u64 = 1 << 20;
 

@@ -240,6 +240,7 @@ fn apply_batch(
 
 /// Makes every commit so far durable in redb, then starts the log again.
 fn checkpoint(db: &Database, log: &mut Log) -> Result<(), StoreError> {
+    let started = std::time::Instant::now();
     let tx = db
         .begin_write()
         .map_err(|e| unavailable("starting a checkpoint", e))?;
@@ -247,6 +248,7 @@ fn checkpoint(db: &Database, log: &mut Log) -> Result<(), StoreError> {
         .map_err(|e| unavailable("committing a checkpoint", e))?;
     log.wal.restart();
     log.broken = false;
+    super::CHECKPOINT_SECONDS.observe(started.elapsed().as_secs_f64());
     Ok(())
 }
 

@@ -153,6 +153,10 @@ async fn a_checkpoint_makes_the_log_start_again_and_a_crash_after_it_loses_nothi
         assert!(id < 100_000, "no checkpoint after {id} commits");
     }
     assert!(logged >= CHECKPOINT_BYTES - 1_000, "{logged}");
+    assert!(
+        super::CHECKPOINT_SECONDS.snapshot().count >= 1,
+        "the checkpoint's time is counted for the metrics"
+    );
     let durable = DurableCopy::take(dir.path());
     for more in 1..=3 {
         assert_eq!(store.commit_blocking(&[grant(1, id + more)]), vec![Ok(())]);
