@@ -739,25 +739,40 @@ where
     about = "The null broker: the seat routes and JSON shapes with nothing behind them"
 )]
 pub struct NullArgs {
+    /// Where and how it serves.
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+/// What the null broker and the peer are started with: address, operator token, workers.
+#[derive(Debug, clap::Args)]
+pub struct ServerArgs {
     /// Address to listen on (port 0: a free one; the port is printed as {"port": N} on stderr).
     #[arg(long, default_value = "127.0.0.1:0")]
     pub listen: String,
     /// The operator token it accepts for issuing licenses.
     #[arg(long, default_value = crate::procs::OPERATOR_TOKEN)]
     pub operator_token: String,
-    /// Worker threads; by default what the broker starts with `server.workers = 0` (the
-    /// cores less one, at least one).
+    /// Worker threads (the peer: each with its own Redis connection); by default what the
+    /// broker starts with `server.workers = 0` (the cores less one, at least one).
     #[arg(long)]
     pub workers: Option<usize>,
 }
 
+impl ServerArgs {
+    /// The worker threads to start.
+    pub fn workers(&self) -> usize {
+        self.workers
+            .unwrap_or_else(seatbroker::settings::default_http_workers)
+    }
+}
+
 /// Serves until killed; the exit code.
 pub fn main_with(args: NullArgs) -> i32 {
-    let workers = args
-        .workers
-        .unwrap_or_else(seatbroker::settings::default_http_workers);
+    let server = args.server;
+    let workers = server.workers();
     run_until_signalled("null broker", async move {
-        serve(&args.listen, &args.operator_token, workers)
+        serve(&server.listen, &server.operator_token, workers)
     })
 }
 

@@ -31,7 +31,8 @@ use redis::{AsyncConnectionConfig, Script};
 use seatbroker_actors::{PoolId, SeatId, Timestamp};
 
 use crate::null_broker::{
-    run_until_signalled, serve_with, PoolState, SeatStore, StoreUnavailable, Take, TIMEOUT_S,
+    run_until_signalled, serve_with, PoolState, SeatStore, ServerArgs, StoreUnavailable, Take,
+    TIMEOUT_S,
 };
 
 /// How long a Redis call may take before the request is answered 503 (the broker's default
@@ -267,16 +268,9 @@ pub fn serve(
     about = "The Redis-semaphore peer: the seat routes and JSON on a sorted set per pool in Redis"
 )]
 pub struct PeerArgs {
-    /// Address to listen on (port 0: a free one; the port is printed as {"port": N} on stderr).
-    #[arg(long, default_value = "127.0.0.1:0")]
-    pub listen: String,
-    /// The operator token it accepts for issuing licenses.
-    #[arg(long, default_value = crate::procs::OPERATOR_TOKEN)]
-    pub operator_token: String,
-    /// Worker threads, each with its own Redis connection; by default the broker's (the
-    /// cores less one, at least one).
-    #[arg(long)]
-    pub workers: Option<usize>,
+    /// Where and how it serves.
+    #[command(flatten)]
+    pub server: ServerArgs,
     /// The Redis holding the seats (append-only with `appendfsync always` for a fair
     /// comparison).
     #[arg(long)]
@@ -285,15 +279,18 @@ pub struct PeerArgs {
 
 /// Serves until killed; the exit code (2 when Redis cannot be reached at start).
 pub fn main_with(args: PeerArgs) -> i32 {
-    let workers = args
-        .workers
-        .unwrap_or_else(seatbroker::settings::default_http_workers);
+    let workers = args.server.workers();
     run_until_signalled("peer", async move {
         // Reached once before serving, so that an unreachable Redis ends the process with
         // its reason rather than in a worker that fails to start.
         RedisSeats::connect(&args.redis_url)
             .await
             .map_err(std::io::Error::other)?;
-        serve(&args.listen, &args.operator_token, workers, &args.redis_url)
+        serve(
+            &args.server.listen,
+            &args.server.operator_token,
+            workers,
+            &args.redis_url,
+        )
     })
 }
