@@ -52,15 +52,12 @@ impl SeatTable {
         }
         // Should the holder already have a seat, that one keeps the entry; `drop_seat` hands
         // it on.
+        let hash = self.holder_hasher.of(&seat);
         if self
-            .find_holder(seat.account, seat.platform, seat.device.form())
+            .holder_slot(hash, seat.account, seat.platform, seat.device.form())
             .is_none()
         {
-            let hash = self.holder_hasher.of(&seat);
-            let (seats, hasher) = (&self.seats, &self.holder_hasher);
-            self.by_holder.insert_unique(hash, slot_index(id), |slot| {
-                seats.at_slot(*slot).map_or(0, |s| hasher.of(s))
-            });
+            self.index_holder(hash, slot_index(id));
         }
         match self.by_account.get_mut(&seat.account) {
             Some(list) => list.push(id),
@@ -79,12 +76,33 @@ impl SeatTable {
         device: DeviceForm<'_>,
     ) -> Option<SeatId> {
         let hash = self.holder_hasher.hash(account, platform, device);
-        let slot = self.by_holder.find(hash, |slot| {
-            self.seats
-                .at_slot(*slot)
-                .is_some_and(|s| s.account == account && s.holds(platform, device))
-        })?;
-        self.seats.at_slot(*slot).map(|s| s.id)
+        let slot = self.holder_slot(hash, account, platform, device)?;
+        self.seats.at_slot(slot).map(|s| s.id)
+    }
+
+    /// The slot the holder index keeps under `hash` for (account, platform, device).
+    fn holder_slot(
+        &self,
+        hash: u64,
+        account: AccountId,
+        platform: Platform,
+        device: DeviceForm<'_>,
+    ) -> Option<u32> {
+        self.by_holder
+            .find(hash, |slot| {
+                self.seats
+                    .at_slot(*slot)
+                    .is_some_and(|s| s.account == account && s.holds(platform, device))
+            })
+            .copied()
+    }
+
+    /// Puts `slot` in the holder index under `hash`; a resize rehashes from the seats.
+    fn index_holder(&mut self, hash: u64, slot: u32) {
+        let (seats, hasher) = (&self.seats, &self.holder_hasher);
+        self.by_holder.insert_unique(hash, slot, |s| {
+            seats.at_slot(*s).map_or(0, |seat| hasher.of(seat))
+        });
     }
 
     /// Takes a seat out of every index, leaving no trace.
@@ -111,11 +129,7 @@ impl SeatTable {
                         .is_some_and(|s| s.holds(seat.platform, seat.device.form()))
                 });
             if let Some(twin) = twin {
-                let (seats, hasher) = (&self.seats, &self.holder_hasher);
-                self.by_holder
-                    .insert_unique(hash, slot_index(twin), |slot| {
-                        seats.at_slot(*slot).map_or(0, |s| hasher.of(s))
-                    });
+                self.index_holder(hash, slot_index(twin));
             }
         }
         if let Some(s) = seat.scheduled.get() {

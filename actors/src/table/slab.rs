@@ -31,7 +31,7 @@ pub(super) fn slot_index(id: SeatId) -> u32 {
 }
 
 fn slot_of(id: SeatId) -> usize {
-    (id.0 & SLOT_MASK) as usize
+    slot_index(id) as usize
 }
 
 /// Anything stored in the slab knows its id.
@@ -255,13 +255,10 @@ impl DeviceBuf {
     }
 
     pub(super) fn to_device_id(&self) -> DeviceId {
-        match self {
-            DeviceBuf::Inline { .. } => match self.form() {
-                DeviceForm::Text(s) => DeviceId::from_checked(Arc::from(s)),
-                DeviceForm::Hex(p) => DeviceId::from_checked(Arc::from(unpack_hex(&p))),
-            },
-            DeviceBuf::Hex(packed) => DeviceId::from_checked(Arc::from(unpack_hex(packed))),
-            DeviceBuf::Shared(d) => d.clone(),
+        match (self, self.form()) {
+            (DeviceBuf::Shared(d), _) => d.clone(),
+            (_, DeviceForm::Text(s)) => DeviceId::from_checked(Arc::from(s)),
+            (_, DeviceForm::Hex(packed)) => DeviceId::from_checked(Arc::from(unpack_hex(&packed))),
         }
     }
 }
