@@ -138,6 +138,13 @@ pub struct StorageSettings {
     pub cache_mib: u32,
 }
 
+impl StorageSettings {
+    /// The embedded store's page cache in bytes.
+    pub fn cache_bytes(&self) -> usize {
+        self.cache_mib as usize * (1 << 20)
+    }
+}
+
 /// `[seats]`
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -755,7 +762,7 @@ mod tests {
         assert_eq!(s.storage.backend, Backend::Embedded);
         assert_eq!(s.storage.path, PathBuf::from("./data"));
         assert_eq!(
-            s.storage.cache_mib as usize * (1 << 20),
+            s.storage.cache_bytes(),
             crate::store::embedded::DEFAULT_CACHE_BYTES
         );
         assert_eq!(

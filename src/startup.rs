@@ -227,7 +227,7 @@ async fn open_stores(settings: &Settings) -> Result<Stores, StartupError> {
             let embedded = Arc::new(EmbeddedStore::open_with_options(
                 &settings.storage.path,
                 settings.usage.retention_days,
-                settings.storage.cache_mib as usize * (1 << 20),
+                settings.storage.cache_bytes(),
             )?);
             Ok((embedded.clone(), embedded, None))
         }
