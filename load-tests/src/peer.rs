@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use actix_web::dev::Server;
 use redis::aio::MultiplexedConnection;
-use redis::{AsyncConnectionConfig, Script};
+use redis::{AsyncConnectionConfig, Script, ScriptInvocation};
 use seatbroker_actors::{PoolId, SeatId, Timestamp};
 
 use crate::null_broker::{
@@ -118,6 +118,19 @@ fn conf(pool: PoolId) -> String {
     format!("sem:{{{}}}", pool.0)
 }
 
+/// The set of license keys activated into a pool.
+fn licenses(pool: PoolId) -> String {
+    format!("sem:{{{}}}:licenses", pool.0)
+}
+
+/// `script` (`ACQUIRE` or `REFRESH`) for `seat` of `pool` at `now`, with their keys and
+/// arguments.
+fn seat_call(script: &Script, pool: PoolId, seat: SeatId, now: Timestamp) -> ScriptInvocation<'_> {
+    let mut call = script.key(holders(pool));
+    call.key(conf(pool)).arg(now.0).arg(seat.0).arg(TIMEOUT_S);
+    call
+}
+
 impl RedisSeats {
     /// Connects to the Redis at `url` (a multiplexed connection driven by the calling
     /// runtime).
@@ -155,7 +168,7 @@ impl SeatStore for RedisSeats {
         let seats: i64 = self
             .activate
             .key(format!("sem:license:{key}"))
-            .key(format!("sem:{{{}}}:licenses", pool.0))
+            .key(licenses(pool))
             .key(conf(pool))
             .arg(key)
             .invoke_async(&mut conn)
@@ -198,15 +211,10 @@ impl SeatStore for RedisSeats {
         now: Timestamp,
     ) -> Result<Take, StoreUnavailable> {
         let mut conn = self.conn.clone();
-        let (granted, in_use, capacity, timeout_s): (i64, u32, u32, u32) = self
-            .acquire
-            .key(holders(pool))
-            .key(conf(pool))
-            .arg(now.0)
-            .arg(seat.0)
-            .arg(TIMEOUT_S)
-            .invoke_async(&mut conn)
-            .await?;
+        let (granted, in_use, capacity, timeout_s): (i64, u32, u32, u32) =
+            seat_call(&self.acquire, pool, seat, now)
+                .invoke_async(&mut conn)
+                .await?;
         Ok(match granted {
             1 => Take::Granted { timeout_s },
             0 => Take::Full { capacity, in_use },
@@ -221,13 +229,7 @@ impl SeatStore for RedisSeats {
         now: Timestamp,
     ) -> Result<Option<u32>, StoreUnavailable> {
         let mut conn = self.conn.clone();
-        let timeout_s: i64 = self
-            .refresh
-            .key(holders(pool))
-            .key(conf(pool))
-            .arg(now.0)
-            .arg(seat.0)
-            .arg(TIMEOUT_S)
+        let timeout_s: i64 = seat_call(&self.refresh, pool, seat, now)
             .invoke_async(&mut conn)
             .await?;
         Ok(u32::try_from(timeout_s).ok())

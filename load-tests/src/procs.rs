@@ -69,7 +69,7 @@ pub struct Spawned {
     /// The port it serves.
     pub port: u16,
     /// The last lines it wrote to standard error (at most `KEPT_LOG_LINES`).
-    log: Arc<Mutex<VecDeque<String>>>,
+    log: LogLines,
     _data: Option<tempfile::TempDir>,
     _redis: Option<(RedisServer, tempfile::TempDir)>,
 }
@@ -136,13 +136,13 @@ pub fn process_cpu_of(pid: u32) -> Option<Duration> {
     ))
 }
 
-/// Starts `cmd` and waits for its JSON line carrying `"port"` on standard error.
 /// How many of a child's last standard-error lines are kept.
 const KEPT_LOG_LINES: usize = 20_000;
 
 /// The child's last lines of standard error.
 type LogLines = Arc<Mutex<VecDeque<String>>>;
 
+/// Starts `cmd` and waits for its JSON line carrying `"port"` on standard error.
 fn start(mut cmd: Command, what: &str) -> Result<(Child, u16, LogLines), SpawnError> {
     die_with_parent(&mut cmd);
     let mut child = cmd
@@ -341,16 +341,10 @@ pub fn start_broker_with_workers(
     })
 }
 
-/// Starts the null broker (the `seatbroker-null` binary beside this executable, built when
-/// it is missing) on a free port.
-pub fn start_null_broker() -> Result<Spawned, SpawnError> {
-    start_null_broker_with_workers(None)
-}
-
-/// `start_null_broker` with this many worker threads (`None`: its default, as the broker's).
-pub fn start_null_broker_with_workers(workers: Option<usize>) -> Result<Spawned, SpawnError> {
-    let null = null_broker_binary()?;
-    let mut cmd = Command::new(null);
+/// The null broker's or the peer's `binary` on a free loopback port with the operator token
+/// and `workers` worker threads (`None`: its default); their shared `ServerArgs`.
+fn yardstick_command(binary: PathBuf, workers: Option<usize>) -> Command {
+    let mut cmd = Command::new(binary);
     cmd.args([
         "--listen",
         "127.0.0.1:0",
@@ -360,6 +354,18 @@ pub fn start_null_broker_with_workers(workers: Option<usize>) -> Result<Spawned,
     if let Some(w) = workers {
         cmd.args(["--workers", &w.to_string()]);
     }
+    cmd
+}
+
+/// Starts the null broker (the `seatbroker-null` binary beside this executable, built when
+/// it is missing) on a free port.
+pub fn start_null_broker() -> Result<Spawned, SpawnError> {
+    start_null_broker_with_workers(None)
+}
+
+/// `start_null_broker` with this many worker threads (`None`: its default, as the broker's).
+pub fn start_null_broker_with_workers(workers: Option<usize>) -> Result<Spawned, SpawnError> {
+    let cmd = yardstick_command(null_broker_binary()?, workers);
     let (child, port, log) = start(cmd, "the null broker (seatbroker-null)")?;
     Ok(Spawned {
         child,
@@ -375,21 +381,10 @@ pub fn start_null_broker_with_workers(workers: Option<usize>) -> Result<Spawned,
 /// default, as the broker's), on a private `redis-server` of its own (append-only,
 /// `appendfsync always`, as `--backend redis` starts the broker's).
 pub fn start_peer_with_workers(workers: Option<usize>) -> Result<Spawned, SpawnError> {
-    let peer = peer_binary()?;
+    let mut cmd = yardstick_command(peer_binary()?, workers);
     let dir = tempfile::tempdir().map_err(io("creating a temporary directory"))?;
     let server = RedisServer::start(dir.path(), true).map_err(io("starting redis-server"))?;
-    let mut cmd = Command::new(peer);
-    cmd.args([
-        "--listen",
-        "127.0.0.1:0",
-        "--operator-token",
-        OPERATOR_TOKEN,
-        "--redis-url",
-        &server.url(),
-    ]);
-    if let Some(w) = workers {
-        cmd.args(["--workers", &w.to_string()]);
-    }
+    cmd.args(["--redis-url", &server.url()]);
     let (child, port, log) = start(cmd, "the Redis-semaphore peer (seatbroker-peer)")?;
     Ok(Spawned {
         child,

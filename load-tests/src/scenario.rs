@@ -499,20 +499,20 @@ pub async fn client_loop(scenario: Scenario, ctx: Ctx, mut pacer: Pacer, held: V
                 i = (i + 1) % live.len();
                 if ctx.knobs.churn > 0.0 && fastrand::f64() < ctx.knobs.churn {
                     // Churn: this device leaves, a new one of the same client comes.
+                    let mut next = None;
                     if ctx.close(&live[i]).await {
                         renewed += 1;
                         let device = format!("storm-{}-new-{renewed}", ctx.index);
-                        match ctx.take(&device, due, None).await {
-                            Some(grant) => {
-                                ctx.rec.pairs.fetch_add(1, Ordering::Relaxed);
-                                live[i] = grant.seat.seat_id;
-                            }
-                            None => {
-                                live.swap_remove(i);
-                            }
+                        next = ctx.take(&device, due, None).await;
+                    }
+                    match next {
+                        Some(grant) => {
+                            ctx.rec.pairs.fetch_add(1, Ordering::Relaxed);
+                            live[i] = grant.seat.seat_id;
                         }
-                    } else {
-                        live.swap_remove(i);
+                        None => {
+                            live.swap_remove(i);
+                        }
                     }
                     continue;
                 }
