@@ -11,6 +11,8 @@ pub mod domain;
 pub mod email;
 pub mod http;
 pub mod metrics;
+#[cfg(test)]
+mod mutations;
 pub mod portal;
 pub mod redis_server;
 pub mod service;

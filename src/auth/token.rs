@@ -194,3 +194,51 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use crate::mutations::{any_text, near_text};
+    use proptest::prelude::*;
+
+    fn key() -> TokenKey {
+        TokenKey::new(b"a key of thirty-two bytes or so.".to_vec())
+    }
+
+    /// A token's claims and its lifetime: an account, issued some time, valid for a while.
+    fn claims() -> impl Strategy<Value = (u32, u64, u64)> {
+        (any::<u32>(), 0u64..4_000_000_000_000, 1u64..100_000_000)
+    }
+
+    proptest! {
+        #[test]
+        fn a4_an_issued_token_round_trips_to_its_claims((account, issued, ttl_s) in claims()) {
+            let issued_at = Timestamp(issued);
+            let token = key().issue(AccountId(account), issued_at, issued_at.plus_secs(ttl_s));
+            prop_assert_eq!(
+                key().verify_claims(&token, issued_at),
+                Ok(Claims { account: AccountId(account), issued_at })
+            );
+            prop_assert_eq!(key().verify(&token, issued_at.plus_secs(ttl_s)), Err(TokenError::Expired));
+        }
+
+        #[test]
+        fn a4_an_edited_token_never_speaks_for_other_claims(
+            (token, claims) in claims().prop_flat_map(|(account, issued, ttl_s)| {
+                let issued_at = Timestamp(issued);
+                let token = key().issue(AccountId(account), issued_at, issued_at.plus_secs(ttl_s));
+                (near_text(Just(token)), Just(Claims { account: AccountId(account), issued_at }))
+            }),
+        ) {
+            match key().verify_claims(&token, claims.issued_at) {
+                Ok(got) => prop_assert_eq!(got, claims, "{}", token),
+                Err(e) => prop_assert_ne!(e, TokenError::Expired),
+            }
+        }
+
+        #[test]
+        fn a4_token_verification_never_panics(raw in prop_oneof![any_text(), "v[12](\\.[0-9a-f]{0,10}){2,4}\\.[0-9a-fA-F]{0,130}"]) {
+            prop_assert!(key().verify(&raw, Timestamp(0)).is_err());
+        }
+    }
+}

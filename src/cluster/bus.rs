@@ -166,3 +166,37 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use crate::mutations::{any_text, near_text};
+    use proptest::prelude::*;
+
+    fn change() -> impl Strategy<Value = Change> {
+        prop_oneof![
+            any::<u64>().prop_map(|p| Change::PoolRecord(PoolId(p))),
+            (any::<u64>(), any::<u32>())
+                .prop_map(|(p, a)| Change::Membership(PoolId(p), AccountId(a))),
+            any::<u32>().prop_map(|a| Change::AccountPools(AccountId(a))),
+            (any::<u32>(), any::<u64>())
+                .prop_map(|(a, t)| Change::Revoked(AccountId(a), Timestamp(t))),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn every_change_round_trips_through_its_message(change in change()) {
+            prop_assert_eq!(Change::decode(&change.encode()), Some(change));
+        }
+
+        #[test]
+        fn reading_any_message_never_panics(
+            message in prop_oneof![any_text(), near_text(change().prop_map(|c| c.encode()))],
+        ) {
+            if let Some(change) = Change::decode(&message) {
+                prop_assert_eq!(Change::decode(&change.encode()), Some(change));
+            }
+        }
+    }
+}

@@ -226,3 +226,23 @@ mod tests {
         assert!(matches!(back, Err(EngineError::Throttled)));
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use crate::mutations::{any_text, near_bytes};
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn a_forward_of_any_bytes_and_headers_is_refused_without_panicking(
+            body in prop_oneof![any::<Vec<u8>>(), near_bytes(Just(encode_call(&PoolCall::Status).unwrap()))],
+            time in prop::option::of(prop_oneof![any_text(), any::<u64>().prop_map(|n| n.to_string())]),
+            tag in prop::option::of(prop_oneof![any_text(), "[0-9a-fA-F]{0,70}"]),
+        ) {
+            let _ = decode_call(&body);
+            let secret = SecretString::from("a cluster secret of some length");
+            prop_assert!(verify(&secret, time.as_deref(), tag.as_deref(), PoolId(1), &body).is_err());
+        }
+    }
+}

@@ -201,3 +201,64 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use crate::mutations::{any_text, near_text};
+    use proptest::prelude::*;
+
+    /// A valid address: ASCII or not, any case, maybe with spaces around.
+    fn email_text() -> impl Strategy<Value = String> {
+        (
+            prop_oneof!["[A-Za-z0-9._%+-]{1,20}", "[^@\\s\\p{Cc}]{1,12}"],
+            prop_oneof![
+                "[A-Za-z0-9-]{1,10}(\\.[A-Za-z0-9-]{1,10}){1,3}",
+                "[^@.\\s\\p{Cc}]{1,8}\\.[^@.\\s\\p{Cc}]{1,8}"
+            ],
+            prop::sample::select(vec!["", " ", "\t", "\u{3000}"]),
+        )
+            .prop_map(|(local, domain, around)| format!("{around}{local}@{domain}{around}"))
+    }
+
+    fn email_like() -> impl Strategy<Value = String> {
+        prop_oneof![any_text(), email_text(), near_text(email_text())]
+    }
+
+    proptest! {
+        #[test]
+        fn email_parse_never_panics(raw in email_like()) {
+            if let Ok(email) = Email::parse(&raw) {
+                let _ = email.domain();
+            }
+        }
+
+        #[test]
+        fn a1_an_email_round_trips_through_display(raw in email_like()) {
+            if let Ok(email) = Email::parse(&raw) {
+                prop_assert_eq!(Email::parse(&email.to_string()), Ok(email.clone()));
+                prop_assert_eq!(email.to_string(), raw.trim());
+            }
+        }
+
+        #[test]
+        fn a1_the_comparison_key_of_an_email_is_idempotent(raw in email_like()) {
+            if let Ok(email) = Email::parse(&raw) {
+                let again = Email::parse(email.key());
+                prop_assert_eq!(again.as_ref().map(Email::key), Ok(email.key()));
+                prop_assert_eq!(again.as_ref().map(Email::domain), Ok(email.domain()));
+            }
+        }
+
+        #[test]
+        fn a_display_name_or_password_round_trips(raw in prop_oneof![any_text(), near_text("[ -~]{1,100}".prop_map(String::from))]) {
+            if let Ok(name) = DisplayName::parse(&raw) {
+                prop_assert_eq!(DisplayName::parse(name.as_str()), Ok(name));
+            }
+            if let Ok(password) = Password::parse(&raw) {
+                prop_assert_eq!(password.expose(), raw.as_str());
+                prop_assert_eq!(Password::parse(password.expose()), Ok(password));
+            }
+        }
+    }
+}

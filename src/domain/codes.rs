@@ -253,3 +253,125 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use crate::mutations::{any_text, near_text, tricky_char};
+    use proptest::prelude::*;
+
+    /// A valid key or invite code as a person might type it: any case, dashes kept, dropped
+    /// or typed as other dashes, white space and zero-width characters here and there (no
+    /// dash before the prefix letter: that is not a code any more).
+    fn typed(canonical: String) -> impl Strategy<Value = String> {
+        let noise = prop::sample::select(vec![
+            "", "", "", " ", "\u{200B}", "\u{FEFF}", "\u{2013}", "-", "\t", "\u{3000}",
+        ]);
+        (
+            Just(canonical.clone()),
+            any::<bool>(),
+            prop::collection::vec(noise, canonical.len() + 1),
+        )
+            .prop_map(|(text, lower, noise)| {
+                let text = if lower { text.to_lowercase() } else { text };
+                let mut out = String::new();
+                for (i, (c, extra)) in text.chars().zip(&noise).enumerate() {
+                    if i > 0 || !extra.chars().any(is_dash) {
+                        out.push_str(extra);
+                    }
+                    if c != '-' {
+                        out.push(c);
+                    }
+                }
+                out.push_str(noise[noise.len() - 1]);
+                out
+            })
+    }
+
+    /// A key and a way a person typed it.
+    fn typed_key() -> impl Strategy<Value = (LicenseKey, String)> {
+        any::<u128>().prop_flat_map(|bits| {
+            let key = LicenseKey::from_bits(bits);
+            (Just(key), typed(key.to_string()))
+        })
+    }
+
+    /// An invite code and a way a person typed it.
+    fn typed_invite() -> impl Strategy<Value = (InviteCode, String)> {
+        any::<u64>().prop_flat_map(|bits| {
+            let code = InviteCode::from_bits(bits);
+            (Just(code), typed(code.to_string()))
+        })
+    }
+
+    fn key_text() -> impl Strategy<Value = String> {
+        any::<u128>().prop_map(|b| LicenseKey::from_bits(b).to_string())
+    }
+
+    fn invite_text() -> impl Strategy<Value = String> {
+        any::<u64>().prop_map(|b| InviteCode::from_bits(b).to_string())
+    }
+
+    fn legacy_text() -> impl Strategy<Value = String> {
+        "[0-9A-Za-z]{5}(-[0-9A-Za-z]{5}){4}"
+    }
+
+    /// Text near any of the three forms, or any text at all.
+    fn code_like() -> impl Strategy<Value = String> {
+        prop_oneof![
+            any_text(),
+            near_text(key_text()),
+            near_text(invite_text()),
+            near_text(legacy_text()),
+            typed_key().prop_map(|(_, text)| text),
+            typed_invite().prop_map(|(_, text)| text),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn license_key_and_invite_code_parse_never_panic(raw in code_like()) {
+            let _ = LicenseKey::parse(&raw);
+            let _ = InviteCode::parse(&raw);
+            let _ = ActivationCode::parse(&raw);
+        }
+
+        #[test]
+        fn a_parsed_license_key_round_trips_through_display(raw in code_like()) {
+            if let Ok(key) = LicenseKey::parse(&raw) {
+                prop_assert_eq!(LicenseKey::parse(&key.to_string()), Ok(key));
+                prop_assert_eq!(ActivationCode::parse(&key.to_string()), Ok(ActivationCode::License(key)));
+            }
+        }
+
+        #[test]
+        fn a_parsed_invite_code_round_trips_through_display(raw in code_like()) {
+            if let Ok(code) = InviteCode::parse(&raw) {
+                prop_assert_eq!(InviteCode::parse(&code.to_string()), Ok(code));
+                prop_assert_eq!(ActivationCode::parse(&raw), Ok(ActivationCode::Invite(code)));
+            }
+        }
+
+        #[test]
+        fn l2_a_typed_key_or_code_parses_to_its_canonical_value(
+            (key, key_typed) in typed_key(),
+            (code, code_typed) in typed_invite(),
+        ) {
+            prop_assert_eq!(LicenseKey::parse(&key_typed), Ok(key));
+            prop_assert_eq!(ActivationCode::parse(&key_typed), Ok(ActivationCode::License(key)));
+            prop_assert_eq!(InviteCode::parse(&code_typed), Ok(code));
+            prop_assert_eq!(ActivationCode::parse(&code_typed), Ok(ActivationCode::Invite(code)));
+        }
+
+        #[test]
+        fn l2_normalising_is_idempotent_and_changes_no_outcome(
+            raw in prop_oneof![code_like(), prop::collection::vec(tricky_char(), 0..30).prop_map(String::from_iter)],
+        ) {
+            let once = normalise(&raw);
+            prop_assert_eq!(normalise(&once), once.clone());
+            prop_assert_eq!(LicenseKey::parse(&once), LicenseKey::parse(&raw));
+            prop_assert_eq!(InviteCode::parse(&once), InviteCode::parse(&raw));
+            prop_assert_eq!(ActivationCode::parse(&once), ActivationCode::parse(&raw));
+        }
+    }
+}

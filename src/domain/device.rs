@@ -177,3 +177,53 @@ mod tests {
         assert!(!fingerprint(&raw).contains("never"));
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use crate::mutations::{any_text, near_text};
+    use proptest::prelude::*;
+
+    fn stored_text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "h1:[0-9a-f]{32}",
+            near_text("h1:[0-9a-f]{32}".prop_map(String::from)),
+            "\\PC{1,128}",
+            any_text(),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn device_id_parse_never_panics_and_round_trips(raw in stored_text()) {
+            if let Ok(id) = DeviceId::parse(&raw) {
+                prop_assert_eq!(id.as_str(), raw.as_str());
+                prop_assert_eq!(DeviceId::parse(&id.to_string()), Ok(id.clone()));
+                let json = serde_json::to_string(&id).unwrap();
+                prop_assert_eq!(serde_json::from_str::<DeviceId>(&json).unwrap(), id);
+            }
+        }
+
+        #[test]
+        fn a_fingerprint_of_any_stored_id_is_a_fingerprint_that_names_it(raw in stored_text()) {
+            if let Ok(stored) = DeviceId::parse(&raw) {
+                let print = fingerprint(&stored);
+                prop_assert_eq!(as_fingerprint(&print), Some(print.clone()));
+                prop_assert!(names(&print, &stored));
+                let key = DeviceKey::new(raw.clone().into_bytes());
+                let hashed = key.hash(&stored);
+                prop_assert!(is_hashed(&hashed));
+                prop_assert_eq!(key.migrate(&hashed), None);
+            }
+        }
+
+        #[test]
+        fn reading_a_typed_fingerprint_is_idempotent(
+            raw in prop_oneof![any_text(), "[0-9a-fA-F-]{10,16}", near_text("[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}".prop_map(String::from))],
+        ) {
+            if let Some(print) = as_fingerprint(&raw) {
+                prop_assert_eq!(as_fingerprint(&print), Some(print.clone()));
+            }
+        }
+    }
+}

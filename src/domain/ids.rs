@@ -143,3 +143,66 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use crate::mutations::{any_text, near_text};
+    use proptest::prelude::*;
+
+    /// The text of a valid id of any kind.
+    fn id_text() -> impl Strategy<Value = String> {
+        let digits = 0u32..(1 << 24);
+        prop_oneof![
+            digits.clone().prop_map(|v| AccountId(v).to_string()),
+            digits.clone().prop_map(|v| LicenseId(v).to_string()),
+            digits
+                .clone()
+                .prop_map(|v| format_pool(PoolId(u64::from(v)))),
+            (digits, any::<u64>()).prop_map(|(p, s)| format_seat(PoolId(u64::from(p)), SeatId(s))),
+        ]
+    }
+
+    /// Text near an id, or any text.
+    fn id_like() -> impl Strategy<Value = String> {
+        prop_oneof![
+            any_text(),
+            near_text(id_text()),
+            id_text().prop_map(|t| t.to_lowercase())
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn id_parsers_never_panic(raw in id_like()) {
+            let _ = parse_account(&raw);
+            let _ = parse_license(&raw);
+            let _ = parse_pool(&raw);
+            let _ = parse_seat(&raw);
+        }
+
+        #[test]
+        fn parsed_ids_round_trip_through_their_printers(raw in id_like()) {
+            if let Ok(account) = parse_account(&raw) {
+                prop_assert_eq!(parse_account(&account.to_string()), Ok(account));
+            }
+            if let Ok(license) = parse_license(&raw) {
+                prop_assert_eq!(parse_license(&license.to_string()), Ok(license));
+            }
+            if let Ok(pool) = parse_pool(&raw) {
+                prop_assert_eq!(parse_pool(&format_pool(pool)), Ok(pool));
+            }
+            if let Ok((pool, seat)) = parse_seat(&raw) {
+                prop_assert_eq!(parse_seat(&format_seat(pool, seat)), Ok((pool, seat)));
+            }
+        }
+
+        #[test]
+        fn account_and_license_ids_round_trip(v in 0u32..(1 << 24)) {
+            prop_assert_eq!(parse_account(&AccountId(v).to_string()), Ok(AccountId(v)));
+            prop_assert_eq!(parse_account(&AccountId(v).to_string().to_lowercase()), Ok(AccountId(v)));
+            prop_assert_eq!(parse_license(&LicenseId(v).to_string()), Ok(LicenseId(v)));
+            prop_assert_eq!(owner_of(pool_of(AccountId(v))), AccountId(v));
+        }
+    }
+}

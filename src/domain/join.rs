@@ -74,3 +74,27 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use crate::mutations::{any_text, near_text};
+    use proptest::prelude::*;
+
+    fn domain_text() -> impl Strategy<Value = String> {
+        "\\s?@?[A-Za-z0-9-]{1,10}(\\.[A-Za-z0-9-]{1,10}){1,3}\\s?"
+    }
+
+    proptest! {
+        #[test]
+        fn i4_join_domain_parse_never_panics_and_is_idempotent(
+            raw in prop_oneof![any_text(), domain_text(), near_text(domain_text())],
+        ) {
+            if let Ok(domain) = JoinDomain::parse(&raw) {
+                prop_assert_eq!(JoinDomain::parse(domain.as_str()), Ok(domain.clone()));
+                let member = Email::parse(&format!("someone@{}", domain.as_str()));
+                prop_assert!(member.is_ok_and(|m| domain_allows(&raw, &m)));
+            }
+        }
+    }
+}
