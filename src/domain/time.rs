@@ -21,7 +21,8 @@ pub fn format(ts: Timestamp) -> String {
 /// Reads an RFC 3339 time (any offset); times before 1970 are refused.
 pub fn parse(raw: &str) -> Result<Timestamp, BadTime> {
     let t = OffsetDateTime::parse(raw.trim(), &Rfc3339).map_err(|_| BadTime)?;
-    let millis = t.unix_timestamp_nanos() / 1_000_000;
+    // Rounded down, not toward zero: the last nanoseconds of 1969 are before 1970 too.
+    let millis = t.unix_timestamp_nanos().div_euclid(1_000_000);
     u64::try_from(millis).map(Timestamp).map_err(|_| BadTime)
 }
 
@@ -66,5 +67,90 @@ mod tests {
         );
         assert_eq!(parse("yesterday"), Err(BadTime));
         assert_eq!(parse("1960-01-01T00:00:00Z"), Err(BadTime));
+        assert_eq!(parse("1969-12-31T23:59:59.9995Z"), Err(BadTime));
+    }
+}
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use crate::mutations::{any_text, near_text};
+    use proptest::prelude::*;
+    use time::UtcOffset;
+
+    /// The last millisecond RFC 3339 can write: 9999-12-31T23:59:59.999Z.
+    const LAST_MS: u64 = 253_402_300_799_999;
+
+    /// A moment from 1900 to 2100 (or within seconds or milliseconds of the epoch) in
+    /// nanoseconds since the
+    /// epoch, and an offset in whole minutes to write it in, as RFC 3339 can.
+    fn moment() -> impl Strategy<Value = (i128, UtcOffset)> {
+        let nanos = prop_oneof![
+            -2_208_988_800_000_000_000i128..4_102_444_800_000_000_000,
+            -5_000_000_000i128..5_000_000_000,
+            -2_000_000i128..2_000_000,
+        ];
+        let offset = prop_oneof![
+            Just(UtcOffset::UTC),
+            (-1_439i32..=1_439)
+                .prop_map(|m| UtcOffset::from_whole_seconds(m * 60).unwrap_or(UtcOffset::UTC))
+        ];
+        (nanos, offset)
+    }
+
+    fn rfc3339(nanos: i128, offset: UtcOffset) -> Option<String> {
+        OffsetDateTime::from_unix_timestamp_nanos(nanos)
+            .ok()?
+            .to_offset(offset)
+            .format(&Rfc3339)
+            .ok()
+    }
+
+    fn time_text() -> impl Strategy<Value = String> {
+        moment().prop_filter_map("not writable", |(n, o)| rfc3339(n, o))
+    }
+
+    fn date_text() -> impl Strategy<Value = String> {
+        (0..=LAST_MS).prop_map(|ms| format_date(Timestamp(ms)))
+    }
+
+    proptest! {
+        #[test]
+        fn time_and_date_parsers_never_panic(
+            raw in prop_oneof![any_text(), near_text(time_text()), near_text(date_text())],
+        ) {
+            let _ = parse(&raw);
+            let _ = parse_date(&raw);
+        }
+
+        #[test]
+        fn a_time_round_trips_through_its_text(ms in prop_oneof![0..=LAST_MS, Just(LAST_MS), 0u64..10_000]) {
+            prop_assert_eq!(parse(&format(Timestamp(ms))), Ok(Timestamp(ms)));
+            let day = Timestamp(ms).day_start();
+            prop_assert_eq!(parse_date(&format_date(Timestamp(ms))), Ok(day));
+        }
+
+        #[test]
+        fn times_past_year_9999_still_print_as_a_readable_time(ms in LAST_MS..=u64::MAX) {
+            prop_assert!(parse(&format(Timestamp(ms))).is_ok());
+        }
+
+        #[test]
+        fn a_parsed_time_is_the_millisecond_holding_that_moment((nanos, offset) in moment()) {
+            let Some(text) = rfc3339(nanos, offset) else { return Ok(()) };
+            let expected = u64::try_from(nanos.div_euclid(1_000_000)).map(Timestamp).map_err(|_| BadTime);
+            prop_assert_eq!(parse(&text), expected, "{}", text);
+            if let Ok(t) = parse(&text) {
+                prop_assert_eq!(parse(&format(t)), Ok(t));
+            }
+        }
+
+        #[test]
+        fn a_parsed_date_round_trips(raw in prop_oneof![date_text(), near_text(date_text())]) {
+            if let Ok(day) = parse_date(&raw) {
+                prop_assert_eq!(day, day.day_start());
+                prop_assert_eq!(parse_date(&format_date(day)), Ok(day));
+            }
+        }
     }
 }
