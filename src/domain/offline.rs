@@ -61,7 +61,8 @@ impl Keyring {
 
     /// Reads a stored keyring, checking that its keys are keys.
     pub fn decode(bytes: &[u8]) -> Result<Keyring, KeyringUnreadable> {
-        let ring: Keyring = rmp_serde::from_slice(bytes).map_err(|_| KeyringUnreadable)?;
+        // The store's reader, which bounds how deep the bytes may nest.
+        let ring: Keyring = crate::store::decode(bytes).map_err(|_| KeyringUnreadable)?;
         let seed_ok = ring.current.len() == 32;
         let retired_ok = ring.retired.iter().all(|r| public_key(&r.public).is_some());
         if seed_ok && retired_ok {
@@ -165,5 +166,54 @@ mod tests {
             retired_at: T0,
         });
         assert_eq!(Keyring::decode(&bad.encode()), Err(KeyringUnreadable));
+    }
+}
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use crate::mutations::near_bytes;
+    use proptest::prelude::*;
+
+    /// A keyring after some rotations.
+    fn keyring() -> impl Strategy<Value = Keyring> {
+        (
+            any::<[u8; 32]>(),
+            any::<u64>(),
+            prop::collection::vec((any::<[u8; 32]>(), any::<u64>()), 0..4),
+        )
+            .prop_map(|(seed, at, rotations)| {
+                rotations
+                    .into_iter()
+                    .fold(Keyring::new(seed, Timestamp(at)), |ring, (seed, at)| {
+                        ring.rotated(seed, Timestamp(at))
+                    })
+            })
+    }
+
+    #[test]
+    fn a_keyring_nested_a_thousand_deep_is_unreadable_not_a_crash() {
+        let mut deep = vec![0x81, 0xA1, b'x'];
+        deep.extend(std::iter::repeat_n(0x91, 1_000));
+        deep.push(0xC0);
+        assert_eq!(Keyring::decode(&deep), Err(KeyringUnreadable));
+    }
+
+    proptest! {
+        #[test]
+        fn a_keyring_round_trips_through_its_stored_bytes(ring in keyring()) {
+            prop_assert_eq!(Keyring::decode(&ring.encode()), Ok(ring));
+        }
+
+        #[test]
+        fn decoding_any_bytes_as_a_keyring_never_panics(
+            bytes in prop_oneof![any::<Vec<u8>>(), near_bytes(keyring().prop_map(|r| r.encode()))],
+        ) {
+            if let Ok(ring) = Keyring::decode(&bytes) {
+                let _ = format!("{ring:?}");
+                prop_assert_eq!(ring.retired_keys().len(), ring.retired().len());
+                prop_assert_eq!(Keyring::decode(&ring.encode()), Ok(ring));
+            }
+        }
     }
 }

@@ -29,9 +29,16 @@ pub(crate) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
     rmp_serde::to_vec_named(value).map_err(|e| unavailable("encoding a record", e))
 }
 
+/// How deep a stored record may nest: the deepest, a usage record with its events, nests 5.
+/// rmp-serde's own limit, 1,024, lets bytes that are not one of our records (a value nested
+/// a thousand deep in a field no record has) overflow a thread's stack before it is reached.
+const MAX_RECORD_DEPTH: usize = 32;
+
 /// Reads a record written by `encode`.
 pub(crate) fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, StoreError> {
-    rmp_serde::from_slice(bytes).map_err(|e| unavailable("a stored record is unreadable", e))
+    let mut de = rmp_serde::Deserializer::from_read_ref(bytes);
+    de.set_max_depth(MAX_RECORD_DEPTH);
+    T::deserialize(&mut de).map_err(|e| unavailable("a stored record is unreadable", e))
 }
 
 /// An account as stored (A1, A2).
@@ -464,5 +471,434 @@ pub trait AccountStore: Send + Sync + 'static {
         pool: PoolId,
     ) -> StoreFuture<'_, Result<Vec<MembershipRecord>, StoreError>> {
         self.members_of(pool)
+    }
+}
+
+#[cfg(test)]
+mod proptests {
+    //! Every record a backend reads back (from redb or from Redis) through `decode`: bytes
+    //! that are not a record, or a record cut or edited, give an error and never a panic, and
+    //! every record reads back as it was written.
+
+    use super::*;
+    use crate::mutations::near_bytes;
+    use proptest::prelude::*;
+    use seatbroker_actors::model::{PoolEvent, PoolEventKind, TrialDays};
+    use seatbroker_actors::{
+        DeviceId, GoneReason, License, Platform, Policy, PoolSettings, SeatId, SeatRecord,
+        Tombstone, UsageRecord,
+    };
+    use std::fmt::Debug;
+
+    fn ts() -> impl Strategy<Value = Timestamp> {
+        any::<u64>().prop_map(Timestamp)
+    }
+
+    fn account() -> impl Strategy<Value = AccountId> {
+        any::<u32>().prop_map(AccountId)
+    }
+
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof![".{0,12}", "[a-z_]{0,12}"]
+    }
+
+    fn device() -> impl Strategy<Value = DeviceId> {
+        "\\PC{1,40}".prop_map(|d| DeviceId::parse(&d).unwrap())
+    }
+
+    fn platform() -> impl Strategy<Value = Platform> {
+        prop::sample::select(vec![Platform::Windows, Platform::Mac, Platform::Web])
+    }
+
+    fn kind() -> impl Strategy<Value = LicenseKind> {
+        prop::sample::select(vec![
+            LicenseKind::Commercial,
+            LicenseKind::Educational,
+            LicenseKind::Government,
+            LicenseKind::Student,
+            LicenseKind::Semester,
+            LicenseKind::Trial,
+        ])
+    }
+
+    fn account_record() -> impl Strategy<Value = AccountRecord> {
+        (
+            account(),
+            text(),
+            text(),
+            text(),
+            text(),
+            ts(),
+            any::<bool>(),
+            prop::option::of(text()),
+        )
+            .prop_map(
+                |(
+                    id,
+                    email,
+                    email_key,
+                    name,
+                    password_hash,
+                    created_at,
+                    email_confirmed,
+                    language,
+                )| AccountRecord {
+                    id,
+                    email,
+                    email_key,
+                    name,
+                    password_hash,
+                    created_at,
+                    email_confirmed,
+                    language,
+                },
+            )
+    }
+
+    fn license_record() -> impl Strategy<Value = LicenseRecord> {
+        (
+            any::<u32>(),
+            any::<u128>(),
+            kind(),
+            any::<u32>(),
+            prop::option::of(ts()),
+            ts(),
+            prop::option::of(account()),
+        )
+            .prop_map(
+                |(id, key, kind, seats, expires_at, issued_at, activated_by)| LicenseRecord {
+                    id: LicenseId(id),
+                    key,
+                    kind,
+                    seats,
+                    expires_at,
+                    issued_at,
+                    activated_by,
+                },
+            )
+    }
+
+    fn seat_record() -> impl Strategy<Value = SeatRecord> {
+        (
+            any::<u64>(),
+            account(),
+            device(),
+            platform(),
+            any::<bool>(),
+            ts(),
+            prop::option::of(ts()),
+            prop::option::of(ts()),
+            ts(),
+            any::<bool>(),
+        )
+            .prop_map(
+                |(
+                    id,
+                    account,
+                    device,
+                    platform,
+                    owner,
+                    granted_at,
+                    deadline,
+                    offline_until,
+                    last_active,
+                    offline_file,
+                )| {
+                    SeatRecord {
+                        id: SeatId(id),
+                        account,
+                        device,
+                        platform,
+                        policy: if owner { Policy::Owner } else { Policy::Member },
+                        granted_at,
+                        deadline,
+                        offline_until,
+                        last_active,
+                        offline_file,
+                    }
+                },
+            )
+    }
+
+    fn tombstone() -> impl Strategy<Value = Tombstone> {
+        let reason = prop::sample::select(vec![
+            GoneReason::Expired,
+            GoneReason::Released,
+            GoneReason::Revoked,
+            GoneReason::CapacityReduced,
+            GoneReason::MemberBlocked,
+        ]);
+        (any::<u64>(), account(), reason, ts()).prop_map(|(seat, account, reason, at)| Tombstone {
+            seat: SeatId(seat),
+            account,
+            reason,
+            at,
+        })
+    }
+
+    fn pool_event() -> impl Strategy<Value = PoolEvent> {
+        let kind = prop_oneof![
+            any::<u64>().prop_map(|s| PoolEventKind::Granted { seat: SeatId(s) }),
+            text().prop_map(|code| PoolEventKind::Refused { code }),
+        ];
+        (ts(), account(), device(), platform(), kind).prop_map(
+            |(at, account, device, platform, kind)| PoolEvent {
+                at,
+                account,
+                device,
+                platform,
+                kind,
+            },
+        )
+    }
+
+    fn usage_record() -> impl Strategy<Value = UsageRecord> {
+        (
+            ts(),
+            any::<[u32; 7]>(),
+            prop::collection::vec(account(), 0..4),
+            prop::collection::vec(account(), 0..4),
+            prop::collection::vec(pool_event(), 0..3),
+        )
+            .prop_map(|(hour, n, accounts, day_accounts, events)| UsageRecord {
+                hour,
+                peak_in_use: n[0],
+                capacity: n[1],
+                grants: n[2],
+                releases: n[3],
+                refusals: n[4],
+                expirations: n[5],
+                revocations: n[6],
+                accounts,
+                day_accounts,
+                events,
+            })
+    }
+
+    fn licenses() -> impl Strategy<Value = Vec<License>> {
+        prop::collection::vec(
+            (
+                any::<u32>(),
+                any::<u32>(),
+                prop::option::of(ts()),
+                any::<bool>(),
+            )
+                .prop_map(|(id, seats, expires_at, trial)| License {
+                    id: LicenseId(id),
+                    seats,
+                    expires_at,
+                    trial,
+                }),
+            0..4,
+        )
+    }
+
+    fn pool_settings() -> impl Strategy<Value = PoolSettings> {
+        (any::<u32>(), any::<u32>(), prop::option::of(any::<u32>())).prop_map(
+            |(timeout_s, offline_max_days, idle_reclaim_s)| PoolSettings {
+                timeout_s,
+                offline_max_days,
+                idle_reclaim_s,
+            },
+        )
+    }
+
+    fn trial_days() -> impl Strategy<Value = TrialDays> {
+        (any::<u8>(), prop::option::of(ts())).prop_map(|(days_left, last_day_at)| TrialDays {
+            days_left,
+            last_day_at,
+        })
+    }
+
+    fn small_records() -> impl Strategy<
+        Value = (
+            PoolRecord,
+            TrialRecord,
+            MembershipRecord,
+            AuditEntry,
+            LinkRecord,
+            SessionRecord,
+        ),
+    > {
+        (
+            (any::<u64>(), account(), kind(), prop::option::of(text())).prop_map(
+                |(pool, owner, kind, join_email_domain)| PoolRecord {
+                    pool: PoolId(pool),
+                    owner,
+                    kind,
+                    join_email_domain,
+                },
+            ),
+            (account(), any::<u32>(), ts(), ts()).prop_map(
+                |(account, license, started_at, valid_until)| TrialRecord {
+                    account,
+                    license: LicenseId(license),
+                    started_at,
+                    valid_until,
+                },
+            ),
+            (any::<u64>(), account(), any::<bool>(), ts()).prop_map(
+                |(pool, account, active, joined_at)| MembershipRecord {
+                    pool: PoolId(pool),
+                    account,
+                    status: if active {
+                        MemberStatus::Active
+                    } else {
+                        MemberStatus::Blocked
+                    },
+                    joined_at,
+                },
+            ),
+            (
+                ts(),
+                text(),
+                text(),
+                text(),
+                prop::option::of(text()),
+                prop::option::of(text()),
+            )
+                .prop_map(|(at, actor, action, target, before, after)| AuditEntry {
+                    at,
+                    actor,
+                    action,
+                    target,
+                    before,
+                    after,
+                }),
+            (any::<[u8; 32]>(), account(), any::<bool>(), ts()).prop_map(
+                |(key, account, verify, expires_at)| LinkRecord {
+                    key,
+                    account,
+                    purpose: if verify {
+                        LinkPurpose::VerifyEmail
+                    } else {
+                        LinkPurpose::ResetPassword
+                    },
+                    expires_at,
+                },
+            ),
+            (any::<[u8; 32]>(), account(), ts(), ts()).prop_map(
+                |(key, account, created_at, last_seen)| SessionRecord {
+                    key,
+                    account,
+                    created_at,
+                    last_seen,
+                },
+            ),
+        )
+    }
+
+    /// The bytes of a record of any kind the stores keep.
+    fn any_record_bytes() -> impl Strategy<Value = Vec<u8>> {
+        fn bytes<T: Serialize>(value: T) -> Vec<u8> {
+            encode(&value).unwrap()
+        }
+        prop_oneof![
+            account_record().prop_map(bytes),
+            license_record().prop_map(bytes),
+            seat_record().prop_map(bytes),
+            tombstone().prop_map(bytes),
+            usage_record().prop_map(bytes),
+            prop::collection::vec(pool_event(), 0..4).prop_map(bytes),
+            licenses().prop_map(bytes),
+            pool_settings().prop_map(bytes),
+            trial_days().prop_map(bytes),
+            small_records().prop_map(|(p, t, m, a, l, s)| match p.pool.0 % 6 {
+                0 => bytes(p),
+                1 => bytes(t),
+                2 => bytes(m),
+                3 => bytes(a),
+                4 => bytes(l),
+                _ => bytes(s),
+            }),
+        ]
+    }
+
+    /// `decode` as every record type; a record that reads must write and read back the same.
+    fn decode_as_every_record(bytes: &[u8]) -> Result<(), TestCaseError> {
+        fn one<T: Serialize + serde::de::DeserializeOwned + PartialEq + Debug>(
+            bytes: &[u8],
+        ) -> Result<(), TestCaseError> {
+            if let Ok(value) = decode::<T>(bytes) {
+                prop_assert_eq!(decode::<T>(&encode(&value).unwrap()).ok(), Some(value));
+            }
+            Ok(())
+        }
+        one::<AccountRecord>(bytes)?;
+        one::<LicenseRecord>(bytes)?;
+        one::<PoolRecord>(bytes)?;
+        one::<TrialRecord>(bytes)?;
+        one::<MembershipRecord>(bytes)?;
+        one::<AuditEntry>(bytes)?;
+        one::<LinkRecord>(bytes)?;
+        one::<SessionRecord>(bytes)?;
+        one::<SeatRecord>(bytes)?;
+        one::<Tombstone>(bytes)?;
+        one::<UsageRecord>(bytes)?;
+        one::<Vec<PoolEvent>>(bytes)?;
+        one::<Vec<License>>(bytes)?;
+        one::<PoolSettings>(bytes)?;
+        one::<TrialDays>(bytes)?;
+        Ok(())
+    }
+
+    fn round_trips<T: Serialize + serde::de::DeserializeOwned + PartialEq + Debug>(
+        value: T,
+    ) -> Result<(), TestCaseError> {
+        let bytes = encode(&value).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert_eq!(decode::<T>(&bytes).ok(), Some(value));
+        Ok(())
+    }
+
+    proptest! {
+        #[test]
+        fn every_stored_record_round_trips_through_its_bytes(
+            account in account_record(),
+            license in license_record(),
+            seat in seat_record(),
+            tomb in tombstone(),
+            usage in usage_record(),
+            (licenses, settings, trial) in (licenses(), pool_settings(), trial_days()),
+            (pool, trial_record, member, audit, link, session) in small_records(),
+        ) {
+            round_trips(account)?;
+            round_trips(license)?;
+            round_trips(seat)?;
+            round_trips(tomb)?;
+            round_trips(usage)?;
+            round_trips(licenses)?;
+            round_trips(settings)?;
+            round_trips(trial)?;
+            round_trips(pool)?;
+            round_trips(trial_record)?;
+            round_trips(member)?;
+            round_trips(audit)?;
+            round_trips(link)?;
+            round_trips(session)?;
+        }
+
+        #[test]
+        fn decoding_any_bytes_as_a_stored_record_never_panics(
+            bytes in prop_oneof![any::<Vec<u8>>(), near_bytes(any_record_bytes())],
+        ) {
+            decode_as_every_record(&bytes)?;
+        }
+    }
+
+    #[test]
+    fn a_deeply_nested_or_huge_claimed_record_is_an_error_not_a_crash() {
+        // An unknown field holding arrays nested 1,000 and 100,000 deep: skipping it must not
+        // overflow the stack (rmp-serde's own limit, 1,024 deep, did in a debug build).
+        for depth in [1_000, 100_000] {
+            let mut deep = vec![0x81, 0xA1, b'x'];
+            deep.extend(std::iter::repeat_n(0x91, depth));
+            deep.push(0xC0);
+            assert!(decode::<AccountRecord>(&deep).is_err());
+            assert!(decode_as_every_record(&deep).is_ok());
+        }
+        // A map claiming 4 billion fields, and a string claiming 4 GiB: no allocation up front.
+        assert!(decode_as_every_record(&[0xDF, 0xFF, 0xFF, 0xFF, 0xFF]).is_ok());
+        assert!(decode_as_every_record(&[0x81, 0xDB, 0xFF, 0xFF, 0xFF, 0xFF]).is_ok());
+        assert!(decode_as_every_record(&[0xDD, 0xFF, 0xFF, 0xFF, 0xFF]).is_ok());
     }
 }

@@ -791,3 +791,90 @@ fn tagged_accounts(v: &Value) -> Vec<AccountId> {
     out.dedup();
     out
 }
+
+#[cfg(test)]
+mod proptests {
+    //! The readers of Redis replies (lists of records, tombstone entries, `time:account`
+    //! members, numbers as text): whatever a reply holds, an error or a skipped entry, never
+    //! a panic; what the writers put there reads back.
+
+    use super::*;
+    use crate::mutations::near_bytes;
+    use proptest::prelude::*;
+    use seatbroker_actors::{GoneReason, SeatId, Tombstone};
+
+    fn tombstone() -> impl Strategy<Value = Tombstone> {
+        (any::<u64>(), any::<u32>(), any::<u64>()).prop_map(|(seat, account, at)| Tombstone {
+            seat: SeatId(seat),
+            account: AccountId(account),
+            reason: GoneReason::Released,
+            at: Timestamp(at),
+        })
+    }
+
+    /// A tombstone list's entry as `COMMIT` writes it: the removal time in 20 digits, then
+    /// the record.
+    fn tombstone_entry(tomb: &Tombstone) -> Vec<u8> {
+        let mut entry = padded(tomb.at.as_millis()).into_bytes();
+        entry.extend(encode(tomb).unwrap());
+        entry
+    }
+
+    /// Any reply Redis could give: scalars, and lists or sets of them.
+    fn reply(
+        entry: impl Strategy<Value = Vec<u8>> + Clone + 'static,
+    ) -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            3 => entry.prop_map(Value::BulkString),
+            1 => ".{0,20}".prop_map(Value::SimpleString),
+            1 => any::<i64>().prop_map(Value::Int),
+            1 => Just(Value::Nil),
+            1 => Just(Value::Okay),
+        ];
+        leaf.prop_recursive(2, 16, 8, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..8).prop_map(Value::Array),
+                prop::collection::vec(inner, 0..8).prop_map(Value::Set),
+            ]
+        })
+    }
+
+    fn entry_bytes() -> impl Strategy<Value = Vec<u8>> + Clone {
+        prop_oneof![
+            any::<Vec<u8>>(),
+            near_bytes(tombstone().prop_map(|t| tombstone_entry(&t))),
+            "[0-9]{0,12}:[0-9]{0,12}".prop_map(String::into_bytes),
+            any::<u64>().prop_map(|n| n.to_string().into_bytes()),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn reading_any_redis_reply_never_panics(v in reply(entry_bytes())) {
+            let _ = decode_tombstones(&v);
+            let _ = decode_all::<seatbroker_actors::SeatRecord>(&v);
+            let _ = decode_all::<crate::store::AccountRecord>(&v);
+            let _ = tagged_accounts(&v);
+            let _ = texts(&v);
+            let _ = parse_text::<u64>(&v);
+            let _ = parse_text::<u32>(&v);
+        }
+
+        #[test]
+        fn tombstone_entries_read_back_as_written(tombs in prop::collection::vec(tombstone(), 0..6)) {
+            let v = Value::Array(tombs.iter().map(|t| Value::BulkString(tombstone_entry(t))).collect());
+            prop_assert_eq!(decode_tombstones(&v).ok(), Some(tombs));
+        }
+
+        #[test]
+        fn tagged_accounts_read_back_sorted_and_distinct(
+            members in prop::collection::vec((any::<u64>(), 0u32..50), 0..10),
+        ) {
+            let v = Value::Array(members.iter().map(|(at, a)| Value::BulkString(format!("{at}:{a}").into_bytes())).collect());
+            let mut expected: Vec<AccountId> = members.iter().map(|(_, a)| AccountId(*a)).collect();
+            expected.sort_unstable();
+            expected.dedup();
+            prop_assert_eq!(tagged_accounts(&v), expected);
+        }
+    }
+}
