@@ -669,6 +669,65 @@ mod tests {
             )
     }
 
+    /// `text` after one to four small edits: a character inserted, dropped or replaced, the
+    /// text cut short (near-valid input reaches the checks behind the first one).
+    fn edited(text: impl Strategy<Value = String>) -> impl Strategy<Value = String> {
+        let tricky = prop_oneof![
+            prop::sample::select(vec![
+                '.',
+                '-',
+                '_',
+                '=',
+                '+',
+                '/',
+                'A',
+                'a',
+                '0',
+                '"',
+                '{',
+                '}',
+                ':',
+                ',',
+                '\\',
+                '\n',
+                ' ',
+                '\0',
+                '\u{7F}',
+                '\u{FEFF}',
+                'é',
+                '\u{10FFFF}',
+            ]),
+            any::<char>(),
+        ];
+        let edit = (0u8..4, any::<prop::sample::Index>(), tricky);
+        (text, prop::collection::vec(edit, 1..=4)).prop_map(|(text, edits)| {
+            let mut chars: Vec<char> = text.chars().collect();
+            for (kind, at, c) in edits {
+                let len = chars.len();
+                match kind {
+                    0 => chars.insert(at.index(len + 1), c),
+                    1 if len > 0 => {
+                        chars.remove(at.index(len));
+                    }
+                    2 if len > 0 => chars[at.index(len)] = c,
+                    _ => chars.truncate(at.index(len + 1)),
+                }
+            }
+            chars.into_iter().collect()
+        })
+    }
+
+    /// A request's text, edited outside or inside its base64 (in its JSON).
+    fn near_request_text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            edited(valid_request().prop_map(|r| r.encode())),
+            edited(
+                valid_request().prop_map(|r| String::from_utf8(to_json(&r)).unwrap_or_default())
+            )
+            .prop_map(|json| format!("{REQUEST_PREFIX}{}", URL_SAFE_NO_PAD.encode(json))),
+        ]
+    }
+
     proptest! {
         #[test]
         fn flipping_any_byte_of_a_license_text_is_refused(
@@ -705,6 +764,46 @@ mod tests {
         #[test]
         fn a_valid_request_round_trips(request in valid_request()) {
             prop_assert_eq!(OfflineRequest::decode(&request.encode()), Ok(request));
+        }
+
+        #[test]
+        fn decoding_a_near_valid_request_never_panics_and_round_trips(text in near_request_text()) {
+            if let Ok(request) = OfflineRequest::decode(&text) {
+                prop_assert_eq!(OfflineRequest::decode(&request.encode()), Ok(request));
+            }
+        }
+
+        #[test]
+        fn an_edited_license_text_never_verifies_to_other_content(
+            text in edited(Just(license(&signing_key(3)).sign(&signing_key(3)))),
+        ) {
+            let key = signing_key(3);
+            if let Ok(got) = OfflineLicense::verify(&text, &[signing_key(4).verifying_key(), key.verifying_key()]) {
+                prop_assert_eq!(got, license(&key), "{}", text);
+            }
+        }
+
+        #[test]
+        fn verifying_any_text_as_a_license_never_panics(
+            text in prop_oneof![
+                any::<String>(),
+                "SBOL1\\.[A-Za-z0-9_-]{0,300}\\.[A-Za-z0-9_-]{0,100}\n?",
+                any::<Vec<u8>>().prop_map(|b| format!("{LICENSE_PREFIX}{}.{}", URL_SAFE_NO_PAD.encode(&b), URL_SAFE_NO_PAD.encode([0u8; 64]))),
+            ],
+        ) {
+            prop_assert!(OfflineLicense::verify(&text, &[signing_key(3).verifying_key()]).is_err());
+        }
+
+        #[test]
+        fn a_public_key_round_trips_and_any_text_never_panics(
+            seed in any::<[u8; 32]>(),
+            text in prop_oneof![any::<String>(), "[A-Za-z0-9_-]{40,46}", edited("[A-Za-z0-9_-]{43}".prop_map(String::from))],
+        ) {
+            let key = SigningKey::from_bytes(&seed).verifying_key();
+            prop_assert_eq!(decode_public_key(&format!(" {}\n", encode_public_key(&key))), Ok(key));
+            if let Ok(read) = decode_public_key(&text) {
+                prop_assert_eq!(encode_public_key(&read), text.trim());
+            }
         }
     }
 }
