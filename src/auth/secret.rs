@@ -38,3 +38,23 @@ mod tests {
         assert_ne!(fresh().expect("randomness").0, shown);
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use crate::mutations::{any_text, near_text};
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn a_shown_secret_reads_back_and_any_text_never_panics(
+            raw in any::<[u8; 32]>(),
+            text in prop_oneof![any_text(), "[0-9a-fA-F]{62,66}", near_text("[0-9a-f]{64}".prop_map(String::from))],
+        ) {
+            prop_assert_eq!(key_of(&hex::encode(raw)), Some(key_of_raw(&raw)));
+            if let Some(key) = key_of(&text) {
+                prop_assert_eq!(hex::decode(&text).ok().map(|b| key_of_raw(&b)), Some(key));
+            }
+        }
+    }
+}

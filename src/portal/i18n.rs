@@ -207,3 +207,29 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use crate::mutations::{any_text, near_text};
+    use proptest::prelude::*;
+
+    /// An Accept-Language header as browsers send them.
+    fn accept_language() -> impl Strategy<Value = String> {
+        "([a-zA-Z]{2}(-[A-Z]{2})?(;q=[01](\\.[0-9]{1,3})?)?, ?){1,4}\\*?"
+    }
+
+    proptest! {
+        #[test]
+        fn language_tags_and_accept_language_never_panic(
+            raw in prop_oneof![any_text(), accept_language(), near_text(accept_language())],
+        ) {
+            if let Some(lang) = Lang::parse(&raw) {
+                prop_assert_eq!(Lang::parse(lang.tag()), Some(lang));
+            }
+            if let Some(lang) = Lang::negotiate(&raw) {
+                prop_assert_eq!(Lang::negotiate(lang.tag()), Some(lang));
+            }
+        }
+    }
+}
