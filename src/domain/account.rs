@@ -39,7 +39,11 @@ impl Email {
     /// Checks the address's shape: one `@`, a local part, a domain with a dot, no spaces.
     pub fn parse(raw: &str) -> Result<Self, AccountFieldError> {
         let display = raw.trim();
+        let key = display.to_lowercase();
+        // Both forms within the limit: lower case can take more bytes (Ⱥ 2, ⱥ 3), and the key
+        // must read back as an email of its own.
         let ok = display.len() <= MAX_EMAIL
+            && key.len() <= MAX_EMAIL
             && !display.chars().any(|c| c.is_whitespace() || c.is_control())
             && match display.split_once('@') {
                 Some((local, domain)) => {
@@ -57,7 +61,7 @@ impl Email {
         }
         Ok(Email {
             display: display.to_owned(),
-            key: display.to_lowercase(),
+            key,
         })
     }
 
@@ -166,6 +170,9 @@ mod tests {
             );
         }
         assert!(Email::parse(&format!("{}@example.org", "a".repeat(250))).is_err());
+        // 120 two-byte letters whose lower case takes three bytes each: 246 bytes as typed,
+        // 366 as compared.
+        assert!(Email::parse(&format!("{}@a.org", "Ⱥ".repeat(120))).is_err());
     }
 
     #[test]
@@ -211,7 +218,12 @@ mod proptests {
     /// A valid address: ASCII or not, any case, maybe with spaces around.
     fn email_text() -> impl Strategy<Value = String> {
         (
-            prop_oneof!["[A-Za-z0-9._%+-]{1,20}", "[^@\\s\\p{Cc}]{1,12}"],
+            prop_oneof![
+                "[A-Za-z0-9._%+-]{1,20}",
+                "[^@\\s\\p{Cc}]{1,12}",
+                // Letters whose lower case takes more bytes (Ⱥ is 2, ⱥ 3), up to the length limit.
+                "[ȺȾa]{60,125}",
+            ],
             prop_oneof![
                 "[A-Za-z0-9-]{1,10}(\\.[A-Za-z0-9-]{1,10}){1,3}",
                 "[^@.\\s\\p{Cc}]{1,8}\\.[^@.\\s\\p{Cc}]{1,8}"
