@@ -551,7 +551,7 @@ const COMMIT_SECONDS_NAME: &str = "seatbroker_store_commit_duration_seconds";
 const COMMIT_SECONDS_HELP: &str = "Time of one store call of the group committer";
 const CHECKPOINT_SECONDS_NAME: &str = "seatbroker_store_checkpoint_duration_seconds";
 const CHECKPOINT_SECONDS_HELP: &str =
-    "Time of one checkpoint of the embedded store (a durable redb commit; group commits wait)";
+    "Time of one checkpoint of the embedded store (a durable redb commit on a thread of its own; group commits go on)";
 const BATCH_SIZE_NAME: &str = "seatbroker_store_batch_size";
 const BATCH_SIZE_HELP: &str = "Pool commits carried by one store call";
 

@@ -1,13 +1,15 @@
 //! `EmbeddedStore`: the default backend, an ACID file store (redb) under `storage.path`, so
 //! the broker runs with no other service. A group commit is one redb write transaction
 //! committed without fsync plus one record in the write-ahead log (`wal.rs`), durable with
-//! one `fdatasync` before it returns; after each `CHECKPOINT_BYTES` of log, a durable redb
-//! commit (a checkpoint) carries everything so far and the log starts again. At open, the
-//! records past redb's last durable sequence number (`meta`/`wal_seq`) are applied again,
-//! so a crash loses no acknowledged change. Every other write is a durable redb commit of
-//! its own. Group commits run on the committer's own writer thread (`BlockingCommit`);
-//! every other call runs on tokio's blocking pool, so an fsync never stalls an arbiter
-//! thread.
+//! one `fdatasync` before it returns. After each `CHECKPOINT_BYTES` of log, a checkpoint (a
+//! durable redb commit carrying everything so far) runs on a thread of its own while group
+//! commits go on into the log's other file (`seatbroker.wal`, `seatbroker.wal.1` in turn)
+//! and wait to be applied to redb until it ends; then the file it covered starts again. At
+//! open, the records of both files past redb's last durable sequence number
+//! (`meta`/`wal_seq`) are applied again, so a crash loses no acknowledged change. Every
+//! other write is a durable redb commit of its own. Group commits run on the committer's
+//! own writer thread (`BlockingCommit`); every other call runs on tokio's blocking pool, so
+//! an fsync never stalls an arbiter thread.
 //!
 //! Layout (keys are tuples of integers, values MessagePack with field names, so a record can
 //! gain fields in a later version):
@@ -46,7 +48,7 @@ use pools::replay;
 mod tests;
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use redb::{Database, ReadableDatabase, ReadableTable, Table, TableDefinition};
 use seatbroker_actors::store::{BlockingCommit, PoolCommit, PoolStore, StoreError, StoreFuture};
@@ -97,12 +99,16 @@ const WAL_SEQ: &str = "wal_seq";
 /// redb's page cache unless told otherwise: 16 MiB, where redb's own default (1 GiB) kept
 /// every page a million seats were written to resident (issue 19, target 4).
 pub const DEFAULT_CACHE_BYTES: usize = 16 << 20;
-/// How long the checkpoints of this process took (a durable redb commit each, on the
-/// writer thread, where every group commit waits for it), seconds: read by the metrics.
+/// How long the checkpoints of this process took (a durable redb commit each, on a thread
+/// of its own while group commits go on), seconds: read by the metrics.
 pub static CHECKPOINT_SECONDS: std::sync::LazyLock<AtomicHistogram> =
     std::sync::LazyLock::new(|| AtomicHistogram::new(COMMIT_SECONDS));
-/// Log bytes after which a group commit is followed by a checkpoint.
+/// Log bytes after which a group commit starts a checkpoint.
 const CHECKPOINT_BYTES: u64 = 1 << 20;
+/// The name of the thread a checkpoint runs on (seen in `top -H` and in profiles).
+const CHECKPOINT_THREAD: &str = "seatbroker-checkpoint";
+/// The log's two files in `storage.path`, written in turn from one checkpoint to the next.
+const WAL_FILES: [&str; 2] = ["seatbroker.wal", "seatbroker.wal.1"];
 
 /// How long a removed seat is remembered, so its holder hears why it went (`seat_gone`).
 pub const TOMBSTONE_RETENTION_MS: u64 = 7 * 24 * 3_600 * 1_000;
@@ -130,17 +136,39 @@ pub const DEFAULT_USAGE_RETENTION_DAYS: u32 = 400;
 pub struct EmbeddedStore {
     db: Arc<Database>,
     usage_retention_ms: u64,
-    log: Arc<Mutex<Log>>,
+    shared: Arc<Shared>,
 }
 
-/// The write-ahead log and the group commits' sequence numbers.
+/// The log behind its lock, and the signal that a checkpoint has ended.
+#[derive(Debug)]
+struct Shared {
+    log: Mutex<Log>,
+    settled: Condvar,
+    /// Tests hold this to keep a checkpoint from committing, so they can commit during it.
+    #[cfg(test)]
+    gate: Mutex<()>,
+}
+
+/// The write-ahead log's two files and the group commits' sequence numbers.
 #[derive(Debug)]
 struct Log {
-    wal: Wal,
+    /// Group commits go to `wals[active]`; the other file holds what a checkpoint in
+    /// progress makes durable in redb, and starts again when it has.
+    wals: [Wal; 2],
+    active: usize,
     /// The next group commit's number.
     next_seq: u64,
-    /// A commit reached redb but not the log: no record goes in before a checkpoint.
+    /// A commit reached redb but not the log, or a checkpoint failed: no record goes in
+    /// before a checkpoint on the writer's thread.
     broken: bool,
+    /// A checkpoint runs on its thread: group commits are logged and acknowledged, and wait
+    /// in `deferred` (up to group commit `deferred_seq`) to be applied to redb when it ends.
+    checkpointing: bool,
+    deferred: Vec<PoolCommit>,
+    deferred_seq: u64,
+    /// Applying deferred commits to redb failed: redb lacks acknowledged changes that only
+    /// the log holds, so every later commit is refused until a restart replays the log.
+    failed: Option<StoreError>,
 }
 
 impl std::fmt::Debug for EmbeddedStore {
@@ -236,12 +264,18 @@ impl EmbeddedStore {
         }
         tx.commit().map_err(|e| OpenError::Prepare(e.to_string()))?;
         let usage_retention_ms = u64::from(usage_retention_days) * DAY_MS;
-        let log = replay(&db, &dir.join("seatbroker.wal"), usage_retention_ms)?;
+        let log = replay(&db, dir, usage_retention_ms)?;
         Ok(EmbeddedStore {
             db: Arc::new(db),
             usage_retention_ms,
-            log: Arc::new(Mutex::new(log)),
+            shared: Arc::new(Shared::new(log)),
         })
+    }
+
+    /// Waits for the checkpoint in progress, if any, to end and apply the group commits it
+    /// held back, so that what redb reads includes every acknowledged commit.
+    fn settle(&self) {
+        drop(self.shared.settled(self.shared.lock()));
     }
 
     /// Runs `f` on tokio's blocking pool: redb is synchronous and a commit waits for fsync.
@@ -253,6 +287,39 @@ impl EmbeddedStore {
         tokio::task::spawn_blocking(move || f(&db))
             .await
             .map_err(|e| unavailable("the store's worker", e))?
+    }
+}
+
+impl Shared {
+    fn new(log: Log) -> Self {
+        Shared {
+            log: Mutex::new(log),
+            settled: Condvar::new(),
+            #[cfg(test)]
+            gate: Mutex::new(()),
+        }
+    }
+
+    /// The log. A commit that panicked half-way leaves it marked broken, so the next one
+    /// checkpoints first: whatever it did, a checkpoint settles it.
+    fn lock(&self) -> MutexGuard<'_, Log> {
+        self.log.lock().unwrap_or_else(|poisoned| {
+            self.log.clear_poison();
+            let mut log = poisoned.into_inner();
+            log.broken = true;
+            log
+        })
+    }
+
+    /// `log` once no checkpoint is in progress.
+    fn settled<'a>(&'a self, mut log: MutexGuard<'a, Log>) -> MutexGuard<'a, Log> {
+        while log.checkpointing {
+            log = self
+                .settled
+                .wait(log)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+        log
     }
 }
 

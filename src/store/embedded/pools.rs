@@ -140,55 +140,192 @@ impl WriteTables<'_> {
     }
 }
 
-/// Applies `batch` in one redb transaction committed without fsync, then makes it durable
-/// as one log record (or, when the log fails, with a checkpoint). One result per pool.
+/// Applies `batch` in one redb transaction committed without fsync (or, while a checkpoint
+/// runs, holds it back for when it ends), then makes it durable as one log record (or, when
+/// the log fails, with a checkpoint). One result per pool.
 fn commit_batch(
-    db: &Database,
-    shared: &Mutex<Log>,
+    db: &Arc<Database>,
+    shared: &Arc<Shared>,
     batch: &[PoolCommit],
     usage_retention_ms: u64,
 ) -> Vec<Result<(), StoreError>> {
-    let mut log = match shared.lock() {
-        Ok(log) => log,
-        Err(poisoned) => {
-            // A commit panicked half-way: whatever it did, a checkpoint settles it.
-            shared.clear_poison();
-            let mut log = poisoned.into_inner();
-            log.broken = true;
-            log
-        }
-    };
-    let run = |log: &mut Log| -> Result<Vec<Result<(), StoreError>>, StoreError> {
-        if log.broken {
-            checkpoint(db, log)?;
-        }
-        let seq = log.next_seq;
-        let payload = encode(&logged(batch))?;
-        let results = apply_batch(db, batch, seq, redb::Durability::None, usage_retention_ms)?;
-        log.next_seq += 1;
-        match log.wal.append(seq, &payload) {
-            Ok(()) => {
-                if log.wal.len() >= CHECKPOINT_BYTES {
-                    // The record is durable: a failed checkpoint is tried again later.
-                    if let Err(e) = checkpoint(db, log) {
-                        tracing::warn!(%e, "checkpoint of the embedded store failed");
-                    }
-                }
-            }
-            Err(e) => {
-                // redb holds the commit but the log does not: only a checkpoint makes it
-                // durable, and no later record may go in before one.
-                log.broken = true;
-                tracing::warn!(%e, "the write-ahead log failed; checkpointing instead");
-                checkpoint(db, log)?;
-            }
-        }
-        Ok(results)
-    };
-    match run(&mut log) {
+    let log = shared.lock();
+    let (_log, outcome) = commit_locked(db, shared, log, batch, usage_retention_ms);
+    match outcome {
         Ok(results) => results,
         Err(e) => batch.iter().map(|_| Err(e.clone())).collect(),
     }
+}
+
+/// One result per pool, or the error that fails the whole batch.
+type BatchOutcome = Result<Vec<Result<(), StoreError>>, StoreError>;
+
+/// `commit_batch` with the log held; the guard comes back, as waiting for a checkpoint
+/// lets go of it in between.
+fn commit_locked<'a>(
+    db: &Arc<Database>,
+    shared: &'a Arc<Shared>,
+    mut log: MutexGuard<'a, Log>,
+    batch: &[PoolCommit],
+    usage_retention_ms: u64,
+) -> (MutexGuard<'a, Log>, BatchOutcome) {
+    if let Some(e) = &log.failed {
+        let e = e.clone();
+        return (log, Err(e));
+    }
+    if log.broken {
+        log = shared.settled(log);
+        if let Err(e) = checkpoint(db, &mut log) {
+            return (log, Err(e));
+        }
+    }
+    let seq = log.next_seq;
+    let payload = match encode(&logged(batch)) {
+        Ok(payload) => payload,
+        Err(e) => return (log, Err(e)),
+    };
+    let results = if log.checkpointing {
+        // redb's writer is the checkpoint's: the log alone makes these durable, and they
+        // reach redb when it ends. Pools not stored are refused now, as `apply` would.
+        match stored(db, batch) {
+            Ok(results) => {
+                for (commit, result) in batch.iter().zip(&results) {
+                    if result.is_ok() {
+                        log.deferred.push(commit.clone());
+                    }
+                }
+                log.deferred_seq = seq;
+                results
+            }
+            Err(e) => return (log, Err(e)),
+        }
+    } else {
+        match apply_batch(db, batch, seq, redb::Durability::None, usage_retention_ms) {
+            Ok(results) => results,
+            Err(e) => return (log, Err(e)),
+        }
+    };
+    log.next_seq += 1;
+    let active = log.active;
+    match log.wals[active].append(seq, &payload) {
+        Ok(()) => {
+            if log.wals[active].len() >= CHECKPOINT_BYTES && !log.checkpointing {
+                start_checkpoint(db, shared, &mut log, usage_retention_ms);
+            }
+        }
+        Err(e) => {
+            // redb holds the commit (or will, when the checkpoint in progress ends) but the
+            // log does not: only a checkpoint makes it durable, and no later record may go
+            // in before one.
+            log.broken = true;
+            tracing::warn!(%e, "the write-ahead log failed; checkpointing instead");
+            log = shared.settled(log);
+            if let Some(e) = &log.failed {
+                let e = e.clone();
+                return (log, Err(e));
+            }
+            if let Err(e) = checkpoint(db, &mut log) {
+                return (log, Err(e));
+            }
+        }
+    }
+    (log, Ok(results))
+}
+
+/// One result per pool of `batch`: refused when the pool is not stored.
+fn stored(db: &Database, batch: &[PoolCommit]) -> Result<Vec<Result<(), StoreError>>, StoreError> {
+    let tx = read_tx(db)?;
+    let pools = tx.open_table(POOLS).map_err(open_err)?;
+    batch
+        .iter()
+        .map(|commit| {
+            let found = pools
+                .get(commit.pool.0)
+                .map_err(|e| unavailable("reading a pool", e))?
+                .is_some();
+            Ok(if found {
+                Ok(())
+            } else {
+                Err(StoreError::Unavailable(format!(
+                    "pool {} is not stored",
+                    commit.pool
+                )))
+            })
+        })
+        .collect()
+}
+
+/// Switches the log to its other file and starts a checkpoint of everything so far on a
+/// thread of its own; without a thread, checkpoints here.
+fn start_checkpoint(
+    db: &Arc<Database>,
+    shared: &Arc<Shared>,
+    log: &mut Log,
+    usage_retention_ms: u64,
+) {
+    log.checkpointing = true;
+    log.active ^= 1;
+    let (db_, shared_) = (db.clone(), shared.clone());
+    let spawned = std::thread::Builder::new()
+        .name(CHECKPOINT_THREAD.to_owned())
+        .spawn(move || finish_checkpoint(db_, &shared_, usage_retention_ms));
+    if let Err(e) = spawned {
+        tracing::warn!(%e, "no thread for a checkpoint; checkpointing on the writer's");
+        log.checkpointing = false;
+        log.active ^= 1;
+        if let Err(e) = checkpoint(db, log) {
+            tracing::warn!(%e, "checkpoint of the embedded store failed");
+        }
+    }
+}
+
+/// The checkpoint thread: commits redb durably (the writer goes on meanwhile), starts the
+/// file it covered again, applies the group commits held back, and says it has ended.
+fn finish_checkpoint(db: Arc<Database>, shared: &Shared, usage_retention_ms: u64) {
+    #[cfg(test)]
+    let gate = shared.gate.lock();
+    let started = std::time::Instant::now();
+    let committed = db
+        .begin_write()
+        .map_err(|e| unavailable("starting a checkpoint", e))
+        .and_then(|tx| {
+            tx.commit()
+                .map_err(|e| unavailable("committing a checkpoint", e))
+        });
+    #[cfg(test)]
+    drop(gate);
+    let mut log = shared.lock();
+    match committed {
+        Ok(()) => {
+            let covered = log.active ^ 1;
+            log.wals[covered].restart();
+            super::CHECKPOINT_SECONDS.observe(started.elapsed().as_secs_f64());
+        }
+        Err(e) => {
+            // The file it covered keeps its records; the next commit checkpoints first.
+            tracing::warn!(%e, "checkpoint of the embedded store failed");
+            log.broken = true;
+        }
+    }
+    let deferred = std::mem::take(&mut log.deferred);
+    if !deferred.is_empty() {
+        let seq = log.deferred_seq;
+        if let Err(e) = apply_batch(
+            &db,
+            &deferred,
+            seq,
+            redb::Durability::None,
+            usage_retention_ms,
+        ) {
+            tracing::error!(%e, "acknowledged group commits could not be applied to the store; refusing commits until a restart replays the log");
+            log.failed = Some(e);
+        }
+    }
+    // The database is let go before anyone hears the checkpoint ended (a store dropped
+    // after `settle` closes its file).
+    drop(db);
+    log.checkpointing = false;
+    shared.settled.notify_all();
 }
 
 /// A batch as its log record holds it: (pool, changes) in order.
@@ -238,7 +375,8 @@ fn apply_batch(
     Ok(results)
 }
 
-/// Makes every commit so far durable in redb, then starts the log again.
+/// Makes every commit so far durable in redb on the calling thread, then starts both of
+/// the log's files again. No checkpoint may be in progress.
 fn checkpoint(db: &Database, log: &mut Log) -> Result<(), StoreError> {
     let started = std::time::Instant::now();
     let tx = db
@@ -246,21 +384,19 @@ fn checkpoint(db: &Database, log: &mut Log) -> Result<(), StoreError> {
         .map_err(|e| unavailable("starting a checkpoint", e))?;
     tx.commit()
         .map_err(|e| unavailable("committing a checkpoint", e))?;
-    log.wal.restart();
+    for wal in &mut log.wals {
+        wal.restart();
+    }
     log.broken = false;
     super::CHECKPOINT_SECONDS.observe(started.elapsed().as_secs_f64());
     Ok(())
 }
 
-/// Opens the log at `path` and applies its records past redb's last durable group commit,
-/// in order, as one durable commit; the log then starts again.
-pub(super) fn replay(
-    db: &Database,
-    path: &Path,
-    usage_retention_ms: u64,
-) -> Result<Log, OpenError> {
+/// Opens the log's two files in `dir` and applies their records past redb's last durable
+/// group commit, in order, as one durable commit; the log then starts again.
+pub(super) fn replay(db: &Database, dir: &Path, usage_retention_ms: u64) -> Result<Log, OpenError> {
     let failed = |what: &str, e: &dyn std::fmt::Display| {
-        OpenError::Prepare(format!("{what} {}: {e}", path.display()))
+        OpenError::Prepare(format!("{what} {}: {e}", dir.join(WAL_FILES[0]).display()))
     };
     let durable = {
         let tx = db
@@ -274,7 +410,15 @@ pub(super) fn replay(
             .map_err(|e| OpenError::Prepare(e.to_string()))?;
         seq.map_or(0, |v| v.value())
     };
-    let (wal, records) = Wal::open(path).map_err(|e| failed("cannot open the log", &e))?;
+    let (first, mut records) =
+        Wal::open(&dir.join(WAL_FILES[0])).map_err(|e| failed("cannot open the log", &e))?;
+    let (second, more) =
+        Wal::open(&dir.join(WAL_FILES[1])).map_err(|e| failed("cannot open the log", &e))?;
+    // Each file's records follow one another; a checkpoint's records and those written
+    // during it are in different files.
+    records.extend(more);
+    records.sort_by_key(|r| r.seq);
+    records.dedup_by_key(|r| r.seq);
     let mut batch = Vec::new();
     let mut last = durable;
     let mut past = records.iter().filter(|r| r.seq > durable).peekable();
@@ -311,11 +455,18 @@ pub(super) fn replay(
         );
     }
     let mut log = Log {
-        wal,
+        wals: [first, second],
+        active: 0,
         next_seq: last + 1,
         broken: false,
+        checkpointing: false,
+        deferred: Vec::new(),
+        deferred_seq: 0,
+        failed: None,
     };
-    log.wal.restart();
+    for wal in &mut log.wals {
+        wal.restart();
+    }
     Ok(log)
 }
 
@@ -419,7 +570,11 @@ impl PoolStore for EmbeddedStore {
     }
 
     fn load(&self, pool: PoolId) -> StoreFuture<'_, Result<Option<PoolSnapshot>, StoreError>> {
-        Box::pin(self.blocking(move |db| load_pool(db, pool)))
+        let store = self.clone();
+        Box::pin(self.blocking(move |db| {
+            store.settle();
+            load_pool(db, pool)
+        }))
     }
 
     fn commit<'a>(
@@ -429,10 +584,9 @@ impl PoolStore for EmbeddedStore {
         let owned = batch.to_vec();
         let len = batch.len();
         Box::pin(async move {
-            let retention = self.usage_retention_ms;
-            let log = self.log.clone();
+            let store = self.clone();
             match self
-                .blocking(move |db| Ok(commit_batch(db, &log, &owned, retention)))
+                .blocking(move |_| Ok(store.commit_blocking(&owned)))
                 .await
             {
                 Ok(results) => results,
@@ -460,7 +614,9 @@ impl PoolStore for EmbeddedStore {
         from: Timestamp,
         to: Timestamp,
     ) -> StoreFuture<'_, Result<Vec<UsageRecord>, StoreError>> {
+        let store = self.clone();
         Box::pin(self.blocking(move |db| {
+            store.settle();
             let tx = read_tx(db)?;
             let usage = tx.open_table(USAGE).map_err(open_err)?;
             let records = usage
@@ -473,7 +629,9 @@ impl PoolStore for EmbeddedStore {
     }
 
     fn live_pools(&self) -> StoreFuture<'_, Result<Vec<PoolId>, StoreError>> {
-        Box::pin(self.blocking(|db| {
+        let store = self.clone();
+        Box::pin(self.blocking(move |db| {
+            store.settle();
             let tx = read_tx(db)?;
             let pools = tx
                 .open_table(POOLS)
@@ -493,6 +651,6 @@ impl PoolStore for EmbeddedStore {
 
 impl BlockingCommit for EmbeddedStore {
     fn commit_blocking(&self, batch: &[PoolCommit]) -> Vec<Result<(), StoreError>> {
-        commit_batch(&self.db, &self.log, batch, self.usage_retention_ms)
+        commit_batch(&self.db, &self.shared, batch, self.usage_retention_ms)
     }
 }

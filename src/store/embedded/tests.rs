@@ -145,7 +145,10 @@ async fn a_checkpoint_makes_the_log_start_again_and_a_crash_after_it_loses_nothi
     loop {
         id += 1;
         assert_eq!(store.commit_blocking(&[grant(1, id)]), vec![Ok(())]);
-        let now = store.log.lock().expect("log").wal.len();
+        let now = {
+            let log = store.shared.lock();
+            log.wals[log.active].len()
+        };
         if now < logged {
             break;
         }
@@ -153,6 +156,7 @@ async fn a_checkpoint_makes_the_log_start_again_and_a_crash_after_it_loses_nothi
         assert!(id < 100_000, "no checkpoint after {id} commits");
     }
     assert!(logged >= CHECKPOINT_BYTES - 1_000, "{logged}");
+    store.settle();
     assert!(
         super::CHECKPOINT_SECONDS.snapshot().count >= 1,
         "the checkpoint's time is counted for the metrics"
@@ -168,21 +172,79 @@ async fn a_checkpoint_makes_the_log_start_again_and_a_crash_after_it_loses_nothi
     assert_eq!(ids, (1..=id + 3).collect::<Vec<_>>());
 }
 
+/// A checkpoint runs on a thread of its own: commits made during it are acknowledged at once
+/// (logged in the log's other file), reach redb when it ends, and a crash during it loses
+/// none of them.
+#[actix_rt::test]
+// The gate is held on purpose across the reads of a second store, to keep the checkpoint
+// thread (which never awaits) in progress.
+#[allow(clippy::await_holding_lock)]
+async fn s1_commits_during_a_checkpoint_are_durable_and_applied_when_it_ends() {
+    let (dir, store) = store_with_pool(DEFAULT_USAGE_RETENTION_DAYS).await;
+    let durable = DurableCopy::take(dir.path());
+    let gate = store.shared.gate.lock().expect("gate");
+    let mut id = 0;
+    while !store.shared.lock().checkpointing {
+        id += 1;
+        assert_eq!(store.commit_blocking(&[grant(1, id)]), vec![Ok(())]);
+        assert!(id < 100_000, "no checkpoint after {id} commits");
+    }
+    // The checkpoint waits at the gate, holding redb's writer; commits go on.
+    for more in 1..=3 {
+        assert_eq!(store.commit_blocking(&[grant(1, id + more)]), vec![Ok(())]);
+    }
+    assert_eq!(
+        store.commit_blocking(&[grant(9, 1)]),
+        vec![Err(StoreError::Unavailable(
+            "pool P-9 is not stored".into()
+        ))],
+        "a pool not stored is refused during a checkpoint too"
+    );
+    assert_eq!(store.shared.lock().deferred.len(), 3);
+    // A power cut now: redb's file as it was at its last durable commit, the log's two
+    // files as they are.
+    let crashed = tempfile::tempdir().expect("temp dir");
+    durable.restore(crashed.path());
+    for name in WAL_FILES {
+        std::fs::copy(dir.path().join(name), crashed.path().join(name)).expect("copy the log");
+    }
+    let reopened = EmbeddedStore::open(crashed.path()).expect("open after the crash");
+    assert_eq!(
+        seat_ids(&reopened, 1).await,
+        (1..=id + 3).collect::<Vec<_>>()
+    );
+    drop(reopened);
+    drop(gate);
+    store.settle();
+    {
+        let log = store.shared.lock();
+        assert!(!log.checkpointing && log.deferred.is_empty() && !log.broken);
+    }
+    assert_eq!(seat_ids(&store, 1).await, (1..=id + 3).collect::<Vec<_>>());
+    // The file the checkpoint covered starts again; a crash now replays only the other.
+    let durable = DurableCopy::take(dir.path());
+    assert_eq!(store.commit_blocking(&[grant(1, id + 4)]), vec![Ok(())]);
+    drop(store);
+    durable.restore(dir.path());
+    let store = EmbeddedStore::open(dir.path()).expect("reopen");
+    assert_eq!(seat_ids(&store, 1).await, (1..=id + 4).collect::<Vec<_>>());
+}
+
 /// A commit that panicked while holding the log leaves it poisoned: the next commit
 /// checkpoints first, succeeds, and clears the poison.
 #[actix_rt::test]
 async fn a_commit_after_one_that_panicked_checkpoints_and_goes_on() {
     let (dir, store) = store_with_pool(DEFAULT_USAGE_RETENTION_DAYS).await;
     assert_eq!(store.commit_blocking(&[grant(1, 1)]), vec![Ok(())]);
-    let log = store.log.clone();
+    let shared = store.shared.clone();
     let panicked = std::thread::spawn(move || {
-        let _held = log.lock();
+        let _held = shared.log.lock();
         panic!("a commit panics half-way");
     })
     .join();
-    assert!(panicked.is_err() && store.log.is_poisoned());
+    assert!(panicked.is_err() && store.shared.log.is_poisoned());
     assert_eq!(store.commit_blocking(&[grant(1, 2)]), vec![Ok(())]);
-    assert!(!store.log.is_poisoned());
+    assert!(!store.shared.log.is_poisoned());
     // The checkpoint made seat 1 durable in the file; seat 2 is in the log.
     let durable = DurableCopy::take(dir.path());
     drop(store);
