@@ -201,9 +201,19 @@ pub struct SweepArgs {
     /// Rates from `from` to `to`.
     #[arg(long, default_value_t = 8)]
     pub steps: usize,
-    /// How long each rate is held.
+    /// How long each rate (or client count) is measured.
     #[arg(long, default_value = "3s", value_parser = parse_duration)]
     pub step_duration: Duration,
+    /// Sweep these client counts (closed loop) instead of rates, and draw pairs per second
+    /// against clients: `--client-counts 16,64,256,1024`.
+    #[arg(long, value_delimiter = ',')]
+    pub client_counts: Vec<usize>,
+    /// With `--client-counts`: the Redis-semaphore peer as a third server.
+    #[arg(long, requires = "client_counts")]
+    pub peer: bool,
+    /// With `--client-counts`: unmeasured load before each count's measurement.
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    pub warmup: Duration,
     /// The SVG to draw (the points go beside it as .json).
     #[arg(long, default_value = "sweep.svg")]
     pub out: PathBuf,
@@ -416,10 +426,7 @@ async fn compare(args: CompareArgs) -> Result<i32, String> {
             .collect()
     };
     let config = args.scenario.config(&brokers[0].1.url(), OPERATOR_TOKEN);
-    let backend = match args.broker.backend {
-        Backend::Embedded => "embedded",
-        Backend::Redis => "redis",
-    };
+    let backend = args.broker.backend.name();
     let comparison = compare_best(
         &config,
         &candidates(&brokers),
@@ -463,6 +470,9 @@ async fn failover(args: FailoverArgs) -> Result<i32, String> {
 }
 
 async fn sweep(args: SweepArgs) -> Result<i32, String> {
+    if !args.client_counts.is_empty() {
+        return sweep_clients(args).await;
+    }
     let binary =
         procs::broker_binary(args.broker.broker_bin.as_deref()).map_err(|e| e.to_string())?;
     let rates = crate::sweep::rates(args.from, args.to, args.steps);
@@ -512,6 +522,75 @@ async fn sweep(args: SweepArgs) -> Result<i32, String> {
         .filter(|(n, _)| *n == "broker")
         .flat_map(|(_, p)| p.iter().map(|p| p.violations))
         .sum();
+    Ok(if broken == 0 { 0 } else { 1 })
+}
+
+/// `sweep --client-counts`: the broker, the null broker and (with `--peer`) the peer, each
+/// with its default HTTP workers, over the client counts in turn; pairs per second against
+/// clients as an SVG, the points beside it as JSON.
+async fn sweep_clients(args: SweepArgs) -> Result<i32, String> {
+    let binary =
+        procs::broker_binary(args.broker.broker_bin.as_deref()).map_err(|e| e.to_string())?;
+    let mut servers = vec![
+        (
+            format!("broker ({})", args.broker.backend.name()),
+            procs::start_broker(&binary, args.broker.backend).map_err(|e| e.to_string())?,
+        ),
+        (
+            "null broker".to_owned(),
+            procs::start_null_broker().map_err(|e| e.to_string())?,
+        ),
+    ];
+    if args.peer {
+        servers.push((
+            "Redis-semaphore peer".to_owned(),
+            procs::start_peer_with_workers(None).map_err(|e| e.to_string())?,
+        ));
+    }
+    let targets: Vec<Target> = servers
+        .iter()
+        .map(|(_, s)| Target {
+            url: s.url(),
+            pid: Some(s.pid()),
+        })
+        .collect();
+    let mut config = args.scenario.config("", OPERATOR_TOKEN);
+    config.progress = false;
+    let mut counts = args.client_counts.clone();
+    counts.retain(|c| *c > 0);
+    let all =
+        crate::sweep::sweep_clients(&config, &targets, &counts, args.warmup, args.step_duration)
+            .await
+            .map_err(|e| e.to_string())?;
+    for ((name, _), points) in servers.iter().zip(&all) {
+        for p in points {
+            eprintln!(
+                "{name}: {} clients  {:.0} pairs/s  take p99 {:.2} ms",
+                p.clients, p.pairs_per_s, p.p99_ms
+            );
+        }
+    }
+    let series: Vec<(&str, &[crate::sweep::ClientsPoint])> = servers
+        .iter()
+        .zip(&all)
+        .map(|((name, _), points)| (name.as_str(), points.as_slice()))
+        .collect();
+    let title = format!(
+        "{}, broker on {}: pairs per second against clients",
+        args.scenario.scenario.name(),
+        args.broker.backend.name()
+    );
+    crate::sweep::draw_clients(&args.out, &title, &series)?;
+    let json: serde_json::Value = series
+        .iter()
+        .map(|(n, p)| ((*n).to_owned(), serde_json::json!(p)))
+        .collect::<serde_json::Map<_, _>>()
+        .into();
+    write_json(&Some(args.out.with_extension("json")), &json)?;
+    println!("drew {}", args.out.display());
+    let broken: u64 = all
+        .first()
+        .map_or(0, |points| points.iter().map(|p| p.violations).sum());
     Ok(if broken == 0 { 0 } else { 1 })
 }
 

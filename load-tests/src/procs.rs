@@ -35,6 +35,16 @@ pub enum Backend {
     Redis,
 }
 
+impl Backend {
+    /// Its name in reports: `embedded` or `redis`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Embedded => "embedded",
+            Backend::Redis => "redis",
+        }
+    }
+}
+
 /// Why a child could not be started.
 #[derive(Debug, thiserror::Error)]
 pub enum SpawnError {

@@ -1,7 +1,10 @@
 //! `sweep`: raises the offered rate step by step (open loop, hot-pool) against the broker
 //! and the null broker, and draws take-seat p50 and p99 against the throughput reached as an
 //! SVG (plotters' SVG backend). A side's sweep ends at the last rate or once it reaches
-//! less than 80 % of what was offered (it is saturated; further steps only queue).
+//! less than 80 % of what was offered (it is saturated; further steps only queue). With
+//! `--client-counts` it sweeps clients instead (closed loop) over the broker, the null
+//! broker and, with `--peer`, the Redis-semaphore peer, and draws pairs per second against
+//! clients.
 
 use std::path::Path;
 use std::time::Duration;
@@ -131,6 +134,114 @@ pub fn draw(path: &Path, title: &str, series: &[(&str, &[Point])]) -> Result<(),
     Ok(())
 }
 
+/// One client count of a clients sweep: what one server reached there, closed loop.
+#[derive(Debug, Clone, Copy, Serialize, serde::Deserialize, PartialEq)]
+pub struct ClientsPoint {
+    /// Logical clients, each with one request in flight.
+    pub clients: usize,
+    /// Take + close pairs per second reached.
+    pub pairs_per_s: f64,
+    /// Take-seat p99, ms.
+    pub p99_ms: f64,
+    /// Invariant violations at this count.
+    pub violations: u64,
+}
+
+/// Sweeps every target over `counts` clients, closed loop: at each count the targets take
+/// turns (a fresh setup, `warmup` unmeasured, then `step` measured), so each count's
+/// figures come from the same minute of the machine. One list of points per target.
+pub async fn sweep_clients(
+    config: &RunConfig,
+    targets: &[Target],
+    counts: &[usize],
+    warmup: Duration,
+    step: Duration,
+) -> Result<Vec<Vec<ClientsPoint>>, RunError> {
+    let mut all = vec![Vec::new(); targets.len()];
+    for &clients in counts {
+        for (target, points) in targets.iter().zip(all.iter_mut()) {
+            let mut config = config.clone();
+            config.url = target.url.clone();
+            config.more_targets.clear();
+            config.knobs.clients = clients;
+            config.connections = None;
+            let prepared = prepare(config).await?;
+            if !warmup.is_zero() {
+                drive(&prepared, None, warmup).await;
+            }
+            let report = drive(&prepared, None, step).await;
+            points.push(ClientsPoint {
+                clients,
+                pairs_per_s: report.pairs_per_s,
+                p99_ms: report.p99_ms,
+                violations: report.violation_count,
+            });
+        }
+    }
+    Ok(all)
+}
+
+/// Draws pairs per second against clients (doubling steps evenly spaced) for each named
+/// series into `path` (SVG).
+pub fn draw_clients(
+    path: &Path,
+    title: &str,
+    series: &[(&str, &[ClientsPoint])],
+) -> Result<(), String> {
+    // The x axis is log2 of the clients, labelled with the counts themselves.
+    let x = |p: &ClientsPoint| (p.clients.max(1) as f64).log2();
+    let points = || series.iter().flat_map(|(_, p)| p.iter());
+    let min_x = points().map(x).fold(f64::MAX, f64::min);
+    let max_x = points().map(x).fold(0.0f64, f64::max);
+    let min_x = if min_x > max_x { 0.0 } else { min_x };
+    let max_y = points().map(|p| p.pairs_per_s).fold(1.0f64, f64::max) * 1.1;
+    let root = SVGBackend::new(path, (900, 600)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 20))
+        .margin(15)
+        .x_label_area_size(45)
+        .y_label_area_size(70)
+        .build_cartesian_2d(min_x - 0.25..max_x + 0.25, 0f64..max_y)
+        .map_err(|e| e.to_string())?;
+    chart
+        .configure_mesh()
+        .x_labels((max_x - min_x).round() as usize + 1)
+        .x_label_formatter(&|v| format!("{:.0}", 2f64.powf(*v)))
+        .y_label_formatter(&|v| format!("{v:.0}"))
+        .light_line_style(WHITE)
+        .x_desc("clients (closed loop, one request in flight each)")
+        .y_desc("take + close pairs per second")
+        .draw()
+        .map_err(|e| e.to_string())?;
+    let colours = [BLUE, RED, GREEN, MAGENTA];
+    for (i, (name, points)) in series.iter().enumerate() {
+        let colour = colours[i % colours.len()];
+        let data: Vec<(f64, f64)> = points.iter().map(|p| (x(p), p.pairs_per_s)).collect();
+        let style = colour.stroke_width(2);
+        chart
+            .draw_series(LineSeries::new(data.clone(), style))
+            .map_err(|e| e.to_string())?
+            .label(*name)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
+        chart
+            .draw_series(
+                data.iter()
+                    .map(|&(x, y)| Circle::new((x, y), 3, colour.filled())),
+            )
+            .map_err(|e| e.to_string())?;
+    }
+    chart
+        .configure_series_labels()
+        .border_style(BLACK)
+        .background_style(WHITE.mix(0.8))
+        .position(SeriesLabelPosition::LowerRight)
+        .draw()
+        .map_err(|e| e.to_string())?;
+    root.present().map_err(|e| e.to_string())?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,5 +264,17 @@ mod tests {
         draw(&path, "test", &[("broker", &a), ("null broker", &b)]).expect("drawn");
         let svg = std::fs::read_to_string(&path).expect("svg");
         assert!(svg.starts_with("<svg") && svg.contains("null broker p99"));
+        let c = |clients: usize, rate: f64| ClientsPoint {
+            clients,
+            pairs_per_s: rate,
+            p99_ms: 1.0,
+            violations: 0,
+        };
+        let broker = [c(16, 5_000.0), c(256, 12_000.0)];
+        let peer = [c(16, 4_000.0), c(256, 11_000.0)];
+        let clients = dir.path().join("c.svg");
+        draw_clients(&clients, "test", &[("broker", &broker), ("peer", &peer)]).expect("drawn");
+        let svg = std::fs::read_to_string(&clients).expect("svg");
+        assert!(svg.starts_with("<svg") && svg.contains("peer") && svg.contains("clients"));
     }
 }

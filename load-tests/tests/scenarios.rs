@@ -441,6 +441,51 @@ fn a_broker_granting_over_capacity_fails_the_run_with_exit_code_1() {
 /// `compare` as the CLI runs it: starts the given broker binary on an embedded store in a
 /// temporary directory and the null broker binary, both on free ports, and writes the
 /// report in the shape the issue names.
+/// `sweep --client-counts … --peer` measures the three servers at each count and draws
+/// pairs per second against clients.
+#[test]
+fn the_clients_sweep_measures_broker_null_broker_and_peer_and_draws_them() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("clients.svg");
+    let broker = debug_broker_binary();
+    let cli = seatbroker_load::cli::Cli::parse_from([
+        "seatbroker-load",
+        "sweep",
+        "--scenario",
+        "hot-pool",
+        "--client-counts",
+        "2,8",
+        "--peer",
+        "--step-duration",
+        "400ms",
+        "--warmup",
+        "100ms",
+        "--broker-bin",
+        broker.to_str().expect("a UTF-8 path"),
+        "--out",
+        out.to_str().expect("a UTF-8 path"),
+    ]);
+    assert_eq!(seatbroker_load::cli::execute(cli), 0);
+    let svg = std::fs::read_to_string(&out).expect("the SVG is drawn");
+    assert!(svg.contains("Redis-semaphore peer") && svg.contains("null broker"));
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.with_extension("json")).expect("the points are written"),
+    )
+    .expect("JSON");
+    for server in ["broker (embedded)", "null broker", "Redis-semaphore peer"] {
+        let points = json[server].as_array().expect(server);
+        let counts: Vec<u64> = points
+            .iter()
+            .filter_map(|p| p["clients"].as_u64())
+            .collect();
+        assert_eq!(counts, vec![2, 8], "{server}: {json}");
+        assert!(
+            points.iter().all(|p| p["pairs_per_s"].as_f64() > Some(0.0)),
+            "{server}: {json}"
+        );
+    }
+}
+
 #[test]
 fn the_compare_command_starts_both_servers_and_writes_its_report() {
     let dir = tempfile::tempdir().expect("temp dir");

@@ -1,14 +1,15 @@
-//! The embedded store's write-ahead log, `seatbroker.wal` beside the redb file: each group
+//! One file of the embedded store's write-ahead log (`seatbroker.wal` or `seatbroker.wal.1`
+//! beside the redb file; the store writes them in turn, see `embedded/mod.rs`): each group
 //! commit is one record appended in place and made durable with one `fdatasync`, which
 //! writes a block or two where a durable redb commit rewrites about nine pages of its
 //! copy-on-write trees. The file grows in zeroed chunks and is overwritten from its start
-//! after each checkpoint, so an append changes no file metadata.
+//! after the checkpoint that covers it, so an append changes no file metadata.
 //!
 //! A record is `len: u32, crc32(seq ‖ payload): u32, seq: u64, payload` (little-endian).
 //! Reading stops at the first record that is zero, torn, fails its checksum or does not
 //! follow its predecessor's sequence number: that is where the last append ended, and
 //! whatever lies past it is an earlier cycle's. What a record holds and how it is applied
-//! lives in `embedded.rs`.
+//! lives in `embedded/pools.rs`.
 
 use std::fs::{File, OpenOptions};
 use std::io;
