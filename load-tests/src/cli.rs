@@ -2,7 +2,7 @@
 //! with its flags. Exit codes: 0 when every invariant held, 1 when one was broken, 2 when
 //! the run could not be made (bad flags, broker unreachable, setup refused).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
@@ -510,19 +510,25 @@ async fn sweep(args: SweepArgs) -> Result<i32, String> {
         args.scenario.clients
     );
     crate::sweep::draw(&args.out, &title, &series)?;
-    let json: serde_json::Value = all
-        .iter()
-        .map(|(n, p)| ((*n).to_owned(), serde_json::json!(p)))
-        .collect::<serde_json::Map<_, _>>()
-        .into();
-    write_json(&Some(args.out.with_extension("json")), &json)?;
-    println!("drew {}", args.out.display());
+    write_points(&args.out, &series)?;
     let broken: u64 = all
         .iter()
         .filter(|(n, _)| *n == "broker")
         .flat_map(|(_, p)| p.iter().map(|p| p.violations))
         .sum();
     Ok(if broken == 0 { 0 } else { 1 })
+}
+
+/// Writes a sweep's points beside its drawing `svg` (as .json, by series) and says so.
+fn write_points<P: serde::Serialize>(svg: &Path, series: &[(&str, &[P])]) -> Result<(), String> {
+    let json: serde_json::Value = series
+        .iter()
+        .map(|(n, p)| ((*n).to_owned(), serde_json::json!(p)))
+        .collect::<serde_json::Map<_, _>>()
+        .into();
+    write_json(&Some(svg.with_extension("json")), &json)?;
+    println!("drew {}", svg.display());
+    Ok(())
 }
 
 /// `sweep --client-counts`: the broker, the null broker and (with `--peer`) the peer, each
@@ -581,13 +587,7 @@ async fn sweep_clients(args: SweepArgs) -> Result<i32, String> {
         args.broker.backend.name()
     );
     crate::sweep::draw_clients(&args.out, &title, &series)?;
-    let json: serde_json::Value = series
-        .iter()
-        .map(|(n, p)| ((*n).to_owned(), serde_json::json!(p)))
-        .collect::<serde_json::Map<_, _>>()
-        .into();
-    write_json(&Some(args.out.with_extension("json")), &json)?;
-    println!("drew {}", args.out.display());
+    write_points(&args.out, &series)?;
     let broken: u64 = all
         .first()
         .map_or(0, |points| points.iter().map(|p| p.violations).sum());

@@ -110,28 +110,55 @@ pub fn draw(path: &Path, title: &str, series: &[(&str, &[Point])]) -> Result<(),
             } else {
                 colour.stroke_width(2)
             };
-            chart
-                .draw_series(LineSeries::new(data.clone(), style))
-                .map_err(|e| e.to_string())?
-                .label(format!("{name} {label}"))
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
-            chart
-                .draw_series(
-                    data.iter()
-                        .map(|&(x, y)| Circle::new((x, y), 3, colour.filled())),
-                )
-                .map_err(|e| e.to_string())?;
+            line(&mut chart, data, style, colour, format!("{name} {label}"))?;
         }
     }
+    finish(&mut chart, &root, SeriesLabelPosition::UpperLeft)
+}
+
+/// The chart type both drawings use: two `f64` axes on an SVG.
+type Chart<'a, 'b> = ChartContext<
+    'a,
+    SVGBackend<'b>,
+    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+>;
+
+/// One series: its line in `style`, a dot at each point, and its legend entry.
+fn line(
+    chart: &mut Chart<'_, '_>,
+    data: Vec<(f64, f64)>,
+    style: ShapeStyle,
+    colour: RGBColor,
+    label: String,
+) -> Result<(), String> {
+    chart
+        .draw_series(LineSeries::new(data.clone(), style))
+        .map_err(|e| e.to_string())?
+        .label(label)
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
+    chart
+        .draw_series(
+            data.iter()
+                .map(|&(x, y)| Circle::new((x, y), 3, colour.filled())),
+        )
+        .map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// Draws the legend at `position` and writes the file.
+fn finish<'a, 'b: 'a>(
+    chart: &mut Chart<'a, 'b>,
+    root: &DrawingArea<SVGBackend<'b>, plotters::coord::Shift>,
+    position: SeriesLabelPosition,
+) -> Result<(), String> {
     chart
         .configure_series_labels()
         .border_style(BLACK)
         .background_style(WHITE.mix(0.8))
-        .position(SeriesLabelPosition::UpperLeft)
+        .position(position)
         .draw()
         .map_err(|e| e.to_string())?;
-    root.present().map_err(|e| e.to_string())?;
-    Ok(())
+    root.present().map_err(|e| e.to_string())
 }
 
 /// One client count of a clients sweep: what one server reached there, closed loop.
@@ -218,28 +245,15 @@ pub fn draw_clients(
     for (i, (name, points)) in series.iter().enumerate() {
         let colour = colours[i % colours.len()];
         let data: Vec<(f64, f64)> = points.iter().map(|p| (x(p), p.pairs_per_s)).collect();
-        let style = colour.stroke_width(2);
-        chart
-            .draw_series(LineSeries::new(data.clone(), style))
-            .map_err(|e| e.to_string())?
-            .label(*name)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
-        chart
-            .draw_series(
-                data.iter()
-                    .map(|&(x, y)| Circle::new((x, y), 3, colour.filled())),
-            )
-            .map_err(|e| e.to_string())?;
+        line(
+            &mut chart,
+            data,
+            colour.stroke_width(2),
+            colour,
+            (*name).to_owned(),
+        )?;
     }
-    chart
-        .configure_series_labels()
-        .border_style(BLACK)
-        .background_style(WHITE.mix(0.8))
-        .position(SeriesLabelPosition::LowerRight)
-        .draw()
-        .map_err(|e| e.to_string())?;
-    root.present().map_err(|e| e.to_string())?;
-    Ok(())
+    finish(&mut chart, &root, SeriesLabelPosition::LowerRight)
 }
 
 #[cfg(test)]
