@@ -1,8 +1,19 @@
 //! Secrets handed to a browser or sent by email (session ids, one-time link tokens): 32 random
 //! bytes shown as hex, and kept in the store only as their SHA-256, so a copy of the store or
-//! a log holds nothing usable.
+//! a log holds nothing usable; and how every secret given by a client is compared (`same`).
 
 use sha2::{Digest, Sha256};
+
+/// Whether `given` is `expected`, in a time that depends on `expected`'s length alone, so a
+/// secret (the operator token, a CSRF token) cannot be guessed byte by byte from how long a
+/// refusal takes. HMAC tags are checked by `Mac::verify_slice`, which does the same.
+pub fn same(given: &[u8], expected: &[u8]) -> bool {
+    let mut diff = u8::from(given.len() != expected.len());
+    for (i, b) in expected.iter().enumerate() {
+        diff |= b ^ given.get(i).copied().unwrap_or(0);
+    }
+    std::hint::black_box(diff) == 0
+}
 
 /// A fresh secret: what the browser or the email gets (hex) and the store's key of it.
 pub fn fresh() -> Result<(String, [u8; 32]), getrandom::Error> {
@@ -27,6 +38,22 @@ pub fn key_of(shown: &str) -> Option<[u8; 32]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn same_is_true_only_for_the_same_bytes() {
+        assert!(same(b"operator-token", b"operator-token"));
+        assert!(same(b"", b""));
+        for other in [
+            &b"operator-tokem"[..],
+            b"operator-toke",
+            b"operator-token!",
+            b"",
+            b"x",
+        ] {
+            assert!(!same(other, b"operator-token"), "{other:?}");
+        }
+        assert!(!same(b"a", b""), "a longer guess of an empty secret");
+    }
 
     #[test]
     fn a_secret_is_found_again_by_its_key_and_the_key_is_not_the_secret() {

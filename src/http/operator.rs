@@ -51,13 +51,7 @@ fn operator(req: &HttpRequest) -> Result<Operator, ApiError> {
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, t)| t.trim().as_bytes().to_vec())
         .unwrap_or_default();
-    // Constant time over the expected length, so the token cannot be guessed byte by byte.
-    let expected = expected.expose_secret().as_bytes();
-    let mut diff = u8::from(given.len() != expected.len());
-    for (i, b) in expected.iter().enumerate() {
-        diff |= b ^ given.get(i).copied().unwrap_or(0);
-    }
-    if diff == 0 {
+    if crate::auth::secret::same(&given, expected.expose_secret().as_bytes()) {
         Ok(Operator)
     } else {
         Err(ApiError::new(

@@ -46,11 +46,8 @@ pub fn valid(req: &HttpRequest, field: Option<&str>) -> bool {
     let (Some(cookie), Some(field)) = (req.cookie(CSRF_COOKIE), field) else {
         return false;
     };
-    let (a, b) = (cookie.value().as_bytes(), field.as_bytes());
-    if !well_formed(cookie.value()) || a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    well_formed(cookie.value())
+        && crate::auth::secret::same(field.as_bytes(), cookie.value().as_bytes())
 }
 
 #[cfg(test)]
