@@ -25,9 +25,7 @@ impl WriteTables<'_> {
     fn apply(&mut self, commit: &PoolCommit) -> Result<Result<(), StoreError>, StoreError> {
         let pool = commit.pool;
         let Some(mut header) = self.header(pool)? else {
-            return Ok(Err(StoreError::Unavailable(format!(
-                "pool {pool} is not stored"
-            ))));
+            return Ok(Err(not_stored(pool)));
         };
         let mut newest_removal = 0;
         for change in &commit.changes {
@@ -232,6 +230,11 @@ fn commit_locked<'a>(
     (log, Ok(results))
 }
 
+/// How a commit to a pool the store does not hold is refused.
+fn not_stored(pool: PoolId) -> StoreError {
+    StoreError::Unavailable(format!("pool {pool} is not stored"))
+}
+
 /// One result per pool of `batch`: refused when the pool is not stored.
 fn stored(db: &Database, batch: &[PoolCommit]) -> Result<Vec<Result<(), StoreError>>, StoreError> {
     let tx = read_tx(db)?;
@@ -246,10 +249,7 @@ fn stored(db: &Database, batch: &[PoolCommit]) -> Result<Vec<Result<(), StoreErr
             Ok(if found {
                 Ok(())
             } else {
-                Err(StoreError::Unavailable(format!(
-                    "pool {} is not stored",
-                    commit.pool
-                )))
+                Err(not_stored(commit.pool))
             })
         })
         .collect()
