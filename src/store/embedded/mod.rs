@@ -272,10 +272,18 @@ impl EmbeddedStore {
         })
     }
 
-    /// Waits for the checkpoint in progress, if any, to end and apply the group commits it
-    /// held back, so that what redb reads includes every acknowledged commit.
-    fn settle(&self) {
-        drop(self.shared.settled(self.shared.lock()));
+    /// `blocking` once no checkpoint holds group commits back: for reads of what the group
+    /// commits write (pools, seats, usage).
+    async fn settled<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Database) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let shared = self.shared.clone();
+        self.blocking(move |db| {
+            shared.settle();
+            f(db)
+        })
+        .await
     }
 
     /// Runs `f` on tokio's blocking pool: redb is synchronous and a commit waits for fsync.
@@ -309,6 +317,12 @@ impl Shared {
             log.broken = true;
             log
         })
+    }
+
+    /// Returns once no checkpoint is in progress and the group commits it held back are
+    /// applied, so that what redb reads includes every acknowledged commit.
+    fn settle(&self) {
+        drop(self.settled(self.lock()));
     }
 
     /// `log` once no checkpoint is in progress.

@@ -167,12 +167,15 @@ fn commit_locked<'a>(
     batch: &[PoolCommit],
     usage_retention_ms: u64,
 ) -> (MutexGuard<'a, Log>, BatchOutcome) {
+    if log.broken {
+        // A checkpoint in progress may yet fail to apply what it held back: wait for it.
+        log = shared.settled(log);
+    }
     if let Some(e) = &log.failed {
         let e = e.clone();
         return (log, Err(e));
     }
     if log.broken {
-        log = shared.settled(log);
         if let Err(e) = checkpoint(db, &mut log) {
             return (log, Err(e));
         }
@@ -284,14 +287,7 @@ fn start_checkpoint(
 fn finish_checkpoint(db: Arc<Database>, shared: &Shared, usage_retention_ms: u64) {
     #[cfg(test)]
     let gate = shared.gate.lock();
-    let started = std::time::Instant::now();
-    let committed = db
-        .begin_write()
-        .map_err(|e| unavailable("starting a checkpoint", e))
-        .and_then(|tx| {
-            tx.commit()
-                .map_err(|e| unavailable("committing a checkpoint", e))
-        });
+    let committed = commit_durably(&db);
     #[cfg(test)]
     drop(gate);
     let mut log = shared.lock();
@@ -299,7 +295,6 @@ fn finish_checkpoint(db: Arc<Database>, shared: &Shared, usage_retention_ms: u64
         Ok(()) => {
             let covered = log.active ^ 1;
             log.wals[covered].restart();
-            super::CHECKPOINT_SECONDS.observe(started.elapsed().as_secs_f64());
         }
         Err(e) => {
             // The file it covered keeps its records; the next commit checkpoints first.
@@ -378,16 +373,22 @@ fn apply_batch(
 /// Makes every commit so far durable in redb on the calling thread, then starts both of
 /// the log's files again. No checkpoint may be in progress.
 fn checkpoint(db: &Database, log: &mut Log) -> Result<(), StoreError> {
-    let started = std::time::Instant::now();
-    let tx = db
-        .begin_write()
-        .map_err(|e| unavailable("starting a checkpoint", e))?;
-    tx.commit()
-        .map_err(|e| unavailable("committing a checkpoint", e))?;
+    commit_durably(db)?;
     for wal in &mut log.wals {
         wal.restart();
     }
     log.broken = false;
+    Ok(())
+}
+
+/// A checkpoint's redb side: an empty durable commit, which makes every commit before it
+/// durable; its time goes to the metrics.
+fn commit_durably(db: &Database) -> Result<(), StoreError> {
+    let started = std::time::Instant::now();
+    db.begin_write()
+        .map_err(|e| unavailable("starting a checkpoint", e))?
+        .commit()
+        .map_err(|e| unavailable("committing a checkpoint", e))?;
     super::CHECKPOINT_SECONDS.observe(started.elapsed().as_secs_f64());
     Ok(())
 }
@@ -570,11 +571,7 @@ impl PoolStore for EmbeddedStore {
     }
 
     fn load(&self, pool: PoolId) -> StoreFuture<'_, Result<Option<PoolSnapshot>, StoreError>> {
-        let store = self.clone();
-        Box::pin(self.blocking(move |db| {
-            store.settle();
-            load_pool(db, pool)
-        }))
+        Box::pin(self.settled(move |db| load_pool(db, pool)))
     }
 
     fn commit<'a>(
@@ -614,9 +611,7 @@ impl PoolStore for EmbeddedStore {
         from: Timestamp,
         to: Timestamp,
     ) -> StoreFuture<'_, Result<Vec<UsageRecord>, StoreError>> {
-        let store = self.clone();
-        Box::pin(self.blocking(move |db| {
-            store.settle();
+        Box::pin(self.settled(move |db| {
             let tx = read_tx(db)?;
             let usage = tx.open_table(USAGE).map_err(open_err)?;
             let records = usage
@@ -629,9 +624,7 @@ impl PoolStore for EmbeddedStore {
     }
 
     fn live_pools(&self) -> StoreFuture<'_, Result<Vec<PoolId>, StoreError>> {
-        let store = self.clone();
-        Box::pin(self.blocking(move |db| {
-            store.settle();
+        Box::pin(self.settled(|db| {
             let tx = read_tx(db)?;
             let pools = tx
                 .open_table(POOLS)

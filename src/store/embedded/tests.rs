@@ -156,7 +156,7 @@ async fn a_checkpoint_makes_the_log_start_again_and_a_crash_after_it_loses_nothi
         assert!(id < 100_000, "no checkpoint after {id} commits");
     }
     assert!(logged >= CHECKPOINT_BYTES - 1_000, "{logged}");
-    store.settle();
+    store.shared.settle();
     assert!(
         super::CHECKPOINT_SECONDS.snapshot().count >= 1,
         "the checkpoint's time is counted for the metrics"
@@ -215,7 +215,7 @@ async fn s1_commits_during_a_checkpoint_are_durable_and_applied_when_it_ends() {
     );
     drop(reopened);
     drop(gate);
-    store.settle();
+    store.shared.settle();
     {
         let log = store.shared.lock();
         assert!(!log.checkpointing && log.deferred.is_empty() && !log.broken);
