@@ -37,10 +37,17 @@ use tracing::Instrument;
 use crate::service::AppState;
 use error::ApiError;
 
-/// A resource whose other methods answer 405 in the API's error shape.
-fn resource(path: &str) -> actix_web::Resource {
-    web::resource(path).default_service(web::to(|| async {
-        Err::<HttpResponse, _>(ApiError::method_not_allowed())
+/// A resource whose other methods answer 405 in the API's error shape, with the `Allow`
+/// header RFC 9110 asks of a 405 (`allow`: the methods routed below, such as `"GET, PATCH"`).
+fn resource(path: &str, allow: &'static str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(move || async move {
+        let mut response =
+            actix_web::ResponseError::error_response(&ApiError::method_not_allowed());
+        response.headers_mut().insert(
+            actix_web::http::header::ALLOW,
+            actix_web::http::header::HeaderValue::from_static(allow),
+        );
+        response
     }))
 }
 
@@ -48,73 +55,94 @@ fn resource(path: &str) -> actix_web::Resource {
 pub fn routes(cfg: &mut web::ServiceConfig) {
     // The hot path first: the router tries resources in order, and each one with a `{..}`
     // segment costs a pattern match.
-    cfg.service(resource("/v1/seats").route(web::post().to(seats::acquire)))
-        .service(resource("/v1/seats/{seat}/heartbeat").route(web::post().to(seats::heartbeat)))
-        .service(resource("/v1/seats/{seat}/close").route(web::post().to(seats::close)))
-        .service(resource("/v1/seats/{seat}/offline").route(web::post().to(seats::offline)))
-        .service(resource("/v1/seats/{seat}").route(web::delete().to(seats::logout)))
-        .service(resource("/internal/v1/pools/{n}/call").route(web::post().to(internal::call)))
-        .service(resource("/healthz").route(web::get().to(ops::healthz)))
-        .service(resource("/readyz").route(web::get().to(ops::readyz)))
-        .service(resource("/metrics").route(web::get().to(ops::metrics)))
-        .service(resource("/openapi.json").route(web::get().to(openapi::openapi_json)))
-        .service(resource("/v1/accounts").route(web::post().to(accounts::create)))
-        .service(resource("/v1/auth/login").route(web::post().to(accounts::login)))
-        .service(resource("/v1/operator/licenses").route(web::post().to(operator::issue)))
+    cfg.service(resource("/v1/seats", "POST").route(web::post().to(seats::acquire)))
         .service(
-            resource("/v1/admin/accounts/{account}")
+            resource("/v1/seats/{seat}/heartbeat", "POST").route(web::post().to(seats::heartbeat)),
+        )
+        .service(resource("/v1/seats/{seat}/close", "POST").route(web::post().to(seats::close)))
+        .service(resource("/v1/seats/{seat}/offline", "POST").route(web::post().to(seats::offline)))
+        .service(resource("/v1/seats/{seat}", "DELETE").route(web::delete().to(seats::logout)))
+        .service(
+            resource("/internal/v1/pools/{n}/call", "POST").route(web::post().to(internal::call)),
+        )
+        .service(resource("/healthz", "GET").route(web::get().to(ops::healthz)))
+        .service(resource("/readyz", "GET").route(web::get().to(ops::readyz)))
+        .service(resource("/metrics", "GET").route(web::get().to(ops::metrics)))
+        .service(resource("/openapi.json", "GET").route(web::get().to(openapi::openapi_json)))
+        .service(resource("/v1/accounts", "POST").route(web::post().to(accounts::create)))
+        .service(resource("/v1/auth/login", "POST").route(web::post().to(accounts::login)))
+        .service(resource("/v1/operator/licenses", "POST").route(web::post().to(operator::issue)))
+        .service(
+            resource("/v1/admin/accounts/{account}", "GET, DELETE")
                 .route(web::get().to(admin::show))
                 .route(web::delete().to(ownership::delete)),
         )
         .service(
-            resource("/v1/admin/accounts/{account}/transfer")
+            resource("/v1/admin/accounts/{account}/transfer", "POST")
                 .route(web::post().to(ownership::transfer)),
         )
         .service(
-            resource("/v1/admin/accounts/{account}/devices/{device}/deregister")
-                .route(web::post().to(admin::deregister_device)),
+            resource(
+                "/v1/admin/accounts/{account}/devices/{device}/deregister",
+                "POST",
+            )
+            .route(web::post().to(admin::deregister_device)),
         )
-        .service(resource("/v1/admin/audit").route(web::get().to(admin::audit)))
+        .service(resource("/v1/admin/audit", "GET").route(web::get().to(admin::audit)))
         .service(
-            resource("/v1/admin/accounts/{account}/confirm-email")
+            resource("/v1/admin/accounts/{account}/confirm-email", "POST")
                 .route(web::post().to(admin::confirm_email)),
         )
-        .service(resource("/v1/offline/public-key").route(web::get().to(offline::public_key)))
-        .service(resource("/v1/offline/activations").route(web::post().to(offline::activate)))
-        .service(resource("/v1/admin/offline-keys/rotate").route(web::post().to(offline::rotate)))
-        .service(resource("/v1/activations").route(web::post().to(activations::activate)))
-        .service(resource("/v1/trials").route(web::post().to(trials::start)))
-        .service(resource("/v1/me").route(web::get().to(me::get)))
-        .service(resource("/v1/me/seats").route(web::get().to(me::seats)))
-        .service(resource("/v1/me/seats/release").route(web::post().to(me::release_all)))
         .service(
-            resource("/v1/pools/{pool}")
+            resource("/v1/offline/public-key", "GET").route(web::get().to(offline::public_key)),
+        )
+        .service(
+            resource("/v1/offline/activations", "POST").route(web::post().to(offline::activate)),
+        )
+        .service(
+            resource("/v1/admin/offline-keys/rotate", "POST")
+                .route(web::post().to(offline::rotate)),
+        )
+        .service(resource("/v1/activations", "POST").route(web::post().to(activations::activate)))
+        .service(resource("/v1/trials", "POST").route(web::post().to(trials::start)))
+        .service(resource("/v1/me", "GET").route(web::get().to(me::get)))
+        .service(resource("/v1/me/seats", "GET").route(web::get().to(me::seats)))
+        .service(resource("/v1/me/seats/release", "POST").route(web::post().to(me::release_all)))
+        .service(
+            resource("/v1/pools/{pool}", "GET, PATCH")
                 .route(web::get().to(pools::get))
                 .route(web::patch().to(pool_admin::patch)),
         )
-        .service(resource("/v1/pools/{pool}/seats").route(web::get().to(pool_admin::seats)))
-        .service(resource("/v1/pools/{pool}/usage").route(web::get().to(usage::get)))
-        .service(resource("/v1/pools/{pool}/history").route(web::get().to(history::owner)))
-        .service(resource("/v1/admin/pools/{pool}/history").route(web::get().to(history::operator)))
+        .service(resource("/v1/pools/{pool}/seats", "GET").route(web::get().to(pool_admin::seats)))
+        .service(resource("/v1/pools/{pool}/usage", "GET").route(web::get().to(usage::get)))
+        .service(resource("/v1/pools/{pool}/history", "GET").route(web::get().to(history::owner)))
         .service(
-            resource("/v1/pools/{pool}/seats/{seat}").route(web::delete().to(pool_admin::release)),
+            resource("/v1/admin/pools/{pool}/history", "GET")
+                .route(web::get().to(history::operator)),
         )
-        .service(resource("/v1/pools/{pool}/invite").route(web::get().to(members::get_invite)))
         .service(
-            resource("/v1/pools/{pool}/invite/rotate")
+            resource("/v1/pools/{pool}/seats/{seat}", "DELETE")
+                .route(web::delete().to(pool_admin::release)),
+        )
+        .service(
+            resource("/v1/pools/{pool}/invite", "GET").route(web::get().to(members::get_invite)),
+        )
+        .service(
+            resource("/v1/pools/{pool}/invite/rotate", "POST")
                 .route(web::post().to(members::rotate_invite)),
         )
-        .service(resource("/v1/pools/{pool}/members").route(web::get().to(members::list)))
+        .service(resource("/v1/pools/{pool}/members", "GET").route(web::get().to(members::list)))
         .service(
-            resource("/v1/pools/{pool}/members/{account}/block")
+            resource("/v1/pools/{pool}/members/{account}/block", "POST")
                 .route(web::post().to(members::block)),
         )
         .service(
-            resource("/v1/pools/{pool}/members/{account}/unblock")
+            resource("/v1/pools/{pool}/members/{account}/unblock", "POST")
                 .route(web::post().to(members::unblock)),
         )
         .service(
-            resource("/v1/pools/{pool}/members/{account}").route(web::delete().to(members::remove)),
+            resource("/v1/pools/{pool}/members/{account}", "DELETE")
+                .route(web::delete().to(members::remove)),
         );
 }
 
@@ -174,4 +202,32 @@ pub async fn trace_requests(
         tracing::debug!(status = status.as_u16(), micros, "request");
     }
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::http::{header, Method, StatusCode};
+    use actix_web::{test, App};
+
+    #[actix_rt::test]
+    async fn a_method_a_route_does_not_take_is_405_with_allow() {
+        let app = test::init_service(App::new().configure(super::routes)).await;
+        for (method, path, allow) in [
+            (Method::TRACE, "/healthz", "GET"),
+            (Method::PUT, "/v1/pools/P-000-001", "GET, PATCH"),
+            (Method::GET, "/v1/seats/S-000001-1", "DELETE"),
+        ] {
+            let req = test::TestRequest::default()
+                .method(method.clone())
+                .uri(path)
+                .to_request();
+            let res = test::call_service(&app, req).await;
+            assert_eq!(
+                res.status(),
+                StatusCode::METHOD_NOT_ALLOWED,
+                "{method} {path}"
+            );
+            assert_eq!(res.headers().get(header::ALLOW).unwrap(), allow, "{path}");
+        }
+    }
 }
