@@ -21,14 +21,18 @@ use crate::domain::join::JoinDomain;
 use crate::service::pool_admin::{self, SettingsChange};
 use crate::service::AppState;
 
-/// A number field of the body: absent, null, or a number. A number that is no `u64`
-/// (negative, fractional) is out of every setting's bounds, so the service refuses it with
+/// A number field of the body: absent, null, or a number (`60.0` is 60, as JSON Schema
+/// counts it). A number that is no `u64` (negative, fractional) is out of every setting's bounds, so the service refuses it with
 /// the bounds in its message.
 fn number(body: &Map<String, Value>, key: &str) -> Result<Option<Option<u64>>, ApiError> {
     match body.get(key) {
         None => Ok(None),
         Some(Value::Null) => Ok(Some(None)),
-        Some(Value::Number(n)) => Ok(Some(Some(n.as_u64().unwrap_or(u64::MAX)))),
+        Some(Value::Number(n)) => Ok(Some(Some(
+            n.as_u64()
+                .or_else(|| super::json::integral(n).and_then(|v| v.as_u64()))
+                .unwrap_or(u64::MAX),
+        ))),
         Some(_) => Err(ApiError::malformed(
             format!("{key} must be a number"),
             Some(key),
@@ -79,12 +83,16 @@ fn settings_change(body: &Map<String, Value>) -> Result<SettingsChange, ApiError
 #[allow(dead_code)]
 pub struct PoolPatch {
     /// Heartbeat timeout, 1 to 2,592,000 seconds.
+    #[schema(nullable = false, minimum = 1, maximum = 2_592_000)]
     timeout_s: Option<u64>,
-    /// A domain such as uni.edu, or null for anyone.
+    /// A domain such as uni.edu (an `@` before it is forgiven), or null for anyone.
+    #[schema(max_length = 253, pattern = r"^@?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")]
     join_email_domain: Option<String>,
     /// 0 to 365 days.
+    #[schema(nullable = false, minimum = 0, maximum = 365)]
     offline_max_days: Option<u64>,
     /// 1 to 86,400 seconds, or null for off.
+    #[schema(minimum = 1, maximum = 86_400)]
     idle_reclaim_s: Option<u64>,
 }
 
@@ -193,4 +201,23 @@ pub async fn release(
     }
     pool_admin::release(&state, pool, seat).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(body: Value) -> SettingsChange {
+        settings_change(body.as_object().expect("an object")).expect("a valid change")
+    }
+
+    #[test]
+    fn an_integer_written_with_a_zero_fraction_is_an_integer() {
+        // JSON Schema, and so /openapi.json, counts 60.0 as the integer 60.
+        let c = change(serde_json::json!({"timeout_s": 60.0, "idle_reclaim_s": 2091.0}));
+        assert_eq!(c.timeout_s, Some(60));
+        assert_eq!(c.idle_reclaim_s, Some(Some(2091)));
+        let c = change(serde_json::json!({"offline_max_days": 1.5}));
+        assert_eq!(c.offline_max_days, Some(u64::MAX), "out of every bound");
+    }
 }
