@@ -14,8 +14,18 @@ use crate::service::AppState;
 /// The body of `POST /v1/accounts`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct NewAccount {
+    /// An email address: one `@`, a domain with a dot, no white space; at most 254 bytes.
+    #[schema(format = Email, max_length = 254)]
     email: String,
+    /// At least 8 characters (`weak_password` below), at most 1024 bytes.
+    #[schema(min_length = 8, max_length = 1024)]
     password: String,
+    /// 1 to 100 characters once trimmed, none of them a control character.
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     name: String,
 }
 
@@ -34,9 +44,9 @@ pub struct Login {
     request_body = NewAccount,
     responses(
         (status = 201, description = "{id, email, name}", body = AccountJson),
-        (status = 400, description = "malformed_request"),
         (status = 409, description = "email_taken"),
-        (status = 422, description = "invalid_email, weak_password, invalid_value")
+        (status = 422, description = "invalid_email, weak_password, invalid_value (with field)"),
+        (status = 429, description = "rate_limited or too_many_attempts, with Retry-After", body = seatbroker_api::ErrorBody)
     )
 )]
 pub async fn create(
@@ -60,7 +70,7 @@ pub async fn create(
     responses(
         (status = 200, description = "{token, account_id, expires_at}", body = LoginJson),
         (status = 401, description = "invalid_credentials"),
-        (status = 429, description = "too_many_attempts, with Retry-After")
+        (status = 429, description = "rate_limited or too_many_attempts, with Retry-After", body = seatbroker_api::ErrorBody)
     )
 )]
 pub async fn login(

@@ -18,6 +18,10 @@ use seatbroker_api::{Activation, ActivationKind};
 /// The body of `POST /v1/activations`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct Activate {
+    /// A license key (`R-61F-5C0-587-0F5-3A5-CBA`) or an invite code (`I-123-456-789-ABC`);
+    /// letters in either case, dashes optional (L2: white space, zero-width characters and
+    /// other dashes are forgiven too).
+    #[schema(pattern = r"^(?:[Rr](?:-?[0-9A-Fa-f]{3}){6}|[Ii](?:-?[0-9A-Fa-f]{3}){4})$")]
     code: String,
 }
 
@@ -34,7 +38,8 @@ pub struct Activate {
         (status = 403, description = "join_restricted, member_blocked"),
         (status = 404, description = "unknown_code"),
         (status = 409, description = "license_already_activated, license_type_mismatch, own_pool"),
-        (status = 422, description = "legacy_license_key, malformed_code, license_expired")
+        (status = 422, description = "legacy_license_key, malformed_code, license_expired"),
+        (status = 429, description = "rate_limited or too_many_attempts, with Retry-After", body = seatbroker_api::ErrorBody)
     ),
     security(("bearer" = []))
 )]

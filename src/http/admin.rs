@@ -185,7 +185,7 @@ pub struct DeviceDeregistered {
     tag = "admin",
     params(
         ("account" = String, Path, description = "the account id, or its email"),
-        ("device" = String, Path, description = "the device's fingerprint (as the account's case lists it), or the id its application sent; percent-encoded")
+        ("device" = String, Path, description = "the device's fingerprint (as the account's case lists it), or the id its application sent (1 to 128 characters, no control characters); percent-encoded", min_length = 1, max_length = 128, pattern = r"^[^\\x00-\\x1f\\x7f-\\x9f]+$")
     ),
     responses(
         (status = 200, description = "The seats released (none when the device held none)", body = DeviceDeregistered),
@@ -241,10 +241,13 @@ pub struct AuditLogJson {
 
 /// The query of `GET /v1/admin/audit`.
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
-    /// Entries at or after this time (RFC 3339).
+    /// Entries at or after this time (RFC 3339, 1970 or later).
+    #[param(format = DateTime, pattern = r"^(19[7-9][0-9]|[2-9][0-9]{3})-")]
     since: Option<String>,
     /// At most this many (1 to 1000, default 100).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<usize>,
 }
 

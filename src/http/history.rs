@@ -20,7 +20,8 @@ use crate::service::{history, AppState, ServiceError};
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct HistoryQuery {
-    /// The UTC day, `YYYY-MM-DD`; default: today.
+    /// The UTC day, `YYYY-MM-DD` (1970 or later); default: today.
+    #[param(format = Date, pattern = r"^(19[7-9][0-9]|[2-9][0-9]{3})-")]
     pub day: Option<String>,
 }
 

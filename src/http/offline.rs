@@ -85,7 +85,8 @@ pub async fn rotate(_: Operator, state: web::Data<AppState>) -> Result<HttpRespo
         (status = 403, description = "offline_needs_permanent_license, no_license, member_blocked, not_a_member, join_restricted", body = seatbroker_api::ErrorBody),
         (status = 404, description = "unknown_code", body = seatbroker_api::ErrorBody),
         (status = 409, description = "no_seat_available", body = seatbroker_api::ErrorBody),
-        (status = 422, description = "invalid_offline_request (not a request file's text), offline_request_expired (made more than 7 days ago)", body = seatbroker_api::ErrorBody)
+        (status = 422, description = "invalid_offline_request (not a request file's text), offline_request_expired (made more than 7 days ago)", body = seatbroker_api::ErrorBody),
+        (status = 429, description = "rate_limited or too_many_attempts, with Retry-After", body = seatbroker_api::ErrorBody)
     ),
     security(("bearer" = []))
 )]

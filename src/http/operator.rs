@@ -65,11 +65,16 @@ fn operator(req: &HttpRequest) -> Result<Operator, ApiError> {
 /// The body of `POST /v1/operator/licenses`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct IssueLicense {
+    /// The license type (`trial` is refused: trials come only from `POST /v1/trials`).
     #[serde(rename = "type")]
+    #[schema(pattern = "^(commercial|educational|government|student|semester)$")]
     kind: String,
-    /// Read wide, so an out-of-range count is `invalid_license` like any other.
-    #[schema(value_type = u32)]
+    /// 1 to 100,000; exactly 1 for the personal types (student, semester). Read wide, so an
+    /// out-of-range count is `invalid_license` like any other.
+    #[schema(value_type = u32, minimum = 1, maximum = 100_000)]
     seats: i64,
+    /// When it expires (RFC 3339), in the future; without it, never.
+    #[schema(format = DateTime, pattern = r"^(19[7-9][0-9]|[2-9][0-9]{3})-")]
     expires_at: Option<String>,
 }
 

@@ -90,6 +90,7 @@ pub async fn transfer(
 
 /// The query of `DELETE /v1/admin/accounts/{account}`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DeleteQuery {
     /// The account that takes the deleted account's licenses and pool (id or email); without
     /// it an account holding licenses is not deleted.

@@ -19,11 +19,22 @@ use crate::service::AppState;
 /// The body of `POST /v1/seats`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct TakeSeat {
+    /// The device: 1 to 128 characters, none of them a control character.
+    #[schema(
+        min_length = 1,
+        max_length = 128,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]+$"
+    )]
     device_id: String,
     /// windows, mac or web.
-    #[schema(value_type = String)]
+    #[schema(value_type = seatbroker_api::Platform)]
     platform: Platform,
+    /// The pool to take the seat from (`P-...`); without it, the account's own pool first,
+    /// then the pools it joined.
     pool: Option<String>,
+    /// How long to wait in the queue for a seat, 0 to `seats.max_wait_s` (60 unless
+    /// configured otherwise); default 0.
+    #[schema(minimum = 0, maximum = 60)]
     wait_s: Option<u32>,
 }
 
@@ -43,9 +54,10 @@ pub struct Beat {
         (status = 200, description = "The same seat again (S2)", body = SeatJson),
         (status = 201, description = "A new seat", body = SeatJson),
         (status = 403, description = "member_blocked, no_license, license_expired, trial_expired, not_a_member"),
+        (status = 404, description = "not_found: the pool named in the body"),
         (status = 409, description = "no_seat_available with {capacity, in_use, own_seats_elsewhere, owner_contact, queue_position}; web_session_active_elsewhere"),
         (status = 422, description = "invalid_value"),
-        (status = 429, description = "throttled"),
+        (status = 429, description = "throttled, with Retry-After"),
         (status = 503, description = "shutting_down, storage_unavailable")
     ),
     security(("bearer" = []))
@@ -173,6 +185,9 @@ pub async fn close(
 /// The body of `POST /v1/seats/{seat}/offline`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct Offline {
+    /// The end of the offline period (RFC 3339), in the future and within the pool's
+    /// `offline_max_days` and its licenses' expiry.
+    #[schema(format = DateTime, pattern = r"^(19[7-9][0-9]|[2-9][0-9]{3})-")]
     until: String,
 }
 

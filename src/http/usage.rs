@@ -18,12 +18,16 @@ use crate::service::AppState;
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct UsageQuery {
-    /// The first bucket holds this time: an RFC 3339 time or a date (its start, UTC).
+    /// The first bucket holds this time: an RFC 3339 time (1970 or later), or a date
+    /// (its start, UTC).
     /// Default: 30 days before `to` for days, 24 hours for hours.
+    #[param(format = DateTime, pattern = r"^(19[7-9][0-9]|[2-9][0-9]{3})-")]
     pub from: Option<String>,
     /// The report ends before this time (same forms). Default: now.
+    #[param(format = DateTime, pattern = r"^(19[7-9][0-9]|[2-9][0-9]{3})-")]
     pub to: Option<String>,
     /// `hour` or `day` (default).
+    #[param(pattern = "^(hour|day)$")]
     pub bucket: Option<String>,
 }
 
