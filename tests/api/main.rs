@@ -24,6 +24,7 @@ mod races;
 mod redis_backend;
 mod redis_cluster;
 mod redis_store;
+mod schemathesis;
 mod seats;
 mod support;
 mod trials;
