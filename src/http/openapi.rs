@@ -248,9 +248,48 @@ impl Modify for CommonErrors {
     }
 }
 
+/// OpenAPI links from a granted seat (`POST /v1/seats`, 201 and 200) to what can be done
+/// with it: heartbeat, close, offline, logout, and the owner's forced release. Clients can
+/// follow them, and schemathesis' stateful phase drives real seats through them. Written
+/// into the JSON: utoipa 5.5 serialises its `Link` with snake-case keys (`operation_ref`),
+/// which no reader knows.
+fn add_seat_links(doc: &mut serde_json::Value) {
+    let follow_ups = [
+        ("Heartbeat", "/v1/seats/{seat}/heartbeat", "post"),
+        ("Close", "/v1/seats/{seat}/close", "post"),
+        ("Offline", "/v1/seats/{seat}/offline", "post"),
+        ("Logout", "/v1/seats/{seat}", "delete"),
+        ("Release", "/v1/pools/{pool}/seats/{seat}", "delete"),
+    ];
+    let mut links = serde_json::Map::new();
+    for (name, path, method) in follow_ups {
+        let mut parameters = serde_json::json!({"seat": "$response.body#/seat_id"});
+        if path.contains("{pool}") {
+            parameters["pool"] = "$response.body#/pool_id".into();
+        }
+        links.insert(
+            name.to_owned(),
+            serde_json::json!({
+                "operationRef": format!("#/paths/{}/{method}", path.replace('/', "~1")),
+                "parameters": parameters,
+            }),
+        );
+    }
+    for status in ["200", "201"] {
+        if let Some(response) = doc
+            .pointer_mut(&format!("/paths/~1v1~1seats/post/responses/{status}"))
+            .and_then(serde_json::Value::as_object_mut)
+        {
+            response.insert("links".to_owned(), serde_json::Value::Object(links.clone()));
+        }
+    }
+}
+
 /// The description as JSON.
 pub fn document() -> serde_json::Value {
-    serde_json::to_value(ApiDoc::openapi()).unwrap_or_default()
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+    add_seat_links(&mut doc);
+    doc
 }
 
 /// GET /openapi.json: the OpenAPI 3 description of this API.
