@@ -10,6 +10,7 @@ pub mod cluster;
 pub mod domain;
 pub mod email;
 pub mod http;
+pub mod limits;
 pub mod metrics;
 #[cfg(test)]
 mod mutations;

@@ -114,10 +114,29 @@ pub struct Metrics {
     mailbox_full: Synced,
     login_failures: IntCounter,
     lockouts: IntCounter,
+    /// Issue 18: requests a rate limit refused, by limit.
+    limit_refusals: IntCounterVec,
     /// Several nodes: ownership, takeovers, forwards and fenced writes.
     cluster: ClusterMetrics,
     /// One scrape at a time: the per-pool gauges are reset and set again for each.
     scraping: std::sync::Mutex<()>,
+}
+
+/// Issue 18's refusals by limit, registered in `registry`, every limit's series at 0.
+fn limit_refusals(registry: &Registry) -> Result<IntCounterVec, MetricsError> {
+    let c = IntCounterVec::new(
+        Opts::new(
+            "seatbroker_limit_refusals_total",
+            "Requests refused by a rate limit (issue 18), by limit; by route: \
+             seatbroker_http_requests_total{status=\"429\"}",
+        ),
+        &["limit"],
+    )?;
+    for limit in crate::limits::Limit::ALL {
+        c.with_label_values(&[limit.name()]);
+    }
+    registry.register(Box::new(c.clone()))?;
+    Ok(c)
 }
 
 /// A counter registered in `registry`.
@@ -443,6 +462,7 @@ impl Metrics {
                 "seatbroker_lockouts_total",
                 "Lockouts of an account from an address after failed logins (A3)",
             )?,
+            limit_refusals: limit_refusals(&registry)?,
             registry,
             engine,
             max_pool_series,
@@ -476,6 +496,11 @@ impl Metrics {
         if locked_out {
             self.lockouts.inc();
         }
+    }
+
+    /// Counts a request that a rate limit refused.
+    pub fn limit_refused(&self, limit: crate::limits::Limit) {
+        self.limit_refusals.with_label_values(&[limit.name()]).inc();
     }
 
     /// Counts an HTTP request by route template, method and status. Once a route, method

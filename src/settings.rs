@@ -9,6 +9,9 @@ use std::path::{Path, PathBuf};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
+mod limits;
+pub use limits::LimitsSettings;
+
 /// The defaults, compiled in so the broker runs from any directory.
 pub const DEFAULTS: &str = include_str!("../config/default.toml");
 
@@ -53,6 +56,8 @@ pub struct Settings {
     pub email: EmailSettings,
     /// `[cluster]`
     pub cluster: ClusterSettings,
+    /// `[limits]`
+    pub limits: LimitsSettings,
 }
 
 /// `[cluster]`: several broker nodes on one Redis, each pool owned by one node at a time.
@@ -488,6 +493,7 @@ impl Settings {
         self.check_engine()?;
         self.check_email()?;
         self.check_cluster()?;
+        self.limits.check()?;
         Ok(())
     }
 
@@ -776,6 +782,18 @@ mod tests {
         assert_eq!(s.auth.token_ttl_s, 2_592_000);
         assert!(s.auth.signing_key.is_none());
         assert_eq!((s.auth.lockout_threshold, s.auth.lockout_s), (10, 900));
+        let l = &s.limits;
+        assert_eq!(
+            (
+                l.login_per_address_per_hour,
+                l.accounts_per_address_per_hour,
+                l.emails_per_address_per_hour,
+                l.emails_per_account_per_hour,
+                l.activation_failures_per_account_per_hour,
+                l.offline_per_account_per_hour
+            ),
+            (1_000, 100, 3, 3, 20, 60)
+        );
         assert_eq!(
             (s.auth.argon2_m_kib, s.auth.argon2_t, s.auth.argon2_p),
             (19_456, 2, 1)

@@ -23,6 +23,7 @@ use crate::cluster::bus::Bus;
 use crate::cluster::{Cluster, Engine};
 use crate::domain::device::DeviceKey;
 use crate::http;
+use crate::limits::Limits;
 use crate::service::locks::AccountLocks;
 use crate::service::AppState;
 use crate::settings::{Backend, Settings, SettingsError};
@@ -93,6 +94,7 @@ impl Application {
         let signing_key = signing_key(&settings, accounts.as_ref()).await?;
         let devices = device_key(accounts.as_ref()).await?;
         let mut lockouts = Lockouts::new(settings.auth.lockout_threshold, settings.auth.lockout_s);
+        let mut activation_counts = Limits::activation_counts(&settings.limits);
         let mailer = crate::email::Mailer::new(&settings.email, &settings.storage.path)?;
         let revocations = TokenRevocations::new(
             accounts
@@ -112,7 +114,9 @@ impl Application {
         if let Some(cluster) = &cluster {
             // A3 across nodes: a load balancer may send each attempt to another node.
             lockouts = lockouts.shared(cluster.store().clone());
+            activation_counts = activation_counts.shared(cluster.store().clone());
         }
+        let limits = Limits::new(&settings.limits, activation_counts);
         let engine = Engine::new(registry.clone(), cluster.clone());
         let (listener, addr) = bind(&settings)?;
         let port = listener
@@ -144,6 +148,7 @@ impl Application {
             revocations,
             mailer,
             lockouts,
+            limits,
             trusted_proxies,
             account_pools: Default::default(),
             account_locks: account_locks(cluster.as_ref()),

@@ -15,9 +15,12 @@ use crate::scenario::{Knobs, Scenario};
 use crate::targets::Targets;
 
 const SETUP_NOTE: &str = "Setup creates every account through the API (argon2-hashed \
-passwords): thousands of accounts need a broker started with a low cost, such as \
-SEATBROKER__AUTH__ARGON2_M_KIB=8 SEATBROKER__AUTH__ARGON2_T=1. `compare` and `sweep` start \
-their broker that way.";
+passwords) from one address: thousands of accounts need a broker started with a low cost \
+and no per-address limit on accounts and sign-ins, such as \
+SEATBROKER__AUTH__ARGON2_M_KIB=8 SEATBROKER__AUTH__ARGON2_T=1 \
+SEATBROKER__LIMITS__ACCOUNTS_PER_ADDRESS_PER_HOUR=0 \
+SEATBROKER__LIMITS__LOGIN_PER_ADDRESS_PER_HOUR=0. `compare` and `sweep` start their broker \
+that way.";
 
 /// Load tester of the seatbroker.
 #[derive(Debug, Parser)]

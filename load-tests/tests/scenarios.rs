@@ -37,6 +37,14 @@ async fn broker() -> (String, tempfile::TempDir) {
         ),
         ("SEATBROKER__AUTH__ARGON2_M_KIB", "8".to_owned()),
         ("SEATBROKER__AUTH__ARGON2_T", "1".to_owned()),
+        (
+            "SEATBROKER__LIMITS__ACCOUNTS_PER_ADDRESS_PER_HOUR",
+            "0".to_owned(),
+        ),
+        (
+            "SEATBROKER__LIMITS__LOGIN_PER_ADDRESS_PER_HOUR",
+            "0".to_owned(),
+        ),
         ("SEATBROKER__OPERATOR__TOKEN", OPERATOR.to_owned()),
         ("SEATBROKER__LOG__FILTER", "error".to_owned()),
     ]

@@ -17,6 +17,7 @@ error-internal = Bei uns ist etwas schiefgegangen; es wurde nichts geändert.
 error-unavailable = Der Dienst ist kurz nicht erreichbar; es wurde nichts geändert. Bitte versuchen Sie es gleich noch einmal.
 error-not-found = Diese Seite gibt es nicht.
 error-forbidden = Sie dürfen diese Seite nicht öffnen.
+error-too-many = Zu viele Anfragen. Bitte warten Sie einige Minuten und versuchen Sie es dann erneut.
 
 field-email = E-Mail
 field-password = Passwort
@@ -85,6 +86,14 @@ err-license-type-mismatch = Ihr Pool enthält Lizenzen einer anderen Art; diese 
 err-own-pool = Das ist der Einladungscode Ihres eigenen Pools. Geben Sie ihn an andere weiter.
 err-member-blocked = Der Besitzer des Pools hat Sie gesperrt.
 err-join-restricted = Dieser Pool nimmt nur Mitglieder mit E-Mail-Adressen seiner Organisation auf.
+err-rate-limited = Zu viele Anfragen aus Ihrem Netz oder für Ihr Konto. Bitte warten Sie { $minutes ->
+    [one] eine Minute
+   *[other] { $minutes } Minuten
+} und versuchen Sie es dann erneut.
+err-too-many-attempts = Zu viele Codes, die nicht gepasst haben. Bitte warten Sie { $minutes ->
+    [one] eine Minute
+   *[other] { $minutes } Minuten
+} und versuchen Sie es dann erneut.
 
 nav-activate = Aktivieren
 activate-title = Lizenz aktivieren oder Pool beitreten

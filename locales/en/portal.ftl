@@ -17,6 +17,7 @@ error-internal = Something went wrong on our side; nothing was changed.
 error-unavailable = The service is briefly unavailable; nothing was changed. Please try again in a moment.
 error-not-found = There is no such page.
 error-forbidden = You may not open this page.
+error-too-many = Too many requests. Please wait a few minutes and try again.
 
 field-email = Email
 field-password = Password
@@ -85,6 +86,14 @@ err-license-type-mismatch = Your pool holds licenses of another type; this licen
 err-own-pool = This is your own pool's invite code. Share it with others.
 err-member-blocked = The pool's owner has blocked you.
 err-join-restricted = This pool only takes members with email addresses of its organisation.
+err-rate-limited = Too many requests from your network or for your account. Please wait { $minutes ->
+    [one] a minute
+   *[other] { $minutes } minutes
+} and try again.
+err-too-many-attempts = Too many codes that did not work. Please wait { $minutes ->
+    [one] a minute
+   *[other] { $minutes } minutes
+} and try again.
 
 nav-activate = Activate
 activate-title = Activate a license or join a pool

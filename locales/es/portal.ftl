@@ -17,6 +17,7 @@ error-internal = Algo salió mal por nuestra parte; no se ha cambiado nada.
 error-unavailable = El servicio no está disponible por un momento; no se ha cambiado nada. Inténtelo de nuevo enseguida.
 error-not-found = Esta página no existe.
 error-forbidden = No puede abrir esta página.
+error-too-many = Demasiadas solicitudes. Espere unos minutos y vuelva a intentarlo.
 
 field-email = Correo electrónico
 field-password = Contraseña
@@ -85,6 +86,14 @@ err-license-type-mismatch = Su grupo tiene licencias de otro tipo; esta licencia
 err-own-pool = Este es el código de invitación de su propio grupo. Compártalo con otros.
 err-member-blocked = El propietario del grupo le ha bloqueado.
 err-join-restricted = Este grupo solo admite miembros con direcciones de correo de su organización.
+err-rate-limited = Demasiadas solicitudes desde su red o para su cuenta. Espere { $minutes ->
+    [one] un minuto
+   *[other] { $minutes } minutos
+} y vuelva a intentarlo.
+err-too-many-attempts = Demasiados códigos que no funcionaron. Espere { $minutes ->
+    [one] un minuto
+   *[other] { $minutes } minutos
+} y vuelva a intentarlo.
 
 nav-activate = Activar
 activate-title = Activar una licencia o unirse a un grupo

@@ -6,6 +6,8 @@
 //! kept in memory: a restart forgets lockouts, which only ever favours the person locked
 //! out. With several nodes (a load balancer may send each attempt to another node) they are
 //! kept in Redis through `SharedLockouts`, so ten failures lock out across all nodes.
+//! Issue 18 counts an account's failed activations (guessed keys and invite codes) the same
+//! way, under keys of its own (`limits`), and never resets them on a success.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -15,8 +17,8 @@ use seatbroker_actors::store::{StoreError, StoreFuture};
 use seatbroker_actors::Timestamp;
 use sha2::{Digest, Sha256};
 
-/// Failure counts kept where every node sees them (several nodes: Redis). `key` names one
-/// (email, address) pair without the email in clear.
+/// Failure counts kept where every node sees them (several nodes: Redis). `key` names what
+/// is counted (an (email, address) pair, an account's activations) without it in clear.
 pub trait SharedLockouts: Send + Sync {
     /// Until when `key` is locked out, if it is.
     fn locked_until(&self, key: &str) -> StoreFuture<'_, Result<Option<Timestamp>, StoreError>>;
@@ -44,11 +46,12 @@ struct Failures {
     locked_until: Option<Timestamp>,
 }
 
-/// The failure counts per (email, client address).
+/// Failure counts by key: A3's per (email, client address), issue 18's activation failures
+/// per account. Callers name what they count with `login_key` or a key of their own.
 pub struct Lockouts {
     threshold: u32,
     lockout_ms: u64,
-    failures: DashMap<(String, IpAddr), Failures>,
+    failures: DashMap<String, Failures>,
     /// Several nodes: where the counts are kept instead of `failures`.
     shared: Option<Arc<dyn SharedLockouts>>,
 }
@@ -62,9 +65,14 @@ impl std::fmt::Debug for Lockouts {
     }
 }
 
-/// The shared counts' name of one (email, address) pair: the SHA-256 of both, in hex.
-fn shared_key(email_key: &str, ip: IpAddr) -> String {
-    hex::encode(Sha256::digest(format!("{email_key}\n{ip}").as_bytes()))
+/// What A3 counts: the failed logins of one email from one client address.
+pub fn login_key(email_key: &str, ip: IpAddr) -> String {
+    format!("{email_key}\n{ip}")
+}
+
+/// The shared counts' name of a key: its SHA-256 in hex, so no email is stored in clear.
+fn shared_key(key: &str) -> String {
+    hex::encode(Sha256::digest(key.as_bytes()))
 }
 
 impl Lockouts {
@@ -84,35 +92,27 @@ impl Lockouts {
         self
     }
 
-    /// `Ok(Err(seconds))` while the address is locked out for this email.
+    /// `Ok(Err(seconds))` while `key` is locked out.
     pub async fn check_shared(
         &self,
-        email_key: &str,
-        ip: IpAddr,
+        key: &str,
         now: Timestamp,
     ) -> Result<Result<(), u64>, StoreError> {
         let Some(shared) = &self.shared else {
-            return Ok(self.check(email_key, ip, now));
+            return Ok(self.check(key, now));
         };
-        Ok(
-            match shared.locked_until(&shared_key(email_key, ip)).await? {
-                Some(until) if now < until => Err(until.since(now).as_secs().max(1)),
-                _ => Ok(()),
-            },
-        )
+        Ok(match shared.locked_until(&shared_key(key)).await? {
+            Some(until) if now < until => Err(until.since(now).as_secs().max(1)),
+            _ => Ok(()),
+        })
     }
 
-    /// Counts a failed login (see `failure`), wherever the counts are kept.
-    pub async fn failure_shared(
-        &self,
-        email_key: &str,
-        ip: IpAddr,
-        now: Timestamp,
-    ) -> Result<bool, StoreError> {
+    /// Counts a failure (see `failure`), wherever the counts are kept.
+    pub async fn failure_shared(&self, key: &str, now: Timestamp) -> Result<bool, StoreError> {
         match &self.shared {
-            None => Ok(self.failure(email_key, ip, now)),
+            None => Ok(self.failure(key, now)),
             Some(shared) => {
-                let key = shared_key(email_key, ip);
+                let key = shared_key(key);
                 shared
                     .count_failure(&key, now, self.threshold, self.lockout_ms)
                     .await
@@ -120,47 +120,43 @@ impl Lockouts {
         }
     }
 
-    /// A successful login resets the count, wherever it is kept.
-    pub async fn success_shared(&self, email_key: &str, ip: IpAddr) -> Result<(), StoreError> {
+    /// A success resets the count (a login; never an activation), wherever it is kept.
+    pub async fn success_shared(&self, key: &str) -> Result<(), StoreError> {
         match &self.shared {
             None => {
-                self.success(email_key, ip);
+                self.success(key);
                 Ok(())
             }
-            Some(shared) => shared.clear(&shared_key(email_key, ip)).await,
+            Some(shared) => shared.clear(&shared_key(key)).await,
         }
     }
 
-    /// `Err(seconds)` while the address is locked out for this email (this node's counts).
-    pub fn check(&self, email_key: &str, ip: IpAddr, now: Timestamp) -> Result<(), u64> {
-        let key = (email_key.to_owned(), ip);
-        match self.failures.get(&key).and_then(|f| f.locked_until) {
+    /// `Err(seconds)` while `key` is locked out (this node's counts).
+    pub fn check(&self, key: &str, now: Timestamp) -> Result<(), u64> {
+        match self.failures.get(key).and_then(|f| f.locked_until) {
             Some(until) if now < until => Err(until.since(now).as_secs().max(1)),
             Some(_) => {
-                self.failures.remove(&key);
+                self.failures.remove(key);
                 Ok(())
             }
             None => Ok(()),
         }
     }
 
-    /// Counts a failed login; the failure that reaches the threshold starts the lockout,
-    /// and then the answer is true.
-    pub fn failure(&self, email_key: &str, ip: IpAddr, now: Timestamp) -> bool {
+    /// Counts a failure; the failure that reaches the threshold starts the lockout, and then
+    /// the answer is true.
+    pub fn failure(&self, key: &str, now: Timestamp) -> bool {
         if self.failures.len() >= MAX_ENTRIES {
             let stale = now.as_millis().saturating_sub(self.lockout_ms);
             self.failures.retain(|_, f| {
                 f.last.as_millis() > stale || f.locked_until.is_some_and(|u| u > now)
             });
         }
-        let mut entry = self
-            .failures
-            .entry((email_key.to_owned(), ip))
-            .or_insert(Failures {
-                count: 0,
-                last: now,
-                locked_until: None,
-            });
+        let mut entry = self.failures.entry(key.to_owned()).or_insert(Failures {
+            count: 0,
+            last: now,
+            locked_until: None,
+        });
         entry.count += 1;
         entry.last = now;
         if entry.count >= self.threshold {
@@ -169,9 +165,9 @@ impl Lockouts {
         entry.count == self.threshold
     }
 
-    /// A successful login resets the count.
-    pub fn success(&self, email_key: &str, ip: IpAddr) {
-        self.failures.remove(&(email_key.to_owned(), ip));
+    /// A success resets the count.
+    pub fn success(&self, key: &str) {
+        self.failures.remove(key);
     }
 }
 
@@ -189,36 +185,42 @@ mod tests {
     fn a3_ten_failures_lock_that_address_out_for_the_period() {
         let l = Lockouts::new(10, 900);
         for _ in 0..9 {
-            assert_eq!(l.check("ada@x.org", ip(1), NOW), Ok(()));
-            l.failure("ada@x.org", ip(1), NOW);
+            assert_eq!(l.check(&login_key("ada@x.org", ip(1)), NOW), Ok(()));
+            l.failure(&login_key("ada@x.org", ip(1)), NOW);
         }
         assert_eq!(
-            l.check("ada@x.org", ip(1), NOW),
+            l.check(&login_key("ada@x.org", ip(1)), NOW),
             Ok(()),
             "the tenth is still tried"
         );
-        l.failure("ada@x.org", ip(1), NOW);
-        assert_eq!(l.check("ada@x.org", ip(1), NOW), Err(900));
-        assert_eq!(l.check("ada@x.org", ip(1), NOW.plus_secs(899)), Err(1));
-        assert_eq!(l.check("ada@x.org", ip(1), NOW.plus_secs(900)), Ok(()));
+        l.failure(&login_key("ada@x.org", ip(1)), NOW);
+        assert_eq!(l.check(&login_key("ada@x.org", ip(1)), NOW), Err(900));
+        assert_eq!(
+            l.check(&login_key("ada@x.org", ip(1)), NOW.plus_secs(899)),
+            Err(1)
+        );
+        assert_eq!(
+            l.check(&login_key("ada@x.org", ip(1)), NOW.plus_secs(900)),
+            Ok(())
+        );
     }
 
     #[test]
     fn a3_other_addresses_and_accounts_are_not_affected() {
         let l = Lockouts::new(2, 60);
-        l.failure("ada@x.org", ip(1), NOW);
-        l.failure("ada@x.org", ip(1), NOW);
-        assert!(l.check("ada@x.org", ip(1), NOW).is_err());
-        assert_eq!(l.check("ada@x.org", ip(2), NOW), Ok(()));
-        assert_eq!(l.check("bo@x.org", ip(1), NOW), Ok(()));
+        l.failure(&login_key("ada@x.org", ip(1)), NOW);
+        l.failure(&login_key("ada@x.org", ip(1)), NOW);
+        assert!(l.check(&login_key("ada@x.org", ip(1)), NOW).is_err());
+        assert_eq!(l.check(&login_key("ada@x.org", ip(2)), NOW), Ok(()));
+        assert_eq!(l.check(&login_key("bo@x.org", ip(1)), NOW), Ok(()));
     }
 
     #[test]
     fn a3_a_success_resets_the_count() {
         let l = Lockouts::new(2, 60);
-        l.failure("ada@x.org", ip(1), NOW);
-        l.success("ada@x.org", ip(1));
-        l.failure("ada@x.org", ip(1), NOW);
-        assert_eq!(l.check("ada@x.org", ip(1), NOW), Ok(()));
+        l.failure(&login_key("ada@x.org", ip(1)), NOW);
+        l.success(&login_key("ada@x.org", ip(1)));
+        l.failure(&login_key("ada@x.org", ip(1)), NOW);
+        assert_eq!(l.check(&login_key("ada@x.org", ip(1)), NOW), Ok(()));
     }
 }

@@ -51,13 +51,15 @@ pub struct Login {
 )]
 pub async fn create(
     state: web::Data<AppState>,
+    req: HttpRequest,
     body: ApiJson<NewAccount>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.0;
     let (email, password, name) =
         accounts::parse_new_account(&body.email, &body.password, &body.name)?;
+    let ip = client_ip(&req, &state.trusted_proxies);
     // API v1 has no confirmation step: its accounts count as confirmed.
-    let record = accounts::register(&state, email, password, name, true).await?;
+    let record = accounts::register(&state, ip, email, password, name, true).await?;
     Ok(HttpResponse::Created().json(views::account(&record)))
 }
 

@@ -50,6 +50,11 @@ impl ApiError {
         self
     }
 
+    /// The seconds `Retry-After` asks the client to wait, if it does.
+    pub fn retry_after_s(&self) -> Option<u64> {
+        self.retry_after_s
+    }
+
     /// The stable code.
     pub fn code(&self) -> &'static str {
         self.code
@@ -409,6 +414,15 @@ impl From<ServiceError> for ApiError {
                 err.to_string(),
             )
             .retry_after(retry_after_s),
+            ServiceError::Limited(refused) => {
+                let code = match refused.limit {
+                    crate::limits::Limit::Activations => "too_many_attempts",
+                    _ => "rate_limited",
+                };
+                ApiError::new(StatusCode::TOO_MANY_REQUESTS, code, err.to_string())
+                    .with("limit", refused.limit.name())
+                    .retry_after(refused.retry_after_s)
+            }
             ServiceError::Invalid { field, message } => ApiError::invalid(field, message),
             ServiceError::OfflineRequest(e) => {
                 let code = match e {

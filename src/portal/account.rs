@@ -76,7 +76,8 @@ pub async fn register(
         form.text("name"),
     ) {
         Ok((email, password, name)) => {
-            accounts::register(&state, email, password, name, false).await
+            let ip = client_ip(&req, &state.trusted_proxies);
+            accounts::register(&state, ip, email, password, name, false).await
         }
         Err(e) => Err(e),
     };
@@ -86,12 +87,17 @@ pub async fn register(
             super::recovery::send_confirmation(&state, &account, lang).await;
             return signed_in(&state, account.id, &next, lang).await;
         }
-        Err(e @ (ServiceError::AccountField { .. } | ServiceError::EmailTaken)) => e,
+        Err(
+            e @ (ServiceError::AccountField { .. }
+            | ServiceError::EmailTaken
+            | ServiceError::Limited(_)),
+        ) => e,
         Err(e) => return Err(PageError::service(Lang::of_request(&req), e)),
     };
     let c = Chrome::new(&state, &req, viewer).await?;
     let status = match refusal {
         ServiceError::EmailTaken => StatusCode::CONFLICT,
+        ServiceError::Limited(_) => StatusCode::TOO_MANY_REQUESTS,
         _ => StatusCode::UNPROCESSABLE_ENTITY,
     };
     let page = RegisterPage {
@@ -138,6 +144,15 @@ fn login_refusal(
             StatusCode::TOO_MANY_REQUESTS,
             t.with1("login-locked", "minutes", retry_after_s.div_ceil(60)),
             Some(retry_after_s),
+        )),
+        ServiceError::Limited(refused) => Ok((
+            StatusCode::TOO_MANY_REQUESTS,
+            t.with1(
+                "err-rate-limited",
+                "minutes",
+                refused.retry_after_s.div_ceil(60),
+            ),
+            Some(refused.retry_after_s),
         )),
         other => Err(other),
     }

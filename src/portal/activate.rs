@@ -72,7 +72,7 @@ fn added(t: &Tr, activated: &Activated) -> String {
 fn is_refusal(err: &ServiceError) -> bool {
     matches!(
         err,
-        ServiceError::Activation(_) | ServiceError::EmailUnconfirmed
+        ServiceError::Activation(_) | ServiceError::EmailUnconfirmed | ServiceError::Limited(_)
     )
 }
 
@@ -146,6 +146,7 @@ fn refusal_status(err: &ServiceError) -> StatusCode {
             ResponseError::status_code(&ApiError::from(refusal.clone()))
         }
         ServiceError::EmailUnconfirmed => StatusCode::FORBIDDEN,
+        ServiceError::Limited(_) => StatusCode::TOO_MANY_REQUESTS,
         _ => StatusCode::UNPROCESSABLE_ENTITY,
     }
 }

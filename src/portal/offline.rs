@@ -132,7 +132,11 @@ pub async fn accept(
             page.error = Some(request_error(&page.c.t, &e));
             StatusCode::UNPROCESSABLE_ENTITY
         }
-        Err(e @ (ServiceError::SeatRefused { .. } | ServiceError::Activation(_))) => {
+        Err(
+            e @ (ServiceError::SeatRefused { .. }
+            | ServiceError::Activation(_)
+            | ServiceError::Limited(_)),
+        ) => {
             let (status, message) = refusal(&page.c.t, e);
             page.asked = offline::read_request(&text, now)
                 .ok()

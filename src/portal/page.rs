@@ -256,7 +256,13 @@ pub fn refusal_message(t: &Tr, err: ServiceError) -> String {
 pub fn refusal(t: &Tr, err: ServiceError) -> (StatusCode, String) {
     let api = ApiError::from(err);
     let key = format!("err-{}", api.code().replace('_', "-"));
-    let text = t.get(&key);
+    // A rate limit's refusal says how long to wait (issue 18).
+    let text = match api.retry_after_s() {
+        Some(seconds) if api.status_code() == StatusCode::TOO_MANY_REQUESTS => {
+            t.with1(&key, "minutes", seconds.div_ceil(60))
+        }
+        _ => t.get(&key),
+    };
     let status = actix_web::ResponseError::status_code(&api);
     if text == key {
         (status, t.get("error-general"))
@@ -304,6 +310,9 @@ impl PageError {
             }
             StatusCode::NOT_FOUND => PageError::new(StatusCode::NOT_FOUND, lang, "error-not-found"),
             StatusCode::FORBIDDEN => PageError::new(StatusCode::FORBIDDEN, lang, "error-forbidden"),
+            StatusCode::TOO_MANY_REQUESTS => {
+                PageError::new(StatusCode::TOO_MANY_REQUESTS, lang, "error-too-many")
+            }
             _ => PageError::new(StatusCode::INTERNAL_SERVER_ERROR, lang, "error-internal"),
         }
     }

@@ -12,6 +12,7 @@ use super::i18n::{Lang, Tr};
 use super::page::{checked_form, refusal_message, Chrome, PageError};
 use super::session::Viewer;
 use crate::email::Email;
+use crate::http::auth::client_ip;
 use crate::service::{accounts, AppState, ServiceError};
 use crate::store::{AccountRecord, LinkPurpose};
 
@@ -83,9 +84,13 @@ fn mail_lang(account: &AccountRecord, page: Lang) -> Lang {
         .unwrap_or(page)
 }
 
-/// Emails `account` a link of `purpose`. A mail that cannot be sent is logged, not shown:
-/// the page answers the same either way, and the person can ask again.
+/// Emails `account` a link of `purpose`, unless the account had its emails of the hour
+/// (issue 18). A mail that cannot be sent is logged, not shown: the page answers the same
+/// either way, and the person can ask again.
 async fn send_link(state: &AppState, account: &AccountRecord, purpose: LinkPurpose, lang: Lang) {
+    if !accounts::may_email(state, account.id) {
+        return;
+    }
     let (ttl_s, path, prefix) = match purpose {
         LinkPurpose::VerifyEmail => (
             state.settings.portal.verify_link_ttl_s,
@@ -119,6 +124,25 @@ async fn send_link(state: &AppState, account: &AccountRecord, purpose: LinkPurpo
     }
 }
 
+/// Issue 18: refused when this client asked for too many emails this hour.
+fn may_ask(state: &AppState, req: &HttpRequest) -> Result<(), ServiceError> {
+    accounts::may_ask_for_email(state, client_ip(req, &state.trusted_proxies))
+}
+
+/// The page of a form that sends mail, refused by a rate limit: 429, with how long to wait.
+async fn refused_page(
+    state: &AppState,
+    req: &HttpRequest,
+    viewer: Viewer,
+    title_key: &str,
+    refused: ServiceError,
+) -> Result<HttpResponse, PageError> {
+    let c = Chrome::new(state, req, viewer).await?;
+    let mut page = LinkPage::new(c, title_key);
+    page.error = Some(refusal_message(&page.c.t, refused));
+    page.respond(StatusCode::TOO_MANY_REQUESTS)
+}
+
 /// Sends the confirmation link to a new account (at registration).
 pub async fn send_confirmation(state: &AppState, account: &AccountRecord, lang: Lang) {
     send_link(state, account, LinkPurpose::VerifyEmail, lang).await;
@@ -147,6 +171,9 @@ pub async fn resend(
 ) -> Result<HttpResponse, PageError> {
     let lang = Lang::of_request(&req);
     let form = checked_form(&req, &body, lang)?;
+    if let Err(refused) = may_ask(&state, &req) {
+        return refused_page(&state, &req, viewer, "verify-resend-title", refused).await;
+    }
     let account = match (form.get("email").filter(|e| !e.trim().is_empty()), viewer.0) {
         (Some(email), _) => accounts::by_email(&state, email)
             .await
@@ -242,6 +269,9 @@ pub async fn forgot(
 ) -> Result<HttpResponse, PageError> {
     let lang = Lang::of_request(&req);
     let form = checked_form(&req, &body, lang)?;
+    if let Err(refused) = may_ask(&state, &req) {
+        return refused_page(&state, &req, viewer, "forgot-title", refused).await;
+    }
     let account = accounts::by_email(&state, form.text("email"))
         .await
         .map_err(|e| PageError::service(lang, e))?;

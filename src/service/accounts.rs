@@ -7,10 +7,12 @@ use std::net::IpAddr;
 use seatbroker_actors::store::StoreError;
 use seatbroker_actors::AccountId;
 
-use super::{random, AppState, ServiceError, ServiceResult};
+use super::{random, within, AppState, ServiceError, ServiceResult};
+use crate::auth::lockout::login_key;
 use crate::auth::secret;
 use crate::cluster::bus::Change;
 use crate::domain::account::{AccountFieldError, DisplayName, Email, Password};
+use crate::limits::address_key;
 use crate::store::{AccountRecord, CreateAccountError, LinkPurpose, LinkRecord};
 
 /// How often a new account id is drawn when the one drawn is taken.
@@ -32,16 +34,19 @@ pub fn parse_new_account(
     ))
 }
 
-/// Creates an account (A1, A2): refused when the email is taken. `confirmed` says whether
-/// its email counts as confirmed from the start (the API's accounts) or must be confirmed
+/// Creates an account (A1, A2) for a client at `ip`: refused when the address created too
+/// many accounts this hour (issue 18) or the email is taken. `confirmed` says whether its
+/// email counts as confirmed from the start (the API's accounts) or must be confirmed
 /// through an emailed link first (the portal's).
 pub async fn register(
     state: &AppState,
+    ip: IpAddr,
     email: Email,
     password: Password,
     name: DisplayName,
     confirmed: bool,
 ) -> ServiceResult<AccountRecord> {
+    within(state, state.limits.accounts.check(&address_key(ip)))?;
     if state
         .accounts
         .account_by_email(email.key().to_owned())
@@ -78,18 +83,21 @@ pub async fn register(
     ))
 }
 
-/// Checks `password` for the account of `email`, from client address `ip` (A3): locked out
-/// addresses are refused before the password is looked at, a wrong password or an unknown
-/// email answer alike, and a success resets the count.
+/// Checks `password` for the account of `email`, from client address `ip` (A3): an address
+/// over its sign-ins of the hour (issue 18) and locked out addresses are refused before the
+/// password is looked at, a wrong password or an unknown email answer alike, and a success
+/// resets the count.
 pub async fn sign_in(
     state: &AppState,
     email: &str,
     password: &str,
     ip: IpAddr,
 ) -> ServiceResult<AccountRecord> {
+    within(state, state.limits.login.check(&address_key(ip)))?;
     let email_key = lookup_key(email);
     let now = state.registry.now();
-    if let Err(retry_after_s) = state.lockouts.check_shared(&email_key, ip, now).await? {
+    let counted = login_key(&email_key, ip);
+    if let Err(retry_after_s) = state.lockouts.check_shared(&counted, now).await? {
         return Err(ServiceError::TooManyAttempts { retry_after_s });
     }
     let account = state.accounts.account_by_email(email_key.clone()).await?;
@@ -99,17 +107,32 @@ pub async fn sign_in(
         .await
         .map_err(|_| ServiceError::Internal("password check failed"))?;
     let Some(account) = account.filter(|_| matches) else {
-        let locked_out = state.lockouts.failure_shared(&email_key, ip, now).await?;
+        let locked_out = state.lockouts.failure_shared(&counted, now).await?;
         state.metrics.login_failed(locked_out);
         return Err(ServiceError::InvalidCredentials);
     };
-    state.lockouts.success_shared(&email_key, ip).await?;
+    state.lockouts.success_shared(&counted).await?;
     Ok(account)
 }
 
 /// The form emails are looked up by, for an address as typed (which may not parse).
 fn lookup_key(typed: &str) -> String {
     typed.trim().to_lowercase()
+}
+
+/// Issue 18: refused when the client at `ip` asked for too many confirmation or reset
+/// emails this hour, whatever the addresses it gave.
+pub fn may_ask_for_email(state: &AppState, ip: IpAddr) -> ServiceResult<()> {
+    within(
+        state,
+        state.limits.emails_from_address.check(&address_key(ip)),
+    )
+}
+
+/// Issue 18: whether one more confirmation or reset email may go to `account` this hour. A
+/// refusal is counted but not told: forms that send mail answer alike either way.
+pub fn may_email(state: &AppState, account: AccountId) -> bool {
+    within(state, state.limits.emails_to_account.check(&account)).is_ok()
 }
 
 /// The account of an email address as typed, if any (A1: compared case-insensitively).

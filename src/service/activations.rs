@@ -49,13 +49,20 @@ pub async fn activate(
     {
         return Err(ServiceError::EmailUnconfirmed);
     }
-    match code {
+    let now = state.registry.now();
+    super::within(state, state.limits.check_activation(account, now).await?)?;
+    let activated = match code {
         ActivationCode::License(key) => activate_license(state, account, key).await,
-        ActivationCode::Invite(code) => {
-            let (pool, novelty) = members::join(state, account, code).await?;
-            Ok(Activated::Membership { pool, novelty })
-        }
+        ActivationCode::Invite(code) => members::join(state, account, code)
+            .await
+            .map(|(pool, novelty)| Activated::Membership { pool, novelty }),
+    };
+    // Issue 18: every code refused counts, found or not (a key activated by another account
+    // tells a guesser as much as a key that works); storage failures do not.
+    if let Err(ServiceError::Activation(_)) = &activated {
+        state.limits.activation_failed(account, now).await?;
     }
+    activated
 }
 
 /// L3, L5: the account claims the license and its pool is told.

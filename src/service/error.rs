@@ -129,6 +129,9 @@ pub enum ServiceError {
         /// Seconds until the lockout ends.
         retry_after_s: u64,
     },
+    /// Issue 18: a rate limit refused the request.
+    #[error("{}", limited(.0))]
+    Limited(crate::limits::Refused),
     /// A value of the right type outside its bounds.
     #[error("{message}")]
     Invalid {
@@ -212,4 +215,23 @@ pub enum OwnershipRefusal {
     /// Giver and taker are the same account.
     #[error("an account cannot transfer licenses to itself")]
     SameAccount,
+}
+
+/// The sentence of a rate limit's refusal.
+fn limited(refused: &crate::limits::Refused) -> String {
+    use crate::limits::Limit;
+    let who = match refused.limit {
+        Limit::Login | Limit::Accounts | Limit::EmailsFromAddress => "from this address",
+        Limit::EmailsToAccount | Limit::Offline => "for this account",
+        Limit::Activations => {
+            return format!(
+                "too many codes that did not work; try again in {} minutes",
+                refused.retry_after_s.div_ceil(60)
+            )
+        }
+    };
+    format!(
+        "too many requests {who}; try again in {} seconds",
+        refused.retry_after_s
+    )
 }

@@ -62,6 +62,8 @@ pub struct AppState {
     pub revocations: TokenRevocations,
     /// A3: failed logins per (email, address).
     pub lockouts: Lockouts,
+    /// Issue 18: the rate limits per client address and per account.
+    pub limits: crate::limits::Limits,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<IpAddr>,
     /// S8: which pools each account may use, without a storage read.
@@ -89,6 +91,15 @@ impl AppState {
 
 /// What a service function answers.
 pub type ServiceResult<T> = Result<T, ServiceError>;
+
+/// Issue 18: a rate limit's answer as the service's, a refusal counted in the metrics.
+pub fn within(state: &AppState, answer: Result<(), crate::limits::Refused>) -> ServiceResult<()> {
+    answer.map_err(|refused| {
+        state.metrics.limit_refused(refused.limit);
+        tracing::debug!(limit = refused.limit.name(), "rate limited");
+        ServiceError::Limited(refused)
+    })
+}
 
 /// Whether an action created something or found it done already (a repeated activation,
 /// a second join): the API answers 201 or 200 with `warning: "already_active"`.

@@ -72,7 +72,8 @@ pub struct OfflineGrant {
     pub device_id: String,
 }
 
-/// Accepts the offline request `text` for `account` at `now` (`read_request`), takes (or
+/// Accepts the offline request `text` for `account` at `now` (`read_request`; at most
+/// `limits.offline_per_account_per_hour` an hour, issue 18), takes (or
 /// turns) the device's seat into an offline-file seat in the pool the request names (its
 /// invite code joins the account first; neither: S8's order), and signs the license file
 /// for this request alone. A repeated request gets the same seat and a fresh signature.
@@ -82,6 +83,7 @@ pub async fn accept(
     text: &str,
     now: Timestamp,
 ) -> ServiceResult<OfflineGrant> {
+    super::within(state, state.limits.offline.check(&account))?;
     let request = read_request(text, now)?;
     // Issue 16, privacy: the seat keeps the device's keyed hash; the file names the sent id.
     let device = state.devices.hash(&device_of(&request)?);

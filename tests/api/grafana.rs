@@ -42,12 +42,15 @@ const CORE_PANELS: &[(&str, &str)] = &[
     ("pool.json", "Seats in use against capacity"),
 ];
 
-/// Panels that the check's traffic (a refusal, an expiry, a revocation, a lockout) feeds, so
+/// Panels that the check's traffic (a refusal, an expiry, a revocation, a lockout, a rate
+/// limit's refusal) feeds, so
 /// that one of their queries at least must show it.
 const TRAFFIC_PANELS: &[(&str, &str)] = &[
     ("overview.json", "Refusals by reason"),
     ("overview.json", "Heartbeats, expiries and revocations"),
     ("overview.json", "Login failures and lockouts"),
+    ("overview.json", "Rate-limit refusals by limit"),
+    ("overview.json", "Refusals (429) by route"),
 ];
 
 fn grafana_dir() -> PathBuf {
@@ -572,6 +575,24 @@ async fn every_dashboard_query_is_valid_in_a_real_prometheus_and_core_panels_hav
             .await;
         assert_eq!(res.status(), 401);
     }
+    // A rate limit's refusal: an account past its failed activations (issue 18).
+    let guesses = (0..21).map(|n| format!("I-000-000-000-{n:03}"));
+    let statuses = futures_util::future::join_all(guesses.map(|code| {
+        let (b, bob) = (&b, &bob);
+        async move {
+            b.call(
+                Method::POST,
+                "/v1/activations",
+                bob,
+                Some(json!({ "code": code })),
+            )
+            .await
+            .status()
+            .as_u16()
+        }
+    }))
+    .await;
+    assert!(statuses.contains(&429), "{statuses:?}");
 
     // A little traffic goes on until Prometheus holds all of the above and a few samples.
     let arrived = [
@@ -579,6 +600,7 @@ async fn every_dashboard_query_is_valid_in_a_real_prometheus_and_core_panels_hav
         "seatbroker_seats_expired_total >= 1",
         "seatbroker_seats_revoked_total{reason=\"revoked\"} >= 1",
         "seatbroker_lockouts_total >= 1",
+        "seatbroker_limit_refusals_total{limit=\"activations\"} >= 1",
         "count_over_time(seatbroker_heartbeats_total[1m]) >= 4",
     ];
     let deadline = Instant::now() + Duration::from_secs(15);

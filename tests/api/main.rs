@@ -11,6 +11,7 @@ mod grafana;
 mod helpers;
 mod history;
 mod licenses;
+mod limits;
 mod members;
 mod metrics;
 mod offline;

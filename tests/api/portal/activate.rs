@@ -233,3 +233,35 @@ async fn i5_a_session_never_shows_another_accounts_pools() {
     assert!(!page.contains(&pool), "another account's pool is not shown");
     assert!(!page.contains("owner@uni.edu"));
 }
+
+#[actix_rt::test]
+async fn after_20_codes_that_did_not_work_the_form_says_how_long_to_wait() {
+    let broker = spawn_broker().await;
+    broker.create_account("eve@uni.edu", "correct horse").await;
+    let (mut http, csrf) = super::signed_in(&broker, "eve@uni.edu", "correct horse").await;
+    for n in 0..20 {
+        let code = format!("I-000-000-000-{n:03}");
+        let res = http
+            .post("/activate", &[("csrf", &csrf), ("code", &code)])
+            .await;
+        assert_eq!(res.status(), 404, "{code}");
+    }
+    let b = Browser::start().await;
+    super::log_in(&b, &broker, "eve@uni.edu").await;
+    b.goto(&format!("{}/activate", broker.address)).await;
+    b.fill("License key or invite code", "I-000-000-000-999")
+        .await;
+    b.click_button("Activate").await;
+    let text = b.text().await;
+    assert!(
+        text.contains("Too many codes that did not work. Please wait 60 minutes"),
+        "{text}"
+    );
+    assert_eq!(
+        b.value("License key or invite code").await,
+        "I-000-000-000-999",
+        "the code stays in the field"
+    );
+    b.axe("activate refused").await;
+    b.screenshot("activate-rate-limited").await;
+}

@@ -8,6 +8,8 @@ pub struct PortalClient {
     base: String,
     client: reqwest::Client,
     cookies: BTreeMap<String, String>,
+    /// `X-Forwarded-For` on every request: a client behind a trusted proxy.
+    forwarded_for: Option<String>,
 }
 
 impl PortalClient {
@@ -20,6 +22,25 @@ impl PortalClient {
                 .build()
                 .expect("a client"),
             cookies: BTreeMap::new(),
+            forwarded_for: None,
+        }
+    }
+
+    /// The same client seen through a trusted proxy as coming from `ip`.
+    pub fn behind_proxy_as(mut self, ip: &str) -> PortalClient {
+        self.forwarded_for = Some(ip.to_owned());
+        self
+    }
+
+    /// A request with the kept cookies (and the forwarded address, if any).
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let req = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .header(reqwest::header::COOKIE, self.cookie_header());
+        match &self.forwarded_for {
+            Some(ip) => req.header("x-forwarded-for", ip),
+            None => req,
         }
     }
 
@@ -48,9 +69,7 @@ impl PortalClient {
     /// GET `path` with the kept cookies.
     pub async fn get(&mut self, path: &str) -> reqwest::Response {
         let res = self
-            .client
-            .get(format!("{}{path}", self.base))
-            .header(reqwest::header::COOKIE, self.cookie_header())
+            .request(reqwest::Method::GET, path)
             .header(reqwest::header::ACCEPT, "text/html")
             .send()
             .await
@@ -66,9 +85,7 @@ impl PortalClient {
         languages: &str,
     ) -> reqwest::Response {
         let res = self
-            .client
-            .get(format!("{}{path}", self.base))
-            .header(reqwest::header::COOKIE, self.cookie_header())
+            .request(reqwest::Method::GET, path)
             .header(reqwest::header::ACCEPT_LANGUAGE, languages)
             .send()
             .await
@@ -83,9 +100,7 @@ impl PortalClient {
             .extend_pairs(fields)
             .finish();
         let res = self
-            .client
-            .post(format!("{}{path}", self.base))
-            .header(reqwest::header::COOKIE, self.cookie_header())
+            .request(reqwest::Method::POST, path)
             .header(
                 reqwest::header::CONTENT_TYPE,
                 "application/x-www-form-urlencoded",

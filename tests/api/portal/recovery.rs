@@ -6,7 +6,7 @@
 use super::browser::Browser;
 use super::http::PortalClient;
 use super::{emailed_link, signed_in};
-use crate::helpers::{spawn_broker, TestBroker};
+use crate::helpers::{spawn_broker, spawn_broker_with, TestBroker};
 
 /// Whether `token` still opens `GET /v1/me`.
 async fn token_works(broker: &TestBroker, token: &str) -> bool {
@@ -410,4 +410,94 @@ async fn support_confirms_an_email_by_hand_through_the_operator_api_and_the_comm
             .await;
         assert_eq!(res.status(), 201, "a confirmed account activates");
     }
+}
+
+/// The reset mails the broker sent to `to`.
+fn resets_to(broker: &TestBroker, to: &str) -> usize {
+    broker
+        .outbox()
+        .iter()
+        .filter(|m| m.contains(&format!("<{to}>")))
+        .filter(|m| m.contains("Subject: Set a new password"))
+        .count()
+}
+
+#[actix_rt::test]
+async fn reset_emails_are_limited_to_3_an_hour_per_account_and_per_client_address() {
+    let broker = spawn_broker_with(&[("SEATBROKER__SERVER__TRUSTED_PROXIES", "127.0.0.1")]).await;
+    broker.create_account("ada@uni.edu", "correct horse").await;
+
+    // Per account: four clients ask for Ada's reset; three mails go, the fourth answer is
+    // the same page, so nobody learns that the account exists or was limited.
+    for n in 1..=4 {
+        let mut client =
+            PortalClient::new(&broker.address).behind_proxy_as(&format!("203.0.113.{n}"));
+        let csrf = client.csrf_of("/forgot").await;
+        let res = client
+            .post("/forgot", &[("csrf", &csrf), ("email", "ada@uni.edu")])
+            .await;
+        assert_eq!(res.status(), 200);
+        let page = res.text().await.expect("a page");
+        assert!(
+            page.contains("If an account exists for this address"),
+            "{n}: {page}"
+        );
+    }
+    assert_eq!(resets_to(&broker, "ada@uni.edu"), 3);
+
+    // Per client address: the fourth request from one address is refused with 429, whatever
+    // the addresses it gives, and sends nothing.
+    let mut spammer = PortalClient::new(&broker.address).behind_proxy_as("198.51.100.9");
+    let csrf = spammer.csrf_of("/forgot").await;
+    for victim in ["v1@uni.edu", "v2@uni.edu", "v3@uni.edu"] {
+        let res = spammer
+            .post("/forgot", &[("csrf", &csrf), ("email", victim)])
+            .await;
+        assert_eq!(res.status(), 200);
+    }
+    let mails = broker.outbox().len();
+    let res = spammer
+        .post("/forgot", &[("csrf", &csrf), ("email", "v4@uni.edu")])
+        .await;
+    assert_eq!(res.status(), 429);
+    let page = res.text().await.expect("a page");
+    assert!(page.contains("Too many requests"), "{page}");
+    let res = spammer
+        .post("/verify", &[("csrf", &csrf), ("email", "ada@uni.edu")])
+        .await;
+    assert_eq!(
+        res.status(),
+        429,
+        "sending the confirmation again counts too"
+    );
+    assert_eq!(broker.outbox().len(), mails, "nothing sent");
+
+    // In the browser (its own address): the refusal is a page of the portal that says how
+    // long to wait.
+    let mut local = PortalClient::new(&broker.address);
+    let csrf = local.csrf_of("/forgot").await;
+    for victim in ["w1@uni.edu", "w2@uni.edu", "w3@uni.edu"] {
+        local
+            .post("/forgot", &[("csrf", &csrf), ("email", victim)])
+            .await;
+    }
+    let b = Browser::start().await;
+    b.goto(&format!("{}/forgot", broker.address)).await;
+    b.fill("Email", "w4@uni.edu").await;
+    b.click_button("Send reset link").await;
+    let text = b.text().await;
+    assert!(text.contains("Too many requests"), "{text}");
+    assert!(text.contains("minutes"), "{text}");
+    b.axe("forgot refused").await;
+    b.screenshot("forgot-rate-limited").await;
+
+    let metrics = broker.get("/metrics").await.text().await.expect("metrics");
+    assert!(
+        metrics.contains(r#"seatbroker_limit_refusals_total{limit="emails_to_account"} 1"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"seatbroker_limit_refusals_total{limit="emails_from_address"} 3"#),
+        "{metrics}"
+    );
 }
