@@ -91,6 +91,8 @@ pub struct ServerSettings {
     /// HTTP worker threads; 0 picks the cores less one (see `Settings::http_workers`).
     #[serde(default)]
     pub workers: usize,
+    /// How long a client may take to send a request's head, milliseconds (slow clients).
+    pub client_request_timeout_ms: u64,
 }
 
 /// `[operator]`: the operator credential.
@@ -595,6 +597,12 @@ impl Settings {
             return Err(invalid(
                 "server.max_body_bytes",
                 "must be 1024 to 16777216 bytes",
+            ));
+        }
+        if !(100..=600_000).contains(&self.server.client_request_timeout_ms) {
+            return Err(invalid(
+                "server.client_request_timeout_ms",
+                "must be 100 to 600000 milliseconds",
             ));
         }
         Ok(())

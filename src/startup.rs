@@ -34,8 +34,10 @@ use crate::store::redis::RedisStore;
 use crate::store::redis::{LeaseOptions, RedisOpenError, RedisOptions};
 use crate::store::AccountStore;
 
-/// How long a client may take to send a request's head.
-const CLIENT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Connections the kernel holds for the broker to accept (capped by `net.core.somaxconn`).
+/// std's 128 overflowed when a lecture's clients connected at once: the kernel dropped their
+/// SYNs and each waited a second to retry (issue 18's 10,000 connections showed it).
+const LISTEN_BACKLOG: i32 = 4_096;
 
 /// How long in-flight requests may take to finish after SIGTERM (API.md: exit within 10 s).
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(8);
@@ -127,6 +129,7 @@ impl Application {
             })?
             .port();
         let max_body = settings.server.max_body_bytes;
+        let request_timeout = Duration::from_millis(settings.server.client_request_timeout_ms);
         let metrics = crate::metrics::Metrics::new(
             registry.clone(),
             cluster.clone(),
@@ -171,10 +174,9 @@ impl Application {
         .tcp_nodelay(true)
         .disable_signals()
         .shutdown_timeout(DRAIN_TIMEOUT.as_secs())
-        // A request's head may take this long to arrive (slow clients). Longer than the
-        // default 5 s so that a node paused for a few seconds (SIGSTOP, a stalled VM) reads
-        // the requests waiting in its sockets when it resumes instead of answering them 408.
-        .client_request_timeout(CLIENT_REQUEST_TIMEOUT)
+        // A request's head may take this long to arrive (slow clients; config/default.toml
+        // says why the default is 30 s).
+        .client_request_timeout(request_timeout)
         .listen(listener)
         .map_err(|source| StartupError::Bind {
             addr: addr.to_string(),
@@ -363,8 +365,16 @@ fn engine_config(settings: &Settings, devices: &DeviceKey) -> EngineConfig {
 
 /// The listening socket at `server.listen` (port 0 picks a free one).
 fn bind(settings: &Settings) -> Result<(TcpListener, std::net::SocketAddr), StartupError> {
+    use socket2::{Domain, Protocol, Socket, Type};
     let addr = settings.listen_addr()?;
-    let listener = TcpListener::bind(addr).map_err(|source| StartupError::Bind {
+    let listen = || {
+        let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+        socket.set_reuse_address(true)?;
+        socket.bind(&addr.into())?;
+        socket.listen(LISTEN_BACKLOG)?;
+        Ok::<_, std::io::Error>(TcpListener::from(socket))
+    };
+    let listener = listen().map_err(|source| StartupError::Bind {
         addr: addr.to_string(),
         source,
     })?;

@@ -258,6 +258,10 @@ impl ResponseError for ApiError {
             body.insert(k.clone(), v.clone());
         }
         let mut response = HttpResponse::build(self.status);
+        if self.status == StatusCode::PAYLOAD_TOO_LARGE {
+            // The rest of the body is not worth reading: close instead (issue 18).
+            response.force_close();
+        }
         if let Some(seconds) = self.retry_after_s {
             response.insert_header((header::RETRY_AFTER, seconds.to_string()));
         }

@@ -27,6 +27,7 @@ mod redis_cluster;
 mod redis_store;
 mod schemathesis;
 mod seats;
+mod slow_clients;
 mod support;
 mod trials;
 mod usage;
