@@ -15,6 +15,7 @@ pub mod metrics;
 #[cfg(test)]
 mod mutations;
 pub mod portal;
+#[cfg(feature = "test-redis")]
 pub mod redis_server;
 pub mod service;
 pub mod settings;

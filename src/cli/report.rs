@@ -1,12 +1,14 @@
 //! `seatbroker report`: a pool's W4 usage report through a running broker's API
 //! (`GET /v1/pools/{pool}/usage`), printed as a table, CSV or JSON, and drawn with
 //! `--chart FILE.svg` as peak seats in use against capacity, so an administrator sees at a
-//! glance whether the pool needs more seats. The owner's token comes from `--token` or
+//! glance whether the pool needs more seats (with the `charts` feature, which the broker's
+//! default build leaves out). The owner's token comes from `--token` or
 //! `SEATBROKER_TOKEN`, or a login with `--email` and `SEATBROKER_PASSWORD`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+#[cfg(feature = "charts")]
 use plotters::prelude::*;
 use serde_json::{json, Value};
 
@@ -122,6 +124,7 @@ pub fn table(rows: &[Row]) -> String {
 }
 
 /// The chart: peak seats in use and capacity per bucket, as an SVG document.
+#[cfg(feature = "charts")]
 pub fn chart(rows: &[Row], title: &str) -> Result<String, String> {
     let mut svg = String::new();
     {
@@ -178,6 +181,16 @@ pub fn chart(rows: &[Row], title: &str) -> Result<String, String> {
         root.present().map_err(draw)?;
     }
     Ok(svg)
+}
+
+/// A broker built without the `charts` feature draws no chart and says how to get one.
+#[cfg(not(feature = "charts"))]
+pub fn chart(_rows: &[Row], _title: &str) -> Result<String, String> {
+    Err(
+        "this seatbroker was built without charts: build it with `--features charts` \
+         (cargo build --release --features charts) to use --chart"
+            .to_owned(),
+    )
 }
 
 /// Runs the command: 0 on success, 2 for a bad argument, 1 when the broker refused.
@@ -309,6 +322,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "charts")]
     fn w4_the_chart_draws_peak_and_capacity_as_svg() {
         let svg = chart(
             &[
