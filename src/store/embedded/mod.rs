@@ -4,7 +4,8 @@
 //! one `fdatasync` before it returns. After each `CHECKPOINT_BYTES` of log, a checkpoint (a
 //! durable redb commit carrying everything so far) runs on a thread of its own while group
 //! commits go on into the log's other file (`seatbroker.wal`, `seatbroker.wal.1` in turn)
-//! and wait to be applied to redb until it ends; then the file it covered starts again. At
+//! and wait to be applied to redb until it ends, a chunk at a time in their order; then the
+//! file it covered starts again. At
 //! open, the records of both files past redb's last durable sequence number
 //! (`meta`/`wal_seq`) are applied again, so a crash loses no acknowledged change. Every
 //! other write is a durable redb commit of its own. Group commits run on the committer's
@@ -105,6 +106,10 @@ pub static CHECKPOINT_SECONDS: std::sync::LazyLock<AtomicHistogram> =
     std::sync::LazyLock::new(|| AtomicHistogram::new(COMMIT_SECONDS));
 /// Log bytes after which a group commit starts a checkpoint.
 const CHECKPOINT_BYTES: u64 = 1 << 20;
+
+/// Held-back group commits applied to redb in one transaction after a checkpoint, the log
+/// let go in between (issue 19).
+const APPLY_CHUNK: usize = 256;
 /// The name of the thread a checkpoint runs on (seen in `top -H` and in profiles).
 const CHECKPOINT_THREAD: &str = "seatbroker-checkpoint";
 /// The log's two files in `storage.path`, written in turn from one checkpoint to the next.
@@ -162,10 +167,10 @@ struct Log {
     /// before a checkpoint on the writer's thread.
     broken: bool,
     /// A checkpoint runs on its thread: group commits are logged and acknowledged, and wait
-    /// in `deferred` (up to group commit `deferred_seq`) to be applied to redb when it ends.
+    /// in `deferred` (each with its group commit's number) to be applied to redb when it
+    /// ends, in chunks, while later ones still wait here.
     checkpointing: bool,
-    deferred: Vec<PoolCommit>,
-    deferred_seq: u64,
+    deferred: std::collections::VecDeque<(u64, PoolCommit)>,
     /// Applying deferred commits to redb failed: redb lacks acknowledged changes that only
     /// the log holds, so every later commit is refused until a restart replays the log.
     failed: Option<StoreError>,

@@ -230,6 +230,43 @@ async fn s1_commits_during_a_checkpoint_are_durable_and_applied_when_it_ends() {
     assert_eq!(seat_ids(&store, 1).await, (1..=id + 4).collect::<Vec<_>>());
 }
 
+/// Many commits held back by a checkpoint reach redb a chunk at a time (the log let go in
+/// between, so the writer goes on) and in their order: a seat granted in one chunk and
+/// removed in a later one stays removed.
+#[actix_rt::test]
+async fn s1_many_commits_held_back_reach_redb_in_order_a_chunk_at_a_time() {
+    let (_dir, store) = store_with_pool(DEFAULT_USAGE_RETENTION_DAYS).await;
+    let gate = store.shared.gate.lock().expect("gate");
+    let mut id = 0;
+    while !store.shared.lock().checkpointing {
+        id += 1;
+        assert_eq!(store.commit_blocking(&[grant(1, id)]), vec![Ok(())]);
+        assert!(id < 100_000, "no checkpoint after {id} commits");
+    }
+    let first_held = id + 1;
+    let held = 3 * APPLY_CHUNK as u64 + 5;
+    for more in 1..=held {
+        assert_eq!(store.commit_blocking(&[grant(1, id + more)]), vec![Ok(())]);
+    }
+    // The first seat held back is removed by the last commit, chunks after it was granted.
+    let removed = PoolCommit {
+        pool: PoolId(1),
+        changes: vec![Change::SeatRemoved(seatbroker_actors::Tombstone {
+            seat: seatbroker_actors::SeatId(first_held),
+            account: AccountId(1),
+            reason: seatbroker_actors::GoneReason::Released,
+            at: Timestamp(1_800_000_000_000),
+        })],
+    };
+    assert_eq!(store.commit_blocking(&[removed]), vec![Ok(())]);
+    assert_eq!(store.shared.lock().deferred.len() as u64, held + 1);
+    drop(gate);
+    store.shared.settle();
+    assert!(store.shared.lock().deferred.is_empty());
+    let expected: Vec<u64> = (1..=id + held).filter(|s| *s != first_held).collect();
+    assert_eq!(seat_ids(&store, 1).await, expected);
+}
+
 /// A commit that panicked while holding the log leaves it poisoned: the next commit
 /// checkpoints first, succeeds, and clears the poison.
 #[actix_rt::test]
