@@ -3,10 +3,10 @@
 //! rates are counted per node in memory with governor's GCRA: a burst of the hour's quota,
 //! then one more every hour / quota; each limiter keeps at most `MAX_KEYS` keys, forgets a
 //! key an hour after its bucket refilled, and past the bound counts new keys together in one
-//! shared bucket, so a flood from many addresses cannot grow memory. Failed activations are counted
-//! like A3's failed logins (`auth::lockout`), in Redis when there are several nodes. What a
-//! refusal looks like to a client is `http::error`'s and the portal's business; the service
-//! layer asks here before it does the work.
+//! shared bucket, so a flood from many addresses cannot grow memory. Failed activations are
+//! counted like A3's failed logins (`auth::lockout`), in Redis when there are several nodes.
+//! What a refusal looks like to a client is `http::error`'s and the portal's business; the
+//! service layer asks here before it does the work.
 
 use std::hash::Hash;
 use std::net::IpAddr;
@@ -31,6 +31,9 @@ pub const MAX_KEYS: usize = 100_000;
 
 /// Checks between two sweeps of forgotten keys.
 const SWEEP_EVERY: u64 = 10_000;
+
+/// The same while the limiter holds `MAX_KEYS` keys.
+const FULL_SWEEP_EVERY: u64 = 1_000;
 
 /// What was limited, for the refusal's `limit` field, the metrics and the logs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -182,7 +185,10 @@ impl<K: Hash + Eq + Clone, C: Clock + Clone> RateLimit<K, C> {
             return Ok(());
         };
         let checks = self.checks.fetch_add(1, Ordering::Relaxed) + 1;
-        if checks % SWEEP_EVERY == 0 || limiter.len() >= MAX_KEYS {
+        // A sweep scans every key: never on each check, even while full (a flood from many
+        // addresses would make every request pay for 100,000 keys).
+        let full = limiter.len() >= MAX_KEYS;
+        if checks % SWEEP_EVERY == 0 || (full && checks % FULL_SWEEP_EVERY == 0) {
             limiter.retain_recent();
             limiter.shrink_to_fit();
         }
