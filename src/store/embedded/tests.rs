@@ -172,6 +172,19 @@ async fn a_checkpoint_makes_the_log_start_again_and_a_crash_after_it_loses_nothi
     assert_eq!(ids, (1..=id + 3).collect::<Vec<_>>());
 }
 
+/// Closes the checkpoint gate and grants seats 1, 2, ... of pool 1 until a checkpoint has
+/// started (and waits at the gate): the gate, and the last seat granted.
+fn hold_a_checkpoint(store: &EmbeddedStore) -> (std::sync::MutexGuard<'_, ()>, u64) {
+    let gate = store.shared.gate.lock().expect("gate");
+    let mut id = 0;
+    while !store.shared.lock().checkpointing {
+        id += 1;
+        assert_eq!(store.commit_blocking(&[grant(1, id)]), vec![Ok(())]);
+        assert!(id < 100_000, "no checkpoint after {id} commits");
+    }
+    (gate, id)
+}
+
 /// A checkpoint runs on a thread of its own: commits made during it are acknowledged at once
 /// (logged in the log's other file), reach redb when it ends, and a crash during it loses
 /// none of them.
@@ -182,13 +195,7 @@ async fn a_checkpoint_makes_the_log_start_again_and_a_crash_after_it_loses_nothi
 async fn s1_commits_during_a_checkpoint_are_durable_and_applied_when_it_ends() {
     let (dir, store) = store_with_pool(DEFAULT_USAGE_RETENTION_DAYS).await;
     let durable = DurableCopy::take(dir.path());
-    let gate = store.shared.gate.lock().expect("gate");
-    let mut id = 0;
-    while !store.shared.lock().checkpointing {
-        id += 1;
-        assert_eq!(store.commit_blocking(&[grant(1, id)]), vec![Ok(())]);
-        assert!(id < 100_000, "no checkpoint after {id} commits");
-    }
+    let (gate, id) = hold_a_checkpoint(&store);
     // The checkpoint waits at the gate, holding redb's writer; commits go on.
     for more in 1..=3 {
         assert_eq!(store.commit_blocking(&[grant(1, id + more)]), vec![Ok(())]);
@@ -236,13 +243,7 @@ async fn s1_commits_during_a_checkpoint_are_durable_and_applied_when_it_ends() {
 #[actix_rt::test]
 async fn s1_many_commits_held_back_reach_redb_in_order_a_chunk_at_a_time() {
     let (_dir, store) = store_with_pool(DEFAULT_USAGE_RETENTION_DAYS).await;
-    let gate = store.shared.gate.lock().expect("gate");
-    let mut id = 0;
-    while !store.shared.lock().checkpointing {
-        id += 1;
-        assert_eq!(store.commit_blocking(&[grant(1, id)]), vec![Ok(())]);
-        assert!(id < 100_000, "no checkpoint after {id} commits");
-    }
+    let (gate, id) = hold_a_checkpoint(&store);
     let first_held = id + 1;
     let held = 3 * APPLY_CHUNK as u64 + 5;
     for more in 1..=held {
